@@ -1,0 +1,170 @@
+//! The one error type of salur-core, mapped once at the FFI and HTTP edges.
+
+use serde::Serialize;
+
+/// A face found in an image, as reported when there are too many.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FaceBox {
+    /// Left edge in pixels of the original image.
+    pub x: f32,
+    /// Top edge in pixels.
+    pub y: f32,
+    /// Width in pixels.
+    pub width: f32,
+    /// Height in pixels.
+    pub height: f32,
+    /// Detector confidence, 0..1.
+    pub score: f32,
+}
+
+/// Everything that can go wrong in salur-core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bytes are not a JPEG or PNG image.
+    #[error("not an image: expected a JPEG or PNG photo")]
+    NotAnImage,
+    /// The image file ends early.
+    #[error("the image file is truncated")]
+    TruncatedImage,
+    /// The image could not be decoded.
+    #[error("the image is corrupt: {0}")]
+    CorruptImage(String),
+    /// The image is larger than the decoder accepts (refused before allocating).
+    #[error("the image is too large: {width}x{height} pixels (at most {max_side} per side, {max_pixels} in all)")]
+    ImageTooLarge {
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// Largest side accepted.
+        max_side: u32,
+        /// Largest pixel count accepted.
+        max_pixels: u64,
+    },
+    /// A raw camera frame whose planes do not match its declared size and strides.
+    #[error("invalid camera frame: {0}")]
+    InvalidFrame(String),
+    /// No face was found.
+    #[error("no face found")]
+    NoFace,
+    /// More than one face was found where one was expected.
+    #[error("{} faces found where one was expected", faces.len())]
+    MultipleFaces {
+        /// Every face found, best score first.
+        faces: Vec<FaceBox>,
+    },
+    /// The face is too small for a reliable comparison.
+    #[error("the face is too small: {size_px:.0} px, at least {min_px:.0} px needed")]
+    FaceTooSmall {
+        /// Shorter side of the face box.
+        size_px: f32,
+        /// Smallest accepted.
+        min_px: f32,
+    },
+    /// The image or face is too dark.
+    #[error("the photo is too dark: brightness {brightness:.0}, at least {min:.0} needed")]
+    TooDark {
+        /// Mean luma, 0..255.
+        brightness: f32,
+        /// Darkest accepted.
+        min: f32,
+    },
+    /// The face is too blurry.
+    #[error("the face is too blurry: sharpness {sharpness:.0}, at least {min:.0} needed")]
+    TooBlurry {
+        /// Variance of the Laplacian of the face crop.
+        sharpness: f32,
+        /// Blurriest accepted.
+        min: f32,
+    },
+    /// Enrolment captures do not show one and the same person.
+    #[error(
+        "the enrolment photos show different people (captures {a} and {b} score {score:.3}, below {threshold:.3})"
+    )]
+    EnrolmentMismatch {
+        /// Index of one capture.
+        a: usize,
+        /// Index of the other.
+        b: usize,
+        /// Their cosine score.
+        score: f32,
+        /// The match threshold.
+        threshold: f32,
+    },
+    /// A face template that cannot be decoded or does not belong to this engine's model.
+    #[error("invalid face template: {0}")]
+    InvalidTemplate(String),
+    /// A model file with the wrong hash, or one that failed to load or run.
+    #[error("model {model}: {detail}")]
+    Model {
+        /// Model id.
+        model: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The model file is not the one this build was made for.
+    #[error("model {model} has SHA-256 {actual}, expected {expected}: use the file from the models/ folder")]
+    ModelHash {
+        /// Model id.
+        model: String,
+        /// The hash this build accepts.
+        expected: String,
+        /// The file's hash.
+        actual: String,
+    },
+    /// Bad arguments from the caller.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A file could not be read or written.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Result with the crate's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A short instruction a postal worker can act on, where there is one.
+    pub fn hint(&self) -> Option<&'static str> {
+        Some(match self {
+            Error::NoFace => "No face seen: point the camera at the recipient's face.",
+            Error::MultipleFaces { .. } => "More than one face: only the recipient should be in the picture.",
+            Error::FaceTooSmall { .. } => "Face too small: move closer so the face fills the oval.",
+            Error::TooDark { .. } => "Too dark: move to the light or face the recipient toward it.",
+            Error::TooBlurry { .. } => "Too blurry: hold the phone still and tap to focus.",
+            Error::NotAnImage | Error::CorruptImage(_) | Error::TruncatedImage => {
+                "The photo could not be read: take it again."
+            }
+            Error::ImageTooLarge { .. } => "The photo is too large: use the app's camera.",
+            Error::EnrolmentMismatch { .. } => "The photos show different people: retake them of the recipient only.",
+            _ => return None,
+        })
+    }
+
+    /// A stable machine-readable name for the error kind (for JSON output and the FFI).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotAnImage => "not_an_image",
+            Error::TruncatedImage => "truncated_image",
+            Error::CorruptImage(_) => "corrupt_image",
+            Error::ImageTooLarge { .. } => "image_too_large",
+            Error::InvalidFrame(_) => "invalid_frame",
+            Error::NoFace => "no_face",
+            Error::MultipleFaces { .. } => "multiple_faces",
+            Error::FaceTooSmall { .. } => "face_too_small",
+            Error::TooDark { .. } => "too_dark",
+            Error::TooBlurry { .. } => "too_blurry",
+            Error::EnrolmentMismatch { .. } => "enrolment_mismatch",
+            Error::InvalidTemplate(_) => "invalid_template",
+            Error::Model { .. } => "model",
+            Error::ModelHash { .. } => "model_hash",
+            Error::InvalidArgument(_) => "invalid_argument",
+            Error::Io { .. } => "io",
+        }
+    }
+}

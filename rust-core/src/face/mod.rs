@@ -1,0 +1,273 @@
+//! On-device face verification: YuNet detection, five-point alignment, SFace embedding, cosine score.
+//!
+//! [`FaceEngine`] is cheap to share across threads (`Arc`): each call runs the models with its own state.
+
+mod align;
+mod detect;
+pub mod eval;
+mod input;
+pub mod models;
+mod onnx_fold;
+mod quality;
+mod recognize;
+mod resize;
+mod template;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use crate::error::FaceBox;
+pub use align::{align_crop, CROP_SIZE};
+pub use detect::Detection;
+pub use image::RgbImage;
+pub use input::{decode_image, read_image, Plane, Rotation, YuvFrame, MAX_PIXELS, MAX_SIDE};
+pub use quality::Quality;
+pub use recognize::{cosine, EMBEDDING_DIM};
+pub use template::Template;
+
+use crate::error::{Error, Result};
+use detect::Detector;
+use recognize::Recognizer;
+
+/// Default cosine threshold: see `docs/face-threshold.md` for how it was chosen.
+pub const DEFAULT_MATCH_THRESHOLD: f32 = 0.40;
+
+/// Tunable settings of the engine; `Default` gives the calibrated values.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaceConfig {
+    /// Square detector input in pixels, a multiple of 32 (320 is faster, 640 finds smaller faces).
+    pub detector_size: u32,
+    /// Minimum detector score for a face.
+    pub detection_threshold: f32,
+    /// IoU above which overlapping detections are merged.
+    pub nms_threshold: f32,
+    /// Cosine score at or above which two faces are the same person.
+    pub match_threshold: f32,
+    /// Scores this far below the threshold ask for another capture instead of rejecting.
+    pub retry_margin: f32,
+    /// Smallest face (shorter box side, pixels) worth comparing.
+    pub min_face_px: f32,
+    /// Darkest acceptable face (mean luma of the crop).
+    pub min_brightness: f32,
+    /// Blurriest acceptable face (variance of the Laplacian of the crop).
+    pub min_sharpness: f32,
+    /// Head turns beyond this many degrees make a failed match a retry.
+    pub max_yaw_deg: f32,
+}
+
+impl Default for FaceConfig {
+    fn default() -> Self {
+        Self {
+            detector_size: 640,
+            detection_threshold: 0.75,
+            nms_threshold: 0.3,
+            match_threshold: DEFAULT_MATCH_THRESHOLD,
+            retry_margin: 0.05,
+            min_face_px: 40.0,
+            min_brightness: 40.0,
+            min_sharpness: 15.0,
+            max_yaw_deg: 35.0,
+        }
+    }
+}
+
+/// Which face to use when a photo has several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacePick {
+    /// Exactly one face, otherwise [`Error::MultipleFaces`] (the doorstep rule).
+    Single,
+    /// The largest clear face (the largest among those scoring within 0.1 of the best).
+    Largest,
+}
+
+/// One face taken from one image, ready to compare.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// The chosen face.
+    pub detection: Detection,
+    /// Its quality.
+    pub quality: Quality,
+    /// The aligned 112x112 crop (the evidence kept with a receipt).
+    pub crop: RgbImage,
+    /// Its unit-length embedding.
+    pub embedding: Vec<f32>,
+}
+
+/// The three-band decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Same person.
+    Accept,
+    /// Not sure: take another capture (grey-zone score or a quality problem).
+    Retry,
+    /// A different person.
+    Reject,
+}
+
+/// The answer to one verification.
+#[derive(Debug, Clone, Serialize)]
+pub struct Verification {
+    /// Accept, retry or reject.
+    pub outcome: Outcome,
+    /// Cosine similarity, -1..1.
+    pub score: f32,
+    /// Threshold applied.
+    pub threshold: f32,
+    /// Why a retry was asked for (empty otherwise).
+    pub reasons: Vec<String>,
+    /// Quality of the probe capture.
+    pub probe: Quality,
+}
+
+/// The largest face among those scoring within 0.1 of the best: a big, weak detection (a poster,
+/// a blurred shape) must not win over the clear face in front of the camera.
+fn main_face(faces: &[Detection]) -> Option<Detection> {
+    let best = faces.iter().map(|d| d.bbox.score).fold(f32::MIN, f32::max);
+    faces.iter().filter(|d| d.bbox.score >= best - 0.1).max_by(|a, b| a.area().total_cmp(&b.area())).copied()
+}
+
+/// The face engine: both models loaded and optimized, plus its settings.
+pub struct FaceEngine {
+    detector: Detector,
+    recognizer: Recognizer,
+    config: FaceConfig,
+    model_sha256: [u8; 32],
+}
+
+impl FaceEngine {
+    /// Loads the models from the two ONNX files' bytes, checking their SHA-256.
+    pub fn from_bytes(yunet: &[u8], sface: &[u8], config: FaceConfig) -> Result<Self> {
+        let detector = Detector::load(yunet, config.detector_size)?;
+        let recognizer = Recognizer::load(sface)?;
+        let mut model_sha256 = [0u8; 32];
+        model_sha256.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, sface).as_ref());
+        Ok(Self { detector, recognizer, config, model_sha256 })
+    }
+
+    /// Loads the models from a folder holding the two files under their `models/` names.
+    pub fn from_dir(dir: &Path, config: FaceConfig) -> Result<Self> {
+        let yunet = models::read(dir, &models::YUNET)?;
+        let sface = models::read(dir, &models::SFACE)?;
+        Self::from_bytes(&yunet, &sface, config)
+    }
+
+    /// Loads the models compiled into the library.
+    #[cfg(feature = "bundled-models")]
+    pub fn bundled(config: FaceConfig) -> Result<Self> {
+        let (yunet, sface) = models::bundled();
+        Self::from_bytes(yunet, sface, config)
+    }
+
+    /// The settings in force.
+    pub fn config(&self) -> &FaceConfig {
+        &self.config
+    }
+
+    /// Detector input size in pixels.
+    pub fn detector_size(&self) -> u32 {
+        self.detector.size()
+    }
+
+    /// All faces in the image, best score first.
+    pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>> {
+        self.detector.detect(img, self.config.detection_threshold, self.config.nms_threshold)
+    }
+
+    /// Quality of one detected face in `img` (the image it was detected in).
+    pub fn quality(&self, img: &RgbImage, face: &Detection, faces: usize) -> Quality {
+        quality::measure(faces, face, &align_crop(img, &face.landmarks))
+    }
+
+    /// Finds, checks and embeds the face to compare; typed errors say what to fix.
+    pub fn capture(&self, img: &RgbImage, pick: FacePick) -> Result<Capture> {
+        let faces = self.detect(img)?;
+        let c = &self.config;
+        let Some(largest) = main_face(&faces) else {
+            let brightness = quality::mean_brightness(img);
+            if brightness < c.min_brightness {
+                return Err(Error::TooDark { brightness, min: c.min_brightness });
+            }
+            return Err(Error::NoFace);
+        };
+        if pick == FacePick::Single && faces.len() > 1 {
+            return Err(Error::MultipleFaces { faces: faces.iter().map(|d| d.bbox).collect() });
+        }
+        let crop = align_crop(img, &largest.landmarks);
+        let quality = quality::measure(faces.len(), &largest, &crop);
+        if quality.face_px < c.min_face_px {
+            return Err(Error::FaceTooSmall { size_px: quality.face_px, min_px: c.min_face_px });
+        }
+        if quality.brightness < c.min_brightness {
+            return Err(Error::TooDark { brightness: quality.brightness, min: c.min_brightness });
+        }
+        if quality.sharpness < c.min_sharpness {
+            return Err(Error::TooBlurry { sharpness: quality.sharpness, min: c.min_sharpness });
+        }
+        let embedding = self.recognizer.embed(&crop)?;
+        Ok(Capture { detection: largest, quality, crop, embedding })
+    }
+
+    /// Embedding of an already aligned 112x112 crop (see [`align_crop`]).
+    pub fn embed_crop(&self, crop: &RgbImage) -> Result<Vec<f32>> {
+        self.recognizer.embed(crop)
+    }
+
+    /// A single-capture template of the one face in `img`.
+    pub fn template(&self, img: &RgbImage, pick: FacePick) -> Result<Template> {
+        let cap = self.capture(img, pick)?;
+        Template::fuse(self.model_sha256, &[cap.embedding])
+    }
+
+    /// Fuses several captures of one person into one template; refuses captures of different people.
+    pub fn enroll(&self, images: &[RgbImage]) -> Result<Template> {
+        if images.is_empty() {
+            return Err(Error::InvalidArgument("enrolment needs at least one photo".into()));
+        }
+        let vectors =
+            images.iter().map(|img| Ok(self.capture(img, FacePick::Single)?.embedding)).collect::<Result<Vec<_>>>()?;
+        let threshold = self.config.match_threshold;
+        for a in 0..vectors.len() {
+            for b in a + 1..vectors.len() {
+                let score = cosine(&vectors[a], &vectors[b]);
+                if score < threshold {
+                    return Err(Error::EnrolmentMismatch { a, b, score, threshold });
+                }
+            }
+        }
+        Template::fuse(self.model_sha256, &vectors)
+    }
+
+    /// Compares a probe capture with a reference template: the three-band decision.
+    pub fn verify(&self, reference: &Template, probe: &Capture) -> Result<Verification> {
+        if reference.model_sha256 != self.model_sha256 {
+            return Err(Error::InvalidTemplate(
+                "the template was made with another recognizer model: enrol the recipient again".into(),
+            ));
+        }
+        let c = &self.config;
+        let score = cosine(&reference.vector, &probe.embedding);
+        let mut reasons = Vec::new();
+        if score < c.match_threshold {
+            if score >= c.match_threshold - c.retry_margin {
+                reasons.push(format!("score {score:.3} is just below the threshold {:.3}", c.match_threshold));
+            }
+            if probe.quality.yaw_deg.abs() > c.max_yaw_deg {
+                reasons.push(format!("head turned about {:.0} degrees: face the camera", probe.quality.yaw_deg.abs()));
+            }
+        }
+        let outcome = match (score >= c.match_threshold, reasons.is_empty()) {
+            (true, _) => Outcome::Accept,
+            (false, false) => Outcome::Retry,
+            (false, true) => Outcome::Reject,
+        };
+        Ok(Verification { outcome, score, threshold: c.match_threshold, reasons, probe: probe.quality })
+    }
+
+    /// Verifies a probe image against a reference image (e.g. an e-KTP photo).
+    pub fn verify_images(&self, reference: &RgbImage, probe: &RgbImage, pick: FacePick) -> Result<Verification> {
+        let reference = self.template(reference, pick)?;
+        self.verify(&reference, &self.capture(probe, pick)?)
+    }
+}

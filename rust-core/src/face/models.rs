@@ -1,0 +1,89 @@
+//! The two ONNX models, checked by SHA-256 and prepared for tract.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use prost::Message;
+use ring::digest;
+use tract_onnx::prelude::*;
+
+use super::onnx_fold;
+use crate::error::{Error, Result};
+
+/// A model file the engine accepts: its identity and the only bytes it will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSpec {
+    /// Short stable id, recorded in templates and receipts.
+    pub id: &'static str,
+    /// File name under `models/`.
+    pub file: &'static str,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: &'static str,
+}
+
+/// YuNet 2023mar face detector, int8 block-quantized (OpenCV Model Zoo).
+pub const YUNET: ModelSpec = ModelSpec {
+    id: "yunet_2023mar_int8bq",
+    file: "face_detection_yunet_2023mar_int8bq.onnx",
+    sha256: "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+};
+
+/// SFace 2021dec face recognizer, int8 block-quantized (OpenCV Model Zoo).
+pub const SFACE: ModelSpec = ModelSpec {
+    id: "sface_2021dec_int8bq",
+    file: "face_recognition_sface_2021dec_int8bq.onnx",
+    sha256: "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+};
+
+/// The model bytes compiled into this library.
+#[cfg(feature = "bundled-models")]
+pub fn bundled() -> (&'static [u8], &'static [u8]) {
+    (
+        include_bytes!("../../../models/face_detection_yunet_2023mar_int8bq.onnx"),
+        include_bytes!("../../../models/face_recognition_sface_2021dec_int8bq.onnx"),
+    )
+}
+
+pub(crate) type Plan = Arc<TypedRunnableModel>;
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    digest::digest(&digest::SHA256, bytes).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads a model file from `dir`, with an error that names the file when it is missing.
+pub(crate) fn read(dir: &Path, spec: &ModelSpec) -> Result<Vec<u8>> {
+    let path = dir.join(spec.file);
+    std::fs::read(&path).map_err(|e| Error::Model {
+        model: spec.id.into(),
+        detail: format!("cannot read {}: {e}; pass the folder that holds the models", path.display()),
+    })
+}
+
+/// Checks the hash, folds the quantized weights and optimizes the model for one input shape.
+pub(crate) fn load(spec: &ModelSpec, bytes: &[u8], input_shape: &[usize]) -> Result<Plan> {
+    let actual = sha256_hex(bytes);
+    if actual != spec.sha256 {
+        return Err(Error::ModelHash { model: spec.id.into(), expected: spec.sha256.into(), actual });
+    }
+    let tract_err = |e: TractError| Error::Model { model: spec.id.into(), detail: format!("{e:#}") };
+    let mut proto = tract_onnx::pb::ModelProto::decode(bytes)
+        .map_err(|e| Error::Model { model: spec.id.into(), detail: e.to_string() })?;
+    let graph =
+        proto.graph.as_mut().ok_or_else(|| Error::Model { model: spec.id.into(), detail: "no graph".into() })?;
+    onnx_fold::prepare_graph(graph, spec.id)?;
+    // The files carry value_info computed for their export size; we set our own input size.
+    let model = tract_onnx::onnx()
+        .with_ignore_value_info(true)
+        .model_for_proto_model(&proto)
+        .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(tract_err)?;
+    Ok(model)
+}
+
+/// Runs `plan` on one f32 input and returns its outputs.
+pub(crate) fn run(plan: &Plan, spec: &ModelSpec, input: Tensor) -> Result<TVec<TValue>> {
+    plan.run(tvec!(input.into())).map_err(|e| Error::Model { model: spec.id.into(), detail: format!("{e:#}") })
+}

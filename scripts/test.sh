@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test of the project (the README's test command; CI calls it through .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# rustfmt and clippy come with rustup's default profile; add them where a minimal toolchain lacks them.
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  rustup component add rustfmt clippy
+fi
+
+echo "== format"
+cargo fmt --all -- --check
+echo "== tests (release: the face models are too slow unoptimised)"
+cargo test --release --workspace
+echo "== lints"
+cargo clippy --release --workspace --all-targets -- -D warnings

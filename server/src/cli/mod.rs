@@ -1,0 +1,84 @@
+//! Command-line definitions and dispatch.
+
+mod face;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use salur_core::face::{FaceConfig, FaceEngine};
+use salur_core::Error;
+
+/// Salur: provable cash-aid delivery at the doorstep.
+#[derive(Parser, Debug)]
+#[command(name = "salur", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Find faces in a photo and report boxes, landmarks and quality.
+    Detect(face::DetectArgs),
+    /// Decide whether two photos show the same person (exit 0 accept, 1 reject or retry, 2 error).
+    Verify(face::VerifyArgs),
+    /// Score labelled photo pairs and report ROC AUC, EER and TAR at fixed FAR.
+    Eval(face::EvalArgs),
+}
+
+/// Options shared by the face commands.
+#[derive(Args, Debug, Clone)]
+pub struct EngineArgs {
+    /// Folder with the two ONNX models (default: the copies built into this binary).
+    #[arg(long, value_name = "DIR")]
+    models: Option<PathBuf>,
+    /// Detector input size in pixels (multiple of 32; 320 is faster, 640 finds smaller faces).
+    #[arg(long, default_value_t = FaceConfig::default().detector_size)]
+    detector_size: u32,
+    /// Cosine threshold for a match.
+    #[arg(long, default_value_t = FaceConfig::default().match_threshold)]
+    threshold: f32,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+impl EngineArgs {
+    fn engine(&self) -> Result<FaceEngine, Error> {
+        let config =
+            FaceConfig { detector_size: self.detector_size, match_threshold: self.threshold, ..FaceConfig::default() };
+        match &self.models {
+            Some(dir) => FaceEngine::from_dir(dir, config),
+            None => FaceEngine::bundled(config),
+        }
+    }
+}
+
+/// Runs the parsed command; exit code 2 and a readable (or JSON) error on failure.
+pub fn run(cli: Cli) -> ExitCode {
+    let (json, result) = match cli.command {
+        Command::Detect(a) => (a.engine.json, face::detect(&a)),
+        Command::Verify(a) => (a.engine.json, face::verify(&a)),
+        Command::Eval(a) => (a.engine.json, face::eval(&a)),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e, json);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn report_error(e: &Error, json: bool) {
+    if json {
+        let body = serde_json::json!({ "error": e.kind(), "message": e.to_string(), "hint": e.hint() });
+        println!("{body}");
+    } else {
+        eprintln!("error: {e}");
+        if let Some(hint) = e.hint() {
+            eprintln!("hint: {hint}");
+        }
+    }
+}
