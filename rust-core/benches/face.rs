@@ -26,13 +26,18 @@ fn bench(c: &mut Criterion) {
     let img = decode_image(&bytes).unwrap();
     let (e320, e640) = (engine(320), engine(640));
     let face = e640.detect(&img).unwrap()[0];
-    let reference = e640.template(&decode_image(&std::fs::read(root().join(REFERENCE)).unwrap()).unwrap(), FacePick::Single).unwrap();
+    let reference = e640
+        .template(&decode_image(&std::fs::read(root().join(REFERENCE)).unwrap()).unwrap(), FacePick::Single)
+        .unwrap();
 
     let mut g = c.benchmark_group("face");
     g.sample_size(30).measurement_time(Duration::from_secs(4)).warm_up_time(Duration::from_secs(1));
     g.bench_function("decode_jpeg", |b| b.iter(|| decode_image(&bytes).unwrap()));
     g.bench_function("detect_320", |b| b.iter(|| e320.detect(&img).unwrap()));
     g.bench_function("detect_640", |b| b.iter(|| e640.detect(&img).unwrap()));
+    // A 640x640 frame needs no shrink: the model plus letterbox fill, decode and NMS.
+    let square = image::imageops::resize(&img, 640, 640, image::imageops::FilterType::Triangle);
+    g.bench_function("detect_640_no_shrink", |b| b.iter(|| e640.detect(&square).unwrap()));
     g.bench_function("align_embed", |b| b.iter(|| e640.embed_crop(&align_crop(&img, &face.landmarks)).unwrap()));
     g.bench_function("verify_640", |b| {
         b.iter(|| {

@@ -182,10 +182,12 @@ mod tests {
     }
 
     #[test]
-    fn letterbox_maps_scale_per_axis() {
-        let img = RgbImage::new(200, 100);
-        let l = letterbox(&img, 320);
+    fn letterbox_shrinks_large_images_and_never_enlarges_small_ones() {
+        let l = letterbox(&RgbImage::new(1000, 501), 320);
         assert_eq!(l.tensor.shape(), &[1, 3, 320, 320]);
-        assert!((l.scale_x - 1.6).abs() < 1e-6 && (l.scale_y - 1.6).abs() < 1e-6);
+        // 501 * 0.32 = 160.32 rows: the per-axis scale keeps the mapping back exact.
+        assert!((l.scale_x - 0.32).abs() < 1e-6 && (l.scale_y - 160.0 / 501.0).abs() < 1e-6);
+        let l = letterbox(&RgbImage::new(200, 100), 320);
+        assert_eq!((l.scale_x, l.scale_y), (1.0, 1.0));
     }
 }

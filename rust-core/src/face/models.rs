@@ -73,10 +73,11 @@ pub(crate) fn load(spec: &ModelSpec, bytes: &[u8], input_shape: &[usize]) -> Res
         proto.graph.as_mut().ok_or_else(|| Error::Model { model: spec.id.into(), detail: "no graph".into() })?;
     onnx_fold::prepare_graph(graph, spec.id)?;
     // The files carry value_info computed for their export size; we set our own input size.
-    let model = tract_onnx::onnx()
-        .with_ignore_value_info(true)
-        .model_for_proto_model(&proto)
-        .and_then(|m| m.with_input_fact(0, f32::fact(input_shape).into()))
+    let model = tract_onnx::onnx().with_ignore_value_info(true).model_for_proto_model(&proto).map_err(tract_err)?;
+    // The folded protobuf is as large as the float weights: free it before tract optimizes (peak memory).
+    drop(proto);
+    let model = model
+        .with_input_fact(0, f32::fact(input_shape).into())
         .and_then(|m| m.into_optimized())
         .and_then(|m| m.into_runnable())
         .map_err(tract_err)?;

@@ -35,32 +35,30 @@ fn footprints(src: u32, dst: u32) -> Vec<Vec<(usize, f32)>> {
 pub(crate) fn shrink(img: &RgbImage, width: u32, height: u32) -> RgbImage {
     let (sw, sh) = img.dimensions();
     let (xs, ys) = (footprints(sw, width), footprints(sh, height));
-    let src = img.as_raw();
+    let (src_row, row_len) = (sw as usize * 3, width as usize * 3);
     // Horizontal pass into f32 rows, then vertical pass.
-    let mut rows = vec![0f32; sh as usize * width as usize * 3];
-    for y in 0..sh as usize {
-        let line = &src[y * sw as usize * 3..(y + 1) * sw as usize * 3];
-        let out = &mut rows[y * width as usize * 3..(y + 1) * width as usize * 3];
-        for (x, taps) in xs.iter().enumerate() {
+    let mut rows = vec![0f32; sh as usize * row_len];
+    for (line, out) in img.as_raw().chunks_exact(src_row).zip(rows.chunks_exact_mut(row_len)) {
+        for (taps, px) in xs.iter().zip(out.chunks_exact_mut(3)) {
+            let mut acc = [0f32; 3];
             for &(sx, w) in taps {
-                for c in 0..3 {
-                    out[x * 3 + c] += w * f32::from(line[sx * 3 + c]);
-                }
+                let p = &line[sx * 3..sx * 3 + 3];
+                acc[0] += w * f32::from(p[0]);
+                acc[1] += w * f32::from(p[1]);
+                acc[2] += w * f32::from(p[2]);
             }
+            px.copy_from_slice(&acc);
         }
     }
-    let mut dst = vec![0u8; height as usize * width as usize * 3];
-    let row_len = width as usize * 3;
+    let mut dst = vec![0u8; height as usize * row_len];
     let mut acc = vec![0f32; row_len];
-    for (y, taps) in ys.iter().enumerate() {
-        acc.iter_mut().for_each(|a| *a = 0.0);
+    for (taps, out) in ys.iter().zip(dst.chunks_exact_mut(row_len)) {
+        acc.fill(0.0);
         for &(sy, w) in taps {
-            let row = &rows[sy * row_len..(sy + 1) * row_len];
-            acc.iter_mut().zip(row).for_each(|(a, r)| *a += w * r);
+            acc.iter_mut().zip(&rows[sy * row_len..(sy + 1) * row_len]).for_each(|(a, r)| *a += w * r);
         }
-        for (d, a) in dst[y * row_len..(y + 1) * row_len].iter_mut().zip(&acc) {
-            *d = a.round().clamp(0.0, 255.0) as u8;
-        }
+        // Values are in 0..=255 by construction; adding 0.5 and truncating rounds without libm's roundf.
+        out.iter_mut().zip(&acc).for_each(|(d, a)| *d = (a + 0.5).min(255.0) as u8);
     }
     RgbImage::from_raw(width, height, dst).expect("buffer of width x height x 3")
 }

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""Times the reference runtimes on the same models and photo as `cargo bench --bench face`.
+
+Single thread: onnxruntime (intra-op 1) on the float32-folded models, OpenCV 5 DNN (setNumThreads 1)
+running YuNet's int8 file through cv2.FaceDetectorYN, and the whole OpenCV + onnxruntime verify
+pipeline. Prints one JSON object of medians in milliseconds. Reference numbers only: Python is never
+on the product path.
+
+    pip install -r scripts/requirements-reference.txt
+    python3 scripts/bench-reference.py [--runs 40]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+import reference_models as rm  # noqa: E402
+
+PHOTO = rm.ROOT / "test-vectors/faces/single/fr_lin_manuel_miranda.jpg"
+REFERENCE = rm.ROOT / "test-vectors/faces/same/fr_biden/1.jpg"
+
+
+def median_ms(fn, runs: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return round(statistics.median(times), 2)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=40)
+    runs = ap.parse_args().runs
+    cv2.setNumThreads(1)
+    data = PHOTO.read_bytes()
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    out = {"decode_jpeg": {"opencv": median_ms(lambda: cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), runs)}}
+
+    def load():
+        return rm.ort_session(rm.yunet_for_size(640)), rm.ort_session(rm.folded(rm.SFACE))
+
+    out["load_models"] = {"onnxruntime": median_ms(load, max(5, runs // 8))}
+    sface = rm.ort_session(rm.folded(rm.SFACE))
+    aligner = cv2.FaceRecognizerSF.create(str(rm.SFACE), "")
+    for size in (320, 640):
+        canvas, _, _ = rm.letterbox(bgr, size)
+        yunet = rm.ort_session(rm.yunet_for_size(size))
+        blob = cv2.dnn.blobFromImage(canvas)
+        detector = cv2.FaceDetectorYN.create(str(rm.YUNET), "", (size, size), 0.75, 0.3, 5000)
+        out[f"detect_{size}"] = {
+            "onnxruntime_model_only": median_ms(lambda: yunet.run(None, {"input": blob}), runs),
+            "opencv": median_ms(lambda: detector.detect(rm.letterbox(bgr, size)[0]), runs),
+        }
+    detector = cv2.FaceDetectorYN.create(str(rm.YUNET), "", (640, 640), 0.75, 0.3, 5000)
+
+    def embed(img):
+        canvas, sx, sy = rm.letterbox(img, 640)
+        faces = detector.detect(canvas)[1]
+        f = faces[0].copy()
+        f[0:14:2] /= sx
+        f[1:14:2] /= sy
+        crop = aligner.alignCrop(img, f)
+        e = sface.run(None, {"data": cv2.dnn.blobFromImage(crop, 1.0, (112, 112), (0, 0, 0), swapRB=True)})[0].ravel()
+        return e / np.linalg.norm(e), f
+
+    _, face = embed(bgr)
+    crop = aligner.alignCrop(bgr, face)
+    out["align_embed"] = {
+        "onnxruntime": median_ms(
+            lambda: sface.run(
+                None, {"data": cv2.dnn.blobFromImage(aligner.alignCrop(bgr, face), 1.0, (112, 112), (0, 0, 0), swapRB=True)}
+            ),
+            runs,
+        )
+    }
+    del crop
+    ref, _ = embed(cv2.imread(str(REFERENCE)))
+    out["verify_640"] = {
+        "opencv_onnxruntime": median_ms(
+            lambda: float(ref @ embed(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))[0]), runs
+        )
+    }
+    import onnxruntime
+
+    out["versions"] = {"opencv": cv2.__version__, "onnxruntime": onnxruntime.__version__}
+    out["photo"] = f"{PHOTO.relative_to(rm.ROOT)} ({bgr.shape[1]}x{bgr.shape[0]})"
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
