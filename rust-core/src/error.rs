@@ -112,6 +112,21 @@ pub enum Error {
         /// The file's hash.
         actual: String,
     },
+    /// A signed receipt that does not verify or decode.
+    #[error("invalid receipt: {0}")]
+    InvalidReceipt(String),
+    /// Encryption, decryption or key handling failed.
+    #[error("crypto: {0}")]
+    Crypto(String),
+    /// The database refused or failed a read or write.
+    #[error("storage: {0}")]
+    Storage(String),
+    /// A disbursement could not be committed (disk full, I/O error): nothing was recorded.
+    #[error("the disbursement was not recorded: {0}")]
+    NotRecorded(String),
+    /// A record that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// Bad arguments from the caller.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
@@ -142,6 +157,7 @@ impl Error {
             }
             Error::ImageTooLarge { .. } => "The photo is too large: use the app's camera.",
             Error::EnrolmentMismatch { .. } => "The photos show different people: retake them of the recipient only.",
+            Error::NotRecorded(_) => "The disbursement was NOT recorded: free space on the phone and try again.",
             _ => return None,
         })
     }
@@ -164,7 +180,18 @@ impl Error {
             Error::Model { .. } => "model",
             Error::ModelHash { .. } => "model_hash",
             Error::InvalidArgument(_) => "invalid_argument",
+            Error::InvalidReceipt(_) => "invalid_receipt",
+            Error::Crypto(_) => "crypto",
+            Error::Storage(_) => "storage",
+            Error::NotRecorded(_) => "not_recorded",
+            Error::NotFound(_) => "not_found",
             Error::Io { .. } => "io",
         }
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Storage(e.to_string())
     }
 }

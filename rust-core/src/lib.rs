@@ -1,8 +1,15 @@
 //! Salur core: everything the postal worker's phone does, in Rust.
 //!
 //! - [`face`]: on-device face verification (YuNet detector, SFace recognizer, on tract).
+//! - [`receipt`]: signed, hash-chained disbursement receipts (COSE_Sign1, ES256).
+//! - [`keys`]: the device signing key and the data-encryption key.
+//! - [`store`]: the phone's durable, encrypted SQLite store.
 
+pub mod crypto;
 pub mod error;
 pub mod face;
+pub mod keys;
+pub mod receipt;
+pub mod store;
 
 pub use error::{Error, FaceBox, Result};

@@ -156,6 +156,11 @@ fn verify_gives_three_bands_and_checks_the_template_model() {
     assert_eq!(retry.outcome, Outcome::Retry);
     assert!(!retry.reasons.is_empty());
 
+    // The evidence crop kept with a receipt: a small JPEG of the aligned face.
+    let jpeg = FaceEngine::crop_jpeg(&same.crop).unwrap();
+    assert!(jpeg.len() < 12_000, "{} bytes", jpeg.len());
+    assert_eq!(decode_image(&jpeg).unwrap().dimensions(), (112, 112));
+
     let foreign = Template { model_sha256: [0; 32], ..reference.clone() };
     assert!(matches!(engine.verify(&foreign, &same), Err(Error::InvalidTemplate(_))));
     let decoded = Template::decode(&reference.encode()).unwrap();

@@ -40,8 +40,8 @@ fn verify_exit_codes_say_accept_reject_and_error() {
 
 #[test]
 fn eval_reports_the_stable_keys() {
-    let dir = tempdir();
-    let csv = dir.join("pairs.csv");
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("pairs.csv");
     std::fs::write(
         &csv,
         "a,b,same\nsame/fr_obama/1.jpg,same/fr_obama/2.jpg,1\nsame/fr_biden/1.jpg,same/fr_biden/2.jpg,1\n\
@@ -72,8 +72,58 @@ fn detect_reports_boxes_landmarks_and_quality() {
     assert!(faces[0]["quality"]["sharpness"].as_f64().unwrap() > 0.0);
 }
 
-fn tempdir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("salur-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+#[test]
+fn receipts_commands_list_show_and_find_a_tampered_receipt() {
+    use salur_core::crypto::DataKey;
+    use salur_core::keys::{FixedKey, SoftwareSigner};
+    use salur_core::receipt::{Outcome, Times};
+    use salur_core::store::{Draft, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("phone.db");
+    let keys = FixedKey(DataKey::generate().unwrap());
+    let store = Store::open(&db, &keys).unwrap();
+    let signer = SoftwareSigner::generate().unwrap().0;
+    store.set_device("dev-1", "pos-1", &signer).unwrap();
+    for n in 0..3u64 {
+        let draft = Draft {
+            roster_id: "blt-2026-11".into(),
+            recipient: vec![n as u8; 16],
+            amount: 600_000,
+            outcome: if n == 1 { Outcome::NotHome } else { Outcome::Paid },
+            evidence: None,
+            evidence_jpeg: None,
+            time: Times { wall_ms: 1, mono_ms: n, offset_ms: 0 },
+            location: None,
+        };
+        store.record(&signer, draft).unwrap();
+    }
+    let db_arg = db.to_string_lossy().into_owned();
+    let (code, out) = salur(&["receipts", "list", "--db", &db_arg, "--json"]);
+    assert_eq!(code, 0);
+    let rows = out["receipts"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["outcome"]["kind"], "not_home");
+    assert!(rows.iter().all(|r| r["signature_valid"] == true && r["state"] == "pending"));
+    let (code, out) = salur(&["receipts", "show", "2", "--db", &db_arg, "--json"]);
+    assert_eq!((code, out["payload"]["seq"].as_u64()), (0, Some(2)));
+    let (code, out) = salur(&["receipts", "verify-chain", "--db", &db_arg, "--json"]);
+    assert_eq!((code, out["valid"].as_bool()), (0, Some(true)));
+
+    // Someone with the file drops the guard and edits receipt 2's signed bytes: the chain says where.
+    store
+        .with_connection(|c| {
+            c.execute_batch(
+                "DROP TRIGGER receipts_no_update;
+                 UPDATE receipts SET cose = substr(cose, 1, 40) || x'00' || substr(cose, 42) WHERE seq = 2;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let (code, out) = salur(&["receipts", "verify-chain", "--db", &db_arg, "--json"]);
+    assert_eq!((code, out["valid"].as_bool()), (1, Some(false)), "{out}");
+    assert_eq!(out["report"]["first_break"]["seq"], 2);
+    let (code, out) = salur(&["receipts", "list", "--db", "/nonexistent/phone.db", "--json"]);
+    assert_eq!((code, out["error"].as_str()), (2, Some("not_found")));
 }

@@ -214,6 +214,15 @@ impl FaceEngine {
         self.recognizer.embed(crop)
     }
 
+    /// The aligned crop as a small JPEG: the evidence kept (sealed) with a receipt.
+    pub fn crop_jpeg(crop: &RgbImage) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(crop)
+            .map_err(|e| Error::InvalidArgument(format!("cannot encode the face crop: {e}")))?;
+        Ok(out)
+    }
+
     /// A single-capture template of the one face in `img`.
     pub fn template(&self, img: &RgbImage, pick: FacePick) -> Result<Template> {
         let cap = self.capture(img, pick)?;

@@ -23,3 +23,70 @@ pub fn engine() -> &'static FaceEngine {
     static ENGINE: OnceLock<FaceEngine> = OnceLock::new();
     ENGINE.get_or_init(|| FaceEngine::from_dir(&root().join("models"), FaceConfig::default()).expect("models load"))
 }
+
+use salur_core::crypto::{self as c, DataKey};
+use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
+use salur_core::receipt::{Evidence, Liveness, Location, Method, Outcome, Receipt, Times};
+use salur_core::store::{Draft, Store};
+
+/// A fresh software signer.
+pub fn signer() -> SoftwareSigner {
+    SoftwareSigner::generate().unwrap().0
+}
+
+/// A plausible paid receipt for `signer` (sequence 1, genesis link).
+pub fn receipt(signer: &dyn Signer) -> Receipt {
+    Receipt {
+        v: 1,
+        id: "01936f5e-7b3c-7cc0-8a5e-5b0c3f7e9a11".into(),
+        device_id: "dev-jkt-0001".into(),
+        key_id: c::key_id(&signer.public_key_spki().unwrap()),
+        worker_id: "pos-12345".into(),
+        seq: 1,
+        prev: vec![0; 32],
+        roster_id: "blt-2026-11".into(),
+        recipient: salur_core::receipt::recipient_ref(b"roster key", "3171234567890001"),
+        amount: 600_000,
+        outcome: Outcome::Paid,
+        evidence: Some(Evidence {
+            method: Method::RegistryTemplate,
+            score_e6: Some(612_345),
+            threshold_e6: Some(400_000),
+            model: "sface_2021dec_int8bq".into(),
+            liveness: Liveness::Passed,
+            face_sha256: Some(vec![7; 32]),
+        }),
+        time: Times { wall_ms: 1_795_000_000_000, mono_ms: 86_400_000, offset_ms: -1_250 },
+        location: Some(Location { lat_e7: -62_088_000, lon_e7: 1_068_456_000, accuracy_m: 12 }),
+    }
+}
+
+/// A draft for the store.
+pub fn draft(n: u64) -> Draft {
+    Draft {
+        roster_id: "blt-2026-11".into(),
+        recipient: salur_core::receipt::recipient_ref(b"roster key", &format!("31712345678{n:05}")),
+        amount: 600_000,
+        outcome: Outcome::Paid,
+        evidence: Some(Evidence {
+            method: Method::EnrolledTemplate,
+            score_e6: Some(550_000),
+            threshold_e6: Some(400_000),
+            model: "sface_2021dec_int8bq".into(),
+            liveness: Liveness::NotRun,
+            face_sha256: None,
+        }),
+        evidence_jpeg: None,
+        time: Times { wall_ms: 1_795_000_000_000 + n as i64, mono_ms: n, offset_ms: 0 },
+        location: None,
+    }
+}
+
+/// A new store in `dir` with a registered software device key.
+pub fn store(dir: &Path) -> (Store, SoftwareSigner, FixedKey) {
+    let keys = FixedKey(DataKey::generate().unwrap());
+    let store = Store::open(&dir.join("salur.db"), &keys).unwrap();
+    let signer = signer();
+    store.set_device("dev-jkt-0001", "pos-12345", &signer).unwrap();
+    (store, signer, keys)
+}

@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 mod face;
+mod receipts;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,6 +26,8 @@ enum Command {
     Verify(face::VerifyArgs),
     /// Score labelled photo pairs and report ROC AUC, EER and TAR at fixed FAR.
     Eval(face::EvalArgs),
+    /// Inspect and verify the receipts in a phone's store (read-only).
+    Receipts(receipts::ReceiptsArgs),
 }
 
 /// Options shared by the face commands.
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Detect(a) => (a.engine.json, face::detect(&a)),
         Command::Verify(a) => (a.engine.json, face::verify(&a)),
         Command::Eval(a) => (a.engine.json, face::eval(&a)),
+        Command::Receipts(a) => (a.json, receipts::run(&a)),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,208 @@
+//! Disbursement receipts: what the worker's phone signs instead of a paper signature.
+//!
+//! A [`Receipt`] is encoded as deterministic CBOR (RFC 8949 section 4.2), signed as a COSE_Sign1
+//! message (RFC 9052) with ES256 by the device key, and chained: each receipt carries its
+//! per-device sequence number and the SHA-256 of the previous receipt's signed bytes. No floats
+//! are signed (scores in millionths, coordinates in 1e-7 degrees) so every encoder agrees on the
+//! bytes.
+
+mod cbor;
+mod chain;
+mod cose;
+
+use serde::{Deserialize, Serialize};
+
+pub use cbor::{decode_payload, encode_payload, payload_json};
+pub use chain::{verify_chain, ChainBreak, ChainReport};
+pub use cose::{sign, verify, SignedReceipt};
+
+/// Receipt format version.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Hash of "no previous receipt" (the first in a device's chain).
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// One disbursement event, as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub v: u32,
+    /// Receipt id, a UUIDv7 (time-ordered) in text form.
+    pub id: String,
+    /// Device id given at registration.
+    pub device_id: String,
+    /// Key id of the signing key (first 16 bytes of SHA-256 of its SPKI).
+    #[serde(with = "serde_bytes_vec")]
+    pub key_id: Vec<u8>,
+    /// The postal worker.
+    pub worker_id: String,
+    /// Per-device sequence number, from 1 without gaps.
+    pub seq: u64,
+    /// SHA-256 of the previous receipt's COSE bytes ([`GENESIS`] for the first).
+    #[serde(with = "serde_bytes_vec")]
+    pub prev: Vec<u8>,
+    /// Roster (programme and period) the recipient belongs to.
+    pub roster_id: String,
+    /// Keyed hash of the recipient's NIK (see `docs/receipts.md`): never the NIK itself.
+    #[serde(with = "serde_bytes_vec")]
+    pub recipient: Vec<u8>,
+    /// Whole rupiah: paid out, or freed for reallocation when the recipient is ineligible.
+    pub amount: u64,
+    /// What happened at the door.
+    pub outcome: Outcome,
+    /// How the recipient was identified (for `paid`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    /// Clocks at signing.
+    pub time: Times,
+    /// Where, when the phone knew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// What happened at the door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Outcome {
+    /// The recipient was identified and paid.
+    Paid,
+    /// The recipient is not eligible; the amount goes to reallocation.
+    Ineligible {
+        /// Why.
+        reason: IneligibleReason,
+        /// The worker's words (required for `other`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// Nobody home.
+    NotHome,
+    /// The recipient refused the aid.
+    Refused,
+}
+
+/// Why a recipient is not eligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IneligibleReason {
+    /// Deceased.
+    Deceased,
+    /// Moved away.
+    Moved,
+    /// Not found at the address.
+    NotFound,
+    /// Does not meet the programme's criteria.
+    NotMeetingCriteria,
+    /// Something else, described in the note.
+    Other,
+}
+
+/// How the recipient's identity was established.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Against what.
+    pub method: Method,
+    /// Cosine score in millionths (absent for an override without a capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_e6: Option<i32>,
+    /// Threshold in millionths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_e6: Option<i32>,
+    /// Recognizer model id.
+    pub model: String,
+    /// Live-person check.
+    pub liveness: Liveness,
+    /// SHA-256 of the evidence face crop (JPEG) kept encrypted on the phone.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes_opt")]
+    pub face_sha256: Option<Vec<u8>>,
+}
+
+/// Reference the face was compared with, or the fallback used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Method {
+    /// The registry's reference template.
+    RegistryTemplate,
+    /// The photo on the recipient's e-KTP card.
+    EktpPhoto,
+    /// The template enrolled at the first visit.
+    EnrolledTemplate,
+    /// A supervisor vouched for a genuine recipient the camera could not verify (audited).
+    SupervisorOverride {
+        /// The supervisor's worker id.
+        supervisor_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result of the live-person check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Liveness {
+    /// Passed.
+    Passed,
+    /// Failed.
+    Failed,
+    /// Not run.
+    NotRun,
+}
+
+/// The phone's clocks when it signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Times {
+    /// Wall clock, Unix milliseconds (the phone's, possibly wrong).
+    pub wall_ms: i64,
+    /// Milliseconds since boot (monotonic; orders events across wall-clock changes).
+    pub mono_ms: u64,
+    /// Last known server-minus-phone clock offset in milliseconds.
+    pub offset_ms: i64,
+}
+
+/// Position, in integer units so that the signed bytes are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    /// Latitude in 1e-7 degrees.
+    pub lat_e7: i32,
+    /// Longitude in 1e-7 degrees.
+    pub lon_e7: i32,
+    /// Accuracy radius in metres.
+    pub accuracy_m: u32,
+}
+
+/// Keyed hash that stands for a recipient in receipts: HMAC-SHA-256 of the NIK under the roster's
+/// pseudonymisation key, first 16 bytes.
+pub fn recipient_ref(roster_key: &[u8], nik: &str) -> Vec<u8> {
+    crate::crypto::hmac_sha256(roster_key, nik.trim().as_bytes())[..16].to_vec()
+}
+
+/// Byte strings as CBOR byte strings (serde's default would make arrays of integers).
+mod serde_bytes_vec {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        ciborium::Value::deserialize(d)?.into_bytes().map_err(|_| serde::de::Error::custom("expected bytes"))
+    }
+}
+
+mod serde_bytes_opt {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(b) => s.serialize_bytes(b),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        super::serde_bytes_vec::deserialize(d).map(Some)
+    }
+}

@@ -1,0 +1,72 @@
+//! The store's schema, as migrations (`rusqlite_migration`, tracked in `user_version`).
+
+use rusqlite_migration::{Migrations, M};
+
+const V1: &str = r#"
+CREATE TABLE device (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    device_id   TEXT NOT NULL,
+    worker_id   TEXT NOT NULL,
+    public_key  BLOB NOT NULL            -- SPKI DER of the signing key
+);
+
+-- Recipients assigned to this device. NIKs and face templates are AES-256-GCM sealed under the
+-- data key, bound to their row; names stay clear so the worker can search them.
+CREATE TABLE roster (
+    roster_id     TEXT NOT NULL,
+    recipient     BLOB NOT NULL,         -- keyed hash of the NIK (what receipts name)
+    nik_enc       BLOB NOT NULL,
+    name          TEXT NOT NULL,
+    address       TEXT NOT NULL,
+    amount        INTEGER NOT NULL CHECK (amount >= 0),
+    template_enc  BLOB,
+    PRIMARY KEY (roster_id, recipient)
+) WITHOUT ROWID;
+
+-- Append-only: the signed bytes are the record. Triggers refuse any change or deletion.
+CREATE TABLE receipts (
+    seq         INTEGER PRIMARY KEY CHECK (seq >= 1),
+    id          TEXT NOT NULL UNIQUE,
+    cose        BLOB NOT NULL,
+    hash        BLOB NOT NULL,
+    roster_id   TEXT NOT NULL,
+    recipient   BLOB NOT NULL,
+    outcome     TEXT NOT NULL,
+    amount      INTEGER NOT NULL,
+    created_ms  INTEGER NOT NULL
+);
+CREATE INDEX receipts_recipient ON receipts (roster_id, recipient);
+CREATE TRIGGER receipts_no_update BEFORE UPDATE ON receipts
+BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+CREATE TRIGGER receipts_no_delete BEFORE DELETE ON receipts
+BEGIN SELECT RAISE(ABORT, 'receipts are append-only'); END;
+
+-- Upload state of each receipt.
+CREATE TABLE outbox (
+    seq         INTEGER PRIMARY KEY REFERENCES receipts (seq),
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'acknowledged', 'rejected')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    reason      TEXT,
+    updated_ms  INTEGER NOT NULL
+);
+CREATE INDEX outbox_state ON outbox (state, seq);
+
+-- The aligned face crop behind a receipt's evidence hash (small JPEG, sealed).
+CREATE TABLE evidence (
+    seq         INTEGER PRIMARY KEY REFERENCES receipts (seq),
+    crop_enc    BLOB NOT NULL
+);
+"#;
+
+/// All migrations, oldest first.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

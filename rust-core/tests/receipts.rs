@@ -1,0 +1,233 @@
+//! Receipts: COSE_Sign1 / ES256 over deterministic CBOR, and the per-device hash chain.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use coset::{iana, CborSerializable, CoseSign1, TaggedCborSerializable};
+use proptest::prelude::*;
+use salur_core::crypto;
+use salur_core::keys::{Signer, SoftwareSigner};
+use salur_core::receipt::{
+    decode_payload, encode_payload, sign, verify, verify_chain, Evidence, IneligibleReason, Liveness, Location, Method,
+    Outcome, Receipt, Times,
+};
+
+#[test]
+fn a_signed_receipt_verifies_and_decodes_to_itself() {
+    let signer = common::signer();
+    let r = common::receipt(&signer);
+    let signed = sign(&r, &signer).unwrap();
+    let back = verify(&signed.bytes, &signer.public_key_spki().unwrap()).unwrap();
+    assert_eq!(back.receipt, r);
+    // COSE_Sign1 tag 18, protected header with alg ES256 (-7) and the key id.
+    assert_eq!(signed.bytes[0], 0xd2);
+    let parsed = CoseSign1::from_tagged_slice(&signed.bytes).unwrap();
+    assert_eq!(parsed.protected.header.alg, Some(coset::Algorithm::Assigned(iana::Algorithm::ES256)));
+    assert_eq!(parsed.signature.len(), 64);
+}
+
+#[test]
+fn another_key_a_flipped_byte_or_another_algorithm_is_refused() {
+    let signer = common::signer();
+    let spki = signer.public_key_spki().unwrap();
+    let signed = sign(&common::receipt(&signer), &signer).unwrap();
+    let other = common::signer().public_key_spki().unwrap();
+    assert!(verify(&signed.bytes, &other).is_err());
+
+    let mut sign1 = CoseSign1::from_tagged_slice(&signed.bytes).unwrap();
+    sign1.protected.header.alg = Some(coset::Algorithm::Assigned(iana::Algorithm::ES384));
+    sign1.protected.original_data = None;
+    let err = verify(&sign1.to_tagged_vec().unwrap(), &spki).unwrap_err();
+    assert!(err.to_string().contains("ES256"), "{err}");
+
+    // Untagged, and with an unprotected header: refused even though the signature is intact.
+    let untagged = CoseSign1::from_tagged_slice(&signed.bytes).unwrap().to_vec().unwrap();
+    assert!(verify(&untagged, &spki).is_err());
+    let mut unprotected = CoseSign1::from_tagged_slice(&signed.bytes).unwrap();
+    unprotected.unprotected.key_id = b"x".to_vec();
+    assert!(verify(&unprotected.to_tagged_vec().unwrap(), &spki).is_err());
+}
+
+#[test]
+fn a_signer_that_returns_a_bad_signature_is_caught_before_storing() {
+    struct Broken(SoftwareSigner);
+    impl Signer for Broken {
+        fn public_key_spki(&self) -> salur_core::Result<Vec<u8>> {
+            self.0.public_key_spki()
+        }
+        fn sign_der(&self, message: &[u8]) -> salur_core::Result<Vec<u8>> {
+            self.0.sign_der(&[message, b"!"].concat())
+        }
+    }
+    let broken = Broken(common::signer());
+    assert!(sign(&common::receipt(&broken), &broken).is_err());
+}
+
+#[test]
+fn a_payload_not_in_deterministic_cbor_is_refused() {
+    let signer = common::signer();
+    let payload = encode_payload(&common::receipt(&signer)).unwrap();
+    assert!(decode_payload(&payload).is_ok());
+    // The same map with its first key's length written in a longer form than needed.
+    let mut loose = payload.clone();
+    assert_eq!(loose[1] & 0xe0, 0x60, "first key is a text string");
+    let len = loose[1] & 0x1f;
+    loose.splice(1..2, [0x78, len]);
+    assert!(decode_payload(&loose).is_err());
+    assert!(decode_payload(&[0xa0]).is_err(), "an empty map is not a receipt");
+}
+
+fn chain(signer: &SoftwareSigner, n: u64) -> Vec<Vec<u8>> {
+    let mut prev = vec![0u8; 32];
+    (1..=n)
+        .map(|seq| {
+            let mut r = common::receipt(signer);
+            r.seq = seq;
+            r.prev = prev.clone();
+            r.id = format!("receipt-{seq}");
+            let s = sign(&r, signer).unwrap();
+            prev = s.hash().to_vec();
+            s.bytes
+        })
+        .collect()
+}
+
+#[test]
+fn the_chain_check_names_the_first_missing_reordered_edited_or_foreign_receipt() {
+    let signer = common::signer();
+    let spki = signer.public_key_spki().unwrap();
+    let c = chain(&signer, 6);
+    let check = |v: &[Vec<u8>]| verify_chain(&spki, v.iter().map(Vec::as_slice));
+    let ok = check(&c);
+    assert!(ok.is_valid() && ok.last_seq == 6);
+
+    let mut missing = c.clone();
+    missing.remove(3);
+    let b = check(&missing).first_break.unwrap();
+    assert_eq!((b.seq, b.index), (4, 3));
+    assert!(b.reason.contains("missing"));
+
+    let mut reordered = c.clone();
+    reordered.swap(1, 2);
+    assert_eq!(check(&reordered).first_break.unwrap().seq, 2);
+
+    let mut edited = c.clone();
+    let n = edited[4].len();
+    edited[4][n - 70] ^= 0x01; // inside the payload
+    assert_eq!(check(&edited).first_break.unwrap().seq, 5);
+
+    let mut first_deleted = c.clone();
+    first_deleted.remove(0);
+    assert_eq!(check(&first_deleted).first_break.unwrap().seq, 1);
+
+    // A validly signed receipt whose link was forged to skip one.
+    let mut forged = c[..3].to_vec();
+    let mut r = common::receipt(&signer);
+    r.seq = 4;
+    r.prev = crypto::sha256(&c[1]).to_vec();
+    forged.push(sign(&r, &signer).unwrap().bytes);
+    let b = check(&forged).first_break.unwrap();
+    assert_eq!(b.seq, 4);
+    assert!(b.reason.contains("link"));
+}
+
+fn arb_receipt() -> impl Strategy<Value = Receipt> {
+    let outcome = prop_oneof![
+        Just(Outcome::Paid),
+        Just(Outcome::NotHome),
+        Just(Outcome::Refused),
+        (
+            prop_oneof![
+                Just(IneligibleReason::Deceased),
+                Just(IneligibleReason::Moved),
+                Just(IneligibleReason::NotFound),
+                Just(IneligibleReason::NotMeetingCriteria),
+                Just(IneligibleReason::Other)
+            ],
+            proptest::option::of("\\PC{0,40}")
+        )
+            .prop_map(|(reason, note)| Outcome::Ineligible { reason, note }),
+    ];
+    let method = prop_oneof![
+        Just(Method::RegistryTemplate),
+        Just(Method::EktpPhoto),
+        Just(Method::EnrolledTemplate),
+        ("[a-z0-9-]{1,12}", "\\PC{1,60}")
+            .prop_map(|(supervisor_id, reason)| Method::SupervisorOverride { supervisor_id, reason }),
+    ];
+    let evidence = proptest::option::of(
+        (method, proptest::option::of(-1_000_000i32..=1_000_000), proptest::option::of(any::<[u8; 32]>())).prop_map(
+            |(method, score, face)| Evidence {
+                method,
+                score_e6: score,
+                threshold_e6: score.map(|_| 400_000),
+                model: "sface_2021dec_int8bq".into(),
+                liveness: Liveness::NotRun,
+                face_sha256: face.map(|f| f.to_vec()),
+            },
+        ),
+    );
+    let location = proptest::option::of((any::<i32>(), any::<i32>(), any::<u32>()).prop_map(|(a, b, c)| Location {
+        lat_e7: a,
+        lon_e7: b,
+        accuracy_m: c,
+    }));
+    (
+        ("\\PC{1,40}", "[a-z0-9-]{1,20}", "[a-z0-9-]{1,20}", 1u64..u64::MAX, any::<[u8; 32]>(), any::<[u8; 16]>()),
+        (any::<u64>(), outcome, evidence, any::<i64>(), any::<u64>(), any::<i64>(), location),
+    )
+        .prop_map(
+            |(
+                (id, device_id, worker_id, seq, prev, recipient),
+                (amount, outcome, evidence, wall, mono, off, location),
+            )| {
+                Receipt {
+                    v: 1,
+                    id,
+                    device_id,
+                    key_id: vec![1; 16],
+                    worker_id,
+                    seq,
+                    prev: prev.to_vec(),
+                    roster_id: "blt-2026-11".into(),
+                    recipient: recipient.to_vec(),
+                    amount,
+                    outcome,
+                    evidence,
+                    time: Times { wall_ms: wall, mono_ms: mono, offset_ms: off },
+                    location,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn encode_decode_reencode_is_byte_identical(r in arb_receipt()) {
+        let bytes = encode_payload(&r).unwrap();
+        let back = decode_payload(&bytes).unwrap();
+        prop_assert_eq!(&back, &r);
+        prop_assert_eq!(encode_payload(&back).unwrap(), bytes);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn any_single_byte_change_fails_verification(pos in any::<prop::sample::Index>(), delta in 1u8..=255) {
+        use std::sync::OnceLock;
+        static SIGNED: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+        let (bytes, spki) = SIGNED.get_or_init(|| {
+            let signer = common::signer();
+            (sign(&common::receipt(&signer), &signer).unwrap().bytes, signer.public_key_spki().unwrap())
+        });
+        let mut tampered = bytes.clone();
+        let i = pos.index(tampered.len());
+        tampered[i] = tampered[i].wrapping_add(delta);
+        prop_assert!(verify(&tampered, spki).is_err(), "byte {} changed and still verified", i);
+    }
+}

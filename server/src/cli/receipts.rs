@@ -1,0 +1,132 @@
+//! `salur receipts list|show|verify-chain --db PATH`: a phone store, read-only, for an auditor.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use salur_core::receipt::{payload_json, verify};
+use salur_core::store::AuditLog;
+use salur_core::Error;
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub struct ReceiptsArgs {
+    #[command(subcommand)]
+    command: ReceiptsCommand,
+    /// The phone's store (SQLite file).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Verify against this public key (SPKI DER file, e.g. from the server's device registry)
+    /// instead of the key recorded in the store itself.
+    #[arg(long, global = true, value_name = "FILE")]
+    public_key: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum ReceiptsCommand {
+    /// One line per receipt: sequence, id, outcome, amount, upload state.
+    List,
+    /// One receipt in full (by sequence number or id), with its signature check.
+    Show {
+        /// Sequence number or receipt id.
+        receipt: String,
+    },
+    /// Check every signature and link of the device's hash chain (exit 1 when broken).
+    VerifyChain,
+}
+
+pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
+    let db = args.db.as_ref().ok_or_else(|| Error::InvalidArgument("--db PATH is required".into()))?;
+    let log = AuditLog::open(db)?;
+    let device = log.device()?.ok_or_else(|| Error::NotFound("the store has no registered device".into()))?;
+    let spki = match &args.public_key {
+        Some(p) => {
+            std::fs::read(p).map_err(|source| Error::Io { context: format!("reading {}", p.display()), source })?
+        }
+        None => device.public_key.clone(),
+    };
+    let key_source = if args.public_key.is_some() { "given public key" } else { "key recorded in the store" };
+    match &args.command {
+        ReceiptsCommand::List => {
+            let rows: Vec<_> = log
+                .receipts()?
+                .into_iter()
+                .map(|r| {
+                    let payload = verify(&r.cose, &spki).ok().map(|s| s.receipt);
+                    json!({
+                        "seq": r.seq,
+                        "id": r.id,
+                        "signature_valid": payload.is_some(),
+                        "outcome": payload.as_ref().map(|p| serde_json::to_value(&p.outcome).unwrap_or_default()),
+                        "amount": payload.as_ref().map(|p| p.amount),
+                        "state": r.state,
+                        "reason": r.reason,
+                    })
+                })
+                .collect();
+            if args.json {
+                println!("{}", json!({ "device": device, "receipts": rows }));
+            } else {
+                println!("device {} (worker {}), {} receipt(s)", device.device_id, device.worker_id, rows.len());
+                for r in &rows {
+                    let outcome = r["outcome"]["kind"].as_str().unwrap_or("?");
+                    let sig = if r["signature_valid"].as_bool() == Some(true) { "" } else { "  BAD SIGNATURE" };
+                    println!(
+                        "{:>6}  {}  {:<10}  Rp {:>10}  {}{sig}",
+                        r["seq"],
+                        r["id"].as_str().unwrap_or(""),
+                        outcome,
+                        r["amount"],
+                        r["state"].as_str().unwrap_or("")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReceiptsCommand::Show { receipt } => {
+            let all = log.receipts()?;
+            let r = all
+                .iter()
+                .find(|r| r.id == *receipt || r.seq.to_string() == *receipt)
+                .ok_or_else(|| Error::NotFound(format!("no receipt {receipt} in this store")))?;
+            let sign1 = <coset::CoseSign1 as coset::TaggedCborSerializable>::from_tagged_slice(&r.cose)
+                .map_err(|e| Error::InvalidReceipt(e.to_string()))?;
+            let payload = payload_json(sign1.payload.as_deref().unwrap_or_default())?;
+            let check = verify(&r.cose, &spki).map(|_| ()).map_err(|e| e.to_string());
+            let out = json!({
+                "seq": r.seq, "id": r.id, "state": r.state, "reason": r.reason,
+                "signature_valid": check.is_ok(), "signature_error": check.as_ref().err(), "checked_with": key_source,
+                "payload": payload, "cose_hex": hex::encode(&r.cose),
+            });
+            if args.json {
+                println!("{out}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&out).expect("serializable"));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReceiptsCommand::VerifyChain => {
+            let report = log.verify_chain(Some(&spki))?;
+            if args.json {
+                println!("{}", json!({ "valid": report.is_valid(), "checked_with": key_source, "report": report }));
+            } else if let Some(b) = &report.first_break {
+                println!(
+                    "BROKEN at sequence {}: {} ({} receipts read, checked with the {key_source})",
+                    b.seq, b.reason, report.receipts
+                );
+            } else {
+                println!(
+                    "chain valid: {} receipts, last sequence {} (checked with the {key_source})",
+                    report.receipts, report.last_seq
+                );
+                if args.public_key.is_none() {
+                    println!("note: pass --public-key with the key the server registered to rule out a replaced key");
+                }
+            }
+            Ok(if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+    }
+}
