@@ -226,7 +226,7 @@ impl FaceEngine {
     /// A single-capture template of the one face in `img`.
     pub fn template(&self, img: &RgbImage, pick: FacePick) -> Result<Template> {
         let cap = self.capture(img, pick)?;
-        Template::fuse(self.model_sha256, &[cap.embedding])
+        Template::fuse(self.model_sha256, models::SFACE.id, &[cap.embedding])
     }
 
     /// Fuses several captures of one person into one template; refuses captures of different people.
@@ -245,7 +245,7 @@ impl FaceEngine {
                 }
             }
         }
-        Template::fuse(self.model_sha256, &vectors)
+        Template::fuse(self.model_sha256, models::SFACE.id, &vectors)
     }
 
     /// Compares a probe capture with a reference template: the three-band decision.
