@@ -10,6 +10,7 @@ pub mod error;
 pub mod face;
 pub mod keys;
 pub mod receipt;
+pub mod request_auth;
 pub mod store;
 
 pub use error::{Error, FaceBox, Result};

@@ -2,6 +2,7 @@
 
 mod face;
 mod receipts;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +29,8 @@ enum Command {
     Eval(face::EvalArgs),
     /// Inspect and verify the receipts in a phone's store (read-only).
     Receipts(receipts::ReceiptsArgs),
+    /// Run the disbursement API (embedded SQLite).
+    Serve(serve::ServeArgs),
 }
 
 /// Options shared by the face commands.
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(a) => (a.engine.json, face::verify(&a)),
         Command::Eval(a) => (a.engine.json, face::eval(&a)),
         Command::Receipts(a) => (a.json, receipts::run(&a)),
+        Command::Serve(a) => (false, serve::run(&a)),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,251 @@
+//! HTTP routes: device registration, receipt upload, server time, administration.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use salur_core::request_auth;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::db::{now_ms, Db, Device, DeviceStatus, Ingest, IngestResult};
+use crate::error::ApiError;
+
+/// Most receipts accepted in one upload.
+pub const MAX_BATCH: usize = 500;
+
+/// Shared state of the service.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// SHA-256 of the administrator token (compared as digests, so timing reveals nothing).
+    admin_token_sha256: Arc<[u8; 32]>,
+}
+
+impl AppState {
+    /// State over `db`, with the administrator's bearer token.
+    pub fn new(db: Db, admin_token: &str) -> Self {
+        Self { db, admin_token_sha256: Arc::new(salur_core::crypto::sha256(admin_token.as_bytes())) }
+    }
+}
+
+/// All routes, with a body limit on each.
+pub fn router(state: AppState) -> Router {
+    let small = DefaultBodyLimit::max(64 * 1024);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/v1/time", get(|| async { Json(json!({ "server_ms": now_ms() })) }))
+        .route("/v1/devices", post(register).layer(small))
+        .route("/v1/receipts", post(upload_batch).layer(DefaultBodyLimit::max(4 * 1024 * 1024)))
+        .route("/v1/receipts/{id}", put(upload_one).layer(small))
+        .route("/v1/devices/{id}/chain", get(chain))
+        .route("/v1/admin/devices", get(list_devices))
+        .route("/v1/admin/devices/{id}/{action}", post(set_status).layer(small))
+        .with_state(state)
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::Unauthorized(format!("missing {name} header: sign the request with the device key")))
+}
+
+fn path_and_query(uri: &Uri) -> &str {
+    uri.path_and_query().map_or("/", |p| p.as_str())
+}
+
+/// Checks the request's device signature against `spki`.
+fn check_signature(spki: &[u8], method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    request_auth::verify_request(
+        spki,
+        method.as_str(),
+        path_and_query(uri),
+        header(headers, request_auth::TIME_HEADER)?,
+        header(headers, request_auth::SIGNATURE_HEADER)?,
+        body,
+        now_ms(),
+    )
+    .map_err(|e| ApiError::Unauthorized(e.to_string()))
+}
+
+/// The approved device that signed this request.
+async fn device(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Device, ApiError> {
+    let id = header(headers, request_auth::DEVICE_HEADER)?;
+    let device =
+        state.db.device(id).await?.ok_or_else(|| ApiError::Unauthorized("unknown device: register it first".into()))?;
+    check_signature(&device.public_key, method, uri, headers, body)?;
+    match device.status {
+        DeviceStatus::Approved => Ok(device),
+        DeviceStatus::Pending => {
+            Err(ApiError::Forbidden("the device is waiting for approval by an administrator".into()))
+        }
+        DeviceStatus::Revoked => Err(ApiError::Forbidden("the device was revoked: contact your supervisor".into())),
+    }
+}
+
+fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = header(headers, "authorization")
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::Unauthorized("administrator bearer token required".into()))?;
+    if salur_core::crypto::sha256(token.as_bytes()) != *state.admin_token_sha256 {
+        return Err(ApiError::Unauthorized("wrong administrator token".into()));
+    }
+    Ok(())
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registration {
+    device_id: String,
+    worker_id: String,
+    post_office: String,
+    /// SPKI DER, base64.
+    public_key: String,
+}
+
+/// Registration is signed with the key being registered: proof that the caller holds it.
+async fn register(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let reg: Registration = json_body(&body)?;
+    let spki = B64.decode(&reg.public_key).map_err(|_| ApiError::BadRequest("public_key is not base64".into()))?;
+    salur_core::crypto::p256_point(&spki).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    for (name, v) in [("device_id", &reg.device_id), ("worker_id", &reg.worker_id), ("post_office", &reg.post_office)] {
+        if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            return Err(ApiError::BadRequest(format!("{name} must be 1 to 64 letters, digits, '-', '_' or '.'")));
+        }
+    }
+    if header(&headers, request_auth::DEVICE_HEADER)? != reg.device_id {
+        return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
+    }
+    check_signature(&spki, &method, &uri, &headers, &body)?;
+    let device = state.db.register_device(&reg.device_id, &reg.worker_id, &reg.post_office, &spki).await?;
+    let key_id = hex::encode(salur_core::crypto::key_id(&spki));
+    Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    /// COSE_Sign1 receipts, base64.
+    receipts: Vec<String>,
+}
+
+async fn ingest_all(state: &AppState, device: &Device, receipts: &[String]) -> Result<Vec<IngestResult>, ApiError> {
+    let mut results = Vec::with_capacity(receipts.len());
+    for r in receipts {
+        results.push(match B64.decode(r) {
+            Ok(bytes) => state.db.ingest(device, &bytes).await?,
+            Err(_) => IngestResult { id: None, seq: None, result: Ingest::Rejected, reason: Some("not base64".into()) },
+        });
+    }
+    Ok(results)
+}
+
+/// Uploads up to [`MAX_BATCH`] receipts; one result per receipt, in order.
+async fn upload_batch(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let device = device(&state, &method, &uri, &headers, &body).await?;
+    let batch: Batch = json_body(&body)?;
+    if batch.receipts.len() > MAX_BATCH {
+        return Err(ApiError::BadRequest(format!("at most {MAX_BATCH} receipts per upload")));
+    }
+    let results = ingest_all(&state, &device, &batch.receipts).await?;
+    let chain = state.db.chain_status(&device.device_id).await?;
+    Ok(Json(json!({ "results": results, "chain": chain })))
+}
+
+/// Uploads one receipt by id: 201 stored, 200 already stored, 409 id or sequence taken, 422 refused.
+async fn upload_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let device = device(&state, &method, &uri, &headers, &body).await?;
+    let one: Batch = json_body(&body)?;
+    let [receipt] = one.receipts.as_slice() else {
+        return Err(ApiError::BadRequest("send exactly one receipt".into()));
+    };
+    let result = ingest_all(&state, &device, std::slice::from_ref(receipt)).await?.remove(0);
+    if result.id.as_deref().is_some_and(|rid| rid != id) {
+        return Err(ApiError::BadRequest("the receipt's id does not match the URL".into()));
+    }
+    let status = match result.result {
+        Ingest::Accepted => StatusCode::CREATED,
+        Ingest::Duplicate => StatusCode::OK,
+        Ingest::Conflict => StatusCode::CONFLICT,
+        Ingest::Rejected => StatusCode::UNPROCESSABLE_ENTITY,
+    };
+    Ok((status, Json(json!(result))))
+}
+
+/// The signing device's chain as the server holds it, with a full re-verification.
+async fn chain(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let caller = admin(&state, &headers);
+    let device = match caller {
+        Ok(()) => state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?,
+        Err(_) => device(&state, &method, &uri, &headers, b"").await?,
+    };
+    if device.device_id != id {
+        return Err(ApiError::Forbidden("a device may only read its own chain".into()));
+    }
+    let status = state.db.chain_status(&id).await?;
+    let receipts = state.db.device_receipts(&id).await?;
+    let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
+    Ok(Json(json!({ "status": status, "verification": report, "valid": report.is_valid() })))
+}
+
+async fn list_devices(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    Ok(Json(json!({ "devices": state.db.devices().await? })))
+}
+
+async fn set_status(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let status = match action.as_str() {
+        "approve" => DeviceStatus::Approved,
+        "revoke" => DeviceStatus::Revoked,
+        other => return Err(ApiError::NotFound(format!("no action {other}: use approve or revoke"))),
+    };
+    Ok(Json(json!({ "device": state.db.set_device_status(&id, status).await? })))
+}

@@ -1,0 +1,357 @@
+//! The server's database: devices, verified receipts, the reallocation queue.
+//!
+//! Embedded SQLite (WAL, `synchronous=FULL`) with one writer connection, so receipt ingestion
+//! is serialized without lock-upgrade failures, and a pool of readers beside it.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use salur_core::crypto;
+use salur_core::receipt::{self, Outcome, GENESIS};
+use serde::Serialize;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+use crate::error::ApiError;
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Registration state of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// Waiting for an administrator.
+    Pending,
+    /// May upload.
+    Approved,
+    /// May no longer upload; its receipts stay.
+    Revoked,
+}
+
+impl DeviceStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl FromStr for DeviceStatus {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "revoked" => Self::Revoked,
+            other => return Err(ApiError::Internal(format!("unknown device status {other}"))),
+        })
+    }
+}
+
+/// A registered device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    /// Device id.
+    pub device_id: String,
+    /// Worker using it.
+    pub worker_id: String,
+    /// Post office it belongs to.
+    pub post_office: String,
+    /// SPKI DER of its signing key.
+    #[serde(skip)]
+    pub public_key: Vec<u8>,
+    /// Registration state.
+    pub status: DeviceStatus,
+}
+
+/// What happened to one uploaded receipt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ingest {
+    /// Verified and stored.
+    Accepted,
+    /// Already stored with exactly these bytes: same answer as the first time.
+    Duplicate,
+    /// Refused (signature, device, chain link); nothing stored.
+    Rejected,
+    /// Its id or sequence number is already taken by different bytes; the first is kept.
+    Conflict,
+}
+
+/// The answer for one receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestResult {
+    /// Receipt id, when the receipt could be read.
+    pub id: Option<String>,
+    /// Sequence number, when the receipt could be read.
+    pub seq: Option<u64>,
+    /// Outcome.
+    pub result: Ingest,
+    /// Why, for rejected and conflict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl IngestResult {
+    fn refused(result: Ingest, id: Option<String>, seq: Option<u64>, reason: String) -> Self {
+        Self { id, seq, result, reason: Some(reason) }
+    }
+}
+
+/// A device's chain as the server holds it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainStatus {
+    /// Receipts held.
+    pub received: u64,
+    /// Highest sequence with every sequence before it present.
+    pub contiguous_to: u64,
+    /// Highest sequence held.
+    pub max_seq: u64,
+    /// Missing ranges `[from, to]` below `max_seq`.
+    pub gaps: Vec<[u64; 2]>,
+}
+
+/// Handles to the database.
+#[derive(Clone)]
+pub struct Db {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating and migrating) `salur.db` in `data_dir`.
+    pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ApiError::Internal(format!("creating {}: {e}", data_dir.display())))?;
+        let options = SqliteConnectOptions::new()
+            .filename(data_dir.join("salur.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&write)
+            .await
+            .map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
+        let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
+        Ok(Self { read, write })
+    }
+
+    /// Registers a device as pending; the same registration again is a no-op, another key for
+    /// a known device id is a conflict.
+    pub async fn register_device(
+        &self,
+        device_id: &str,
+        worker_id: &str,
+        post_office: &str,
+        spki: &[u8],
+    ) -> Result<Device, ApiError> {
+        if let Some(d) = self.device(device_id).await? {
+            if d.public_key == spki && d.worker_id == worker_id && d.post_office == post_office {
+                return Ok(d);
+            }
+            return Err(ApiError::Conflict(format!("device {device_id} is registered with another key or worker")));
+        }
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms)
+             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+        )
+        .bind(device_id)
+        .bind(worker_id)
+        .bind(post_office)
+        .bind(spki)
+        .bind(crypto::key_id(spki))
+        .bind(now)
+        .bind(now)
+        .execute(&self.write)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                ApiError::Conflict("this key is already registered to another device".into())
+            }
+            other => other.into(),
+        })?;
+        self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
+    }
+
+    /// One device.
+    pub async fn device(&self, device_id: &str) -> Result<Option<Device>, ApiError> {
+        let row = sqlx::query(
+            "SELECT device_id, worker_id, post_office, public_key, status FROM devices WHERE device_id = ?",
+        )
+        .bind(device_id)
+        .fetch_optional(&self.write)
+        .await?;
+        row.map(|r| device_from_row(&r)).transpose()
+    }
+
+    /// All devices.
+    pub async fn devices(&self) -> Result<Vec<Device>, ApiError> {
+        let rows =
+            sqlx::query("SELECT device_id, worker_id, post_office, public_key, status FROM devices ORDER BY device_id")
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(device_from_row).collect()
+    }
+
+    /// Approves or revokes a device.
+    pub async fn set_device_status(&self, device_id: &str, status: DeviceStatus) -> Result<Device, ApiError> {
+        let done = sqlx::query("UPDATE devices SET status = ?, status_ms = ? WHERE device_id = ?")
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(device_id)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiError::NotFound(format!("no device {device_id}")));
+        }
+        self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
+    }
+
+    /// Verifies one uploaded receipt from `device` and stores it exactly once.
+    pub async fn ingest(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
+        let signed = match receipt::verify(cose, &device.public_key) {
+            Ok(s) => s,
+            Err(e) => return Ok(IngestResult::refused(Ingest::Rejected, None, None, e.to_string())),
+        };
+        let r = &signed.receipt;
+        let (id, seq) = (Some(r.id.clone()), Some(r.seq));
+        let refuse = |result, reason: String| Ok(IngestResult::refused(result, id.clone(), seq, reason));
+        if r.device_id != device.device_id {
+            return refuse(Ingest::Rejected, "the receipt belongs to another device".into());
+        }
+        let hash = signed.hash();
+        let mut tx = self.write.begin().await?;
+        if let Some(row) =
+            sqlx::query("SELECT cose FROM receipts WHERE id = ?").bind(&r.id).fetch_optional(&mut *tx).await?
+        {
+            let stored: Vec<u8> = row.get(0);
+            return if stored == cose {
+                Ok(IngestResult { id, seq, result: Ingest::Duplicate, reason: None })
+            } else {
+                refuse(Ingest::Conflict, "another receipt with this id is already stored; the first is kept".into())
+            };
+        }
+        let neighbour = |s: u64| {
+            sqlx::query("SELECT id, hash, prev FROM receipts WHERE device_id = ? AND seq = ?")
+                .bind(&device.device_id)
+                .bind(s as i64)
+        };
+        if let Some(row) = neighbour(r.seq).fetch_optional(&mut *tx).await? {
+            let other: String = row.get(0);
+            return refuse(Ingest::Conflict, format!("sequence {} is already used by receipt {other} (a fork)", r.seq));
+        }
+        // Link to whichever neighbours are already here; the others are checked when they arrive.
+        let prev_ok = if r.seq == 1 {
+            r.prev == GENESIS
+        } else {
+            match neighbour(r.seq - 1).fetch_optional(&mut *tx).await? {
+                Some(row) => row.get::<Vec<u8>, _>(1) == r.prev,
+                None => true,
+            }
+        };
+        let next_ok = match neighbour(r.seq + 1).fetch_optional(&mut *tx).await? {
+            Some(row) => row.get::<Vec<u8>, _>(2) == hash,
+            None => true,
+        };
+        if !prev_ok || !next_ok {
+            return refuse(Ingest::Rejected, "does not link to its neighbours in the device's chain".into());
+        }
+        let (outcome, reason, note) = match &r.outcome {
+            Outcome::Paid => ("paid", None, None),
+            Outcome::Ineligible { reason, note } => {
+                let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string));
+                ("ineligible", reason, note.clone())
+            }
+            Outcome::NotHome => ("not_home", None, None),
+            Outcome::Refused => ("refused", None, None),
+        };
+        let method = r
+            .evidence
+            .as_ref()
+            .and_then(|e| serde_json::to_value(&e.method).ok())
+            .and_then(|m| m.get("kind").and_then(|k| k.as_str()).map(str::to_string));
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
+                                   amount, signed_ms, received_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&r.id)
+        .bind(&device.device_id)
+        .bind(r.seq as i64)
+        .bind(&r.prev)
+        .bind(&hash[..])
+        .bind(cose)
+        .bind(&r.roster_id)
+        .bind(&r.recipient)
+        .bind(outcome)
+        .bind(&reason)
+        .bind(&method)
+        .bind(r.amount as i64)
+        .bind(r.time.wall_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(reason) = reason.filter(|_| outcome == "ineligible") {
+            sqlx::query(
+                "INSERT INTO reallocations (receipt_id, roster_id, recipient, amount, reason, note, created_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&r.id)
+            .bind(&r.roster_id)
+            .bind(&r.recipient)
+            .bind(r.amount as i64)
+            .bind(reason)
+            .bind(note)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(IngestResult { id, seq, result: Ingest::Accepted, reason: None })
+    }
+
+    /// The device's chain: what is held, up to where it is whole, and the gaps.
+    pub async fn chain_status(&self, device_id: &str) -> Result<ChainStatus, ApiError> {
+        let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM receipts WHERE device_id = ? ORDER BY seq")
+            .bind(device_id)
+            .fetch_all(&self.write)
+            .await?;
+        let (mut gaps, mut expected) = (Vec::new(), 1u64);
+        for s in seqs.iter().map(|&s| s as u64) {
+            if s > expected {
+                gaps.push([expected, s - 1]);
+            }
+            expected = s + 1;
+        }
+        let contiguous_to = gaps.first().map_or(expected - 1, |g| g[0] - 1);
+        Ok(ChainStatus { received: seqs.len() as u64, contiguous_to, max_seq: expected - 1, gaps })
+    }
+
+    /// Every stored receipt of a device in sequence order (for a full chain check).
+    pub async fn device_receipts(&self, device_id: &str) -> Result<Vec<Vec<u8>>, ApiError> {
+        Ok(sqlx::query_scalar("SELECT cose FROM receipts WHERE device_id = ? ORDER BY seq")
+            .bind(device_id)
+            .fetch_all(&self.read)
+            .await?)
+    }
+}
+
+fn device_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Device, ApiError> {
+    Ok(Device {
+        device_id: r.get(0),
+        worker_id: r.get(1),
+        post_office: r.get(2),
+        public_key: r.get(3),
+        status: r.get::<String, _>(4).parse()?,
+    })
+}

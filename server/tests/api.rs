@@ -1,0 +1,270 @@
+//! The disbursement API through its router (tower `oneshot`) on a real SQLite file, and
+//! `salur serve` on a real loopback socket.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use salur_core::crypto::DataKey;
+use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
+use salur_core::receipt::{self, Outcome, Times};
+use salur_core::request_auth::sign_request;
+use salur_core::store::{Draft, Store};
+use salur_server::{router, AppState, Db};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const ADMIN: &str = "test-admin-token";
+
+struct Phone {
+    signer: SoftwareSigner,
+    store: Store,
+    device_id: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Phone {
+    fn new(device_id: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("phone.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
+        let signer = SoftwareSigner::generate().unwrap().0;
+        store.set_device(device_id, "pos-1", &signer).unwrap();
+        Self { signer, store, device_id: device_id.into(), _dir: dir }
+    }
+
+    fn record(&self, n: u64, outcome: Outcome) -> Vec<u8> {
+        let draft = Draft {
+            roster_id: "blt-2026-11".into(),
+            recipient: receipt::recipient_ref(b"k", &format!("{n}")),
+            amount: 600_000,
+            outcome,
+            evidence: None,
+            evidence_jpeg: None,
+            time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
+            location: None,
+        };
+        self.store.record(&self.signer, draft).unwrap().bytes
+    }
+
+    fn request(&self, method: &str, uri: &str, body: Value) -> Request<Body> {
+        let body = serde_json::to_vec(&body).unwrap();
+        let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+        for (k, v) in
+            sign_request(&self.signer, &self.device_id, method, uri, salur_server::db::now_ms(), &body).unwrap()
+        {
+            req = req.header(k, v);
+        }
+        req.body(Body::from(body)).unwrap()
+    }
+
+    fn registration(&self) -> Request<Body> {
+        let spki = self.signer.public_key_spki().unwrap();
+        self.request(
+            "POST",
+            "/v1/devices",
+            json!({ "device_id": self.device_id, "worker_id": "pos-1", "post_office": "jakarta-10110", "public_key": B64.encode(spki) }),
+        )
+    }
+
+    fn upload(&self, receipts: &[&Vec<u8>]) -> Request<Body> {
+        self.request(
+            "POST",
+            "/v1/receipts",
+            json!({ "receipts": receipts.iter().map(|r| B64.encode(r)).collect::<Vec<_>>() }),
+        )
+    }
+}
+
+async fn app() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path()).await.unwrap();
+    (router(AppState::new(db, ADMIN)), dir)
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn admin(uri: &str, token: &str) -> Request<Body> {
+    Request::post(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
+}
+
+async fn approved(app: &axum::Router, phone: &Phone) {
+    assert_eq!(call(app, phone.registration()).await.0, StatusCode::CREATED);
+    let uri = format!("/v1/admin/devices/{}/approve", phone.device_id);
+    assert_eq!(call(app, admin(&uri, ADMIN)).await.0, StatusCode::OK);
+}
+
+fn results(body: &Value) -> Vec<&str> {
+    body["results"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_device_registers_waits_for_approval_and_uploads_each_receipt_once() {
+    let (app, _dir) = app().await;
+    let phone = Phone::new("dev-1");
+    let (status, body) = call(&app, phone.registration()).await;
+    assert_eq!((status, body["device"]["status"].as_str()), (StatusCode::CREATED, Some("pending")));
+    let r: Vec<Vec<u8>> = (1..=5).map(|n| phone.record(n, Outcome::Paid)).collect();
+
+    assert_eq!(call(&app, phone.upload(&[&r[0]])).await.0, StatusCode::FORBIDDEN, "pending devices may not upload");
+    assert_eq!(call(&app, admin("/v1/admin/devices/dev-1/approve", "wrong")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&app, admin("/v1/admin/devices/dev-1/approve", ADMIN)).await.0, StatusCode::OK);
+
+    let (status, body) = call(&app, phone.upload(&r.iter().collect::<Vec<_>>())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(results(&body), ["accepted"; 5]);
+    assert_eq!(body["chain"]["contiguous_to"], 5);
+    // The same bytes again: the same answer, nothing stored twice.
+    let (_, body) = call(&app, phone.upload(&[&r[1], &r[3]])).await;
+    assert_eq!(results(&body), ["duplicate", "duplicate"]);
+    assert_eq!(body["chain"]["received"], 5);
+
+    let (status, body) = call(
+        &app,
+        Request::get("/v1/devices/dev-1/chain")
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["valid"].as_bool()), (StatusCode::OK, Some(true)));
+}
+
+#[tokio::test]
+async fn gaps_are_shown_until_filled_and_forks_tampering_and_other_devices_are_refused() {
+    let (app, _dir) = app().await;
+    let phone = Phone::new("dev-2");
+    approved(&app, &phone).await;
+    let r: Vec<Vec<u8>> = (1..=4)
+        .map(|n| {
+            phone.record(
+                n,
+                if n == 2 {
+                    Outcome::Ineligible { reason: receipt::IneligibleReason::Deceased, note: None }
+                } else {
+                    Outcome::Paid
+                },
+            )
+        })
+        .collect();
+    let (_, body) = call(&app, phone.upload(&[&r[0], &r[3]])).await;
+    assert_eq!(results(&body), ["accepted", "accepted"]);
+    assert_eq!(body["chain"]["gaps"], json!([[2, 3]]));
+    assert_eq!(body["chain"]["contiguous_to"], 1);
+    let (_, body) = call(&app, phone.upload(&[&r[2], &r[1]])).await;
+    assert_eq!(results(&body), ["accepted", "accepted"]);
+    assert_eq!(body["chain"]["gaps"], json!([]));
+
+    // A flipped byte: refused with the reason.
+    let mut tampered = phone.record(5, Outcome::Paid);
+    let n = tampered.len();
+    tampered[n - 80] ^= 1;
+    let (_, body) = call(&app, phone.upload(&[&tampered])).await;
+    assert_eq!(results(&body), ["rejected"]);
+    assert!(body["results"][0]["reason"].as_str().unwrap().contains("signature"));
+
+    // The same id with other bytes (validly signed): 409, and the first is kept.
+    let first = receipt::verify(&r[0], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
+    let mut twin = first.clone();
+    twin.amount += 1;
+    let twin = receipt::sign(&twin, &phone.signer).unwrap().bytes;
+    let uri = format!("/v1/receipts/{}", first.id);
+    let (status, body) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&twin)] }))).await;
+    assert_eq!((status, body["result"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+    let (status, _) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&r[0])] }))).await;
+    assert_eq!(status, StatusCode::OK, "the original is still what is stored");
+
+    // Another receipt claiming sequence 3 (a fork of the chain): conflict.
+    let mut fork = receipt::verify(&r[2], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
+    fork.id = "fork-of-3".into();
+    let fork = receipt::sign(&fork, &phone.signer).unwrap().bytes;
+    let (_, body) = call(&app, phone.upload(&[&fork])).await;
+    assert_eq!(results(&body), ["conflict"]);
+
+    // A receipt from another phone's key sent by this device: rejected.
+    let other = Phone::new("dev-2");
+    let foreign = other.record(6, Outcome::Paid);
+    let (_, body) = call(&app, phone.upload(&[&foreign])).await;
+    assert_eq!(results(&body), ["rejected"]);
+}
+
+#[tokio::test]
+async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() {
+    let (app, _dir) = app().await;
+    let phone = Phone::new("dev-3");
+    approved(&app, &phone).await;
+    let r1 = phone.record(1, Outcome::Paid);
+
+    let unsigned = Request::post("/v1/receipts").body(Body::from("{\"receipts\":[]}")).unwrap();
+    assert_eq!(call(&app, unsigned).await.0, StatusCode::UNAUTHORIZED);
+    // Signed by a different key under this device's name.
+    let impostor = Phone { device_id: "dev-3".into(), ..Phone::new("dev-x") };
+    assert_eq!(call(&app, impostor.upload(&[&r1])).await.0, StatusCode::UNAUTHORIZED);
+    // Registering a known device id with another key.
+    assert_eq!(call(&app, impostor.registration()).await.0, StatusCode::CONFLICT);
+
+    let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipt": "x" }))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipts": ["***"] }))).await;
+    assert_eq!((status, results(&body)), (StatusCode::OK, vec!["rejected"]));
+    let too_many: Vec<String> = vec![B64.encode(&r1); 501];
+    assert_eq!(
+        call(&app, phone.request("POST", "/v1/receipts", json!({ "receipts": too_many }))).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let huge = json!({ "receipts": [ "A".repeat(5 * 1024 * 1024) ] });
+    assert_eq!(call(&app, phone.request("POST", "/v1/receipts", huge)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+
+    assert_eq!(call(&app, admin("/v1/admin/devices/dev-3/revoke", ADMIN)).await.0, StatusCode::OK);
+    let (status, body) = call(&app, phone.upload(&[&r1])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body["message"].as_str().unwrap().contains("revoked"));
+    let (status, body) = call(
+        &app,
+        Request::get("/v1/admin/devices")
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body["devices"][0]["status"].as_str()), (StatusCode::OK, Some("revoked")));
+}
+
+#[test]
+fn salur_serve_answers_on_a_real_loopback_socket() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("SALUR_ADMIN_TOKEN", ADMIN)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let response = loop {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /v1/time HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            break out;
+        }
+        assert!(std::time::Instant::now() < deadline, "salur serve did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let body: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let skew = (body["server_ms"].as_i64().unwrap() - salur_server::db::now_ms()).abs();
+    assert!(skew < 60_000);
+    assert!(dir.path().join("salur.db").exists(), "the database lives in the data directory");
+}
