@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -45,6 +46,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/receipts", post(upload_batch).layer(DefaultBodyLimit::max(4 * 1024 * 1024)))
         .route("/v1/receipts/{id}", put(upload_one).layer(small))
         .route("/v1/devices/{id}/chain", get(chain))
+        .route("/", get(|| async { axum::response::Html(crate::dashboard::PAGE) }))
+        .route("/v1/dashboard", get(dashboard))
+        .route("/v1/roster/{roster_id}", get(roster))
+        .route("/v1/admin/reallocations", get(reallocations))
         .route("/v1/admin/devices", get(list_devices))
         .route("/v1/admin/devices/{id}/{action}", post(set_status).layer(small))
         .with_state(state)
@@ -248,4 +253,45 @@ async fn set_status(
         other => return Err(ApiError::NotFound(format!("no action {other}: use approve or revoke"))),
     };
     Ok(Json(json!({ "device": state.db.set_device_status(&id, status).await? })))
+}
+
+#[derive(Deserialize)]
+struct RosterQuery {
+    roster: Option<String>,
+    format: Option<String>,
+}
+
+/// Aggregates for the dashboard (no personal data).
+async fn dashboard(State(state): State<AppState>, Query(q): Query<RosterQuery>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.db.dashboard(q.roster.as_deref()).await?)))
+}
+
+/// The recipients of a roster assigned to the signing device's worker, with the roster key.
+async fn roster(
+    State(state): State<AppState>,
+    Path(roster_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let device = device(&state, &method, &uri, &headers, b"").await?;
+    let (key, recipients) = state.db.roster_for_worker(&roster_id, &device.worker_id).await?;
+    Ok(Json(json!({ "roster_id": roster_id, "roster_key": B64.encode(key), "recipients": recipients })))
+}
+
+/// The reallocation queue, as JSON or (`?format=csv`) CSV.
+async fn reallocations(
+    State(state): State<AppState>,
+    Query(q): Query<RosterQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    admin(&state, &headers)?;
+    let rows = state.db.reallocations(q.roster.as_deref()).await?;
+    Ok(match q.format.as_deref() {
+        Some("csv") => {
+            ([("content-type", "text/csv; charset=utf-8")], crate::roster::reallocations_csv(&rows)?).into_response()
+        }
+        None | Some("json") => Json(json!({ "reallocations": rows })).into_response(),
+        Some(other) => return Err(ApiError::BadRequest(format!("format {other}: use json or csv"))),
+    })
 }

@@ -119,8 +119,8 @@ pub struct ChainStatus {
 /// Handles to the database.
 #[derive(Clone)]
 pub struct Db {
-    read: SqlitePool,
-    write: SqlitePool,
+    pub(crate) read: SqlitePool,
+    pub(crate) write: SqlitePool,
 }
 
 impl Db {
@@ -216,8 +216,23 @@ impl Db {
         self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
     }
 
-    /// Verifies one uploaded receipt from `device` and stores it exactly once.
+    /// Verifies one uploaded receipt from `device` and stores it exactly once; refusals are
+    /// counted (device, result and reason only) for the dashboard.
     pub async fn ingest(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
+        let result = self.ingest_verified(device, cose).await?;
+        if let (Ingest::Rejected | Ingest::Conflict, Some(reason)) = (result.result, &result.reason) {
+            sqlx::query("INSERT INTO upload_refusals (device_id, result, reason, received_ms) VALUES (?, ?, ?, ?)")
+                .bind(&device.device_id)
+                .bind(if result.result == Ingest::Rejected { "rejected" } else { "conflict" })
+                .bind(reason)
+                .bind(now_ms())
+                .execute(&self.write)
+                .await?;
+        }
+        Ok(result)
+    }
+
+    async fn ingest_verified(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
         let signed = match receipt::verify(cose, &device.public_key) {
             Ok(s) => s,
             Err(e) => return Ok(IngestResult::refused(Ingest::Rejected, None, None, e.to_string())),

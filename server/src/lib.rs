@@ -2,8 +2,10 @@
 //! server verifies every signature and chain link and stores each receipt exactly once.
 
 pub mod api;
+pub mod dashboard;
 pub mod db;
 pub mod error;
+pub mod roster;
 
 use std::net::SocketAddr;
 use std::path::Path;

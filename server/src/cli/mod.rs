@@ -1,6 +1,7 @@
 //! Command-line definitions and dispatch.
 
 mod face;
+mod import;
 mod receipts;
 mod serve;
 
@@ -31,6 +32,8 @@ enum Command {
     Receipts(receipts::ReceiptsArgs),
     /// Run the disbursement API (embedded SQLite).
     Serve(serve::ServeArgs),
+    /// Import a roster CSV (and reference photos) into the server's database.
+    ImportRoster(import::ImportArgs),
 }
 
 /// Options shared by the face commands.
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Eval(a) => (a.engine.json, face::eval(&a)),
         Command::Receipts(a) => (a.json, receipts::run(&a)),
         Command::Serve(a) => (false, serve::run(&a)),
+        Command::ImportRoster(a) => (a.json, import::run(&a)),
     };
     match result {
         Ok(code) => code,

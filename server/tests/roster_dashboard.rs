@@ -1,0 +1,180 @@
+//! Roster import with real photos, the roster a device downloads, the dashboard totals and the
+//! reallocation queue, on a real SQLite file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use axum::body::{to_bytes, Body};
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use salur_core::crypto::DataKey;
+use salur_core::face::Template;
+use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
+use salur_core::receipt::{recipient_ref, Evidence, IneligibleReason, Liveness, Method, Outcome, Times};
+use salur_core::request_auth::sign_request;
+use salur_core::store::{Draft, Store};
+use salur_server::{router, AppState, Db};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn faces() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/faces")
+}
+
+const HEADER: &str = "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo";
+
+fn write_roster(dir: &Path) -> PathBuf {
+    let rows = [
+        "3171010101900001,Joe Biden,Jl. Merdeka 1,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-7,same/fr_biden/1.jpg",
+        "3171010101900002,Barack Obama,Jl. Merdeka 2,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-7,same/fr_obama/1.jpg",
+        "3171010101900003,Kit Harington,Jl. Sudirman 3,31,3171,317102,3171021001,jakarta-10220,600000,blt-2026-11,pos-7,noface/skimage_coffee.jpg",
+        "3171010101900004,Rose Leslie,Jl. Sudirman 4,31,3171,317102,3171021001,jakarta-10220,600000,blt-2026-11,pos-8,",
+        "31710101019,Bad Nik,Jl. X,31,3171,317102,3171021001,jakarta-10220,600000,blt-2026-11,pos-7,",
+        "3171010101900006,No Amount,Jl. Y,31,3171,317102,3171021001,jakarta-10220,0,blt-2026-11,pos-7,",
+    ];
+    let path = dir.join("roster.csv");
+    std::fs::write(&path, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
+    path
+}
+
+async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Vec<u8>) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    (status, to_bytes(res.into_body(), 1 << 22).await.unwrap().to_vec())
+}
+
+fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in sign_request(signer, "dev-7", method, uri, salur_server::db::now_ms(), &body).unwrap() {
+        req = req.header(k, v);
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn imported_roster_reaches_the_worker_and_the_dashboard_counts_its_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let csv = write_roster(dir.path());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+        .arg("import-roster")
+        .arg(&csv)
+        .arg("--photos")
+        .arg(faces())
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "refused rows make the exit code 1");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["imported"], 4);
+    assert_eq!(summary["with_template"], 2);
+    assert_eq!(summary["without_template"][0][0], 4, "line 4: the coffee photo has no face");
+    assert!(summary["without_template"][0][1].as_str().unwrap().contains("no face"));
+    let refused: Vec<u64> = summary["refused"].as_array().unwrap().iter().map(|r| r[0].as_u64().unwrap()).collect();
+    assert_eq!(refused, [6, 7]);
+
+    let app = router(AppState::new(Db::open(&data).await.unwrap(), "admin"));
+    // The worker's phone registers and is approved.
+    let signer = SoftwareSigner::generate().unwrap().0;
+    let reg = json!({ "device_id": "dev-7", "worker_id": "pos-7", "post_office": "jakarta-10110",
+                      "public_key": B64.encode(signer.public_key_spki().unwrap()) });
+    assert_eq!(
+        call(&app, signed(&signer, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap())).await.0,
+        StatusCode::CREATED
+    );
+    let approve = Request::post("/v1/admin/devices/dev-7/approve")
+        .header("authorization", "Bearer admin")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(&app, approve).await.0, StatusCode::OK);
+
+    // Its roster: only pos-7's three recipients, two with templates made from the real photos.
+    let (status, body) = call(&app, signed(&signer, "GET", "/v1/roster/blt-2026-11", vec![])).await;
+    assert_eq!(status, StatusCode::OK);
+    let roster: Value = serde_json::from_slice(&body).unwrap();
+    let entries = roster["recipients"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    let key = B64.decode(roster["roster_key"].as_str().unwrap()).unwrap();
+    let biden = entries.iter().find(|e| e["name"] == "Joe Biden").unwrap();
+    assert_eq!(biden["recipient"], hex::encode(recipient_ref(&key, "3171010101900001")));
+    let template = Template::decode(&B64.decode(biden["template"].as_str().unwrap()).unwrap()).unwrap();
+    assert_eq!(template.model_id, "sface_2021dec_int8bq");
+    assert!(entries.iter().any(|e| e["template"].is_null()));
+    assert_eq!(call(&app, signed(&signer, "GET", "/v1/roster/nope", vec![])).await.0, StatusCode::NOT_FOUND);
+
+    // The phone records: Biden paid by override, Obama ineligible (deceased), Kit not at home.
+    let phone_dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&phone_dir.path().join("p.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
+    store.set_device("dev-7", "pos-7", &signer).unwrap();
+    let mut upload = Vec::new();
+    for (nik, outcome, method) in [
+        (
+            "3171010101900001",
+            Outcome::Paid,
+            Some(Method::SupervisorOverride { supervisor_id: "pos-9".into(), reason: "injured".into() }),
+        ),
+        (
+            "3171010101900002",
+            Outcome::Ineligible { reason: IneligibleReason::Deceased, note: Some("died in October".into()) },
+            None,
+        ),
+        ("3171010101900003", Outcome::NotHome, None),
+    ] {
+        let draft = Draft {
+            roster_id: "blt-2026-11".into(),
+            recipient: recipient_ref(&key, nik),
+            amount: 600_000,
+            outcome,
+            evidence: method.map(|method| Evidence {
+                method,
+                score_e6: None,
+                threshold_e6: None,
+                model: "sface_2021dec_int8bq".into(),
+                liveness: Liveness::NotRun,
+                face_sha256: None,
+            }),
+            evidence_jpeg: None,
+            time: Times { wall_ms: 1, mono_ms: 1, offset_ms: 0 },
+            location: None,
+        };
+        upload.push(B64.encode(store.record(&signer, draft).unwrap().bytes));
+    }
+    let body = serde_json::to_vec(&json!({ "receipts": upload })).unwrap();
+    assert_eq!(call(&app, signed(&signer, "POST", "/v1/receipts", body)).await.0, StatusCode::OK);
+
+    let (status, body) = call(&app, Request::get("/v1/dashboard").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let d: Value = serde_json::from_slice(&body).unwrap();
+    let t = &d["total"];
+    assert_eq!((t["recipients"].as_u64(), t["paid"].as_u64(), t["overrides"].as_u64()), (Some(4), Some(1), Some(1)));
+    assert_eq!((t["ineligible"].as_u64(), t["not_home"].as_u64(), t["to_visit"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(t["paid_amount"], 600_000);
+    assert!((t["paid_share"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(d["areas"].as_array().unwrap().len(), 2, "two post offices");
+    assert!(!String::from_utf8_lossy(&body).contains("3171010101900001"), "no NIK on the dashboard");
+
+    let (status, body) = call(
+        &app,
+        Request::get("/v1/admin/reallocations?format=csv")
+            .header("authorization", "Bearer admin")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.starts_with("receipt_id,roster_id,nik,name,amount,reason,note,status,created_ms"), "{text}");
+    assert!(text.contains("3171010101900002,Barack Obama,600000,deceased,died in October,queued"), "{text}");
+    assert_eq!(
+        call(&app, Request::get("/v1/admin/reallocations").body(Body::empty()).unwrap()).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (status, page) = call(&app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(String::from_utf8(page).unwrap().contains("/v1/dashboard"));
+}
