@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 use crate::db::{now_ms, Db, Device, DeviceStatus, Ingest, IngestResult};
 use crate::error::ApiError;
 
+/// The OpenAPI 3.1 description of this API (kept beside the code; a test checks it covers every route).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
 /// Most receipts accepted in one upload.
 pub const MAX_BATCH: usize = 500;
 
@@ -27,12 +30,18 @@ pub struct AppState {
     pub db: Db,
     /// SHA-256 of the administrator token (compared as digests, so timing reveals nothing).
     admin_token_sha256: Arc<[u8; 32]>,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
     /// State over `db`, with the administrator's bearer token.
     pub fn new(db: Db, admin_token: &str) -> Self {
-        Self { db, admin_token_sha256: Arc::new(salur_core::crypto::sha256(admin_token.as_bytes())) }
+        Self {
+            db,
+            admin_token_sha256: Arc::new(salur_core::crypto::sha256(admin_token.as_bytes())),
+            metrics: Arc::default(),
+        }
     }
 }
 
@@ -41,6 +50,8 @@ pub fn router(state: AppState) -> Router {
     let small = DefaultBodyLimit::max(64 * 1024);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
         .route("/v1/time", get(|| async { Json(json!({ "server_ms": now_ms() })) }))
         .route("/v1/devices", post(register).layer(small))
         .route("/v1/receipts", post(upload_batch).layer(DefaultBodyLimit::max(4 * 1024 * 1024)))
@@ -161,10 +172,12 @@ struct Batch {
 async fn ingest_all(state: &AppState, device: &Device, receipts: &[String]) -> Result<Vec<IngestResult>, ApiError> {
     let mut results = Vec::with_capacity(receipts.len());
     for r in receipts {
-        results.push(match B64.decode(r) {
+        let result = match B64.decode(r) {
             Ok(bytes) => state.db.ingest(device, &bytes).await?,
             Err(_) => IngestResult { id: None, seq: None, result: Ingest::Rejected, reason: Some("not base64".into()) },
-        });
+        };
+        state.metrics.uploaded(result.result);
+        results.push(result);
     }
     Ok(results)
 }
@@ -294,4 +307,9 @@ async fn reallocations(
         None | Some("json") => Json(json!({ "reallocations": rows })).into_response(),
         Some(other) => return Err(ApiError::BadRequest(format!("format {other}: use json or csv"))),
     })
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let body = state.metrics.render(&state.db).await?;
+    Ok(([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response())
 }

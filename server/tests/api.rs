@@ -268,3 +268,50 @@ fn salur_serve_answers_on_a_real_loopback_socket() {
     assert!(skew < 60_000);
     assert!(dir.path().join("salur.db").exists(), "the database lives in the data directory");
 }
+
+#[tokio::test]
+async fn openapi_metrics_and_health_are_served() {
+    let (app, _dir) = app().await;
+    let phone = Phone::new("dev-m");
+    approved(&app, &phone).await;
+    let r = phone.record(1, Outcome::Paid);
+    call(&app, phone.upload(&[&r, &r])).await;
+
+    let (status, doc) = call(&app, Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Every route the router serves is documented, and nothing else.
+    let mut documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    documented.sort();
+    let mut served = vec![
+        "/",
+        "/healthz",
+        "/metrics",
+        "/openapi.json",
+        "/v1/admin/devices",
+        "/v1/admin/devices/{id}/{action}",
+        "/v1/admin/reallocations",
+        "/v1/dashboard",
+        "/v1/devices",
+        "/v1/devices/{id}/chain",
+        "/v1/receipts",
+        "/v1/receipts/{id}",
+        "/v1/roster/{roster_id}",
+        "/v1/time",
+    ];
+    served.sort();
+    assert_eq!(documented, served);
+    for path in served.iter().filter(|p| !p.contains('{')) {
+        let res = app.clone().oneshot(Request::get(*path).body(Body::empty()).unwrap()).await.unwrap();
+        assert_ne!(res.status(), StatusCode::NOT_FOUND, "{path} is documented but not routed");
+    }
+
+    let res = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+    let text = String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+    assert!(text.contains("salur_receipt_uploads_total{result=\"accepted\"} 1"), "{text}");
+    assert!(text.contains("salur_receipt_uploads_total{result=\"duplicate\"} 1"), "{text}");
+    assert!(text.contains("salur_receipts_stored 1"), "{text}");
+    assert!(text.contains("salur_devices{status=\"approved\"} 1"), "{text}");
+    let res = app.clone().oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -1,0 +1,61 @@
+//! Prometheus metrics at `/metrics`: receipt outcomes as they happen, and stored totals read
+//! from the database at each scrape.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use sqlx::Row;
+
+use crate::db::{Db, Ingest};
+use crate::error::ApiError;
+
+type Labels = Vec<(String, String)>;
+
+/// The service's metrics.
+pub struct Metrics {
+    registry: Registry,
+    receipts: Family<Labels, Counter>,
+    stored: Gauge,
+    devices: Family<Labels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("salur");
+        let receipts = Family::<Labels, Counter>::default();
+        registry.register("receipt_uploads", "Uploaded receipts by result", receipts.clone());
+        let stored = Gauge::default();
+        registry.register("receipts_stored", "Receipts held in the database", stored.clone());
+        let devices = Family::<Labels, Gauge>::default();
+        registry.register("devices", "Registered devices by status", devices.clone());
+        Self { registry, receipts, stored, devices }
+    }
+}
+
+impl Metrics {
+    /// Counts one upload result.
+    pub fn uploaded(&self, result: Ingest) {
+        let name = match result {
+            Ingest::Accepted => "accepted",
+            Ingest::Duplicate => "duplicate",
+            Ingest::Rejected => "rejected",
+            Ingest::Conflict => "conflict",
+        };
+        self.receipts.get_or_create(&vec![("result".into(), name.into())]).inc();
+    }
+
+    /// The text exposition, with the stored totals refreshed from `db`.
+    pub async fn render(&self, db: &Db) -> Result<String, ApiError> {
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(&db.read).await?;
+        self.stored.set(stored);
+        for row in sqlx::query("SELECT status, COUNT(*) FROM devices GROUP BY status").fetch_all(&db.read).await? {
+            let status: String = row.get(0);
+            self.devices.get_or_create(&vec![("status".into(), status)]).set(row.get::<i64, _>(1));
+        }
+        let mut out = String::new();
+        encode(&mut out, &self.registry).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(out)
+    }
+}
