@@ -10,6 +10,9 @@ fi
 
 echo "== format"
 cargo fmt --all -- --check
+echo "== PostgreSQL for the server tests (installed from Debian's packages when missing)"
+SALUR_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh)
+export SALUR_TEST_POSTGRES_URL
 echo "== tests (release: the face models are too slow unoptimised)"
 cargo test --release --workspace
 echo "== lints"

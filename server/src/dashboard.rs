@@ -74,27 +74,29 @@ impl Db {
         let rows = sqlx::query(
             "WITH status AS (
                  SELECT roster_id, recipient,
-                        MAX(outcome = 'paid') AS paid,
-                        MAX(outcome = 'paid' AND method = 'supervisor_override') AS override,
-                        MAX(outcome = 'ineligible') AS ineligible,
-                        MAX(outcome = 'refused') AS refused,
-                        MAX(outcome = 'not_home') AS not_home
-                 FROM receipts WHERE roster_id = ?1 GROUP BY roster_id, recipient)
-             SELECT rc.province, rc.regency, rc.post_office, COUNT(*), SUM(rc.amount),
-                    SUM(COALESCE(s.paid, 0)), SUM(CASE WHEN s.paid THEN rc.amount ELSE 0 END),
-                    SUM(COALESCE(s.override, 0)),
-                    SUM(CASE WHEN NOT COALESCE(s.paid, 0) AND s.ineligible THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN NOT COALESCE(s.paid, 0) AND NOT COALESCE(s.ineligible, 0) AND s.refused THEN 1 ELSE 0 END),
-                    SUM(CASE WHEN NOT COALESCE(s.paid, 0) AND NOT COALESCE(s.ineligible, 0) AND NOT COALESCE(s.refused, 0)
-                             AND s.not_home THEN 1 ELSE 0 END)
-             FROM recipients rc LEFT JOIN status s ON s.roster_id = rc.roster_id AND s.recipient = rc.recipient
-             WHERE rc.roster_id = ?1
-             GROUP BY rc.province, rc.regency, rc.post_office ORDER BY rc.province, rc.regency, rc.post_office",
+                        MAX(CASE WHEN outcome = 'paid' THEN 1 ELSE 0 END) AS paid,
+                        MAX(CASE WHEN outcome = 'paid' AND method = 'supervisor_override' THEN 1 ELSE 0 END) AS ovr,
+                        MAX(CASE WHEN outcome = 'ineligible' THEN 1 ELSE 0 END) AS inel,
+                        MAX(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS ref,
+                        MAX(CASE WHEN outcome = 'not_home' THEN 1 ELSE 0 END) AS nh
+                 FROM receipts WHERE roster_id = $1 GROUP BY roster_id, recipient),
+             st AS (
+                 SELECT rc.province, rc.regency, rc.post_office, rc.amount,
+                        COALESCE(s.paid, 0) AS paid, COALESCE(s.ovr, 0) AS ovr, COALESCE(s.inel, 0) AS inel,
+                        COALESCE(s.ref, 0) AS ref, COALESCE(s.nh, 0) AS nh
+                 FROM recipients rc LEFT JOIN status s ON s.roster_id = rc.roster_id AND s.recipient = rc.recipient
+                 WHERE rc.roster_id = $1)
+             SELECT province, regency, post_office, CAST(COUNT(*) AS BIGINT), CAST(SUM(amount) AS BIGINT),
+                    CAST(SUM(paid) AS BIGINT), CAST(SUM(paid * amount) AS BIGINT), CAST(SUM(ovr) AS BIGINT),
+                    CAST(SUM(CASE WHEN paid = 0 AND inel = 1 THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN paid = 0 AND inel = 0 AND ref = 1 THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN paid = 0 AND inel = 0 AND ref = 0 AND nh = 1 THEN 1 ELSE 0 END) AS BIGINT)
+             FROM st GROUP BY province, regency, post_office ORDER BY province, regency, post_office",
         )
         .bind(&roster_id)
         .fetch_all(&self.read)
         .await?;
-        let n = |r: &sqlx::sqlite::SqliteRow, i: usize| r.get::<Option<i64>, _>(i).unwrap_or(0).max(0) as u64;
+        let n = |r: &sqlx::any::AnyRow, i: usize| r.get::<Option<i64>, _>(i).unwrap_or(0).max(0) as u64;
         let areas: Vec<Area> = rows
             .iter()
             .map(|r| {
@@ -128,7 +130,7 @@ impl Db {
             .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
             .collect();
         let gaps = sqlx::query(
-            "SELECT device_id, MAX(seq) - COUNT(*) FROM receipts GROUP BY device_id HAVING MAX(seq) > COUNT(*) ORDER BY device_id",
+            "SELECT device_id, CAST(MAX(seq) - COUNT(*) AS BIGINT) FROM receipts GROUP BY device_id HAVING MAX(seq) > COUNT(*) ORDER BY device_id",
         )
         .fetch_all(&self.read)
         .await?

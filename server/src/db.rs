@@ -1,7 +1,9 @@
 //! The server's database: devices, verified receipts, the reallocation queue.
 //!
-//! Embedded SQLite (WAL, `synchronous=FULL`) with one writer connection, so receipt ingestion
-//! is serialized without lock-upgrade failures, and a pool of readers beside it.
+//! Embedded SQLite by default (WAL, `synchronous=FULL`, one writer connection so ingestion is
+//! serialized without lock-upgrade failures, readers beside it), or PostgreSQL for national scale
+//! (several stateless API instances over one database). The same SQL runs on both through sqlx's
+//! `Any` driver; each backend has its own migrations.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -9,8 +11,9 @@ use std::str::FromStr;
 use salur_core::crypto;
 use salur_core::receipt::{self, Outcome, GENESIS};
 use serde::Serialize;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Row;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+use sqlx::{Executor, Row};
 
 use crate::error::ApiError;
 
@@ -116,11 +119,21 @@ pub struct ChainStatus {
     pub gaps: Vec<[u64; 2]>,
 }
 
+/// Which database is behind the pools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
 /// Handles to the database.
 #[derive(Clone)]
 pub struct Db {
-    pub(crate) read: SqlitePool,
-    pub(crate) write: SqlitePool,
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
+    backend: Backend,
 }
 
 impl Db {
@@ -128,20 +141,45 @@ impl Db {
     pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ApiError::Internal(format!("creating {}: {e}", data_dir.display())))?;
-        let options = SqliteConnectOptions::new()
-            .filename(data_dir.join("salur.db"))
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&write)
-            .await
-            .map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
-        let read = SqlitePoolOptions::new().max_connections(4).connect_with(options.read_only(true)).await?;
-        Ok(Self { read, write })
+        Self::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("salur.db").display())).await
+    }
+
+    /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, ApiError> {
+        sqlx::any::install_default_drivers();
+        let db = if url.starts_with("sqlite:") {
+            let options = || {
+                AnyPoolOptions::new().after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                             PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+            };
+            let write = options().max_connections(1).connect(url).await?;
+            let read = options().max_connections(4).connect(url).await?;
+            Self { read, write, backend: Backend::Sqlite }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
+            Self { read: pool.clone(), write: pool, backend: Backend::Postgres }
+        } else {
+            return Err(ApiError::BadRequest("the database URL must start with sqlite: or postgres:".into()));
+        };
+        let migrator = match db.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator.run(&db.write).await.map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
+        Ok(db)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Registers a device as pending; the same registration again is a no-op, another key for
@@ -162,7 +200,7 @@ impl Db {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms)
-             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
         )
         .bind(device_id)
         .bind(worker_id)
@@ -185,7 +223,7 @@ impl Db {
     /// One device.
     pub async fn device(&self, device_id: &str) -> Result<Option<Device>, ApiError> {
         let row = sqlx::query(
-            "SELECT device_id, worker_id, post_office, public_key, status FROM devices WHERE device_id = ?",
+            "SELECT device_id, worker_id, post_office, public_key, status FROM devices WHERE device_id = $1",
         )
         .bind(device_id)
         .fetch_optional(&self.write)
@@ -204,7 +242,7 @@ impl Db {
 
     /// Approves or revokes a device.
     pub async fn set_device_status(&self, device_id: &str, status: DeviceStatus) -> Result<Device, ApiError> {
-        let done = sqlx::query("UPDATE devices SET status = ?, status_ms = ? WHERE device_id = ?")
+        let done = sqlx::query("UPDATE devices SET status = $1, status_ms = $2 WHERE device_id = $3")
             .bind(status.as_str())
             .bind(now_ms())
             .bind(device_id)
@@ -219,9 +257,14 @@ impl Db {
     /// Verifies one uploaded receipt from `device` and stores it exactly once; refusals are
     /// counted (device, result and reason only) for the dashboard.
     pub async fn ingest(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
-        let result = self.ingest_verified(device, cose).await?;
+        // Two API instances may race to store the same receipt; the loser's insert hits a unique
+        // constraint and, on the second look, sees the winner's row and answers like a repeat.
+        let result = match self.ingest_verified(device, cose).await {
+            Err(ApiError::Conflict(_)) => self.ingest_verified(device, cose).await?,
+            other => other?,
+        };
         if let (Ingest::Rejected | Ingest::Conflict, Some(reason)) = (result.result, &result.reason) {
-            sqlx::query("INSERT INTO upload_refusals (device_id, result, reason, received_ms) VALUES (?, ?, ?, ?)")
+            sqlx::query("INSERT INTO upload_refusals (device_id, result, reason, received_ms) VALUES ($1, $2, $3, $4)")
                 .bind(&device.device_id)
                 .bind(if result.result == Ingest::Rejected { "rejected" } else { "conflict" })
                 .bind(reason)
@@ -246,7 +289,7 @@ impl Db {
         let hash = signed.hash();
         let mut tx = self.write.begin().await?;
         if let Some(row) =
-            sqlx::query("SELECT cose FROM receipts WHERE id = ?").bind(&r.id).fetch_optional(&mut *tx).await?
+            sqlx::query("SELECT cose FROM receipts WHERE id = $1").bind(&r.id).fetch_optional(&mut *tx).await?
         {
             let stored: Vec<u8> = row.get(0);
             return if stored == cose {
@@ -256,7 +299,7 @@ impl Db {
             };
         }
         let neighbour = |s: u64| {
-            sqlx::query("SELECT id, hash, prev FROM receipts WHERE device_id = ? AND seq = ?")
+            sqlx::query("SELECT id, hash, prev FROM receipts WHERE device_id = $1 AND seq = $2")
                 .bind(&device.device_id)
                 .bind(s as i64)
         };
@@ -298,13 +341,13 @@ impl Db {
         sqlx::query(
             "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
                                    amount, signed_ms, received_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&r.id)
         .bind(&device.device_id)
         .bind(r.seq as i64)
         .bind(&r.prev)
-        .bind(&hash[..])
+        .bind(hash.to_vec())
         .bind(cose)
         .bind(&r.roster_id)
         .bind(&r.recipient)
@@ -315,11 +358,15 @@ impl Db {
         .bind(r.time.wall_ms)
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict("raced".into()),
+            other => other.into(),
+        })?;
         if let Some(reason) = reason.filter(|_| outcome == "ineligible") {
             sqlx::query(
                 "INSERT INTO reallocations (receipt_id, roster_id, recipient, amount, reason, note, created_ms)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&r.id)
             .bind(&r.roster_id)
@@ -337,7 +384,7 @@ impl Db {
 
     /// The device's chain: what is held, up to where it is whole, and the gaps.
     pub async fn chain_status(&self, device_id: &str) -> Result<ChainStatus, ApiError> {
-        let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM receipts WHERE device_id = ? ORDER BY seq")
+        let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM receipts WHERE device_id = $1 ORDER BY seq")
             .bind(device_id)
             .fetch_all(&self.write)
             .await?;
@@ -354,14 +401,14 @@ impl Db {
 
     /// Every stored receipt of a device in sequence order (for a full chain check).
     pub async fn device_receipts(&self, device_id: &str) -> Result<Vec<Vec<u8>>, ApiError> {
-        Ok(sqlx::query_scalar("SELECT cose FROM receipts WHERE device_id = ? ORDER BY seq")
+        Ok(sqlx::query_scalar("SELECT cose FROM receipts WHERE device_id = $1 ORDER BY seq")
             .bind(device_id)
             .fetch_all(&self.read)
             .await?)
     }
 }
 
-fn device_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Device, ApiError> {
+fn device_from_row(r: &AnyRow) -> Result<Device, ApiError> {
     Ok(Device {
         device_id: r.get(0),
         worker_id: r.get(1),

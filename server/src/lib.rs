@@ -9,7 +9,6 @@ pub mod metrics;
 pub mod roster;
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 pub use api::{router, AppState};
 pub use db::Db;
@@ -25,15 +24,42 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-/// Opens the database in `data_dir`, binds `addr` and serves until Ctrl-C.
-pub async fn run(data_dir: &Path, addr: SocketAddr, admin_token: &str) -> Result<(), ApiError> {
-    let db = Db::open(data_dir).await?;
+/// Where the server keeps its data.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Embedded SQLite in this folder (the default).
+    Dir(std::path::PathBuf),
+    /// A `postgres://` (or `sqlite:`) URL.
+    Url(String),
+}
+
+impl Storage {
+    /// Opens the database.
+    pub async fn open(&self) -> Result<Db, ApiError> {
+        match self {
+            Self::Dir(d) => Db::open(d).await,
+            Self::Url(u) => Db::connect(u).await,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Dir(d) => format!("data in {}", d.display()),
+            // Never print credentials: scheme and host part only.
+            Self::Url(u) => format!("database {}", u.split('@').next_back().unwrap_or("?")),
+        }
+    }
+}
+
+/// Opens the database, binds `addr` and serves until Ctrl-C.
+pub async fn run(storage: &Storage, addr: SocketAddr, admin_token: &str) -> Result<(), ApiError> {
+    let db = storage.open().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ApiError::Internal(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?;
-    tracing::info!(%local, data_dir = %data_dir.display(), "salur API listening");
-    eprintln!("salur API on http://{local} (data in {})", data_dir.display());
+    tracing::info!(%local, storage = %storage.describe(), "salur API listening");
+    eprintln!("salur API on http://{local} ({}); dashboard at http://{local}/", storage.describe());
     serve(listener, AppState::new(db, admin_token), async {
         let _ = tokio::signal::ctrl_c().await;
     })

@@ -120,13 +120,13 @@ impl Db {
     /// The roster's pseudonymisation key, created on first use.
     pub async fn roster_key(&self, roster_id: &str) -> Result<Vec<u8>, ApiError> {
         let key: [u8; 32] = ring_random()?;
-        sqlx::query("INSERT OR IGNORE INTO rosters (roster_id, roster_key, created_ms) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO rosters (roster_id, roster_key, created_ms) VALUES ($1, $2, $3) ON CONFLICT (roster_id) DO NOTHING")
             .bind(roster_id)
             .bind(&key[..])
             .bind(now_ms())
             .execute(&self.write)
             .await?;
-        Ok(sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = ?")
+        Ok(sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
             .bind(roster_id)
             .fetch_one(&self.write)
             .await?)
@@ -136,9 +136,13 @@ impl Db {
     pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<(), ApiError> {
         let key = self.roster_key(&row.period).await?;
         sqlx::query(
-            "INSERT OR REPLACE INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
+            "INSERT INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
                                                 village, post_office, worker_id, amount, template)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (roster_id, recipient) DO UPDATE SET nik = excluded.nik, name = excluded.name,
+                address = excluded.address, province = excluded.province, regency = excluded.regency,
+                district = excluded.district, village = excluded.village, post_office = excluded.post_office,
+                worker_id = excluded.worker_id, amount = excluded.amount, template = excluded.template",
         )
         .bind(&row.period)
         .bind(recipient_ref(&key, &row.nik))
@@ -165,14 +169,14 @@ impl Db {
         worker_id: &str,
     ) -> Result<(Vec<u8>, Vec<RosterEntry>), ApiError> {
         use base64::Engine;
-        let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = ?")
+        let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
             .bind(roster_id)
             .fetch_optional(&self.read)
             .await?;
         let key = key.ok_or_else(|| ApiError::NotFound(format!("no roster {roster_id}")))?;
         let rows = sqlx::query(
             "SELECT recipient, nik, name, address, amount, template FROM recipients
-             WHERE roster_id = ? AND worker_id = ? ORDER BY name",
+             WHERE roster_id = $1 AND worker_id = $2 ORDER BY name",
         )
         .bind(roster_id)
         .bind(worker_id)
@@ -229,7 +233,7 @@ impl Db {
         let rows = sqlx::query(
             "SELECT q.receipt_id, q.roster_id, rc.nik, rc.name, q.amount, q.reason, q.note, q.status, q.created_ms
              FROM reallocations q LEFT JOIN recipients rc ON rc.roster_id = q.roster_id AND rc.recipient = q.recipient
-             WHERE ?1 IS NULL OR q.roster_id = ?1 ORDER BY q.created_ms, q.receipt_id",
+             WHERE CAST($1 AS TEXT) IS NULL OR q.roster_id = $1 ORDER BY q.created_ms, q.receipt_id",
         )
         .bind(roster_id)
         .fetch_all(&self.read)

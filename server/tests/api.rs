@@ -12,7 +12,7 @@ use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
 use salur_core::receipt::{self, Outcome, Times};
 use salur_core::request_auth::sign_request;
 use salur_core::store::{Draft, Store};
-use salur_server::{router, AppState, Db};
+use salur_server::{router, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -77,10 +77,16 @@ impl Phone {
     }
 }
 
-async fn app() -> (axum::Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(dir.path()).await.unwrap();
-    (router(AppState::new(db, ADMIN)), dir)
+mod common;
+
+/// The API over each backend (SQLite always, PostgreSQL when available), with its name.
+async fn apps() -> Vec<(&'static str, axum::Router, common::Backend)> {
+    let mut out = Vec::new();
+    for b in common::backends().await {
+        let db = b.storage.open().await.unwrap();
+        out.push((b.name, router(AppState::new(db, ADMIN)), b));
+    }
+    out
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
@@ -106,212 +112,249 @@ fn results(body: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn a_device_registers_waits_for_approval_and_uploads_each_receipt_once() {
-    let (app, _dir) = app().await;
-    let phone = Phone::new("dev-1");
-    let (status, body) = call(&app, phone.registration()).await;
-    assert_eq!((status, body["device"]["status"].as_str()), (StatusCode::CREATED, Some("pending")));
-    let r: Vec<Vec<u8>> = (1..=5).map(|n| phone.record(n, Outcome::Paid)).collect();
+    for (backend, app, _db) in apps().await {
+        eprintln!("backend: {backend}");
+        let phone = Phone::new("dev-1");
+        let (status, body) = call(&app, phone.registration()).await;
+        assert_eq!((status, body["device"]["status"].as_str()), (StatusCode::CREATED, Some("pending")));
+        let r: Vec<Vec<u8>> = (1..=5).map(|n| phone.record(n, Outcome::Paid)).collect();
 
-    assert_eq!(call(&app, phone.upload(&[&r[0]])).await.0, StatusCode::FORBIDDEN, "pending devices may not upload");
-    assert_eq!(call(&app, admin("/v1/admin/devices/dev-1/approve", "wrong")).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(call(&app, admin("/v1/admin/devices/dev-1/approve", ADMIN)).await.0, StatusCode::OK);
+        assert_eq!(call(&app, phone.upload(&[&r[0]])).await.0, StatusCode::FORBIDDEN, "pending devices may not upload");
+        assert_eq!(call(&app, admin("/v1/admin/devices/dev-1/approve", "wrong")).await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(call(&app, admin("/v1/admin/devices/dev-1/approve", ADMIN)).await.0, StatusCode::OK);
 
-    let (status, body) = call(&app, phone.upload(&r.iter().collect::<Vec<_>>())).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(results(&body), ["accepted"; 5]);
-    assert_eq!(body["chain"]["contiguous_to"], 5);
-    // The same bytes again: the same answer, nothing stored twice.
-    let (_, body) = call(&app, phone.upload(&[&r[1], &r[3]])).await;
-    assert_eq!(results(&body), ["duplicate", "duplicate"]);
-    assert_eq!(body["chain"]["received"], 5);
+        let (status, body) = call(&app, phone.upload(&r.iter().collect::<Vec<_>>())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(results(&body), ["accepted"; 5]);
+        assert_eq!(body["chain"]["contiguous_to"], 5);
+        // The same bytes again: the same answer, nothing stored twice.
+        let (_, body) = call(&app, phone.upload(&[&r[1], &r[3]])).await;
+        assert_eq!(results(&body), ["duplicate", "duplicate"]);
+        assert_eq!(body["chain"]["received"], 5);
 
-    let (status, body) = call(
-        &app,
-        Request::get("/v1/devices/dev-1/chain")
-            .header("authorization", format!("Bearer {ADMIN}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!((status, body["valid"].as_bool()), (StatusCode::OK, Some(true)));
+        let (status, body) = call(
+            &app,
+            Request::get("/v1/devices/dev-1/chain")
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((status, body["valid"].as_bool()), (StatusCode::OK, Some(true)));
+    }
 }
 
 #[tokio::test]
 async fn gaps_are_shown_until_filled_and_forks_tampering_and_other_devices_are_refused() {
-    let (app, _dir) = app().await;
-    let phone = Phone::new("dev-2");
-    approved(&app, &phone).await;
-    let r: Vec<Vec<u8>> = (1..=4)
-        .map(|n| {
-            phone.record(
-                n,
-                if n == 2 {
-                    Outcome::Ineligible { reason: receipt::IneligibleReason::Deceased, note: None }
-                } else {
-                    Outcome::Paid
-                },
-            )
-        })
-        .collect();
-    let (_, body) = call(&app, phone.upload(&[&r[0], &r[3]])).await;
-    assert_eq!(results(&body), ["accepted", "accepted"]);
-    assert_eq!(body["chain"]["gaps"], json!([[2, 3]]));
-    assert_eq!(body["chain"]["contiguous_to"], 1);
-    let (_, body) = call(&app, phone.upload(&[&r[2], &r[1]])).await;
-    assert_eq!(results(&body), ["accepted", "accepted"]);
-    assert_eq!(body["chain"]["gaps"], json!([]));
+    for (backend, app, _db) in apps().await {
+        eprintln!("backend: {backend}");
+        let phone = Phone::new("dev-2");
+        approved(&app, &phone).await;
+        let r: Vec<Vec<u8>> = (1..=4)
+            .map(|n| {
+                phone.record(
+                    n,
+                    if n == 2 {
+                        Outcome::Ineligible { reason: receipt::IneligibleReason::Deceased, note: None }
+                    } else {
+                        Outcome::Paid
+                    },
+                )
+            })
+            .collect();
+        let (_, body) = call(&app, phone.upload(&[&r[0], &r[3]])).await;
+        assert_eq!(results(&body), ["accepted", "accepted"]);
+        assert_eq!(body["chain"]["gaps"], json!([[2, 3]]));
+        assert_eq!(body["chain"]["contiguous_to"], 1);
+        let (_, body) = call(&app, phone.upload(&[&r[2], &r[1]])).await;
+        assert_eq!(results(&body), ["accepted", "accepted"]);
+        assert_eq!(body["chain"]["gaps"], json!([]));
 
-    // A flipped byte: refused with the reason.
-    let mut tampered = phone.record(5, Outcome::Paid);
-    let n = tampered.len();
-    tampered[n - 80] ^= 1;
-    let (_, body) = call(&app, phone.upload(&[&tampered])).await;
-    assert_eq!(results(&body), ["rejected"]);
-    assert!(body["results"][0]["reason"].as_str().unwrap().contains("signature"));
+        // A flipped byte: refused with the reason.
+        let mut tampered = phone.record(5, Outcome::Paid);
+        let n = tampered.len();
+        tampered[n - 80] ^= 1;
+        let (_, body) = call(&app, phone.upload(&[&tampered])).await;
+        assert_eq!(results(&body), ["rejected"]);
+        assert!(body["results"][0]["reason"].as_str().unwrap().contains("signature"));
 
-    // The same id with other bytes (validly signed): 409, and the first is kept.
-    let first = receipt::verify(&r[0], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
-    let mut twin = first.clone();
-    twin.amount += 1;
-    let twin = receipt::sign(&twin, &phone.signer).unwrap().bytes;
-    let uri = format!("/v1/receipts/{}", first.id);
-    let (status, body) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&twin)] }))).await;
-    assert_eq!((status, body["result"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
-    let (status, _) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&r[0])] }))).await;
-    assert_eq!(status, StatusCode::OK, "the original is still what is stored");
+        // The same id with other bytes (validly signed): 409, and the first is kept.
+        let first = receipt::verify(&r[0], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
+        let mut twin = first.clone();
+        twin.amount += 1;
+        let twin = receipt::sign(&twin, &phone.signer).unwrap().bytes;
+        let uri = format!("/v1/receipts/{}", first.id);
+        let (status, body) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&twin)] }))).await;
+        assert_eq!((status, body["result"].as_str()), (StatusCode::CONFLICT, Some("conflict")));
+        let (status, _) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&r[0])] }))).await;
+        assert_eq!(status, StatusCode::OK, "the original is still what is stored");
 
-    // Another receipt claiming sequence 3 (a fork of the chain): conflict.
-    let mut fork = receipt::verify(&r[2], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
-    fork.id = "fork-of-3".into();
-    let fork = receipt::sign(&fork, &phone.signer).unwrap().bytes;
-    let (_, body) = call(&app, phone.upload(&[&fork])).await;
-    assert_eq!(results(&body), ["conflict"]);
+        // Another receipt claiming sequence 3 (a fork of the chain): conflict.
+        let mut fork = receipt::verify(&r[2], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
+        fork.id = "fork-of-3".into();
+        let fork = receipt::sign(&fork, &phone.signer).unwrap().bytes;
+        let (_, body) = call(&app, phone.upload(&[&fork])).await;
+        assert_eq!(results(&body), ["conflict"]);
 
-    // A receipt from another phone's key sent by this device: rejected.
-    let other = Phone::new("dev-2");
-    let foreign = other.record(6, Outcome::Paid);
-    let (_, body) = call(&app, phone.upload(&[&foreign])).await;
-    assert_eq!(results(&body), ["rejected"]);
+        // A receipt from another phone's key sent by this device: rejected.
+        let other = Phone::new("dev-2");
+        let foreign = other.record(6, Outcome::Paid);
+        let (_, body) = call(&app, phone.upload(&[&foreign])).await;
+        assert_eq!(results(&body), ["rejected"]);
+    }
 }
 
 #[tokio::test]
 async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() {
-    let (app, _dir) = app().await;
-    let phone = Phone::new("dev-3");
-    approved(&app, &phone).await;
-    let r1 = phone.record(1, Outcome::Paid);
+    for (backend, app, _db) in apps().await {
+        eprintln!("backend: {backend}");
+        let phone = Phone::new("dev-3");
+        approved(&app, &phone).await;
+        let r1 = phone.record(1, Outcome::Paid);
 
-    let unsigned = Request::post("/v1/receipts").body(Body::from("{\"receipts\":[]}")).unwrap();
-    assert_eq!(call(&app, unsigned).await.0, StatusCode::UNAUTHORIZED);
-    // Signed by a different key under this device's name.
-    let impostor = Phone { device_id: "dev-3".into(), ..Phone::new("dev-x") };
-    assert_eq!(call(&app, impostor.upload(&[&r1])).await.0, StatusCode::UNAUTHORIZED);
-    // Registering a known device id with another key.
-    assert_eq!(call(&app, impostor.registration()).await.0, StatusCode::CONFLICT);
+        let unsigned = Request::post("/v1/receipts").body(Body::from("{\"receipts\":[]}")).unwrap();
+        assert_eq!(call(&app, unsigned).await.0, StatusCode::UNAUTHORIZED);
+        // Signed by a different key under this device's name.
+        let impostor = Phone { device_id: "dev-3".into(), ..Phone::new("dev-x") };
+        assert_eq!(call(&app, impostor.upload(&[&r1])).await.0, StatusCode::UNAUTHORIZED);
+        // Registering a known device id with another key.
+        assert_eq!(call(&app, impostor.registration()).await.0, StatusCode::CONFLICT);
 
-    let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipt": "x" }))).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
-    let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipts": ["***"] }))).await;
-    assert_eq!((status, results(&body)), (StatusCode::OK, vec!["rejected"]));
-    let too_many: Vec<String> = vec![B64.encode(&r1); 501];
-    assert_eq!(
-        call(&app, phone.request("POST", "/v1/receipts", json!({ "receipts": too_many }))).await.0,
-        StatusCode::BAD_REQUEST
-    );
-    let huge = json!({ "receipts": [ "A".repeat(5 * 1024 * 1024) ] });
-    assert_eq!(call(&app, phone.request("POST", "/v1/receipts", huge)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipt": "x" }))).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+        let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipts": ["***"] }))).await;
+        assert_eq!((status, results(&body)), (StatusCode::OK, vec!["rejected"]));
+        let too_many: Vec<String> = vec![B64.encode(&r1); 501];
+        assert_eq!(
+            call(&app, phone.request("POST", "/v1/receipts", json!({ "receipts": too_many }))).await.0,
+            StatusCode::BAD_REQUEST
+        );
+        let huge = json!({ "receipts": [ "A".repeat(5 * 1024 * 1024) ] });
+        assert_eq!(call(&app, phone.request("POST", "/v1/receipts", huge)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
 
-    assert_eq!(call(&app, admin("/v1/admin/devices/dev-3/revoke", ADMIN)).await.0, StatusCode::OK);
-    let (status, body) = call(&app, phone.upload(&[&r1])).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-    assert!(body["message"].as_str().unwrap().contains("revoked"));
-    let (status, body) = call(
-        &app,
-        Request::get("/v1/admin/devices")
-            .header("authorization", format!("Bearer {ADMIN}"))
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!((status, body["devices"][0]["status"].as_str()), (StatusCode::OK, Some("revoked")));
+        assert_eq!(call(&app, admin("/v1/admin/devices/dev-3/revoke", ADMIN)).await.0, StatusCode::OK);
+        let (status, body) = call(&app, phone.upload(&[&r1])).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert!(body["message"].as_str().unwrap().contains("revoked"));
+        let (status, body) = call(
+            &app,
+            Request::get("/v1/admin/devices")
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!((status, body["devices"][0]["status"].as_str()), (StatusCode::OK, Some("revoked")));
+    }
 }
 
-#[test]
-fn salur_serve_answers_on_a_real_loopback_socket() {
+#[tokio::test]
+async fn salur_serve_answers_on_a_real_loopback_socket() {
     use std::io::{Read, Write};
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
-        .args(["serve", "--data-dir"])
-        .arg(dir.path())
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .env("SALUR_ADMIN_TOKEN", ADMIN)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let response = loop {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(b"GET /v1/time HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").unwrap();
-            let mut out = String::new();
-            s.read_to_string(&mut out).unwrap();
-            break out;
+    for backend in common::backends().await {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("serve")
+            .args(backend.cli_args())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SALUR_ADMIN_TOKEN", ADMIN)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let response = loop {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                s.write_all(b"GET /v1/time HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").unwrap();
+                let mut out = String::new();
+                s.read_to_string(&mut out).unwrap();
+                break out;
+            }
+            assert!(std::time::Instant::now() < deadline, "salur serve did not start on {}", backend.name);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{}: {response}", backend.name);
+        let body: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let skew = (body["server_ms"].as_i64().unwrap() - salur_server::db::now_ms()).abs();
+        assert!(skew < 60_000);
+        if let Some(dir) = &backend.dir {
+            assert!(dir.path().join("data/salur.db").exists(), "the database lives in the data directory");
         }
-        assert!(std::time::Instant::now() < deadline, "salur serve did not start");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    let body: Value = serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    let skew = (body["server_ms"].as_i64().unwrap() - salur_server::db::now_ms()).abs();
-    assert!(skew < 60_000);
-    assert!(dir.path().join("salur.db").exists(), "the database lives in the data directory");
+    }
+}
+
+/// Two API instances over one PostgreSQL database, racing to store the same receipts: each is
+/// stored exactly once and every answer is "accepted" or "duplicate".
+#[tokio::test]
+async fn two_instances_over_one_postgres_store_each_receipt_once() {
+    for backend in common::backends().await.into_iter().filter(|b| b.name == "postgres") {
+        let a = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN));
+        let b = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN));
+        let phone = Phone::new("dev-pg");
+        approved(&a, &phone).await;
+        let receipts: Vec<Vec<u8>> = (1..=30).map(|n| phone.record(n, Outcome::Paid)).collect();
+        let all: Vec<&Vec<u8>> = receipts.iter().collect();
+        let reversed: Vec<&Vec<u8>> = receipts.iter().rev().collect();
+        let ((s1, r1), (s2, r2)) = tokio::join!(call(&a, phone.upload(&all)), call(&b, phone.upload(&reversed)));
+        assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
+        let accepted = results(&r1).iter().chain(results(&r2).iter()).filter(|r| **r == "accepted").count();
+        assert!(results(&r1).iter().chain(results(&r2).iter()).all(|r| *r == "accepted" || *r == "duplicate"));
+        assert_eq!(accepted, 30, "each receipt accepted exactly once across both instances");
+        let req = Request::get("/v1/devices/dev-pg/chain")
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Body::empty())
+            .unwrap();
+        let (_, chain) = call(&b, req).await;
+        assert_eq!((chain["valid"].as_bool(), chain["status"]["received"].as_u64()), (Some(true), Some(30)));
+    }
 }
 
 #[tokio::test]
 async fn openapi_metrics_and_health_are_served() {
-    let (app, _dir) = app().await;
-    let phone = Phone::new("dev-m");
-    approved(&app, &phone).await;
-    let r = phone.record(1, Outcome::Paid);
-    call(&app, phone.upload(&[&r, &r])).await;
+    for (backend, app, _db) in apps().await {
+        eprintln!("backend: {backend}");
+        let phone = Phone::new("dev-m");
+        approved(&app, &phone).await;
+        let r = phone.record(1, Outcome::Paid);
+        call(&app, phone.upload(&[&r, &r])).await;
 
-    let (status, doc) = call(&app, Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    // Every route the router serves is documented, and nothing else.
-    let mut documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
-    documented.sort();
-    let mut served = vec![
-        "/",
-        "/healthz",
-        "/metrics",
-        "/openapi.json",
-        "/v1/admin/devices",
-        "/v1/admin/devices/{id}/{action}",
-        "/v1/admin/reallocations",
-        "/v1/dashboard",
-        "/v1/devices",
-        "/v1/devices/{id}/chain",
-        "/v1/receipts",
-        "/v1/receipts/{id}",
-        "/v1/roster/{roster_id}",
-        "/v1/time",
-    ];
-    served.sort();
-    assert_eq!(documented, served);
-    for path in served.iter().filter(|p| !p.contains('{')) {
-        let res = app.clone().oneshot(Request::get(*path).body(Body::empty()).unwrap()).await.unwrap();
-        assert_ne!(res.status(), StatusCode::NOT_FOUND, "{path} is documented but not routed");
+        let (status, doc) = call(&app, Request::get("/openapi.json").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        // Every route the router serves is documented, and nothing else.
+        let mut documented: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+        documented.sort();
+        let mut served = vec![
+            "/",
+            "/healthz",
+            "/metrics",
+            "/openapi.json",
+            "/v1/admin/devices",
+            "/v1/admin/devices/{id}/{action}",
+            "/v1/admin/reallocations",
+            "/v1/dashboard",
+            "/v1/devices",
+            "/v1/devices/{id}/chain",
+            "/v1/receipts",
+            "/v1/receipts/{id}",
+            "/v1/roster/{roster_id}",
+            "/v1/time",
+        ];
+        served.sort();
+        assert_eq!(documented, served);
+        for path in served.iter().filter(|p| !p.contains('{')) {
+            let res = app.clone().oneshot(Request::get(*path).body(Body::empty()).unwrap()).await.unwrap();
+            assert_ne!(res.status(), StatusCode::NOT_FOUND, "{path} is documented but not routed");
+        }
+
+        let res = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+        let text = String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
+        assert!(text.contains("salur_receipt_uploads_total{result=\"accepted\"} 1"), "{text}");
+        assert!(text.contains("salur_receipt_uploads_total{result=\"duplicate\"} 1"), "{text}");
+        assert!(text.contains("salur_receipts_stored 1"), "{text}");
+        assert!(text.contains("salur_devices{status=\"approved\"} 1"), "{text}");
+        let res = app.clone().oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
     }
-
-    let res = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
-    let text = String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
-    assert!(text.contains("salur_receipt_uploads_total{result=\"accepted\"} 1"), "{text}");
-    assert!(text.contains("salur_receipt_uploads_total{result=\"duplicate\"} 1"), "{text}");
-    assert!(text.contains("salur_receipts_stored 1"), "{text}");
-    assert!(text.contains("salur_devices{status=\"approved\"} 1"), "{text}");
-    let res = app.clone().oneshot(Request::get("/healthz").body(Body::empty()).unwrap()).await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
 }

@@ -15,7 +15,7 @@ use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
 use salur_core::receipt::{recipient_ref, Evidence, IneligibleReason, Liveness, Method, Outcome, Times};
 use salur_core::request_auth::sign_request;
 use salur_core::store::{Draft, Store};
-use salur_server::{router, AppState, Db};
+use salur_server::{router, AppState};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -53,18 +53,25 @@ fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Re
     req.body(Body::from(body)).unwrap()
 }
 
+mod common;
+
 #[tokio::test]
 async fn imported_roster_reaches_the_worker_and_the_dashboard_counts_its_receipts() {
+    for backend in common::backends().await {
+        eprintln!("backend: {}", backend.name);
+        roster_flow(&backend).await;
+    }
+}
+
+async fn roster_flow(backend: &common::Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
     let csv = write_roster(dir.path());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
         .arg("import-roster")
         .arg(&csv)
         .arg("--photos")
         .arg(faces())
-        .arg("--data-dir")
-        .arg(&data)
+        .args(backend.cli_args())
         .arg("--json")
         .output()
         .unwrap();
@@ -77,7 +84,7 @@ async fn imported_roster_reaches_the_worker_and_the_dashboard_counts_its_receipt
     let refused: Vec<u64> = summary["refused"].as_array().unwrap().iter().map(|r| r[0].as_u64().unwrap()).collect();
     assert_eq!(refused, [6, 7]);
 
-    let app = router(AppState::new(Db::open(&data).await.unwrap(), "admin"));
+    let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin"));
     // The worker's phone registers and is approved.
     let signer = SoftwareSigner::generate().unwrap().0;
     let reg = json!({ "device_id": "dev-7", "worker_id": "pos-7", "post_office": "jakarta-10110",

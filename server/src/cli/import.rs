@@ -9,7 +9,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use salur_core::face::{FaceConfig, FaceEngine};
 use salur_core::Error;
 use salur_server::roster::{template_for, ImportSummary, RosterRow};
-use salur_server::Db;
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -21,6 +20,9 @@ pub struct ImportArgs {
     /// The server's data folder.
     #[arg(long, default_value = "salur-data", value_name = "DIR")]
     data_dir: PathBuf,
+    /// PostgreSQL URL instead of the embedded SQLite in --data-dir.
+    #[arg(long, env = "SALUR_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -41,7 +43,8 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let store = |e: salur_server::ApiError| Error::Storage(e.to_string());
-    let db = runtime.block_on(Db::open(&args.data_dir)).map_err(store)?;
+    let db =
+        runtime.block_on(super::serve::storage(&args.data_dir, args.database_url.as_deref()).open()).map_err(store)?;
     let bar = ProgressBar::new(rows.len() as u64).with_style(
         ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows [{elapsed}] {msg}").expect("valid template"),
     );

@@ -12,6 +12,9 @@ pub struct ServeArgs {
     /// Folder for the database (created if missing).
     #[arg(long, default_value = "salur-data", value_name = "DIR")]
     data_dir: PathBuf,
+    /// PostgreSQL URL (postgres://user@host/db) instead of the embedded SQLite in --data-dir.
+    #[arg(long, env = "SALUR_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
@@ -42,7 +45,15 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     runtime
-        .block_on(salur_server::run(&args.data_dir, args.listen, &token))
+        .block_on(salur_server::run(&storage(&args.data_dir, args.database_url.as_deref()), args.listen, &token))
         .map_err(|e| Error::Storage(e.to_string()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The storage chosen by `--database-url` or `--data-dir`.
+pub fn storage(data_dir: &std::path::Path, url: Option<&str>) -> salur_server::Storage {
+    match url {
+        Some(u) => salur_server::Storage::Url(u.to_string()),
+        None => salur_server::Storage::Dir(data_dir.to_path_buf()),
+    }
 }

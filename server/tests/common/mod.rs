@@ -1,0 +1,54 @@
+//! The backends every server test runs on: a fresh embedded SQLite file always, and a fresh
+//! PostgreSQL database when SALUR_TEST_POSTGRES_URL names a server (scripts/test.sh starts one;
+//! under CI its absence is an error, so the PostgreSQL path cannot be skipped silently).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use salur_server::Storage;
+use sqlx::{Connection, Executor};
+
+/// One database to run a test against.
+pub struct Backend {
+    /// "sqlite" or "postgres".
+    pub name: &'static str,
+    /// How to open it.
+    pub storage: Storage,
+    /// The SQLite folder, kept alive for the test.
+    pub dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    /// Arguments that point the `salur` binary at this database.
+    pub fn cli_args(&self) -> Vec<String> {
+        match &self.storage {
+            Storage::Dir(d) => vec!["--data-dir".into(), d.display().to_string()],
+            Storage::Url(u) => vec!["--database-url".into(), u.clone()],
+        }
+    }
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+pub async fn backends() -> Vec<Backend> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut out = vec![Backend { name: "sqlite", storage: Storage::Dir(dir.path().join("data")), dir: Some(dir) }];
+    match std::env::var("SALUR_TEST_POSTGRES_URL") {
+        Ok(admin) => {
+            sqlx::any::install_default_drivers();
+            let name = format!("salur_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+            let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+            // The name is ours (digits and underscores), so formatting it into SQL is safe.
+            for sql in [format!("DROP DATABASE IF EXISTS {name}"), format!("CREATE DATABASE {name}")] {
+                conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
+            }
+            let base = admin.rsplit_once('/').unwrap().0;
+            out.push(Backend { name: "postgres", storage: Storage::Url(format!("{base}/{name}")), dir: None });
+        }
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("SALUR_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh")
+        }
+        Err(_) => eprintln!("SALUR_TEST_POSTGRES_URL not set: PostgreSQL tests skipped (scripts/test.sh sets it)"),
+    }
+    out
+}
