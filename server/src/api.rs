@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -112,6 +113,46 @@ async fn device(
     }
 }
 
+/// A request whose signature headers were verified against the approved device that sent it,
+/// with its body (JSON, within the route's size limit).
+pub struct Signed {
+    /// The device.
+    pub device: Device,
+    /// The raw body the signature covers.
+    pub body: Bytes,
+}
+
+impl FromRequest<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        if parts.method != Method::GET {
+            check_json(&parts.headers)?;
+        }
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(body_error)?;
+        let device = device(state, &parts.method, &parts.uri, &parts.headers, &body).await?;
+        Ok(Self { device, body })
+    }
+}
+
+fn check_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let ct = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType("send the body as application/json".into()))
+    }
+}
+
+fn body_error(e: BytesRejection) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("the body is larger than this route accepts: send fewer receipts per upload".into())
+    } else {
+        ApiError::BadRequest(e.body_text())
+    }
+}
+
 fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let token = header(headers, "authorization")
         .ok()
@@ -138,13 +179,11 @@ struct Registration {
 }
 
 /// Registration is signed with the key being registered: proof that the caller holds it.
-async fn register(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn register(State(state): State<AppState>, req: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (parts, body) = req.into_parts();
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+    check_json(headers)?;
+    let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await.map_err(body_error)?;
     let reg: Registration = json_body(&body)?;
     let spki = B64.decode(&reg.public_key).map_err(|_| ApiError::BadRequest("public_key is not base64".into()))?;
     salur_core::crypto::p256_point(&spki).map_err(|e| ApiError::BadRequest(e.to_string()))?;
@@ -153,10 +192,10 @@ async fn register(
             return Err(ApiError::BadRequest(format!("{name} must be 1 to 64 letters, digits, '-', '_' or '.'")));
         }
     }
-    if header(&headers, request_auth::DEVICE_HEADER)? != reg.device_id {
+    if header(headers, request_auth::DEVICE_HEADER)? != reg.device_id {
         return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
     }
-    check_signature(&spki, &method, &uri, &headers, &body)?;
+    check_signature(&spki, method, uri, headers, &body)?;
     let device = state.db.register_device(&reg.device_id, &reg.worker_id, &reg.post_office, &spki).await?;
     let key_id = hex::encode(salur_core::crypto::key_id(&spki));
     Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
@@ -183,14 +222,7 @@ async fn ingest_all(state: &AppState, device: &Device, receipts: &[String]) -> R
 }
 
 /// Uploads up to [`MAX_BATCH`] receipts; one result per receipt, in order.
-async fn upload_batch(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let device = device(&state, &method, &uri, &headers, &body).await?;
+async fn upload_batch(State(state): State<AppState>, Signed { device, body }: Signed) -> Result<Json<Value>, ApiError> {
     let batch: Batch = json_body(&body)?;
     if batch.receipts.len() > MAX_BATCH {
         return Err(ApiError::BadRequest(format!("at most {MAX_BATCH} receipts per upload")));
@@ -204,12 +236,8 @@ async fn upload_batch(
 async fn upload_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Signed { device, body }: Signed,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let device = device(&state, &method, &uri, &headers, &body).await?;
     let one: Batch = json_body(&body)?;
     let [receipt] = one.receipts.as_slice() else {
         return Err(ApiError::BadRequest("send exactly one receipt".into()));
@@ -283,11 +311,8 @@ async fn dashboard(State(state): State<AppState>, Query(q): Query<RosterQuery>) 
 async fn roster(
     State(state): State<AppState>,
     Path(roster_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    Signed { device, .. }: Signed,
 ) -> Result<Json<Value>, ApiError> {
-    let device = device(&state, &method, &uri, &headers, b"").await?;
     let (key, recipients) = state.db.roster_for_worker(&roster_id, &device.worker_id).await?;
     Ok(Json(json!({ "roster_id": roster_id, "roster_key": B64.encode(key), "recipients": recipients })))
 }

@@ -212,7 +212,10 @@ async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() 
         approved(&app, &phone).await;
         let r1 = phone.record(1, Outcome::Paid);
 
-        let unsigned = Request::post("/v1/receipts").body(Body::from("{\"receipts\":[]}")).unwrap();
+        let unsigned = Request::post("/v1/receipts")
+            .header("content-type", "application/json")
+            .body(Body::from("{\"receipts\":[]}"))
+            .unwrap();
         assert_eq!(call(&app, unsigned).await.0, StatusCode::UNAUTHORIZED);
         // Signed by a different key under this device's name.
         let impostor = Phone { device_id: "dev-3".into(), ..Phone::new("dev-x") };
@@ -230,7 +233,15 @@ async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() 
             StatusCode::BAD_REQUEST
         );
         let huge = json!({ "receipts": [ "A".repeat(5 * 1024 * 1024) ] });
-        assert_eq!(call(&app, phone.request("POST", "/v1/receipts", huge)).await.0, StatusCode::PAYLOAD_TOO_LARGE);
+        let (status, body) = call(&app, phone.request("POST", "/v1/receipts", huge)).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("payload_too_large")));
+        let mut wrong_type = phone.upload(&[&r1]);
+        wrong_type.headers_mut().insert("content-type", "text/plain".parse().unwrap());
+        let (status, body) = call(&app, wrong_type).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type"))
+        );
 
         assert_eq!(call(&app, admin("/v1/admin/devices/dev-3/revoke", ADMIN)).await.0, StatusCode::OK);
         let (status, body) = call(&app, phone.upload(&[&r1])).await;

@@ -46,7 +46,7 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Vec<u8>) {
 }
 
 fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
-    let mut req = Request::builder().method(method).uri(uri);
+    let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
     for (k, v) in sign_request(signer, "dev-7", method, uri, salur_server::db::now_ms(), &body).unwrap() {
         req = req.header(k, v);
     }
