@@ -41,6 +41,45 @@ pub struct Area {
     pub paid_share: f64,
 }
 
+/// Scores this close above the threshold count as low-score matches (millionths).
+pub const LOW_SCORE_MARGIN_E6: i64 = 50_000;
+/// A device that has sent nothing for this long is listed as silent.
+pub const SILENT_AFTER_MS: i64 = 6 * 3600 * 1000;
+/// Day boundaries in Western Indonesia Time (UTC+7) for the daily curve.
+const WIB_OFFSET_MS: i64 = 7 * 3600 * 1000;
+
+/// One device's activity.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeviceActivity {
+    /// Device.
+    pub device_id: String,
+    /// Its worker.
+    pub worker_id: String,
+    /// Receipts received.
+    pub receipts: u64,
+    /// Payments by supervisor override.
+    pub overrides: u64,
+    /// Uploads refused (rejected or conflict).
+    pub refusals: u64,
+    /// Mean time from signing on the phone to arrival here (ms; the phone's clock, so approximate).
+    pub mean_sync_lag_ms: i64,
+    /// When its last receipt arrived (Unix ms), if ever.
+    pub last_received_ms: Option<i64>,
+    /// No receipt for more than six hours.
+    pub silent: bool,
+}
+
+/// A recipient paid more than once in the roster's period.
+#[derive(Debug, Clone, Serialize)]
+pub struct DoublePayment {
+    /// Keyed hash of the NIK (hex); administrators resolve it through the reallocation export.
+    pub recipient: String,
+    /// Paid receipts.
+    pub receipts: u64,
+    /// On how many devices.
+    pub devices: u64,
+}
+
 /// The whole dashboard for one roster.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dashboard {
@@ -58,6 +97,16 @@ pub struct Dashboard {
     pub devices_with_gaps: Vec<(String, u64)>,
     /// Receipts held.
     pub receipts: u64,
+    /// Recipients found ineligible, by reason.
+    pub ineligible_by_reason: Vec<(String, u64)>,
+    /// Payments per day (WIB): (date, count).
+    pub paid_by_day: Vec<(String, u64)>,
+    /// Payments whose face score was less than 0.05 above its threshold.
+    pub low_score_matches: u64,
+    /// Recipients paid twice or more: the server's flag for the auditor.
+    pub double_payments: Vec<DoublePayment>,
+    /// Per device: overrides, refusals, sync lag, silence.
+    pub devices: Vec<DeviceActivity>,
 }
 
 impl Db {
@@ -138,6 +187,77 @@ impl Db {
         .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
         .collect();
         let receipts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(&self.read).await?;
+        let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Vec<(String, u64)> {
+            rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect()
+        };
+        let ineligible_by_reason = pairs(
+            sqlx::query(
+                "SELECT reason, CAST(COUNT(DISTINCT recipient) AS BIGINT) FROM receipts
+                 WHERE roster_id = $1 AND outcome = 'ineligible' GROUP BY reason ORDER BY reason",
+            )
+            .bind(&roster_id)
+            .fetch_all(&self.read)
+            .await?,
+        );
+        let paid_by_day = sqlx::query(
+            "SELECT CAST((signed_ms + $2) / 86400000 AS BIGINT) AS day, CAST(COUNT(*) AS BIGINT) FROM receipts
+             WHERE roster_id = $1 AND outcome = 'paid' GROUP BY day ORDER BY day",
+        )
+        .bind(&roster_id)
+        .bind(WIB_OFFSET_MS)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| (civil_date(r.get::<i64, _>(0)), r.get::<i64, _>(1) as u64))
+        .collect();
+        let low_score_matches: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM receipts WHERE roster_id = $1 AND outcome = 'paid'
+             AND score_e6 IS NOT NULL AND threshold_e6 IS NOT NULL AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + $2",
+        )
+        .bind(&roster_id)
+        .bind(LOW_SCORE_MARGIN_E6)
+        .fetch_one(&self.read)
+        .await?;
+        let double_payments = sqlx::query(
+            "SELECT recipient, CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT device_id) AS BIGINT) FROM receipts
+             WHERE roster_id = $1 AND outcome = 'paid' GROUP BY recipient HAVING COUNT(*) > 1 ORDER BY recipient",
+        )
+        .bind(&roster_id)
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| DoublePayment {
+            recipient: hex::encode(r.get::<Vec<u8>, _>(0)),
+            receipts: r.get::<i64, _>(1) as u64,
+            devices: r.get::<i64, _>(2) as u64,
+        })
+        .collect();
+        let now = crate::db::now_ms();
+        let devices = sqlx::query(
+            "SELECT d.device_id, d.worker_id, CAST(COUNT(r.id) AS BIGINT),
+                    CAST(SUM(CASE WHEN r.method = 'supervisor_override' THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(AVG(r.received_ms - r.signed_ms) AS BIGINT), MAX(r.received_ms),
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = d.device_id)
+             FROM devices d LEFT JOIN receipts r ON r.device_id = d.device_id
+             WHERE d.status = 'approved' GROUP BY d.device_id, d.worker_id ORDER BY d.device_id",
+        )
+        .fetch_all(&self.read)
+        .await?
+        .iter()
+        .map(|r| {
+            let last: Option<i64> = r.get(5);
+            DeviceActivity {
+                device_id: r.get(0),
+                worker_id: r.get(1),
+                receipts: r.get::<i64, _>(2) as u64,
+                overrides: r.get::<Option<i64>, _>(3).unwrap_or(0) as u64,
+                mean_sync_lag_ms: r.get::<Option<i64>, _>(4).unwrap_or(0),
+                last_received_ms: last,
+                refusals: r.get::<i64, _>(6) as u64,
+                silent: last.is_none_or(|t| now - t > SILENT_AFTER_MS),
+            }
+        })
+        .collect();
         Ok(Dashboard {
             roster_id,
             total: area("all".into(), "all".into(), "all".into(), sums),
@@ -146,6 +266,11 @@ impl Db {
             refusals,
             devices_with_gaps: gaps,
             receipts: receipts as u64,
+            ineligible_by_reason,
+            paid_by_day,
+            low_score_matches: low_score_matches as u64,
+            double_payments,
+            devices,
         })
     }
 }
@@ -167,6 +292,30 @@ fn area(province: String, regency: String, post_office: String, v: [u64; 8]) -> 
         not_home,
         to_visit: recipients.saturating_sub(paid + ineligible + refused + not_home),
         paid_share: if eligible == 0 { 0.0 } else { paid as f64 / eligible as f64 },
+    }
+}
+
+/// `YYYY-MM-DD` of a day number since 1970-01-01 (Howard Hinnant's civil-from-days).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil_date(0), "1970-01-01");
+        assert_eq!(super::civil_date(20_774), "2026-11-17");
+        assert_eq!(super::civil_date(11_016), "2000-02-29");
     }
 }
 

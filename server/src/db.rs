@@ -340,8 +340,8 @@ impl Db {
         let now = now_ms();
         sqlx::query(
             "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
-                                   amount, signed_ms, received_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                   amount, signed_ms, received_ms, score_e6, threshold_e6)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(&r.id)
         .bind(&device.device_id)
@@ -357,6 +357,8 @@ impl Db {
         .bind(r.amount as i64)
         .bind(r.time.wall_ms)
         .bind(now)
+        .bind(r.evidence.as_ref().and_then(|e| e.score_e6).map(i64::from))
+        .bind(r.evidence.as_ref().and_then(|e| e.threshold_e6).map(i64::from))
         .execute(&mut *tx)
         .await
         .map_err(|e| match e {

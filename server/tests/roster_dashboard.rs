@@ -130,7 +130,11 @@ async fn roster_flow(backend: &common::Backend) {
             None,
         ),
         ("3171010101900003", Outcome::NotHome, None),
+        // Biden again, from the camera this time, with a score just over the threshold: the server
+        // must flag the second payment and count the low score.
+        ("3171010101900001", Outcome::Paid, Some(Method::RegistryTemplate)),
     ] {
+        let low = matches!(method, Some(Method::RegistryTemplate));
         let draft = Draft {
             roster_id: "blt-2026-11".into(),
             recipient: recipient_ref(&key, nik),
@@ -138,8 +142,8 @@ async fn roster_flow(backend: &common::Backend) {
             outcome,
             evidence: method.map(|method| Evidence {
                 method,
-                score_e6: None,
-                threshold_e6: None,
+                score_e6: low.then_some(420_000),
+                threshold_e6: low.then_some(400_000),
                 model: "sface_2021dec_int8bq".into(),
                 liveness: Liveness::NotRun,
                 face_sha256: None,
@@ -163,6 +167,18 @@ async fn roster_flow(backend: &common::Backend) {
     assert!((t["paid_share"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
     assert_eq!(d["areas"].as_array().unwrap().len(), 2, "two post offices");
     assert!(!String::from_utf8_lossy(&body).contains("3171010101900001"), "no NIK on the dashboard");
+    assert_eq!(d["ineligible_by_reason"], json!([["deceased", 1]]));
+    assert_eq!(d["low_score_matches"], 1);
+    assert_eq!(d["paid_by_day"], json!([["1970-01-01", 2]]));
+    let double = &d["double_payments"][0];
+    assert_eq!((double["receipts"].as_u64(), double["devices"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(double["recipient"], hex::encode(recipient_ref(&key, "3171010101900001")));
+    let dev = &d["devices"][0];
+    assert_eq!(
+        (dev["device_id"].as_str(), dev["receipts"].as_u64(), dev["overrides"].as_u64()),
+        (Some("dev-7"), Some(4), Some(1))
+    );
+    assert_eq!(dev["silent"], false);
 
     let (status, body) = call(
         &app,

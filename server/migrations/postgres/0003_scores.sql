@@ -1,0 +1,2 @@
+ALTER TABLE receipts ADD COLUMN score_e6 BIGINT;
+ALTER TABLE receipts ADD COLUMN threshold_e6 BIGINT;
