@@ -309,6 +309,9 @@ fn civil_date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The dashboard page: fetches `/v1/dashboard` every five seconds.
+pub const PAGE: &str = include_str!("dashboard.html");
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -318,6 +321,3 @@ mod tests {
         assert_eq!(super::civil_date(11_016), "2000-02-29");
     }
 }
-
-/// The dashboard page: fetches `/v1/dashboard` every five seconds.
-pub const PAGE: &str = include_str!("dashboard.html");
