@@ -209,14 +209,11 @@ struct Batch {
 }
 
 async fn ingest_all(state: &AppState, device: &Device, receipts: &[String]) -> Result<Vec<IngestResult>, ApiError> {
-    let mut results = Vec::with_capacity(receipts.len());
-    for r in receipts {
-        let result = match B64.decode(r) {
-            Ok(bytes) => state.db.ingest(device, &bytes).await?,
-            Err(_) => IngestResult { id: None, seq: None, result: Ingest::Rejected, reason: Some("not base64".into()) },
-        };
-        state.metrics.uploaded(result.result);
-        results.push(result);
+    let decoded: Vec<Result<Vec<u8>, String>> =
+        receipts.iter().map(|r| B64.decode(r).map_err(|_| "not base64".to_string())).collect();
+    let results = state.db.ingest_batch(device, &decoded).await?;
+    for r in &results {
+        state.metrics.uploaded(r.result);
     }
     Ok(results)
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::str::FromStr;
 
 use salur_core::crypto;
-use salur_core::receipt::{self, Outcome, GENESIS};
+use salur_core::receipt::{self, Outcome, SignedReceipt, GENESIS};
 use serde::Serialize;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
@@ -254,136 +254,76 @@ impl Db {
         self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
     }
 
-    /// Verifies one uploaded receipt from `device` and stores it exactly once; refusals are
-    /// counted (device, result and reason only) for the dashboard.
+    /// Verifies one uploaded receipt from `device` and stores it exactly once.
     pub async fn ingest(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
+        Ok(self.ingest_batch(device, &[Ok(cose.to_vec())]).await?.remove(0))
+    }
+
+    /// Verifies a batch of uploaded receipts from `device` (an `Err` holds why an entry could not
+    /// even be read) and stores each exactly once, in one transaction: one durable commit per
+    /// batch. Refusals are counted (device, result and reason only) for the dashboard.
+    pub async fn ingest_batch(
+        &self,
+        device: &Device,
+        batch: &[Result<Vec<u8>, String>],
+    ) -> Result<Vec<IngestResult>, ApiError> {
+        // Signature checks are CPU work: done before the write transaction starts.
+        let verified: Vec<Result<SignedReceipt, IngestResult>> = batch
+            .iter()
+            .map(|entry| {
+                let cose =
+                    entry.as_ref().map_err(|why| IngestResult::refused(Ingest::Rejected, None, None, why.clone()))?;
+                let signed = receipt::verify(cose, &device.public_key)
+                    .map_err(|e| IngestResult::refused(Ingest::Rejected, None, None, e.to_string()))?;
+                if signed.receipt.device_id != device.device_id {
+                    let r = &signed.receipt;
+                    let why = "the receipt belongs to another device".to_string();
+                    return Err(IngestResult::refused(Ingest::Rejected, Some(r.id.clone()), Some(r.seq), why));
+                }
+                Ok(signed)
+            })
+            .collect();
         // Two API instances may race to store the same receipt; the loser's insert hits a unique
-        // constraint and, on the second look, sees the winner's row and answers like a repeat.
-        let result = match self.ingest_verified(device, cose).await {
-            Err(ApiError::Conflict(_)) => self.ingest_verified(device, cose).await?,
-            other => other?,
-        };
-        if let (Ingest::Rejected | Ingest::Conflict, Some(reason)) = (result.result, &result.reason) {
-            sqlx::query("INSERT INTO upload_refusals (device_id, result, reason, received_ms) VALUES ($1, $2, $3, $4)")
+        // constraint, its transaction rolls back, and on the second pass it sees the winner's row.
+        match self.store_batch(device, &verified).await {
+            Err(ApiError::Conflict(_)) => self.store_batch(device, &verified).await,
+            other => other,
+        }
+    }
+
+    async fn store_batch(
+        &self,
+        device: &Device,
+        verified: &[Result<SignedReceipt, IngestResult>],
+    ) -> Result<Vec<IngestResult>, ApiError> {
+        let mut tx = self.write.begin().await?;
+        // Insert in sequence order, so that two instances storing overlapping batches take their
+        // row locks in the same order (no deadlock); answers go back in the caller's order.
+        let mut order: Vec<usize> = (0..verified.len()).collect();
+        order.sort_by_key(|&i| verified[i].as_ref().map_or(0, |s| s.receipt.seq));
+        let mut results: Vec<Option<IngestResult>> = vec![None; verified.len()];
+        for i in order {
+            let result = match &verified[i] {
+                Ok(signed) => store_one(&mut tx, device, signed).await?,
+                Err(refused) => refused.clone(),
+            };
+            if let (Ingest::Rejected | Ingest::Conflict, Some(reason)) = (result.result, &result.reason) {
+                sqlx::query(
+                    "INSERT INTO upload_refusals (device_id, result, reason, received_ms) VALUES ($1, $2, $3, $4)",
+                )
                 .bind(&device.device_id)
                 .bind(if result.result == Ingest::Rejected { "rejected" } else { "conflict" })
                 .bind(reason)
                 .bind(now_ms())
-                .execute(&self.write)
+                .execute(&mut *tx)
                 .await?;
-        }
-        Ok(result)
-    }
-
-    async fn ingest_verified(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
-        let signed = match receipt::verify(cose, &device.public_key) {
-            Ok(s) => s,
-            Err(e) => return Ok(IngestResult::refused(Ingest::Rejected, None, None, e.to_string())),
-        };
-        let r = &signed.receipt;
-        let (id, seq) = (Some(r.id.clone()), Some(r.seq));
-        let refuse = |result, reason: String| Ok(IngestResult::refused(result, id.clone(), seq, reason));
-        if r.device_id != device.device_id {
-            return refuse(Ingest::Rejected, "the receipt belongs to another device".into());
-        }
-        let hash = signed.hash();
-        let mut tx = self.write.begin().await?;
-        if let Some(row) =
-            sqlx::query("SELECT cose FROM receipts WHERE id = $1").bind(&r.id).fetch_optional(&mut *tx).await?
-        {
-            let stored: Vec<u8> = row.get(0);
-            return if stored == cose {
-                Ok(IngestResult { id, seq, result: Ingest::Duplicate, reason: None })
-            } else {
-                refuse(Ingest::Conflict, "another receipt with this id is already stored; the first is kept".into())
-            };
-        }
-        let neighbour = |s: u64| {
-            sqlx::query("SELECT id, hash, prev FROM receipts WHERE device_id = $1 AND seq = $2")
-                .bind(&device.device_id)
-                .bind(s as i64)
-        };
-        if let Some(row) = neighbour(r.seq).fetch_optional(&mut *tx).await? {
-            let other: String = row.get(0);
-            return refuse(Ingest::Conflict, format!("sequence {} is already used by receipt {other} (a fork)", r.seq));
-        }
-        // Link to whichever neighbours are already here; the others are checked when they arrive.
-        let prev_ok = if r.seq == 1 {
-            r.prev == GENESIS
-        } else {
-            match neighbour(r.seq - 1).fetch_optional(&mut *tx).await? {
-                Some(row) => row.get::<Vec<u8>, _>(1) == r.prev,
-                None => true,
             }
-        };
-        let next_ok = match neighbour(r.seq + 1).fetch_optional(&mut *tx).await? {
-            Some(row) => row.get::<Vec<u8>, _>(2) == hash,
-            None => true,
-        };
-        if !prev_ok || !next_ok {
-            return refuse(Ingest::Rejected, "does not link to its neighbours in the device's chain".into());
+            results[i] = Some(result);
         }
-        let (outcome, reason, note) = match &r.outcome {
-            Outcome::Paid => ("paid", None, None),
-            Outcome::Ineligible { reason, note } => {
-                let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string));
-                ("ineligible", reason, note.clone())
-            }
-            Outcome::NotHome => ("not_home", None, None),
-            Outcome::Refused => ("refused", None, None),
-        };
-        let method = r
-            .evidence
-            .as_ref()
-            .and_then(|e| serde_json::to_value(&e.method).ok())
-            .and_then(|m| m.get("kind").and_then(|k| k.as_str()).map(str::to_string));
-        let now = now_ms();
-        sqlx::query(
-            "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
-                                   amount, signed_ms, received_ms, score_e6, threshold_e6)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
-        )
-        .bind(&r.id)
-        .bind(&device.device_id)
-        .bind(r.seq as i64)
-        .bind(&r.prev)
-        .bind(hash.to_vec())
-        .bind(cose)
-        .bind(&r.roster_id)
-        .bind(&r.recipient)
-        .bind(outcome)
-        .bind(&reason)
-        .bind(&method)
-        .bind(r.amount as i64)
-        .bind(r.time.wall_ms)
-        .bind(now)
-        .bind(r.evidence.as_ref().and_then(|e| e.score_e6).map(i64::from))
-        .bind(r.evidence.as_ref().and_then(|e| e.threshold_e6).map(i64::from))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::Conflict("raced".into()),
-            other => other.into(),
-        })?;
-        if let Some(reason) = reason.filter(|_| outcome == "ineligible") {
-            sqlx::query(
-                "INSERT INTO reallocations (receipt_id, roster_id, recipient, amount, reason, note, created_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&r.id)
-            .bind(&r.roster_id)
-            .bind(&r.recipient)
-            .bind(r.amount as i64)
-            .bind(reason)
-            .bind(note)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
+        let results = results.into_iter().map(|r| r.expect("every index visited")).collect();
         tx.commit().await?;
-        Ok(IngestResult { id, seq, result: Ingest::Accepted, reason: None })
+        Ok(results)
     }
-
     /// The device's chain: what is held, up to where it is whole, and the gaps.
     pub async fn chain_status(&self, device_id: &str) -> Result<ChainStatus, ApiError> {
         let seqs: Vec<i64> = sqlx::query_scalar("SELECT seq FROM receipts WHERE device_id = $1 ORDER BY seq")
@@ -418,4 +358,112 @@ fn device_from_row(r: &AnyRow) -> Result<Device, ApiError> {
         public_key: r.get(3),
         status: r.get::<String, _>(4).parse()?,
     })
+}
+
+/// Stores one verified receipt inside `tx`, unless its id or sequence is taken or it does not
+/// link to the neighbours already stored.
+async fn store_one(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    device: &Device,
+    signed: &SignedReceipt,
+) -> Result<IngestResult, ApiError> {
+    let (r, cose, hash) = (&signed.receipt, &signed.bytes, signed.hash());
+    let (id, seq) = (Some(r.id.clone()), Some(r.seq));
+    let refuse = |result, reason: String| Ok(IngestResult::refused(result, id.clone(), seq, reason));
+    if let Some(row) =
+        sqlx::query("SELECT cose FROM receipts WHERE id = $1").bind(&r.id).fetch_optional(&mut **tx).await?
+    {
+        let stored: Vec<u8> = row.get(0);
+        return if stored == *cose {
+            Ok(IngestResult { id, seq, result: Ingest::Duplicate, reason: None })
+        } else {
+            refuse(Ingest::Conflict, "another receipt with this id is already stored; the first is kept".into())
+        };
+    }
+    let neighbour = |s: u64| {
+        sqlx::query("SELECT id, hash, prev FROM receipts WHERE device_id = $1 AND seq = $2")
+            .bind(&device.device_id)
+            .bind(s as i64)
+    };
+    if let Some(row) = neighbour(r.seq).fetch_optional(&mut **tx).await? {
+        let other: String = row.get(0);
+        return refuse(Ingest::Conflict, format!("sequence {} is already used by receipt {other} (a fork)", r.seq));
+    }
+    // Link to whichever neighbours are already here; the others are checked when they arrive.
+    let prev_ok = if r.seq == 1 {
+        r.prev == GENESIS
+    } else {
+        match neighbour(r.seq - 1).fetch_optional(&mut **tx).await? {
+            Some(row) => row.get::<Vec<u8>, _>(1) == r.prev,
+            None => true,
+        }
+    };
+    let next_ok = match neighbour(r.seq + 1).fetch_optional(&mut **tx).await? {
+        Some(row) => row.get::<Vec<u8>, _>(2) == hash,
+        None => true,
+    };
+    if !prev_ok || !next_ok {
+        return refuse(Ingest::Rejected, "does not link to its neighbours in the device's chain".into());
+    }
+    let (outcome, reason, note) = match &r.outcome {
+        Outcome::Paid => ("paid", None, None),
+        Outcome::Ineligible { reason, note } => {
+            let reason = serde_json::to_value(reason).ok().and_then(|v| v.as_str().map(str::to_string));
+            ("ineligible", reason, note.clone())
+        }
+        Outcome::NotHome => ("not_home", None, None),
+        Outcome::Refused => ("refused", None, None),
+    };
+    let method = r
+        .evidence
+        .as_ref()
+        .and_then(|e| serde_json::to_value(&e.method).ok())
+        .and_then(|m| m.get("kind").and_then(|k| k.as_str()).map(str::to_string));
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
+                               amount, signed_ms, received_ms, score_e6, threshold_e6)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(&r.id)
+    .bind(&device.device_id)
+    .bind(r.seq as i64)
+    .bind(&r.prev)
+    .bind(hash.to_vec())
+    .bind(cose)
+    .bind(&r.roster_id)
+    .bind(&r.recipient)
+    .bind(outcome)
+    .bind(&reason)
+    .bind(&method)
+    .bind(r.amount as i64)
+    .bind(r.time.wall_ms)
+    .bind(now)
+    .bind(r.evidence.as_ref().and_then(|e| e.score_e6).map(i64::from))
+    .bind(r.evidence.as_ref().and_then(|e| e.threshold_e6).map(i64::from))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match e {
+        // Lost a race with another instance (or PostgreSQL broke a lock cycle): retry the batch.
+        sqlx::Error::Database(d) if d.is_unique_violation() || d.code().as_deref() == Some("40P01") => {
+            ApiError::Conflict("raced".into())
+        }
+        other => other.into(),
+    })?;
+    if let Some(reason) = reason.filter(|_| outcome == "ineligible") {
+        sqlx::query(
+            "INSERT INTO reallocations (receipt_id, roster_id, recipient, amount, reason, note, created_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&r.id)
+        .bind(&r.roster_id)
+        .bind(&r.recipient)
+        .bind(r.amount as i64)
+        .bind(reason)
+        .bind(note)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(IngestResult { id, seq, result: Ingest::Accepted, reason: None })
 }
