@@ -13,6 +13,10 @@ cargo fmt --all -- --check
 echo "== PostgreSQL for the server tests (installed from Debian's packages when missing)"
 SALUR_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh)
 export SALUR_TEST_POSTGRES_URL
+echo "== headless Chromium for the dashboard test (Debian's chromium when missing)"
+if [ ! -x /usr/bin/chromium ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 echo "== tests (release: the face models are too slow unoptimised)"
 cargo test --release --workspace
 echo "== lints"

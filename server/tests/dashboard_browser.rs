@@ -1,0 +1,158 @@
+//! The dashboard page in headless Chromium against `salur serve` on loopback: it loads, shows
+//! the numbers in the database, and shows new ones after an upload. On SQLite and PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use salur_core::crypto::DataKey;
+use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
+use salur_core::receipt::{recipient_ref, Outcome, Times};
+use salur_core::request_auth::sign_request;
+use salur_core::store::{Draft, Store};
+use salur_server::{router, AppState};
+use serde_json::json;
+use tower::ServiceExt;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The page's DOM after its scripts ran (Chromium's virtual time lets the fetch finish).
+fn rendered(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=4000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    for (k, v) in sign_request(signer, "dev-b", method, uri, salur_server::db::now_ms(), &body).unwrap() {
+        req = req.header(k, v);
+    }
+    req.body(Body::from(body)).unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_database_and_follows_uploads() {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        assert!(std::env::var_os("CI").is_none(), "{CHROMIUM} missing: scripts/test.sh installs Debian's chromium");
+        eprintln!("{CHROMIUM} missing: browser test skipped (scripts/test.sh installs it)");
+        return;
+    }
+    for backend in common::backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("roster.csv");
+        std::fs::write(
+            &csv,
+            "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id\n\
+             3171010101900001,Siti,Jl. A 1,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-b\n\
+             3171010101900002,Budi,Jl. A 2,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-b\n\
+             3171010101900003,Ani,Jl. B 3,31,3171,317102,3171021001,jakarta-10220,600000,blt-2026-11,pos-b\n",
+        )
+        .unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("import-roster")
+            .arg(&csv)
+            .args(backend.cli_args())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("serve")
+            .args(backend.cli_args())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .env("SALUR_ADMIN_TOKEN", "admin")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "salur serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let url = format!("http://127.0.0.1:{port}/");
+
+        let before = rendered(&url);
+        assert!(before.contains("blt-2026-11"), "{}: page did not load its data: {before}", backend.name);
+        assert!(before.contains("0 / 3"), "{}: expected 0 of 3 paid: {before}", backend.name);
+        assert!(before.contains("jakarta-10220"));
+        assert!(!before.contains("3171010101900001") && !before.contains("Siti"), "no NIK or name on the page");
+
+        // A phone uploads two payments through a second instance over the same database.
+        let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin"));
+        let signer = SoftwareSigner::generate().unwrap().0;
+        let reg = json!({ "device_id": "dev-b", "worker_id": "pos-b", "post_office": "jakarta-10110",
+                          "public_key": B64.encode(signer.public_key_spki().unwrap()) });
+        let res = app
+            .clone()
+            .oneshot(signed(&signer, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let approve = Request::post("/v1/admin/devices/dev-b/approve")
+            .header("authorization", "Bearer admin")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.clone().oneshot(approve).await.unwrap().status(), StatusCode::OK);
+        let key = app.clone().oneshot(signed(&signer, "GET", "/v1/roster/blt-2026-11", vec![])).await.unwrap();
+        let key: serde_json::Value =
+            serde_json::from_slice(&axum::body::to_bytes(key.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let key = B64.decode(key["roster_key"].as_str().unwrap()).unwrap();
+        let phone = tempfile::tempdir().unwrap();
+        let store = Store::open(&phone.path().join("p.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
+        store.set_device("dev-b", "pos-b", &signer).unwrap();
+        let receipts: Vec<String> = ["3171010101900001", "3171010101900003"]
+            .iter()
+            .map(|nik| {
+                let draft = Draft {
+                    roster_id: "blt-2026-11".into(),
+                    recipient: recipient_ref(&key, nik),
+                    amount: 600_000,
+                    outcome: Outcome::Paid,
+                    evidence: None,
+                    evidence_jpeg: None,
+                    time: Times { wall_ms: salur_server::db::now_ms(), mono_ms: 1, offset_ms: 0 },
+                    location: None,
+                };
+                B64.encode(store.record(&signer, draft).unwrap().bytes)
+            })
+            .collect();
+        let body = serde_json::to_vec(&json!({ "receipts": receipts })).unwrap();
+        assert_eq!(
+            app.clone().oneshot(signed(&signer, "POST", "/v1/receipts", body)).await.unwrap().status(),
+            StatusCode::OK
+        );
+
+        let after = rendered(&url);
+        server.kill().unwrap();
+        server.wait().unwrap();
+        assert!(after.contains("2 / 3"), "{}: expected 2 of 3 paid after the upload: {after}", backend.name);
+        assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
+    }
+}
