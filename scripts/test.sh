@@ -18,6 +18,10 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 echo "== tests (release: the face models are too slow unoptimised)"
-cargo test --release --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --workspace 2>&1 | tee "$log"
 echo "== lints"
 cargo clippy --release --workspace --all-targets -- -D warnings
+# One closing line over every test binary (cargo's last line is the doc tests', often 0).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
