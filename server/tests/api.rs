@@ -10,7 +10,6 @@ use base64::Engine;
 use salur_core::crypto::DataKey;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
 use salur_core::receipt::{self, Outcome, Times};
-use salur_core::request_auth::sign_request;
 use salur_core::store::{Draft, Store};
 use salur_server::{router, AppState};
 use serde_json::{json, Value};
@@ -49,14 +48,7 @@ impl Phone {
     }
 
     fn request(&self, method: &str, uri: &str, body: Value) -> Request<Body> {
-        let body = serde_json::to_vec(&body).unwrap();
-        let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
-        for (k, v) in
-            sign_request(&self.signer, &self.device_id, method, uri, salur_server::db::now_ms(), &body).unwrap()
-        {
-            req = req.header(k, v);
-        }
-        req.body(Body::from(body)).unwrap()
+        common::signed_request(&self.signer, &self.device_id, method, uri, serde_json::to_vec(&body).unwrap())
     }
 
     fn registration(&self) -> Request<Body> {

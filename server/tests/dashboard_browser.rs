@@ -15,7 +15,6 @@ use base64::Engine;
 use salur_core::crypto::DataKey;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
 use salur_core::receipt::{recipient_ref, Outcome, Times};
-use salur_core::request_auth::sign_request;
 use salur_core::store::{Draft, Store};
 use salur_server::{router, AppState};
 use serde_json::json;
@@ -48,11 +47,7 @@ fn rendered(url: &str) -> String {
 }
 
 fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
-    let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
-    for (k, v) in sign_request(signer, "dev-b", method, uri, salur_server::db::now_ms(), &body).unwrap() {
-        req = req.header(k, v);
-    }
-    req.body(Body::from(body)).unwrap()
+    common::signed_request(signer, "dev-b", method, uri, body)
 }
 
 #[tokio::test]

@@ -13,7 +13,6 @@ use salur_core::crypto::DataKey;
 use salur_core::face::Template;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
 use salur_core::receipt::{recipient_ref, Evidence, IneligibleReason, Liveness, Method, Outcome, Times};
-use salur_core::request_auth::sign_request;
 use salur_core::store::{Draft, Store};
 use salur_server::{router, AppState};
 use serde_json::{json, Value};
@@ -46,11 +45,7 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Vec<u8>) {
 }
 
 fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
-    let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
-    for (k, v) in sign_request(signer, "dev-7", method, uri, salur_server::db::now_ms(), &body).unwrap() {
-        req = req.header(k, v);
-    }
-    req.body(Body::from(body)).unwrap()
+    common::signed_request(signer, "dev-7", method, uri, body)
 }
 
 mod common;

@@ -52,3 +52,20 @@ pub async fn backends() -> Vec<Backend> {
     }
     out
 }
+
+/// A JSON request signed by `signer` as device `device_id`.
+pub fn signed_request(
+    signer: &dyn salur_core::keys::Signer,
+    device_id: &str,
+    method: &str,
+    uri: &str,
+    body: Vec<u8>,
+) -> axum::http::Request<axum::body::Body> {
+    let mut req = axum::http::Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    let headers =
+        salur_core::request_auth::sign_request(signer, device_id, method, uri, salur_server::db::now_ms(), &body);
+    for (k, v) in headers.unwrap() {
+        req = req.header(k, v);
+    }
+    req.body(axum::body::Body::from(body)).unwrap()
+}
