@@ -2,7 +2,8 @@
 //! ES256 verification, chain checks, transaction), on SQLite and, when SALUR_TEST_POSTGRES_URL is
 //! set, on PostgreSQL. Devices upload batches of 100 concurrently.
 //!
-//!     SALUR_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh) cargo bench -p salur-server --bench ingest
+//!     SALUR_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh) SALUR_BENCH_DEVICES=100 SALUR_BENCH_RECEIPTS=1000 \
+//!         cargo bench -p salur-server --bench ingest
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -21,9 +22,13 @@ use salur_server::{router, AppState, Storage};
 use serde_json::json;
 use tower::ServiceExt;
 
-const DEVICES: usize = 8;
-const RECEIPTS_PER_DEVICE: u64 = 500;
 const BATCH: usize = 100;
+
+/// Devices and receipts per device: `SALUR_BENCH_DEVICES` and `SALUR_BENCH_RECEIPTS` (default 8 x 500).
+fn sizes() -> (usize, u64) {
+    let get = |name: &str, default: u64| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    (get("SALUR_BENCH_DEVICES", 8) as usize, get("SALUR_BENCH_RECEIPTS", 500))
+}
 
 struct Phone {
     id: String,
@@ -32,7 +37,8 @@ struct Phone {
 }
 
 fn phones() -> Vec<Phone> {
-    (0..DEVICES)
+    let (devices, per_device) = sizes();
+    (0..devices)
         .map(|d| {
             let dir = tempfile::tempdir().unwrap();
             let store =
@@ -41,7 +47,7 @@ fn phones() -> Vec<Phone> {
             let signer = SoftwareSigner::generate().unwrap().0;
             let id = format!("bench-{d}");
             store.set_device(&id, &format!("pos-{d}"), &signer).unwrap();
-            let receipts = (0..RECEIPTS_PER_DEVICE)
+            let receipts = (0..per_device)
                 .map(|n| {
                     let draft = Draft {
                         roster_id: "blt-bench".into(),
@@ -110,10 +116,11 @@ async fn run(name: &str, storage: Storage, phones: &[Phone]) {
     }
     let secs = start.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);
-    let total = DEVICES as u64 * RECEIPTS_PER_DEVICE;
+    let total: u64 = phones.iter().map(|p| p.receipts.len() as u64).sum();
     let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p) as usize];
     println!(
-        "{name}: {total} receipts from {DEVICES} devices in batches of {BATCH}: {:.0} receipts/s; batch latency p50 {:.0} ms, p99 {:.0} ms",
+        "{name}: {total} receipts from {} devices in batches of {BATCH}: {:.0} receipts/s; batch latency p50 {:.0} ms, p99 {:.0} ms",
+        phones.len(),
         total as f64 / secs,
         pct(0.5),
         pct(0.99)
@@ -125,7 +132,8 @@ fn main() {
         return;
     }
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    eprintln!("signing {} receipts...", DEVICES as u64 * RECEIPTS_PER_DEVICE);
+    let (devices, per_device) = sizes();
+    eprintln!("signing {} receipts on {devices} simulated phones...", devices as u64 * per_device);
     let phones = phones();
     let dir = tempfile::tempdir().unwrap();
     runtime.block_on(run("sqlite", Storage::Dir(dir.path().to_path_buf()), &phones));
