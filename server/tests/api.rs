@@ -361,3 +361,38 @@ async fn openapi_metrics_and_health_are_served() {
         assert_eq!(res.status(), StatusCode::OK);
     }
 }
+
+/// A burst of uploads from several phones, a fifth of them repeats: the dashboard's receipt count
+/// equals the number of distinct receipt ids sent, on both backends.
+#[tokio::test]
+async fn a_burst_with_duplicates_is_counted_once() {
+    for (backend, app, _db) in apps().await {
+        let phones: Vec<Phone> = (0..4).map(|d| Phone::new(&format!("dev-burst-{d}"))).collect();
+        let mut distinct = std::collections::HashSet::new();
+        let mut uploads = Vec::new();
+        for p in &phones {
+            approved(&app, p).await;
+            let receipts: Vec<Vec<u8>> = (1..=25).map(|n| p.record(n, Outcome::Paid)).collect();
+            for r in &receipts {
+                distinct.insert(receipt::verify(r, &p.signer.public_key_spki().unwrap()).unwrap().receipt.id);
+            }
+            // Every fifth receipt is sent twice, in separate uploads racing each other.
+            let repeats: Vec<Vec<u8>> = receipts.iter().step_by(5).cloned().collect();
+            uploads.push(p.upload(&receipts.iter().collect::<Vec<_>>()));
+            uploads.push(p.upload(&repeats.iter().collect::<Vec<_>>()));
+        }
+        let calls = uploads.into_iter().map(|req| call(&app, req));
+        let answers = futures::future::join_all(calls).await;
+        let total: usize = answers
+            .iter()
+            .map(|(s, b)| {
+                assert_eq!(*s, StatusCode::OK, "{backend}");
+                results(b).len()
+            })
+            .sum();
+        assert_eq!(total, 4 * 25 + 4 * 5);
+        let (_, d) = call(&app, Request::get("/v1/dashboard").body(Body::empty()).unwrap()).await;
+        assert_eq!(d["receipts"].as_u64(), Some(distinct.len() as u64), "{backend}");
+        assert_eq!(distinct.len(), 100);
+    }
+}
