@@ -107,6 +107,8 @@ pub struct Dashboard {
     pub double_payments: Vec<DoublePayment>,
     /// Per device: overrides, refusals, sync lag, silence.
     pub devices: Vec<DeviceActivity>,
+    /// Stored receipts the server flagged against the roster, by reason.
+    pub flagged: Vec<(String, u64)>,
 }
 
 impl Db {
@@ -232,6 +234,15 @@ impl Db {
             devices: r.get::<i64, _>(2) as u64,
         })
         .collect();
+        let flagged = pairs(
+            sqlx::query(
+                "SELECT flag, CAST(COUNT(*) AS BIGINT) FROM receipts WHERE roster_id = $1 AND flag IS NOT NULL
+                 GROUP BY flag ORDER BY flag",
+            )
+            .bind(&roster_id)
+            .fetch_all(&self.read)
+            .await?,
+        );
         let now = crate::db::now_ms();
         let devices = sqlx::query(
             "SELECT d.device_id, d.worker_id, CAST(COUNT(r.id) AS BIGINT),
@@ -271,6 +282,7 @@ impl Db {
             low_score_matches: low_score_matches as u64,
             double_payments,
             devices,
+            flagged,
         })
     }
 }

@@ -95,7 +95,7 @@ pub struct IngestResult {
     pub seq: Option<u64>,
     /// Outcome.
     pub result: Ingest,
-    /// Why, for rejected and conflict.
+    /// Why, for rejected and conflict; for an accepted receipt, what the server flagged for audit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -420,10 +420,25 @@ async fn store_one(
         .and_then(|e| serde_json::to_value(&e.method).ok())
         .and_then(|m| m.get("kind").and_then(|k| k.as_str()).map(str::to_string));
     let now = now_ms();
+    // The receipt is the phone's signed word and is kept; the server flags what does not match
+    // the roster it handed out, for an auditor.
+    let roster = sqlx::query("SELECT worker_id, amount FROM recipients WHERE roster_id = $1 AND recipient = $2")
+        .bind(&r.roster_id)
+        .bind(&r.recipient)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let flag = match roster {
+        None => Some("recipient not on the roster".to_string()),
+        Some(row) if row.get::<String, _>(0) != device.worker_id => Some("recipient assigned to another worker".into()),
+        Some(row) if outcome != "not_home" && row.get::<i64, _>(1) != r.amount as i64 => {
+            Some(format!("amount differs from the roster ({})", row.get::<i64, _>(1)))
+        }
+        Some(_) => None,
+    };
     sqlx::query(
         "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
-                               amount, signed_ms, received_ms, score_e6, threshold_e6)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+                               amount, signed_ms, received_ms, score_e6, threshold_e6, flag)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
     )
     .bind(&r.id)
     .bind(&device.device_id)
@@ -441,6 +456,7 @@ async fn store_one(
     .bind(now)
     .bind(r.evidence.as_ref().and_then(|e| e.score_e6).map(i64::from))
     .bind(r.evidence.as_ref().and_then(|e| e.threshold_e6).map(i64::from))
+    .bind(&flag)
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {
@@ -465,5 +481,5 @@ async fn store_one(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(IngestResult { id, seq, result: Ingest::Accepted, reason: None })
+    Ok(IngestResult { id, seq, result: Ingest::Accepted, reason: flag })
 }

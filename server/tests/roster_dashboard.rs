@@ -128,6 +128,8 @@ async fn roster_flow(backend: &common::Backend) {
         // Biden again, from the camera this time, with a score just over the threshold: the server
         // must flag the second payment and count the low score.
         ("3171010101900001", Outcome::Paid, Some(Method::RegistryTemplate)),
+        // Rose Leslie is pos-8's recipient: stored, but flagged.
+        ("3171010101900004", Outcome::NotHome, None),
     ] {
         let low = matches!(method, Some(Method::RegistryTemplate));
         let draft = Draft {
@@ -157,7 +159,7 @@ async fn roster_flow(backend: &common::Backend) {
     let d: Value = serde_json::from_slice(&body).unwrap();
     let t = &d["total"];
     assert_eq!((t["recipients"].as_u64(), t["paid"].as_u64(), t["overrides"].as_u64()), (Some(4), Some(1), Some(1)));
-    assert_eq!((t["ineligible"].as_u64(), t["not_home"].as_u64(), t["to_visit"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!((t["ineligible"].as_u64(), t["not_home"].as_u64(), t["to_visit"].as_u64()), (Some(1), Some(2), Some(0)));
     assert_eq!(t["paid_amount"], 600_000);
     assert!((t["paid_share"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
     assert_eq!(d["areas"].as_array().unwrap().len(), 2, "two post offices");
@@ -171,9 +173,10 @@ async fn roster_flow(backend: &common::Backend) {
     let dev = &d["devices"][0];
     assert_eq!(
         (dev["device_id"].as_str(), dev["receipts"].as_u64(), dev["overrides"].as_u64()),
-        (Some("dev-7"), Some(4), Some(1))
+        (Some("dev-7"), Some(5), Some(1))
     );
     assert_eq!(dev["silent"], false);
+    assert_eq!(d["flagged"], json!([["recipient assigned to another worker", 1]]));
 
     let (status, body) = call(
         &app,
