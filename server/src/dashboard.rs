@@ -69,6 +69,19 @@ pub struct DeviceActivity {
     pub silent: bool,
 }
 
+/// One worker's rates, over all their devices.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkerRates {
+    /// Worker.
+    pub worker_id: String,
+    /// Receipts received.
+    pub receipts: u64,
+    /// Share of their payments made by supervisor override.
+    pub override_rate: f64,
+    /// Share of their uploads the server refused.
+    pub refusal_rate: f64,
+}
+
 /// A recipient paid more than once in the roster's period.
 #[derive(Debug, Clone, Serialize)]
 pub struct DoublePayment {
@@ -109,6 +122,8 @@ pub struct Dashboard {
     pub devices: Vec<DeviceActivity>,
     /// Stored receipts the server flagged against the roster, by reason.
     pub flagged: Vec<(String, u64)>,
+    /// Per worker: override and refusal rates.
+    pub workers: Vec<WorkerRates>,
 }
 
 impl Db {
@@ -244,7 +259,7 @@ impl Db {
             .await?,
         );
         let now = crate::db::now_ms();
-        let devices = sqlx::query(
+        let devices: Vec<DeviceActivity> = sqlx::query(
             "SELECT d.device_id, d.worker_id, CAST(COUNT(r.id) AS BIGINT),
                     CAST(SUM(CASE WHEN r.method = 'supervisor_override' THEN 1 ELSE 0 END) AS BIGINT),
                     CAST(AVG(r.received_ms - r.signed_ms) AS BIGINT), MAX(r.received_ms),
@@ -269,6 +284,7 @@ impl Db {
             }
         })
         .collect();
+        let workers = workers(&devices);
         Ok(Dashboard {
             roster_id,
             total: area("all".into(), "all".into(), "all".into(), sums),
@@ -283,8 +299,29 @@ impl Db {
             double_payments,
             devices,
             flagged,
+            workers,
         })
     }
+}
+
+/// Folds device activity into per-worker rates (a worker may use several devices).
+fn workers(devices: &[DeviceActivity]) -> Vec<WorkerRates> {
+    let mut by: std::collections::BTreeMap<&str, [u64; 3]> = std::collections::BTreeMap::new();
+    for d in devices {
+        let w = by.entry(&d.worker_id).or_default();
+        w[0] += d.receipts;
+        w[1] += d.overrides;
+        w[2] += d.refusals;
+    }
+    let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+    by.into_iter()
+        .map(|(worker_id, [receipts, overrides, refusals])| WorkerRates {
+            worker_id: worker_id.to_string(),
+            receipts,
+            override_rate: share(overrides, receipts),
+            refusal_rate: share(refusals, receipts + refusals),
+        })
+        .collect()
 }
 
 fn area(province: String, regency: String, post_office: String, v: [u64; 8]) -> Area {

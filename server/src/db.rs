@@ -370,25 +370,30 @@ async fn store_one(
     let (r, cose, hash) = (&signed.receipt, &signed.bytes, signed.hash());
     let (id, seq) = (Some(r.id.clone()), Some(r.seq));
     let refuse = |result, reason: String| Ok(IngestResult::refused(result, id.clone(), seq, reason));
-    if let Some(row) =
-        sqlx::query("SELECT cose FROM receipts WHERE id = $1").bind(&r.id).fetch_optional(&mut **tx).await?
-    {
-        let stored: Vec<u8> = row.get(0);
-        return if stored == *cose {
+    // One statement, one snapshot: under READ COMMITTED a racing instance may commit between two
+    // look-ups, and the same receipt must then read as a duplicate, not as a fork.
+    let existing = sqlx::query("SELECT id, cose FROM receipts WHERE id = $1 OR (device_id = $2 AND seq = $3)")
+        .bind(&r.id)
+        .bind(&device.device_id)
+        .bind(r.seq as i64)
+        .fetch_all(&mut **tx)
+        .await?;
+    if let Some(row) = existing.iter().find(|row| row.get::<String, _>(0) == r.id) {
+        return if row.get::<Vec<u8>, _>(1) == *cose {
             Ok(IngestResult { id, seq, result: Ingest::Duplicate, reason: None })
         } else {
             refuse(Ingest::Conflict, "another receipt with this id is already stored; the first is kept".into())
         };
+    }
+    if let Some(row) = existing.first() {
+        let other: String = row.get(0);
+        return refuse(Ingest::Conflict, format!("sequence {} is already used by receipt {other} (a fork)", r.seq));
     }
     let neighbour = |s: u64| {
         sqlx::query("SELECT id, hash, prev FROM receipts WHERE device_id = $1 AND seq = $2")
             .bind(&device.device_id)
             .bind(s as i64)
     };
-    if let Some(row) = neighbour(r.seq).fetch_optional(&mut **tx).await? {
-        let other: String = row.get(0);
-        return refuse(Ingest::Conflict, format!("sequence {} is already used by receipt {other} (a fork)", r.seq));
-    }
     // Link to whichever neighbours are already here; the others are checked when they arrive.
     let prev_ok = if r.seq == 1 {
         r.prev == GENESIS

@@ -177,6 +177,9 @@ async fn roster_flow(backend: &common::Backend) {
     );
     assert_eq!(dev["silent"], false);
     assert_eq!(d["flagged"], json!([["recipient assigned to another worker", 1]]));
+    let worker = &d["workers"][0];
+    assert_eq!((worker["worker_id"].as_str(), worker["receipts"].as_u64()), (Some("pos-7"), Some(5)));
+    assert!((worker["override_rate"].as_f64().unwrap() - 0.2).abs() < 1e-9);
 
     let (status, body) = call(
         &app,
