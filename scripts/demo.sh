@@ -9,7 +9,7 @@ echo "== same person (two photos of Joe Biden)"
 "$salur" verify "$faces/same/fr_biden/1.jpg" "$faces/same/fr_biden/2.jpg" || true
 echo "== impostor (Barack Obama against Joe Biden's photo)"
 "$salur" verify "$faces/same/fr_biden/1.jpg" "$faces/same/fr_obama/1.jpg" || true
-echo "== two faces in the frame"
+echo "== several faces in the frame (refused at the doorstep)"
 "$salur" verify "$faces/same/fr_biden/1.jpg" "$faces/multi/fr_obama_and_biden.jpg" || true
 echo "== accuracy on all $(($(wc -l < "$faces/pairs.csv") - 1)) labelled pairs"
 "$salur" eval --pairs "$faces/pairs.csv" --root "$faces"
