@@ -239,10 +239,12 @@ async fn upload_one(
     let [receipt] = one.receipts.as_slice() else {
         return Err(ApiError::BadRequest("send exactly one receipt".into()));
     };
-    let result = ingest_all(&state, &device, std::slice::from_ref(receipt)).await?.remove(0);
-    if result.id.as_deref().is_some_and(|rid| rid != id) {
+    // Check the URL before storing anything; a receipt that does not verify is refused below.
+    let named = B64.decode(receipt).ok().and_then(|b| salur_core::receipt::verify(&b, &device.public_key).ok());
+    if named.is_some_and(|s| s.receipt.id != id) {
         return Err(ApiError::BadRequest("the receipt's id does not match the URL".into()));
     }
+    let result = ingest_all(&state, &device, std::slice::from_ref(receipt)).await?.remove(0);
     let status = match result.result {
         Ingest::Accepted => StatusCode::CREATED,
         Ingest::Duplicate => StatusCode::OK,

@@ -119,21 +119,11 @@ pub struct ChainStatus {
     pub gaps: Vec<[u64; 2]>,
 }
 
-/// Which database is behind the pools.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// Embedded SQLite file.
-    Sqlite,
-    /// PostgreSQL server.
-    Postgres,
-}
-
 /// Handles to the database.
 #[derive(Clone)]
 pub struct Db {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
-    backend: Backend,
 }
 
 impl Db {
@@ -147,7 +137,7 @@ impl Db {
     /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, ApiError> {
         sqlx::any::install_default_drivers();
-        let db = if url.starts_with("sqlite:") {
+        let (db, migrator) = if url.starts_with("sqlite:") {
             let options = || {
                 AnyPoolOptions::new().after_connect(|conn, _| {
                     Box::pin(async move {
@@ -162,24 +152,15 @@ impl Db {
             };
             let write = options().max_connections(1).connect(url).await?;
             let read = options().max_connections(4).connect(url).await?;
-            Self { read, write, backend: Backend::Sqlite }
+            (Self { read, write }, sqlx::migrate!("./migrations/sqlite"))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
-            Self { read: pool.clone(), write: pool, backend: Backend::Postgres }
+            (Self { read: pool.clone(), write: pool }, sqlx::migrate!("./migrations/postgres"))
         } else {
             return Err(ApiError::BadRequest("the database URL must start with sqlite: or postgres:".into()));
         };
-        let migrator = match db.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
         migrator.run(&db.write).await.map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
         Ok(db)
-    }
-
-    /// The backend in use.
-    pub fn backend(&self) -> Backend {
-        self.backend
     }
 
     /// Registers a device as pending; the same registration again is a no-op, another key for
@@ -252,11 +233,6 @@ impl Db {
             return Err(ApiError::NotFound(format!("no device {device_id}")));
         }
         self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
-    }
-
-    /// Verifies one uploaded receipt from `device` and stores it exactly once.
-    pub async fn ingest(&self, device: &Device, cose: &[u8]) -> Result<IngestResult, ApiError> {
-        Ok(self.ingest_batch(device, &[Ok(cose.to_vec())]).await?.remove(0))
     }
 
     /// Verifies a batch of uploaded receipts from `device` (an `Err` holds why an entry could not

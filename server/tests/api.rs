@@ -181,6 +181,15 @@ async fn gaps_are_shown_until_filled_and_forks_tampering_and_other_devices_are_r
         let (status, _) = call(&app, phone.request("PUT", &uri, json!({ "receipts": [B64.encode(&r[0])] }))).await;
         assert_eq!(status, StatusCode::OK, "the original is still what is stored");
 
+        // A receipt PUT under another id's URL: refused before anything is stored.
+        let sixth = phone.record(6, Outcome::Paid);
+        let sixth_id = receipt::verify(&sixth, &phone.signer.public_key_spki().unwrap()).unwrap().receipt.id;
+        let one = json!({ "receipts": [B64.encode(&sixth)] });
+        let (status, _) = call(&app, phone.request("PUT", "/v1/receipts/not-its-id", one.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = call(&app, phone.request("PUT", &format!("/v1/receipts/{sixth_id}"), one)).await;
+        assert_eq!(status, StatusCode::CREATED, "the refused PUT stored nothing");
+
         // Another receipt claiming sequence 3 (a fork of the chain): conflict.
         let mut fork = receipt::verify(&r[2], &phone.signer.public_key_spki().unwrap()).unwrap().receipt;
         fork.id = "fork-of-3".into();
