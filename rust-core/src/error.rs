@@ -130,6 +130,25 @@ pub enum Error {
     /// Bad arguments from the caller.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The server could not be reached or did not answer in time (receipts stay queued).
+    #[error("no connection to the server: {0}")]
+    Network(String),
+    /// The server's certificate or key is not the one this app trusts.
+    #[error("the server's identity could not be verified: {0}")]
+    Tls(String),
+    /// The server refused a request.
+    #[error("the server refused the request ({status} {code}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's stable error code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// A sync of this store is already running.
+    #[error("a sync is already running")]
+    SyncBusy,
     /// A file could not be read or written.
     #[error("{context}: {source}")]
     Io {
@@ -158,6 +177,10 @@ impl Error {
             Error::ImageTooLarge { .. } => "The photo is too large: use the app's camera.",
             Error::EnrolmentMismatch { .. } => "The photos show different people: retake them of the recipient only.",
             Error::NotRecorded(_) => "The disbursement was NOT recorded: free space on the phone and try again.",
+            Error::Network(_) => "No connection: receipts are kept on the phone and upload when there is signal.",
+            Error::Tls(_) => "The server could not be verified: do not retry on this network; tell your supervisor.",
+            Error::Server { status: 403, .. } => "This phone is not approved to upload: ask your supervisor.",
+            Error::SyncBusy => "An upload is already running: wait for it to finish.",
             _ => return None,
         })
     }
@@ -185,6 +208,10 @@ impl Error {
             Error::Storage(_) => "storage",
             Error::NotRecorded(_) => "not_recorded",
             Error::NotFound(_) => "not_found",
+            Error::Network(_) => "network",
+            Error::Tls(_) => "tls",
+            Error::Server { .. } => "server",
+            Error::SyncBusy => "sync_busy",
             Error::Io { .. } => "io",
         }
     }

@@ -4,6 +4,7 @@
 //! - [`receipt`]: signed, hash-chained disbursement receipts (COSE_Sign1, ES256).
 //! - [`keys`]: the device signing key and the data-encryption key.
 //! - [`store`]: the phone's durable, encrypted SQLite store.
+//! - [`sync`]: the background upload queue and the other calls to the disbursement API.
 
 pub mod crypto;
 pub mod error;
@@ -12,5 +13,6 @@ pub mod keys;
 pub mod receipt;
 pub mod request_auth;
 pub mod store;
+pub mod sync;
 
 pub use error::{Error, FaceBox, Result};

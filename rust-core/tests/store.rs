@@ -25,6 +25,7 @@ fn receipts_chain_and_move_through_the_outbox() {
     let report = store.verify_chain().unwrap();
     assert!(report.is_valid() && report.last_seq == 5, "{report:?}");
     assert_eq!(store.pending(10).unwrap().len(), 5);
+    store.set_state(&[1, 2, 3], OutboxState::Sent, None).unwrap();
     store.set_state(&[1, 2], OutboxState::Acknowledged, None).unwrap();
     store.set_state(&[3], OutboxState::Rejected, Some("unknown recipient")).unwrap();
     let counts = store.outbox_counts().unwrap();

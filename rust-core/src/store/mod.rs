@@ -6,6 +6,7 @@
 //! gets an error and nothing was recorded.
 
 mod schema;
+mod sync_state;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -19,6 +20,7 @@ use crate::keys::{KeyProvider, Signer};
 use crate::receipt::{self, ChainReport, Evidence, Location, Outcome, Receipt, SignedReceipt, Times};
 
 pub use schema::migrations;
+pub use sync_state::{RosterChange, SyncGuard, SyncStatus};
 
 /// How hard a commit waits for the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +107,17 @@ impl OutboxState {
         }
     }
 
+    /// The states a receipt may move to this state from: the outbox's state machine.
+    /// `Sent` again (a resend after a lost answer) is allowed; an acknowledged receipt only goes
+    /// back to `Pending` when the server no longer holds it.
+    fn allowed_from(self) -> &'static [&'static str] {
+        match self {
+            Self::Sent => &["pending", "sent"],
+            Self::Acknowledged | Self::Rejected => &["sent"],
+            Self::Pending => &["sent", "acknowledged"],
+        }
+    }
+
     fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "pending" => Self::Pending,
@@ -166,6 +179,7 @@ fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
 pub struct Store {
     conn: Mutex<Connection>,
     key: DataKey,
+    syncing: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -176,7 +190,11 @@ impl Store {
 
     /// Opens with a chosen durability.
     pub fn open_with(path: &Path, keys: &dyn KeyProvider, durability: Durability) -> Result<Self> {
-        Ok(Self { conn: Mutex::new(open_connection(path, durability)?), key: keys.data_key()? })
+        Ok(Self {
+            conn: Mutex::new(open_connection(path, durability)?),
+            key: keys.data_key()?,
+            syncing: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -223,21 +241,24 @@ impl Store {
     pub fn put_recipients(&self, recipients: &[Recipient]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        {
-            let mut stmt = tx.prepare(
-                "INSERT OR REPLACE INTO roster (roster_id, recipient, nik_enc, name, address, amount, template_enc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for r in recipients {
-                let nik = self.key.seal(r.nik.as_bytes(), &Self::aad(&r.roster_id, &r.recipient, "nik"))?;
-                let template = match &r.template {
-                    Some(t) => Some(self.key.seal(t, &Self::aad(&r.roster_id, &r.recipient, "template"))?),
-                    None => None,
-                };
-                stmt.execute(params![r.roster_id, r.recipient, nik, r.name, r.address, r.amount as i64, template])?;
-            }
-        }
+        self.insert_recipients(&tx, recipients)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    fn insert_recipients(&self, tx: &rusqlite::Transaction<'_>, recipients: &[Recipient]) -> Result<()> {
+        let mut stmt = tx.prepare(
+            "INSERT OR REPLACE INTO roster (roster_id, recipient, nik_enc, name, address, amount, template_enc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in recipients {
+            let nik = self.key.seal(r.nik.as_bytes(), &Self::aad(&r.roster_id, &r.recipient, "nik"))?;
+            let template = match &r.template {
+                Some(t) => Some(self.key.seal(t, &Self::aad(&r.roster_id, &r.recipient, "template"))?),
+                None => None,
+            };
+            stmt.execute(params![r.roster_id, r.recipient, nik, r.name, r.address, r.amount as i64, template])?;
+        }
         Ok(())
     }
 
@@ -370,23 +391,44 @@ impl Store {
         list(&self.conn(), 0, limit, Some(OutboxState::Pending))
     }
 
-    /// Sets the upload state of receipts (with the server's reason for a rejection).
+    /// Moves receipts to `state` (with the server's reason for a rejection), all or none.
+    /// A move the outbox does not allow (e.g. pending straight to acknowledged) is refused.
     pub fn set_state(&self, seqs: &[u64], state: OutboxState, reason: Option<&str>) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
+            let mut current = tx.prepare("SELECT state FROM outbox WHERE seq = ?1")?;
             let mut stmt = tx.prepare(
                 "UPDATE outbox SET state = ?2, reason = ?3, updated_ms = ?4,
                  attempts = attempts + (CASE WHEN ?2 = 'sent' THEN 1 ELSE 0 END) WHERE seq = ?1",
             )?;
             for &seq in seqs {
-                if stmt.execute(params![seq as i64, state.as_str(), reason, now_ms()])? != 1 {
-                    return Err(Error::NotFound(format!("no receipt with sequence {seq}")));
+                let from: String = current
+                    .query_row([seq as i64], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| Error::NotFound(format!("no receipt with sequence {seq}")))?;
+                if !state.allowed_from().contains(&from.as_str()) {
+                    return Err(Error::InvalidArgument(format!(
+                        "receipt {seq} is {from}: it cannot become {}",
+                        state.as_str()
+                    )));
                 }
+                stmt.execute(params![seq as i64, state.as_str(), reason, now_ms()])?;
             }
         }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Receipts not yet answered by the server (pending, or sent without an answer), oldest first.
+    pub fn unacknowledged(&self, limit: usize) -> Result<Vec<StoredReceipt>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT r.seq, r.id, CAST(r.cose AS BLOB), o.state, o.reason FROM outbox o JOIN receipts r ON r.seq = o.seq
+             WHERE o.state IN ('pending', 'sent') ORDER BY o.seq LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit as i64], stored_row)?;
+        rows.map(|row| row?).collect()
     }
 
     /// Counts by upload state.
@@ -429,19 +471,20 @@ fn device(conn: &Connection) -> Result<Option<Device>> {
         .optional()?)
 }
 
+type Row = (i64, String, Vec<u8>, String, Option<String>);
+
+fn stored_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<StoredReceipt>> {
+    let (seq, id, cose, state, reason): Row = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+    Ok(OutboxState::parse(&state).map(|state| StoredReceipt { seq: seq as u64, id, cose, state, reason }))
+}
+
 fn list(conn: &Connection, after_seq: u64, limit: usize, state: Option<OutboxState>) -> Result<Vec<StoredReceipt>> {
     let mut stmt = conn.prepare(
         "SELECT r.seq, r.id, CAST(r.cose AS BLOB), o.state, o.reason FROM receipts r JOIN outbox o ON o.seq = r.seq
          WHERE r.seq > ?1 AND (?2 IS NULL OR o.state = ?2) ORDER BY r.seq LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![after_seq as i64, state.map(OutboxState::as_str), limit as i64], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get(1)?, r.get(2)?, r.get::<_, String>(3)?, r.get(4)?))
-    })?;
-    rows.map(|row| {
-        let (seq, id, cose, state, reason) = row?;
-        Ok(StoredReceipt { seq: seq as u64, id, cose, state: OutboxState::parse(&state)?, reason })
-    })
-    .collect()
+    let rows = stmt.query_map(params![after_seq as i64, state.map(OutboxState::as_str), limit as i64], stored_row)?;
+    rows.map(|row| row?).collect()
 }
 
 fn verify_stored_chain(conn: &Connection, spki: Option<&[u8]>) -> Result<ChainReport> {

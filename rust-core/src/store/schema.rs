@@ -58,9 +58,23 @@ CREATE TABLE evidence (
 );
 "#;
 
+// What the sync client remembers between runs (one row): the status the worker sees.
+const V2: &str = r#"
+CREATE TABLE sync_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    clock_offset_ms  INTEGER NOT NULL DEFAULT 0,  -- server time minus phone time
+    last_attempt_ms  INTEGER,
+    last_success_ms  INTEGER,
+    last_error       TEXT,
+    last_error_kind  TEXT,
+    last_error_ms    INTEGER
+);
+INSERT INTO sync_state (id) VALUES (1);
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 #[cfg(test)]

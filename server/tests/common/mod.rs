@@ -3,6 +3,8 @@
 //! under CI its absence is an error, so the PostgreSQL path cannot be skipped silently).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod net;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use salur_server::Storage;

@@ -1,0 +1,381 @@
+//! The background upload queue: drains the store's outbox to the disbursement API so that every
+//! receipt reaches it exactly once, and the other calls the phone makes (registration, roster
+//! refresh, server time).
+//!
+//! Exactly once comes from both ends: the server is idempotent by receipt id (the same bytes
+//! again get the same answer), and the phone marks a receipt acknowledged only after the
+//! server's per-receipt answer. A receipt sent without an answer (network cut, app killed,
+//! server restarted) stays `sent` and is sent again by the next sync. Cancelling a sync (dropping
+//! its future) is safe at any await point for the same reason.
+
+mod backoff;
+mod http;
+mod tls;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use reqwest::{Method, Url};
+use serde::{Deserialize, Serialize};
+
+pub use backoff::Backoff;
+pub use http::now_ms;
+pub use tls::spki_sha256;
+
+use crate::error::{Error, Result};
+use crate::keys::Signer;
+use crate::store::{OutboxState, Recipient, RosterChange, Store};
+use http::{Auth, Http};
+
+/// Where and how to reach the server.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    /// Base URL of the disbursement API, e.g. `https://salur.example.go.id/`.
+    pub server_url: String,
+    /// Trusted CA certificates (PEM); `None` trusts the Mozilla root set.
+    pub ca_pem: Option<Vec<u8>>,
+    /// SHA-256 of the server key's SPKI: the current and a backup pin. Empty: no pinning.
+    pub pins_sha256: Vec<[u8; 32]>,
+    /// Allows `http://` to a loopback address (tests and the demo); any other plain HTTP is refused.
+    pub allow_http_loopback: bool,
+    /// Receipts per upload (the server takes at most 500).
+    pub batch_size: usize,
+    /// Retry policy.
+    pub backoff: Backoff,
+    /// Time allowed to connect.
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole request and its answer.
+    pub request_timeout: Duration,
+}
+
+impl SyncConfig {
+    /// Defaults for `server_url`.
+    pub fn new(server_url: &str) -> Self {
+        Self {
+            server_url: server_url.to_string(),
+            ca_pem: None,
+            pins_sha256: Vec::new(),
+            allow_http_loopback: false,
+            batch_size: 200,
+            backoff: Backoff::default(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Counts reported while a sync runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncProgress {
+    /// Unacknowledged receipts when the sync started.
+    pub pending: u64,
+    /// Receipts sent so far (resends included).
+    pub sent: u64,
+    /// Receipts the server has accepted (or already held) so far.
+    pub acknowledged: u64,
+    /// Receipts the server refused so far.
+    pub rejected: u64,
+}
+
+/// Hears a sync's progress (the UI's progress bar and status line).
+pub trait SyncListener: Send + Sync {
+    /// After each batch is answered.
+    fn progress(&self, progress: SyncProgress);
+    /// A transient failure; the client waits and tries again.
+    fn retrying(&self, _error: &Error) {}
+}
+
+impl SyncListener for () {
+    fn progress(&self, _: SyncProgress) {}
+}
+
+/// The end of a sync: everything unacknowledged at the start has an answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    /// Final counts of this run.
+    pub progress: SyncProgress,
+    /// Receipts the phone had as acknowledged but the server no longer held, sent again.
+    pub requeued: u64,
+    /// Highest sequence the server holds with none missing before it.
+    pub server_contiguous_to: u64,
+}
+
+/// A registration as the server answered it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Registration {
+    /// Device id.
+    pub device_id: String,
+    /// `pending` until an administrator approves it, then `approved` (or `revoked`).
+    pub status: String,
+}
+
+/// Talks to the disbursement API for one device.
+pub struct SyncClient {
+    http: Http,
+    batch_size: usize,
+}
+
+#[derive(Deserialize)]
+struct ServerTime {
+    server_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct UploadAnswer {
+    results: Vec<UploadResult>,
+    chain: ServerChain,
+}
+
+#[derive(Deserialize)]
+struct UploadResult {
+    id: Option<String>,
+    result: String,
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ServerChain {
+    contiguous_to: u64,
+    max_seq: u64,
+    gaps: Vec<[u64; 2]>,
+}
+
+#[derive(Deserialize)]
+struct RosterAnswer {
+    recipients: Vec<RosterEntry>,
+}
+
+#[derive(Deserialize)]
+struct RosterEntry {
+    recipient: String,
+    nik: String,
+    name: String,
+    address: String,
+    amount: u64,
+    template: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RegistrationAnswer {
+    device: Registration,
+}
+
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Server {
+        status: 200,
+        code: "unexpected_answer".into(),
+        message: format!("{what}: {e}"),
+    })
+}
+
+impl SyncClient {
+    /// A client for `config`; refuses plain HTTP except to loopback when allowed.
+    pub fn new(config: &SyncConfig) -> Result<Self> {
+        let mut base =
+            Url::parse(&config.server_url).map_err(|e| Error::InvalidArgument(format!("server URL: {e}")))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        // The TLS configuration is given even for loopback HTTP: reqwest builds its connector
+        // either way, and without one it would look for a process-wide default provider.
+        let builder = reqwest::Client::builder()
+            .retry(reqwest::retry::never())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .tls_backend_preconfigured(tls::client_config(config.ca_pem.as_deref(), &config.pins_sha256)?);
+        let builder = match base.scheme() {
+            "https" => builder.https_only(true),
+            "http" if config.allow_http_loopback && is_loopback(&base) => builder,
+            "http" => {
+                return Err(Error::InvalidArgument(
+                    "plain HTTP is refused: use an https:// server URL (http:// only to loopback, for tests)".into(),
+                ))
+            }
+            other => return Err(Error::InvalidArgument(format!("server URL scheme {other}: use https://"))),
+        };
+        let client = builder.build().map_err(|e| Error::InvalidArgument(format!("HTTP client: {e}")))?;
+        let batch_size = config.batch_size.clamp(1, 500);
+        Ok(Self { http: Http { client, base, backoff: config.backoff }, batch_size })
+    }
+
+    fn auth<'a>(store: &Store, signer: &'a dyn Signer, device_id: &'a str) -> Result<Auth<'a>> {
+        Ok(Auth { signer, device_id, clock_offset_ms: store.clock_offset_ms()? })
+    }
+
+    /// Measures the server clock against the phone's (half the round trip allowed for) and
+    /// stores the offset; receipts carry it and requests are stamped with it.
+    pub async fn check_time(&self, store: &Store) -> Result<i64> {
+        let sent = now_ms();
+        let body = self.http.call(None, Method::GET, "/v1/time", None, &|_| {}).await?;
+        let received = now_ms();
+        let server: ServerTime = decode(&body, "server time")?;
+        let offset = server.server_ms - (sent + received) / 2;
+        store.set_clock_offset_ms(offset)?;
+        Ok(offset)
+    }
+
+    /// Registers this device's key with the server (idempotent), binding the store to it first.
+    pub async fn register(
+        &self,
+        store: &Store,
+        signer: &dyn Signer,
+        device_id: &str,
+        worker_id: &str,
+        post_office: &str,
+    ) -> Result<Registration> {
+        store.set_device(device_id, worker_id, signer)?;
+        let body = serde_json::json!({
+            "device_id": device_id,
+            "worker_id": worker_id,
+            "post_office": post_office,
+            "public_key": B64.encode(signer.public_key_spki()?),
+        })
+        .to_string();
+        let auth = Self::auth(store, signer, device_id)?;
+        let answer = self.http.call(Some(auth), Method::POST, "/v1/devices", Some(body.as_bytes()), &|_| {}).await?;
+        Ok(decode::<RegistrationAnswer>(&answer, "registration")?.device)
+    }
+
+    /// Replaces the phone's copy of `roster_id` with the recipients now assigned to this worker.
+    pub async fn refresh_roster(&self, store: &Store, signer: &dyn Signer, roster_id: &str) -> Result<RosterChange> {
+        let device = registered(store)?;
+        let auth = Self::auth(store, signer, &device)?;
+        let path = format!("/v1/roster/{}", url_segment(roster_id)?);
+        let answer = self.http.call(Some(auth), Method::GET, &path, None, &|_| {}).await?;
+        let roster: RosterAnswer = decode(&answer, "roster")?;
+        let recipients = roster
+            .recipients
+            .into_iter()
+            .map(|e| {
+                let bad = |what: &str| Error::Server {
+                    status: 200,
+                    code: "unexpected_answer".into(),
+                    message: format!("roster entry with a malformed {what}"),
+                };
+                Ok(Recipient {
+                    roster_id: roster_id.to_string(),
+                    recipient: hex::decode(&e.recipient).map_err(|_| bad("recipient"))?,
+                    nik: e.nik,
+                    name: e.name,
+                    address: e.address,
+                    amount: e.amount,
+                    template: e.template.map(|t| B64.decode(t)).transpose().map_err(|_| bad("template"))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        store.replace_roster(roster_id, &recipients)
+    }
+
+    /// Uploads every unacknowledged receipt; returns when each has the server's answer.
+    /// On failure the receipts stay queued, the error is kept for [`Store::sync_status`], and the
+    /// next call carries on. [`Error::SyncBusy`] if this store is already syncing.
+    pub async fn sync(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
+        let _guard = store.begin_sync()?;
+        let result = self.drain(store, signer, listener).await;
+        store.note_sync(result.as_ref().err())?;
+        result
+    }
+
+    async fn drain(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
+        let device = registered(store)?;
+        self.check_time(store).await?;
+        let auth = Self::auth(store, signer, &device)?;
+        let mut report = SyncReport::default();
+        report.progress.pending = store.sync_status()?.pending;
+        let mut batch_size = self.batch_size;
+        let mut requeue_checked = false;
+        loop {
+            let batch = store.unacknowledged(batch_size)?;
+            if batch.is_empty() {
+                if requeue_checked || report.progress.sent == 0 {
+                    break;
+                }
+                // The server's chain tells whether it still holds what the phone has as
+                // acknowledged (a database restored from backup would not): those go again, once.
+                requeue_checked = true;
+                let chain = self.chain(auth).await?;
+                report.server_contiguous_to = chain.contiguous_to;
+                let missing = store.acknowledged_missing(&chain.gaps, chain.max_seq)?;
+                if missing.is_empty() {
+                    break;
+                }
+                store.set_state(&missing, OutboxState::Pending, None)?;
+                report.requeued += missing.len() as u64;
+                report.progress.pending += missing.len() as u64;
+                continue;
+            }
+            let seqs: Vec<u64> = batch.iter().map(|r| r.seq).collect();
+            store.set_state(&seqs, OutboxState::Sent, None)?;
+            let body = serde_json::json!({ "receipts": batch.iter().map(|r| B64.encode(&r.cose)).collect::<Vec<_>>() })
+                .to_string();
+            let retrying = |e: &Error| listener.retrying(e);
+            let answer = match self
+                .http
+                .call(Some(auth), Method::POST, "/v1/receipts", Some(body.as_bytes()), &retrying)
+                .await
+            {
+                Err(Error::Server { status: 413, .. }) if batch_size > 1 => {
+                    batch_size /= 2;
+                    continue;
+                }
+                other => other?,
+            };
+            report.progress.sent += batch.len() as u64;
+            let answer: UploadAnswer = decode(&answer, "upload")?;
+            if answer.results.len() != batch.len() {
+                return Err(Error::Server {
+                    status: 200,
+                    code: "unexpected_answer".into(),
+                    message: format!("{} results for {} receipts", answer.results.len(), batch.len()),
+                });
+            }
+            let mut acknowledged = Vec::new();
+            for (sent, result) in batch.iter().zip(&answer.results) {
+                match (result.id.as_deref() == Some(sent.id.as_str()), result.result.as_str()) {
+                    (true, "accepted" | "duplicate") => acknowledged.push(sent.seq),
+                    (_, outcome) => {
+                        let reason = format!("{outcome}: {}", result.reason.as_deref().unwrap_or("no reason given"));
+                        store.set_state(&[sent.seq], OutboxState::Rejected, Some(&reason))?;
+                        report.progress.rejected += 1;
+                    }
+                }
+            }
+            store.set_state(&acknowledged, OutboxState::Acknowledged, None)?;
+            report.progress.acknowledged += acknowledged.len() as u64;
+            report.server_contiguous_to = answer.chain.contiguous_to;
+            listener.progress(report.progress);
+        }
+        Ok(report)
+    }
+
+    async fn chain(&self, auth: Auth<'_>) -> Result<ServerChain> {
+        #[derive(Deserialize)]
+        struct Answer {
+            status: ServerChain,
+        }
+        let path = format!("/v1/devices/{}/chain", url_segment(auth.device_id)?);
+        let answer = self.http.call(Some(auth), Method::GET, &path, None, &|_| {}).await?;
+        Ok(decode::<Answer>(&answer, "chain")?.status)
+    }
+}
+
+fn registered(store: &Store) -> Result<String> {
+    Ok(store.device()?.ok_or_else(|| Error::InvalidArgument("register the device before syncing".into()))?.device_id)
+}
+
+/// Ids in URLs are restricted to what the server accepts, so no escaping is needed.
+fn url_segment(id: &str) -> Result<&str> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+        Ok(id)
+    } else {
+        Err(Error::InvalidArgument(format!("{id:?} is not a valid id (letters, digits, '-', '_', '.')")))
+    }
+}

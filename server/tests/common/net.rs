@@ -1,0 +1,266 @@
+//! Real network pieces for the sync tests: `salur serve` as a child process that can be killed
+//! and restarted on the same port, a fault-injecting HTTP proxy, and a TLS terminator.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::Backend;
+
+pub const ADMIN: &str = "sync-test-admin-token";
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `salur serve` on a fixed loopback port.
+pub struct ServerProcess {
+    args: Vec<String>,
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl ServerProcess {
+    pub fn start(backend: &Backend) -> Self {
+        let mut s = Self { args: backend.cli_args(), port: free_port(), child: None };
+        s.restart();
+        s
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts (again) and waits until it answers.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "already running");
+        let child = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("serve")
+            .args(&self.args)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .env("SALUR_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "salur serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no graceful shutdown, whatever was in flight is cut.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    /// An administrator call (approve/revoke a device).
+    pub async fn admin(&self, path: &str) {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let resp = reqwest::Client::new()
+            .post(format!("{}{path}", self.url()))
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Pass it on and pass the answer back.
+    Forward,
+    /// Close the connection without reading on.
+    Reset,
+    /// Wait, then pass it on (the client may have given up by then; the server still gets it).
+    Delay(Duration),
+    /// Answer with this status (and `Retry-After` seconds) without passing it on.
+    Status(u16, Option<u64>),
+    /// Pass it on, let the server commit, then close the connection without the answer.
+    DropAnswer,
+}
+
+/// One request the proxy saw: when, and what it did.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub at: Instant,
+    pub request_line: String,
+    pub fault: Fault,
+}
+
+/// A loopback HTTP/1.1 proxy that applies a script of faults to successive requests (then forwards).
+pub struct FaultProxy {
+    pub port: u16,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: u16, script: Vec<Fault>) -> Self {
+        Self::start_with(upstream, move |n, _line| script.get(n).copied().unwrap_or(Fault::Forward)).await
+    }
+
+    /// Faults chosen by `pick(request number, request line)`.
+    pub async fn start_with(upstream: u16, pick: impl Fn(usize, &str) -> Fault + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let pick = Arc::new(pick);
+        let log = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else { return };
+                let (log, pick) = (log.clone(), pick.clone());
+                tokio::spawn(async move {
+                    let _ = serve_connection(client, upstream, &log, &*pick).await;
+                });
+            }
+        });
+        Self { port, seen, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Reads one HTTP/1.1 message (head + Content-Length body); `None` at a clean end of stream.
+async fn read_message(s: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).await? == 0 {
+            return Ok(None);
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map_or(0, |v| v.trim().parse::<usize>().unwrap_or(0));
+    let start = buf.len();
+    buf.resize(start + len, 0);
+    s.read_exact(&mut buf[start..]).await?;
+    Ok(Some(buf))
+}
+
+async fn serve_connection(
+    mut client: TcpStream,
+    upstream: u16,
+    log: &Mutex<Vec<Seen>>,
+    pick: &(dyn Fn(usize, &str) -> Fault + Send + Sync),
+) -> std::io::Result<()> {
+    let mut server: Option<TcpStream> = None;
+    while let Some(request) = read_message(&mut client).await? {
+        let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_string();
+        let fault = {
+            let mut log = log.lock().unwrap();
+            let fault = pick(log.len(), &line);
+            log.push(Seen { at: Instant::now(), request_line: line, fault });
+            fault
+        };
+        match fault {
+            Fault::Reset => return Ok(()),
+            Fault::Status(code, retry_after) => {
+                let extra = retry_after.map(|s| format!("retry-after: {s}\r\n")).unwrap_or_default();
+                let body = format!("{{\"error\":\"injected\",\"message\":\"injected {code}\"}}");
+                let head = format!(
+                    "HTTP/1.1 {code} Injected\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n",
+                    body.len()
+                );
+                client.write_all(head.as_bytes()).await?;
+                client.write_all(body.as_bytes()).await?;
+                continue;
+            }
+            Fault::Delay(d) => tokio::time::sleep(d).await,
+            Fault::Forward | Fault::DropAnswer => {}
+        }
+        if server.is_none() {
+            server = Some(TcpStream::connect(("127.0.0.1", upstream)).await?);
+        }
+        let up = server.as_mut().expect("connected above");
+        up.write_all(&request).await?;
+        let Some(answer) = read_message(up).await? else { return Ok(()) };
+        if fault == Fault::DropAnswer {
+            return Ok(());
+        }
+        client.write_all(&answer).await?;
+    }
+    Ok(())
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1 / localhost.
+pub struct TestPki {
+    pub ca_pem: String,
+    pub server_cert: rustls::pki_types::CertificateDer<'static>,
+    pub server_key: rustls::pki_types::PrivateKeyDer<'static>,
+}
+
+impl TestPki {
+    pub fn new() -> Self {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "Salur test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
+        let cert = params.signed_by(&key, &ca).unwrap();
+        Self {
+            ca_pem: ca.pem(),
+            server_cert: cert.der().clone(),
+            server_key: rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        }
+    }
+}
+
+/// Terminates TLS on a loopback port and forwards the plain bytes to `upstream`.
+pub async fn tls_terminator(pki: &TestPki, upstream: u16) -> (u16, tokio::task::JoinHandle<()>) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![pki.server_cert.clone()], pki.server_key.clone_key())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(client).await else { return };
+                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    (port, task)
+}
