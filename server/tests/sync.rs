@@ -398,3 +398,56 @@ async fn one_sync_at_a_time_per_store() {
     let err = client.sync(&phone.store, &phone.signer, &()).await.unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(ref m) if m.contains("register")), "{err}");
 }
+
+fn import(backend: &common::Backend, dir: &Path, rows: &[&str]) {
+    let csv = dir.join("roster.csv");
+    let header = "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo";
+    std::fs::write(&csv, format!("{header}\n{}\n", rows.join("\n"))).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_salur"))
+        .arg("import-roster")
+        .arg(&csv)
+        .args(backend.cli_args())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn roster_refresh_adds_updates_and_removes_recipients() {
+    for backend in common::backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let server = ServerProcess::start(&backend);
+        let phone = Phone::open(dir.path(), "dev-roster");
+        enrol(&server, &phone).await;
+        let row = |nik: &str, name: &str, amount: u32, worker: &str| {
+            format!("{nik},{name},Jl. Merdeka,31,3171,317101,3171011001,po-40111,{amount},blt-2026-12,{worker},")
+        };
+        let (a, b, c) = ("3171010101900001", "3171010101900002", "3171010101900003");
+        import(&backend, dir.path(), &[&row(a, "Siti", 600_000, "pos-1"), &row(b, "Budi", 600_000, "pos-1")]);
+        let client = SyncClient::new(&config(&server.url())).unwrap();
+        let change = client.refresh_roster(&phone.store, &phone.signer, "blt-2026-12").await.unwrap();
+        assert_eq!((change.added, change.updated, change.removed), (2, 0, 0));
+
+        // A new recipient, a changed amount, and one reassigned to another worker.
+        import(
+            &backend,
+            dir.path(),
+            &[&row(a, "Siti", 900_000, "pos-1"), &row(b, "Budi", 600_000, "pos-2"), &row(c, "Wati", 600_000, "pos-1")],
+        );
+        let change = client.refresh_roster(&phone.store, &phone.signer, "blt-2026-12").await.unwrap();
+        assert_eq!((change.added, change.updated, change.removed), (1, 1, 1));
+        let names: BTreeSet<String> = phone
+            .store
+            .with_connection(|c| {
+                let mut s = c.prepare("SELECT name FROM roster WHERE roster_id = 'blt-2026-12'")?;
+                let names = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(names)
+            })
+            .unwrap();
+        assert_eq!(names, BTreeSet::from(["Siti".to_string(), "Wati".to_string()]));
+
+        let err = client.refresh_roster(&phone.store, &phone.signer, "no-such-roster").await.unwrap_err();
+        assert!(matches!(err, Error::Server { status: 404, .. }), "{err}");
+    }
+}
