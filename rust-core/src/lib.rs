@@ -1,12 +1,14 @@
 //! Salur core: everything the postal worker's phone does, in Rust.
 //!
 //! - [`face`]: on-device face verification (YuNet detector, SFace recognizer, on tract).
+//! - [`doorstep`]: from a capture at the door to the evidence a receipt signs.
 //! - [`receipt`]: signed, hash-chained disbursement receipts (COSE_Sign1, ES256).
 //! - [`keys`]: the device signing key and the data-encryption key.
 //! - [`store`]: the phone's durable, encrypted SQLite store.
 //! - [`sync`]: the background upload queue and the other calls to the disbursement API.
 
 pub mod crypto;
+pub mod doorstep;
 pub mod error;
 pub mod face;
 pub mod keys;

@@ -262,6 +262,17 @@ impl Store {
         Ok(())
     }
 
+    /// Every recipient of a roster, decrypted, by name.
+    pub fn recipients(&self, roster_id: &str) -> Result<Vec<Recipient>> {
+        let refs: Vec<Vec<u8>> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare("SELECT recipient FROM roster WHERE roster_id = ?1 ORDER BY name")?;
+            let rows = stmt.query_map([roster_id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            rows
+        };
+        refs.iter().map(|r| self.recipient(roster_id, r)).collect()
+    }
+
     /// One recipient, decrypted.
     pub fn recipient(&self, roster_id: &str, recipient: &[u8]) -> Result<Recipient> {
         let conn = self.conn();

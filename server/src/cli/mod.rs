@@ -1,5 +1,7 @@
 //! Command-line definitions and dispatch.
 
+mod demo;
+mod demo_sample;
 mod face;
 mod import;
 mod receipts;
@@ -22,6 +24,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// A postal worker's day end to end: API, dashboard, roster, doorsteps, offline, sync, audit.
+    Demo(demo::DemoArgs),
     /// Find faces in a photo and report boxes, landmarks and quality.
     Detect(face::DetectArgs),
     /// Decide whether two photos show the same person (exit 0 accept, 1 reject or retry, 2 error).
@@ -67,6 +71,7 @@ impl EngineArgs {
 /// Runs the parsed command; exit code 2 and a readable (or JSON) error on failure.
 pub fn run(cli: Cli) -> ExitCode {
     let (json, result) = match cli.command {
+        Command::Demo(a) => (a.json, demo::run(&a)),
         Command::Detect(a) => (a.engine.json, face::detect(&a)),
         Command::Verify(a) => (a.engine.json, face::verify(&a)),
         Command::Eval(a) => (a.engine.json, face::eval(&a)),

@@ -1,0 +1,341 @@
+//! `salur demo`: a postal worker's day end to end on this machine, with no phone and no set-up.
+//! The real API and dashboard on loopback, a sample roster with real reference photos, a phone
+//! (its own store and software key) that walks a route offline, then reconnects and syncs, and
+//! the server's verification of every chain.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use salur_core::doorstep::{self, FaceCheck};
+use salur_core::face::{decode_image, FaceConfig, FaceEngine, FacePick, RgbImage, Template};
+use salur_core::keys::{KeyFile, SoftwareSigner};
+use salur_core::receipt::{Evidence, IneligibleReason, Method, Outcome, Times};
+use salur_core::store::{Recipient, Store};
+use salur_core::sync::{now_ms, Backoff, SyncClient, SyncConfig};
+use salur_core::Error;
+use salur_server::db::DeviceStatus;
+use salur_server::{AppState, Db};
+use serde::Serialize;
+
+use super::demo_sample::{Visit, POST_OFFICE, ROSTER, ROUTE, WORKER};
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo's server database and phone store (default: a new folder under the temp dir).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address for the API and dashboard.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Leave the API and dashboard running after the summary (Ctrl-C stops them).
+    #[arg(long)]
+    keep_running: bool,
+    /// Print only the summary, as one JSON object on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The day in numbers (the keys are read by other tools: keep them stable).
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    /// Recipients paid (supervisor overrides included).
+    pub paid: u64,
+    /// Face checks that did not accept (impostor, no face, two faces, too dark).
+    pub rejected: u64,
+    /// Recipients found ineligible.
+    pub ineligible: u64,
+    /// Recipients not at home.
+    pub not_home: u64,
+    /// Payments on a supervisor's override.
+    pub overrides: u64,
+    /// Receipts still waiting on the phone at the end.
+    pub pending: u64,
+    /// Receipts pending while the phone was offline.
+    pub pending_offline: u64,
+    /// Receipts the server acknowledged.
+    pub synced: u64,
+    /// Receipts in the server's database.
+    pub server_receipts: u64,
+    /// Every device chain on the server verifies.
+    pub chains_valid: bool,
+    /// Median time of one face check (capture, embed, compare), ms.
+    pub verify_ms_median: f64,
+    /// Paid on the dashboard before and after the sync.
+    pub dashboard_paid_before: u64,
+    /// Paid on the dashboard after the sync.
+    pub dashboard_paid_after: u64,
+    /// The dashboard.
+    pub dashboard_url: String,
+    /// Where the data lives.
+    pub data_dir: String,
+    /// Wall time of the whole demo, seconds.
+    pub seconds: f64,
+}
+
+fn say(step: &str) {
+    eprintln!("{step}");
+}
+
+fn storage(e: salur_server::ApiError) -> Error {
+    Error::Storage(e.to_string())
+}
+
+pub fn run(args: &DemoArgs) -> Result<ExitCode, Error> {
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
+    let summary = runtime.block_on(day(args))?;
+    if args.json {
+        println!("{}", serde_json::to_string(&summary).expect("serializable"));
+    } else {
+        print_table(&summary);
+    }
+    if args.keep_running {
+        eprintln!("dashboard still at {} (Ctrl-C to stop)", summary.dashboard_url);
+        runtime.block_on(async {
+            let _ = tokio::signal::ctrl_c().await;
+        });
+    }
+    let healthy = summary.chains_valid && summary.pending == 0 && summary.synced == summary.server_receipts;
+    Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn print_table(s: &Summary) {
+    println!();
+    println!("  Salur demo: one postal worker's day");
+    println!("  ----------------------------------------------");
+    println!("  paid                      {:>6}  (of which supervisor overrides: {})", s.paid, s.overrides);
+    println!("  face checks rejected      {:>6}", s.rejected);
+    println!("  ineligible                {:>6}", s.ineligible);
+    println!("  not home                  {:>6}", s.not_home);
+    println!("  pending while offline     {:>6}", s.pending_offline);
+    println!("  synced                    {:>6}", s.synced);
+    println!("  pending now               {:>6}", s.pending);
+    println!("  receipts on the server    {:>6}", s.server_receipts);
+    println!("  device chains valid       {:>6}", if s.chains_valid { "yes" } else { "NO" });
+    println!("  face check, median        {:>6.0} ms", s.verify_ms_median);
+    println!("  dashboard paid            {:>6} -> {}", s.dashboard_paid_before, s.dashboard_paid_after);
+    println!("  ----------------------------------------------");
+    println!("  dashboard: {}", s.dashboard_url);
+    println!("  data:      {}", s.data_dir);
+    println!("  took {:.1} s", s.seconds);
+}
+
+async fn day(args: &DemoArgs) -> Result<Summary, Error> {
+    let started = Instant::now();
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("salur-demo-{}", now_ms())),
+    };
+    let io = |context: String| move |source| Error::Io { context, source };
+    std::fs::create_dir_all(dir.join("phone")).map_err(io(format!("creating {}", dir.display())))?;
+    let mut summary = Summary { data_dir: dir.display().to_string(), ..Summary::default() };
+
+    say("[1/6] loading the face models");
+    let engine = FaceEngine::bundled(FaceConfig::default())?;
+
+    say("[2/6] starting the disbursement API and importing the roster with reference photos");
+    let db = Db::open(&dir.join("server")).await.map_err(storage)?;
+    for sample in ROUTE {
+        let template = engine.template(&decode_image(sample.reference)?, FacePick::Single)?;
+        db.put_recipient(&sample.row(), Some(&template.encode())).await.map_err(storage)?;
+    }
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.map_err(io(format!("listening on {}", args.listen)))?;
+    let addr = listener.local_addr().map_err(io("reading the listen address".into()))?;
+    let url = format!("http://{addr}");
+    summary.dashboard_url = format!("{url}/");
+    let token = hex::encode(salur_core::crypto::DataKey::generate()?.as_bytes());
+    tokio::spawn(salur_server::serve(listener, AppState::new(db.clone(), &token), std::future::pending()));
+    say(&format!("      dashboard: {}", summary.dashboard_url));
+
+    say("[3/6] registering the phone (software key) and downloading the worker's roster");
+    let keys = KeyFile(dir.join("phone/data.key"));
+    let signer = SoftwareSigner::open_or_create(&dir.join("phone/device.key"), &keys)?;
+    let store = Store::open(&dir.join("phone/phone.db"), &keys)?;
+    let online = SyncClient::new(&client_config(&url))?;
+    online.register(&store, &signer, "demo-phone-01", WORKER, POST_OFFICE).await?;
+    db.set_device_status("demo-phone-01", DeviceStatus::Approved).await.map_err(storage)?;
+    let change = online.refresh_roster(&store, &signer, ROSTER).await?;
+    say(&format!("      {} recipients on the phone", change.added + change.updated));
+    summary.dashboard_paid_before = db.dashboard(Some(ROSTER)).await.map_err(storage)?.total.paid;
+
+    say("[4/6] walking the route with no signal");
+    let recipients = store.recipients(ROSTER)?;
+    let route_start = Instant::now();
+    let mut timings = Vec::new();
+    for sample in ROUTE {
+        let recipient = recipients
+            .iter()
+            .find(|r| r.nik == sample.nik)
+            .ok_or_else(|| Error::NotFound(format!("{} is not on the phone's roster", sample.name)))?;
+        let reference = recipient
+            .template
+            .as_deref()
+            .map(Template::decode)
+            .transpose()?
+            .ok_or_else(|| Error::NotFound(format!("{} has no reference template", sample.name)))?;
+        let mut doorstep = Doorstep { engine: &engine, store: &store, signer: &signer, recipient, reference };
+        let time = Times { wall_ms: now_ms(), mono_ms: route_start.elapsed().as_millis() as u64, offset_ms: 0 };
+        say(&format!("      {} ({})", sample.name, sample.address));
+        match sample.visit {
+            Visit::Paid(photos) => {
+                for photo in photos {
+                    match doorstep.check(&decode_image(photo)?, &mut timings) {
+                        Ok(check) if check.accepted() => {
+                            let score = check.verification.score;
+                            doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
+                            summary.paid += 1;
+                            say(&format!("        face matches (score {score:.2}): paid {}", rupiah(recipient.amount)));
+                            break;
+                        }
+                        outcome => {
+                            summary.rejected += 1;
+                            say(&format!("        camera: {}", refusal(&outcome)));
+                        }
+                    }
+                }
+            }
+            Visit::Impostor(photo) => {
+                let outcome = doorstep.check(&decode_image(photo)?, &mut timings);
+                summary.rejected += 1;
+                say(&format!("        someone else presents themself: {}; nothing paid", refusal(&outcome)));
+            }
+            Visit::Deceased => {
+                let outcome = Outcome::Ineligible { reason: IneligibleReason::Deceased, note: None };
+                doorstep.record(outcome, None, None, time)?;
+                summary.ineligible += 1;
+                say("        deceased: recorded ineligible, the aid goes back for reallocation");
+            }
+            Visit::NotHome => {
+                doorstep.record(Outcome::NotHome, None, None, time)?;
+                summary.not_home += 1;
+                say("        nobody home: recorded, to visit again");
+            }
+            Visit::Override(photo) => {
+                let dim = darken(&decode_image(photo)?);
+                let outcome = doorstep.check(&dim, &mut timings);
+                summary.rejected += 1;
+                say(&format!("        camera: {}", refusal(&outcome)));
+                let reason = "elderly recipient in a dark house; identity confirmed on the e-KTP";
+                let evidence = doorstep::override_evidence("pos-supervisor-01", reason, outcome.as_ref().ok());
+                doorstep.record(Outcome::Paid, Some(evidence), None, time)?;
+                summary.paid += 1;
+                summary.overrides += 1;
+                say("        supervisor override (flagged for audit): paid");
+            }
+        }
+    }
+
+    say("[5/6] trying to upload with no signal");
+    let offline = SyncClient::new(&client_config(&closed_port_url()?))?;
+    if let Err(e) = offline.sync(&store, &signer, &()).await {
+        say(&format!("      {}", e.hint().unwrap_or("upload failed")));
+    }
+    summary.pending_offline = store.sync_status()?.pending;
+    say(&format!("      {} receipts kept on the phone", summary.pending_offline));
+
+    say("[6/6] signal again: syncing, then the server verifies every device chain");
+    let report = online.sync(&store, &signer, &()).await?;
+    summary.synced = store.sync_status()?.acknowledged;
+    summary.pending = store.sync_status()?.pending;
+    say(&format!("      {} receipts acknowledged by the server", report.progress.acknowledged));
+    let dashboard = db.dashboard(Some(ROSTER)).await.map_err(storage)?;
+    summary.dashboard_paid_after = dashboard.total.paid;
+    summary.server_receipts = dashboard.receipts;
+    summary.chains_valid = chains_valid(&db).await?;
+    timings.sort_by(f64::total_cmp);
+    summary.verify_ms_median = timings.get(timings.len() / 2).copied().unwrap_or_default();
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// One doorstep: the recipient, their reference, and the phone's engine, store and key.
+struct Doorstep<'a> {
+    engine: &'a FaceEngine,
+    store: &'a Store,
+    signer: &'a SoftwareSigner,
+    recipient: &'a Recipient,
+    reference: Template,
+}
+
+impl Doorstep<'_> {
+    fn check(&mut self, img: &RgbImage, timings: &mut Vec<f64>) -> Result<FaceCheck, Error> {
+        let t = Instant::now();
+        let result = doorstep::check_face(self.engine, &self.reference, Method::RegistryTemplate, img);
+        timings.push(t.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
+    fn record(
+        &self,
+        outcome: Outcome,
+        evidence: Option<Evidence>,
+        crop: Option<Vec<u8>>,
+        time: Times,
+    ) -> Result<(), Error> {
+        self.store.record(self.signer, doorstep::draft(self.recipient, outcome, evidence, crop, time))?;
+        Ok(())
+    }
+}
+
+fn refusal(outcome: &Result<FaceCheck, Error>) -> String {
+    match outcome {
+        Ok(c) => format!(
+            "{:?} (score {:.2}, threshold {:.2})",
+            c.verification.outcome, c.verification.score, c.verification.threshold
+        )
+        .to_lowercase(),
+        Err(e) => format!("{e}. {}", e.hint().unwrap_or("")).trim_end().to_string(),
+    }
+}
+
+/// Rupiah the Indonesian way: Rp600.000.
+fn rupiah(amount: u64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::from("Rp");
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A dim room: every pixel at a tenth of its brightness.
+fn darken(img: &RgbImage) -> RgbImage {
+    let mut out = img.clone();
+    out.pixels_mut().for_each(|p| p.0.iter_mut().for_each(|c| *c /= 10));
+    out
+}
+
+fn client_config(url: &str) -> SyncConfig {
+    let mut c = SyncConfig::new(url);
+    c.allow_http_loopback = true;
+    c.backoff = Backoff {
+        base: std::time::Duration::from_millis(100),
+        cap: std::time::Duration::from_secs(1),
+        max_attempts: 3,
+    };
+    c
+}
+
+/// A loopback address where nothing listens (the phone "out of signal").
+fn closed_port_url() -> Result<String, Error> {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|source| Error::Io { context: "finding a closed port".into(), source })?;
+    let addr = probe.local_addr().map_err(|source| Error::Io { context: "finding a closed port".into(), source })?;
+    Ok(format!("http://{addr}"))
+}
+
+async fn chains_valid(db: &Db) -> Result<bool, Error> {
+    let mut all = true;
+    for d in db.devices().await.map_err(storage)? {
+        let receipts = db.device_receipts(&d.device_id).await.map_err(storage)?;
+        let report = salur_core::receipt::verify_chain(&d.public_key, receipts.iter().map(Vec::as_slice));
+        all &= report.is_valid();
+    }
+    Ok(all)
+}

@@ -1,0 +1,75 @@
+//! `salur demo` from an empty folder: the summary it prints matches the server's database and
+//! the phone's store; nothing is stored twice; the impostor is not paid; every chain verifies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use salur_core::store::AuditLog;
+use serde_json::Value;
+use sqlx::{Connection, Row};
+
+#[tokio::test]
+async fn the_demo_summary_matches_the_databases() {
+    let cwd = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_salur"))
+        .args(["demo", "--json", "--data-dir"])
+        .arg(data.path())
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("[6/6]"), "progress goes to stderr");
+    let s: Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("key {k} missing"));
+    assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (4, 1, 1, 1));
+    assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
+    assert_eq!((n("pending_offline"), n("pending"), n("synced")), (6, 0, 6));
+    assert_eq!(s["chains_valid"], true);
+    assert!(s["verify_ms_median"].as_f64().unwrap() > 0.0);
+    assert_eq!((n("dashboard_paid_before"), n("dashboard_paid_after")), (0, 4));
+    assert!(std::fs::read_dir(cwd.path()).unwrap().next().is_none(), "nothing written to the current folder");
+
+    // The server's own database.
+    sqlx::any::install_default_drivers();
+    let url = format!("sqlite://{}?mode=ro", data.path().join("server/salur.db").display());
+    let mut db = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let row = sqlx::query("SELECT COUNT(*), COUNT(DISTINCT id) FROM receipts").fetch_one(&mut db).await.unwrap();
+    let (all, distinct): (i64, i64) = (row.get(0), row.get(1));
+    assert_eq!((all as u64, distinct as u64), (n("server_receipts"), n("server_receipts")));
+    assert_eq!(all as u64, n("synced"));
+    let paid: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE outcome = 'paid'").fetch_one(&mut db).await.unwrap();
+    assert_eq!(paid as u64, n("paid"));
+    let impostor_paid: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM receipts r JOIN recipients p ON p.roster_id = r.roster_id AND p.recipient = r.recipient
+         WHERE p.name = 'Rahmat Hidayat'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(impostor_paid, 0, "the impostor's visit left no receipt");
+
+    // Every device chain, verified here from the stored bytes and the registered key.
+    let devices = sqlx::query("SELECT device_id, public_key FROM devices").fetch_all(&mut db).await.unwrap();
+    let mut server_ids = BTreeSet::new();
+    for d in &devices {
+        let (id, key): (String, Vec<u8>) = (d.get(0), d.get(1));
+        let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT cose FROM receipts WHERE device_id = $1 ORDER BY seq")
+            .bind(&id)
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        assert!(salur_core::receipt::verify_chain(&key, rows.iter().map(Vec::as_slice)).is_valid());
+        for r in &rows {
+            server_ids.insert(salur_core::receipt::verify(r, &key).unwrap().receipt.id.clone());
+        }
+    }
+    // The phone's store holds the same receipts, all acknowledged.
+    let phone = AuditLog::open(&data.path().join("phone/phone.db")).unwrap();
+    assert!(phone.verify_chain(None).unwrap().is_valid());
+    let phone_ids: BTreeSet<String> = phone.receipts().unwrap().into_iter().map(|r| r.id).collect();
+    assert_eq!(phone_ids, server_ids);
+}
