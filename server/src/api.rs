@@ -33,6 +33,8 @@ pub struct AppState {
     admin_token_sha256: Arc<[u8; 32]>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The face engine for evidence embeddings (loaded on first use).
+    pub faces: crate::evidence::Faces,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             db,
             admin_token_sha256: Arc::new(salur_core::crypto::sha256(admin_token.as_bytes())),
             metrics: Arc::default(),
+            faces: crate::evidence::Faces::default(),
         }
     }
 }
@@ -57,7 +60,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/devices", post(register).layer(small))
         .route("/v1/receipts", post(upload_batch).layer(DefaultBodyLimit::max(4 * 1024 * 1024)))
         .route("/v1/receipts/{id}", put(upload_one).layer(small))
+        .route(
+            "/v1/receipts/{id}/evidence",
+            get(evidence_status).put(put_evidence).layer(DefaultBodyLimit::max(512 * 1024)),
+        )
         .route("/v1/devices/{id}/chain", get(chain))
+        .route("/v1/admin/face-sweep", get(face_sweep))
         .route("/", get(|| async { axum::response::Html(crate::dashboard::PAGE) }))
         .route("/v1/dashboard", get(dashboard))
         .route("/v1/roster/{roster_id}", get(roster))
@@ -331,6 +339,55 @@ async fn reallocations(
         None | Some("json") => Json(json!({ "reallocations": rows })).into_response(),
         Some(other) => return Err(ApiError::BadRequest(format!("format {other}: use json or csv"))),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceChunk {
+    offset: u64,
+    total: u64,
+    /// The bytes from `offset`, base64.
+    chunk: String,
+}
+
+/// How much of a receipt's evidence crop the server holds (where to resume).
+async fn evidence_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Signed { device, .. }: Signed,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.db.evidence_status(&device, &id).await?)))
+}
+
+/// Appends a chunk of a receipt's evidence crop at its offset (409 names the right offset).
+async fn put_evidence(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Signed { device, body }: Signed,
+) -> Result<Json<Value>, ApiError> {
+    let c: EvidenceChunk = json_body(&body)?;
+    let chunk = B64.decode(&c.chunk).map_err(|_| ApiError::BadRequest("chunk is not base64".into()))?;
+    Ok(Json(json!(state.db.put_evidence(&state.faces, &device, &id, c.offset, c.total, &chunk).await?)))
+}
+
+#[derive(Deserialize)]
+struct SweepQuery {
+    roster: String,
+    threshold: Option<f32>,
+}
+
+/// The 1:N sweep of a roster's evidence faces: one face paid as several recipients.
+async fn face_sweep(
+    State(state): State<AppState>,
+    Query(q): Query<SweepQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let threshold = q.threshold.unwrap_or(salur_core::face::DEFAULT_MATCH_THRESHOLD);
+    if !(-1.0..=1.0).contains(&threshold) {
+        return Err(ApiError::BadRequest("threshold is a cosine similarity, -1 to 1".into()));
+    }
+    Ok(Json(json!(state.db.face_sweep(&q.roster, threshold).await?)))
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod dashboard;
 pub mod db;
 pub mod error;
+pub mod evidence;
 pub mod metrics;
 pub mod roster;
 

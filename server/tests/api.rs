@@ -345,11 +345,13 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/admin/devices",
             "/v1/admin/devices/{id}/{action}",
             "/v1/admin/reallocations",
+            "/v1/admin/face-sweep",
             "/v1/dashboard",
             "/v1/devices",
             "/v1/devices/{id}/chain",
             "/v1/receipts",
             "/v1/receipts/{id}",
+            "/v1/receipts/{id}/evidence",
             "/v1/roster/{roster_id}",
             "/v1/time",
         ];

@@ -451,3 +451,131 @@ async fn roster_refresh_adds_updates_and_removes_recipients() {
         assert!(matches!(err, Error::Server { status: 404, .. }), "{err}");
     }
 }
+
+/// A signed request straight to the server (what a misbehaving phone could send).
+async fn raw(phone: &Phone, base: &str, method: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let body = body.to_string().into_bytes();
+    let now = salur_core::sync::now_ms();
+    let headers = salur_core::request_auth::sign_request(&phone.signer, &phone.device_id, method, path, now, &body);
+    let mut req = reqwest::Client::new()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .header("content-type", "application/json")
+        .body(body);
+    for (k, v) in headers.unwrap() {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, serde_json::from_slice(&resp.bytes().await.unwrap()).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice() {
+    use base64::Engine;
+    use salur_core::face::{decode_image, FaceConfig, FaceEngine, FacePick};
+    let engine = FaceEngine::bundled(FaceConfig::default()).unwrap();
+    let faces = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/faces/same");
+    let crop = |rel: &str| {
+        let img = decode_image(&std::fs::read(faces.join(rel)).unwrap()).unwrap();
+        let template = engine.template(&img, FacePick::Single).unwrap();
+        salur_core::doorstep::check_face(&engine, &template, Method::RegistryTemplate, &img).unwrap()
+    };
+    // Recipients 1 and 2 are paid to the same face (two photos of one man); 3 and 4 are others.
+    let photos =
+        ["fr_biden/1.jpg", "fr_biden/2.jpg", "fr_obama/1.jpg", "fr_kit_harington/1.jpg", "fr_rose_leslie/1.jpg"];
+    let checks: Vec<_> = photos.iter().map(|p| crop(p)).collect();
+    for backend in common::backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let server = ServerProcess::start(&backend);
+        let phone = Phone::open(dir.path(), "dev-evidence");
+        enrol(&server, &phone).await;
+        let record = |n: usize| {
+            let recipient = salur_core::store::Recipient {
+                roster_id: "blt-2026-11".into(),
+                recipient: salur_core::receipt::recipient_ref(b"k", &format!("31710000000000{n:02}")),
+                nik: String::new(),
+                name: String::new(),
+                address: String::new(),
+                amount: 600_000,
+                template: None,
+            };
+            let time = Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n as u64, offset_ms: 0 };
+            let draft = salur_core::doorstep::draft(
+                &recipient,
+                Outcome::Paid,
+                Some(checks[n].evidence.clone()),
+                Some(checks[n].crop_jpeg.clone()),
+                time,
+            );
+            phone.store.record(&phone.signer, draft).unwrap()
+        };
+        let signed: Vec<_> = (0..4).map(record).collect();
+
+        // Evidence chunks of 512 bytes through a proxy that loses answers and connections.
+        let evidence_puts = std::sync::atomic::AtomicUsize::new(0);
+        let proxy = FaultProxy::start_with(server.port, move |_, line| {
+            if !(line.starts_with("PUT") && line.contains("/evidence")) {
+                return Fault::Forward;
+            }
+            match (evidence_puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1) % 5 {
+                2 => Fault::DropAnswer,
+                4 => Fault::Reset,
+                _ => Fault::Forward,
+            }
+        })
+        .await;
+        let mut cfg = config(&proxy.url());
+        cfg.evidence_chunk = 512;
+        let client = SyncClient::new(&cfg).unwrap();
+        let report = client.sync(&phone.store, &phone.signer, &()).await.unwrap();
+        assert_eq!((report.progress.acknowledged, report.evidence_uploaded), (4, 4));
+        let dropped = proxy.seen.lock().unwrap().iter().filter(|s| s.fault == Fault::DropAnswer).count();
+        assert!(dropped >= 2, "answers were lost mid-upload and the upload resumed");
+
+        // A phone sending the wrong bytes: refused against the signed hash, nothing kept.
+        let fifth = record(4);
+        let batch = serde_json::json!({ "receipts": [base64::engine::general_purpose::STANDARD.encode(&fifth.bytes)] });
+        assert_eq!(raw(&phone, &server.url(), "POST", "/v1/receipts", batch).await.0, 200);
+        let path = format!("/v1/receipts/{}/evidence", fifth.receipt.id);
+        let wrong = checks[0].crop_jpeg.clone();
+        let put = |offset: usize, bytes: &[u8], total: usize| {
+            serde_json::json!({ "offset": offset, "total": total,
+                "chunk": base64::engine::general_purpose::STANDARD.encode(bytes) })
+        };
+        let (status, body) = raw(&phone, &server.url(), "PUT", &path, put(0, &wrong, wrong.len())).await;
+        assert_eq!(status, 422, "{body}");
+        let (status, body) = raw(&phone, &server.url(), "PUT", &path, put(0, &wrong[..100], wrong.len())).await;
+        assert_eq!((status, body["received"].as_u64()), (200, Some(100)));
+        let (status, body) = raw(&phone, &server.url(), "PUT", &path, put(7, &wrong[..10], wrong.len())).await;
+        assert_eq!(status, 409);
+        assert!(body["message"].as_str().unwrap().contains("offset 100"), "{body}");
+        // The phone's own sync replaces that partial upload... only once the server discards it:
+        // the wrong bytes fail the hash at the end and the client starts again from 0.
+        let (status, _) = raw(&phone, &server.url(), "PUT", &path, put(100, &wrong[100..], wrong.len())).await;
+        assert_eq!(status, 422);
+        let report = client.sync(&phone.store, &phone.signer, &()).await.unwrap();
+        assert_eq!(report.evidence_uploaded, 1);
+
+        // The auditor's sweep: exactly the pair paid to one face.
+        let sweep: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/v1/admin/face-sweep?roster=blt-2026-11", server.url()))
+            .header("authorization", format!("Bearer {}", common::net::ADMIN))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap();
+        assert_eq!(sweep["faces"], 5);
+        let pairs = sweep["pairs"].as_array().unwrap();
+        assert_eq!(pairs.len(), 1, "{sweep}");
+        let pair: BTreeSet<&str> =
+            [pairs[0]["receipt_a"].as_str().unwrap(), pairs[0]["receipt_b"].as_str().unwrap()].into();
+        assert_eq!(pair, [signed[0].receipt.id.as_str(), signed[1].receipt.id.as_str()].into());
+        assert!(pairs[0]["score"].as_f64().unwrap() > 0.4);
+        let unauthorised =
+            reqwest::get(format!("{}/v1/admin/face-sweep?roster=blt-2026-11", server.url())).await.unwrap();
+        assert_eq!(unauthorised.status(), 401);
+    }
+}

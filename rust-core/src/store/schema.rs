@@ -72,9 +72,12 @@ CREATE TABLE sync_state (
 INSERT INTO sync_state (id) VALUES (1);
 "#;
 
+// When each evidence crop finished uploading (NULL: not yet).
+const V3: &str = "ALTER TABLE evidence ADD COLUMN uploaded_ms INTEGER;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
 }
 
 #[cfg(test)]

@@ -143,6 +143,29 @@ impl Store {
             .collect())
     }
 
+    /// Evidence crops of acknowledged receipts not yet uploaded: (sequence, receipt id, JPEG).
+    pub fn evidence_to_upload(&self, limit: usize) -> Result<Vec<(u64, String, Vec<u8>)>> {
+        let seqs: Vec<(i64, String)> = {
+            let conn = self.conn();
+            let mut stmt = conn.prepare(
+                "SELECT e.seq, r.id FROM evidence e JOIN outbox o ON o.seq = e.seq JOIN receipts r ON r.seq = e.seq
+                 WHERE e.uploaded_ms IS NULL AND o.state = 'acknowledged' ORDER BY e.seq LIMIT ?1",
+            )?;
+            let rows =
+                stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            rows
+        };
+        seqs.into_iter()
+            .filter_map(|(seq, id)| self.evidence(seq as u64).transpose().map(|jpeg| Ok((seq as u64, id, jpeg?))))
+            .collect()
+    }
+
+    /// Marks a receipt's evidence crop as held by the server.
+    pub fn mark_evidence_uploaded(&self, seq: u64) -> Result<()> {
+        self.conn().execute("UPDATE evidence SET uploaded_ms = ?1 WHERE seq = ?2", params![now_ms(), seq as i64])?;
+        Ok(())
+    }
+
     /// Replaces the phone's copy of a roster with the server's (one transaction): recipients no
     /// longer assigned are removed, the others replaced (templates included).
     pub fn replace_roster(&self, roster_id: &str, recipients: &[Recipient]) -> Result<RosterChange> {

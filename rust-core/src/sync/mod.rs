@@ -42,6 +42,8 @@ pub struct SyncConfig {
     pub allow_http_loopback: bool,
     /// Receipts per upload (the server takes at most 500).
     pub batch_size: usize,
+    /// Bytes of evidence crop per request (an interrupted upload resumes at the server's offset).
+    pub evidence_chunk: usize,
     /// Retry policy.
     pub backoff: Backoff,
     /// Time allowed to connect.
@@ -59,6 +61,7 @@ impl SyncConfig {
             pins_sha256: Vec::new(),
             allow_http_loopback: false,
             batch_size: 200,
+            evidence_chunk: 32 * 1024,
             backoff: Backoff::default(),
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -100,6 +103,8 @@ pub struct SyncReport {
     pub requeued: u64,
     /// Highest sequence the server holds with none missing before it.
     pub server_contiguous_to: u64,
+    /// Evidence face crops whose upload finished in this run.
+    pub evidence_uploaded: u64,
 }
 
 /// A registration as the server answered it.
@@ -115,6 +120,13 @@ pub struct Registration {
 pub struct SyncClient {
     http: Http,
     batch_size: usize,
+    evidence_chunk: usize,
+}
+
+#[derive(Deserialize)]
+struct EvidenceStatus {
+    received: u64,
+    complete: bool,
 }
 
 #[derive(Deserialize)]
@@ -203,7 +215,8 @@ impl SyncClient {
         };
         let client = builder.build().map_err(|e| Error::InvalidArgument(format!("HTTP client: {e}")))?;
         let batch_size = config.batch_size.clamp(1, 500);
-        Ok(Self { http: Http { client, base, backoff: config.backoff }, batch_size })
+        let evidence_chunk = config.evidence_chunk.clamp(256, 256 * 1024);
+        Ok(Self { http: Http { client, base, backoff: config.backoff }, batch_size, evidence_chunk })
     }
 
     fn auth<'a>(store: &Store, signer: &'a dyn Signer, device_id: &'a str) -> Result<Auth<'a>> {
@@ -279,7 +292,10 @@ impl SyncClient {
     /// next call carries on. [`Error::SyncBusy`] if this store is already syncing.
     pub async fn sync(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
         let _guard = store.begin_sync()?;
-        let result = self.drain(store, signer, listener).await;
+        let result = match self.drain(store, signer, listener).await {
+            Ok(mut report) => self.upload_evidence(store, signer, listener, &mut report).await.map(|()| report),
+            Err(e) => Err(e),
+        };
         store.note_sync(result.as_ref().err())?;
         result
     }
@@ -354,6 +370,50 @@ impl SyncClient {
             listener.progress(report.progress);
         }
         Ok(report)
+    }
+
+    /// Uploads the evidence crops of acknowledged receipts, resuming each where the server stopped.
+    async fn upload_evidence(
+        &self,
+        store: &Store,
+        signer: &dyn Signer,
+        listener: &dyn SyncListener,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let device = registered(store)?;
+        let auth = Self::auth(store, signer, &device)?;
+        let retrying = |e: &Error| listener.retrying(e);
+        loop {
+            let batch = store.evidence_to_upload(16)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            for (seq, id, jpeg) in batch {
+                let path = format!("/v1/receipts/{}/evidence", url_segment(&id)?);
+                let mut status: EvidenceStatus =
+                    decode(&self.http.call(Some(auth), Method::GET, &path, None, &retrying).await?, "evidence status")?;
+                while !status.complete {
+                    let from = (status.received as usize).min(jpeg.len());
+                    let to = (from + self.evidence_chunk).min(jpeg.len());
+                    let body = serde_json::json!({
+                        "offset": from, "total": jpeg.len(), "chunk": B64.encode(&jpeg[from..to]),
+                    })
+                    .to_string();
+                    status =
+                        match self.http.call(Some(auth), Method::PUT, &path, Some(body.as_bytes()), &retrying).await {
+                            Ok(answer) => decode(&answer, "evidence upload")?,
+                            // A chunk whose answer was lost arrived after all: ask where to go on.
+                            Err(Error::Server { status: 409, .. }) => decode(
+                                &self.http.call(Some(auth), Method::GET, &path, None, &retrying).await?,
+                                "evidence status",
+                            )?,
+                            Err(e) => return Err(e),
+                        };
+                }
+                store.mark_evidence_uploaded(seq)?;
+                report.evidence_uploaded += 1;
+            }
+        }
     }
 
     async fn chain(&self, auth: Auth<'_>) -> Result<ServerChain> {
