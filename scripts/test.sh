@@ -21,7 +21,11 @@ echo "== tests (release: the face models are too slow unoptimised)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
+echo "== Kotlin on the JVM over the UniFFI bindings"
+scripts/kotlin-test.sh 2>&1 | tee -a "$log"
 echo "== lints"
 cargo clippy --release --workspace --all-targets -- -D warnings
 # One closing line over every test binary (cargo's last line is the doc tests', often 0).
-awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+# JUnit prints "OK (N tests)" (a failure stops the script above).
+awk '/^test result:/ { p += $4; f += $6 } /^OK \([0-9]+ tests?\)/ { gsub(/[()]/, ""); p += $2 }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

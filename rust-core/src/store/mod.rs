@@ -273,6 +273,27 @@ impl Store {
         refs.iter().map(|r| self.recipient(roster_id, r)).collect()
     }
 
+    /// What happened to each visited recipient of a roster (every recorded outcome, oldest first).
+    pub fn outcomes(&self, roster_id: &str) -> Result<Vec<(Vec<u8>, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT recipient, outcome FROM receipts WHERE roster_id = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([roster_id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Sets (or replaces) a recipient's reference template, e.g. one enrolled at the first visit.
+    pub fn set_template(&self, roster_id: &str, recipient: &[u8], template: &[u8]) -> Result<()> {
+        let sealed = self.key.seal(template, &Self::aad(roster_id, recipient, "template"))?;
+        let n = self.conn().execute(
+            "UPDATE roster SET template_enc = ?3 WHERE roster_id = ?1 AND recipient = ?2",
+            params![roster_id, recipient, sealed],
+        )?;
+        if n == 0 {
+            return Err(Error::NotFound("no such recipient on this roster".into()));
+        }
+        Ok(())
+    }
+
     /// One recipient, decrypted.
     pub fn recipient(&self, roster_id: &str, recipient: &[u8]) -> Result<Recipient> {
         let conn = self.conn();

@@ -1,0 +1,259 @@
+// The doorstep flow from Kotlin on the JVM, through the generated UniFFI bindings and JNA, against
+// the real core, models, photos and a real `salur serve` on loopback.
+package id.salur.core.test
+
+import id.salur.core.CameraFrame
+import id.salur.core.DataKeyProvider
+import id.salur.core.DeviceSigner
+import id.salur.core.FaceEngine
+import id.salur.core.IneligibleKind
+import id.salur.core.Phone
+import id.salur.core.RecipientStatus
+import id.salur.core.ReferenceKind
+import id.salur.core.SalurException
+import id.salur.core.ServerConfig
+import id.salur.core.SyncCounts
+import id.salur.core.SyncObserver
+import id.salur.core.verifyReceipt
+import kotlinx.coroutines.runBlocking
+import org.junit.AfterClass
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertTrue
+import org.junit.Assert.fail
+import org.junit.BeforeClass
+import org.junit.Test
+import java.io.File
+import java.net.ServerSocket
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import java.security.KeyPairGenerator
+import java.security.SecureRandom
+import java.security.Signature
+import java.security.spec.ECGenParameterSpec
+import javax.imageio.ImageIO
+
+/** Signs the way Android Keystore does: `SHA256withECDSA` on a P-256 key, DER signatures. */
+class JavaSigner : DeviceSigner {
+    private val pair = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
+    var signatures = 0
+
+    override fun publicKeySpki(): ByteArray = pair.public.encoded
+
+    override fun signDer(message: ByteArray): ByteArray {
+        signatures++
+        return Signature.getInstance("SHA256withECDSA").run {
+            initSign(pair.private)
+            update(message)
+            sign()
+        }
+    }
+}
+
+class FixedDataKey : DataKeyProvider {
+    private val key = ByteArray(32).also { SecureRandom().nextBytes(it) }
+    override fun dataKey(): ByteArray = key
+}
+
+class SalurFfiTest {
+    companion object {
+        private val root = File(System.getProperty("salur.root"))
+        private val faces = File(root, "test-vectors/faces")
+        private const val ADMIN = "kotlin-test-admin"
+        private lateinit var engine: FaceEngine
+        private lateinit var server: Process
+        private lateinit var url: String
+        private val work: File = Files.createTempDirectory("salur-kotlin").toFile()
+
+        @BeforeClass @JvmStatic
+        fun start() {
+            engine = FaceEngine.fromDir(File(root, "models").path, 640u)
+            val port = ServerSocket(0).use { it.localPort }
+            url = "http://127.0.0.1:$port"
+            val salur = System.getProperty("salur.bin")
+            // Two recipients for worker pos-kt, with reference photos.
+            val csv = File(work, "roster.csv")
+            csv.writeText(
+                "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo\n" +
+                    "3171010101800001,Siti Rahayu,Jl. Merdeka 1,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,same/fr_biden/1.jpg\n" +
+                    "3171010101800002,Budi Santoso,Jl. Merdeka 2,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,same/fr_obama/1.jpg\n",
+            )
+            val data = File(work, "server")
+            val import = ProcessBuilder(salur, "import-roster", csv.path, "--photos", faces.path, "--data-dir", data.path)
+                .redirectErrorStream(true).start()
+            assertEquals(String(import.inputStream.readBytes()), 0, import.waitFor())
+            server = ProcessBuilder(salur, "serve", "--data-dir", data.path, "--listen", "127.0.0.1:$port")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD)
+                .apply { environment()["SALUR_ADMIN_TOKEN"] = ADMIN }
+                .start()
+            repeat(200) {
+                val up = runCatching { java.net.Socket("127.0.0.1", port).close() }.isSuccess
+                if (up) return
+                Thread.sleep(50)
+            }
+            fail("salur serve did not start")
+        }
+
+        @AfterClass @JvmStatic
+        fun stop() {
+            server.destroyForcibly().waitFor()
+            engine.close()
+        }
+
+        fun photo(rel: String): ByteArray = File(faces, rel).readBytes()
+
+        fun admin(method: String, path: String): String {
+            val req = HttpRequest.newBuilder(URI("$url$path")).header("authorization", "Bearer $ADMIN")
+                .method(method, HttpRequest.BodyPublishers.noBody()).build()
+            val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
+            assertEquals(resp.body(), 200, resp.statusCode())
+            return resp.body()
+        }
+
+        /** An upright JPEG as Camera2 would deliver it: NV21, rotated 90 degrees counter-clockwise. */
+        fun nv21Frame(rel: String): CameraFrame {
+            val src = ImageIO.read(File(faces, rel))
+            // Rotate counter-clockwise so the core's 90-degree clockwise rotation makes it upright.
+            val w = src.height and 1.inv()
+            val h = src.width and 1.inv()
+            val y = ByteArray(w * h)
+            val vu = ByteArray(w * h / 2)
+            for (row in 0 until h) for (col in 0 until w) {
+                val rgb = src.getRGB(src.width - 1 - row, col)
+                val r = (rgb shr 16) and 0xff
+                val g = (rgb shr 8) and 0xff
+                val b = rgb and 0xff
+                y[row * w + col] = (((66 * r + 129 * g + 25 * b + 128) shr 8) + 16).coerceIn(0, 255).toByte()
+                if (row % 2 == 0 && col % 2 == 0) {
+                    val i = (row / 2) * w + col
+                    vu[i] = (((112 * r - 94 * g - 18 * b + 128) shr 8) + 128).coerceIn(0, 255).toByte()
+                    vu[i + 1] = (((-38 * r - 74 * g + 112 * b + 128) shr 8) + 128).coerceIn(0, 255).toByte()
+                }
+            }
+            // NV21: V then U interleaved; the U plane starts one byte in.
+            return CameraFrame(
+                width = w.toUInt(), height = h.toUInt(), rotationDegrees = 90u,
+                y = y, yRowStride = w.toUInt(),
+                u = vu.copyOfRange(1, vu.size), v = vu, uvRowStride = w.toUInt(), uvPixelStride = 2u,
+            )
+        }
+    }
+
+    @Test
+    fun faces_match_mismatch_and_typed_errors() {
+        val reference = engine.templateFromCard(photo("same/fr_biden/1.jpg"))
+        val same = engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_biden/2.jpg"))
+        assertTrue(same.accepted())
+        assertEquals("accept", same.result().outcome)
+        val other = engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_obama/1.jpg"))
+        assertFalse(other.accepted())
+        assertTrue(other.result().score < other.result().threshold)
+
+        val noFace = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo("noface/skimage_coffee.jpg")) }
+        val e = noFace.exceptionOrNull() as SalurException.Failed
+        assertEquals("no_face", e.kind)
+        assertNotNull("a hint for the worker", e.hint)
+        val two = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo("multi/fr_obama_and_biden.jpg")) }
+        assertEquals("multiple_faces", (two.exceptionOrNull() as SalurException.Failed).kind)
+        val garbage = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, ByteArray(100) { 7 }) }
+        assertEquals("not_an_image", (garbage.exceptionOrNull() as SalurException.Failed).kind)
+    }
+
+    @Test
+    fun a_rotated_nv21_camera_frame_verifies() {
+        val reference = engine.templateFromCard(photo("same/fr_obama/1.jpg"))
+        val check = engine.checkFrame(reference, ReferenceKind.EKTP, nv21Frame("same/fr_obama/2.jpg"))
+        assertTrue("score ${check.result().score}", check.accepted())
+        val wrong = nv21Frame("same/fr_obama/2.jpg").copy(y = ByteArray(10))
+        val e = runCatching { engine.checkFrame(reference, ReferenceKind.EKTP, wrong) }.exceptionOrNull()
+        assertEquals("invalid_frame", (e as SalurException.Failed).kind)
+    }
+
+    @Test
+    fun the_receipt_test_vectors_verify_from_kotlin() {
+        val text = File(root, "test-vectors/receipts/vectors.json").readText()
+        val spki = Regex("\"spki_hex\":\\s*\"([0-9a-f]+)\"").find(text)!!.groupValues[1].hex()
+        val cases = Regex("\"cose_hex\":\\s*\"([0-9a-f]+)\",\\s*\"expect\":\\s*\"(\\w+)\"").findAll(text).toList()
+        assertTrue(cases.size >= 8)
+        for (c in cases) {
+            val ok = runCatching { verifyReceipt(c.groupValues[1].hex(), spki) }
+            assertEquals(c.value.take(60), c.groupValues[2] == "valid", ok.isSuccess)
+        }
+    }
+
+    @Test
+    fun the_doorstep_flow_records_signs_and_syncs_to_the_server() = runBlocking {
+        val signer = JavaSigner()
+        val config = ServerConfig(url = url, caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
+        val phone = Phone.open(File(work, "phone.db").path, signer, FixedDataKey(), config)
+        assertEquals("pending", phone.register("dev-kt-1", "pos-kt", "po-1"))
+        admin("POST", "/v1/admin/devices/dev-kt-1/approve")
+        assertEquals(2uL, phone.refreshRoster("blt-kt").added)
+
+        val roster = phone.roster("blt-kt", "", null)
+        assertEquals(listOf("Budi Santoso", "Siti Rahayu"), roster.map { it.name })
+        assertTrue(roster.all { it.hasTemplate && it.status == RecipientStatus.TO_DO })
+        val siti = phone.roster("blt-kt", "siti", null).single()
+        val budi = phone.roster("blt-kt", "31710101018000", null).first { it.name.startsWith("Budi") }
+
+        // Siti at the door: her other photo matches her registry template; she is paid.
+        val template = phone.recipientTemplate("blt-kt", siti.recipientRef)!!
+        val check = engine.checkImage(template, ReferenceKind.REGISTRY, photo("same/fr_biden/2.jpg"))
+        val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL)
+        assertEquals(1uL, paid.seq)
+        // An impostor's check cannot be recorded as a payment.
+        val impostor = engine.checkImage(template, ReferenceKind.REGISTRY, photo("same/fr_obama/2.jpg"))
+        val refused = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, impostor, 1001uL) }
+        assertEquals("invalid_argument", (refused.exceptionOrNull() as SalurException.Failed).kind)
+        // Budi is not home; Kotlin signed each receipt through the callback.
+        phone.recordNotHome("blt-kt", budi.recipientRef, 2000uL)
+        assertEquals(2, signer.signatures - 1 /* the registration request */ - 1 /* the roster request */)
+        assertEquals(RecipientStatus.PAID, phone.roster("blt-kt", "", RecipientStatus.PAID).single().let { it.status })
+        assertEquals(listOf("Budi Santoso"), phone.roster("blt-kt", "", RecipientStatus.NOT_HOME).map { it.name })
+        val receipt = verifyReceipt(paid.cose, signer.publicKeySpki())
+        assertTrue(receipt, receipt.contains("\"kind\":\"paid\""))
+        assertTrue(phone.verifyChain())
+        assertEquals(2uL, phone.syncStatus().pending)
+
+        val seen = mutableListOf<SyncCounts>()
+        val counts = phone.sync(object : SyncObserver {
+            override fun onProgress(counts: SyncCounts) { seen += counts }
+            override fun onRetry(message: String) {}
+        })
+        assertEquals(2uL, counts.acknowledged)
+        assertTrue(seen.isNotEmpty())
+        val status = phone.syncStatus()
+        assertEquals(0uL, status.pending)
+        assertNotNull(status.lastSuccessMs)
+        val chain = admin("GET", "/v1/devices/dev-kt-1/chain")
+        assertTrue(chain, chain.contains("\"valid\":true") && chain.contains("\"received\":2"))
+
+        // Ineligible: the aid goes back for reallocation on the server.
+        phone.recordIneligible("blt-kt", budi.recipientRef, IneligibleKind.MOVED, "moved to Bekasi", 3000uL)
+        assertEquals(1uL, phone.sync(null).acknowledged)
+        assertTrue(admin("GET", "/v1/admin/reallocations").contains("moved"))
+        phone.close()
+    }
+
+    @Test
+    fun an_unreachable_server_keeps_receipts_and_says_so() = runBlocking {
+        val dead = ServerSocket(0).use { it.localPort }
+        val config = ServerConfig(url = "http://127.0.0.1:$dead", caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
+        val phone = Phone.open(File(work, "offline.db").path, JavaSigner(), FixedDataKey(), config)
+        val e = runCatching { phone.register("dev-kt-2", "pos-kt", "po-1") }.exceptionOrNull()
+        assertEquals("network", (e as SalurException.Failed).kind)
+        assertNotNull(e.hint)
+        val insecure = runCatching {
+            Phone.open(File(work, "x.db").path, JavaSigner(), FixedDataKey(), config.copy(url = "http://10.0.0.1", allowHttpLoopback = true, maxAttempts = 3u))
+        }
+        assertEquals("invalid_argument", (insecure.exceptionOrNull() as SalurException.Failed).kind)
+        phone.close()
+    }
+}
+
+private fun String.hex(): ByteArray = chunked(2).map { it.toInt(16).toByte() }.toByteArray()

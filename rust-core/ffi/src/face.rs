@@ -1,0 +1,190 @@
+//! Face verification for the doorstep screen: camera frames or encoded photos against a
+//! recipient's reference template (registry, e-KTP photo or first-visit enrolment).
+
+use std::sync::Arc;
+
+use salur_core::doorstep;
+use salur_core::face::{self, decode_image, FacePick, Plane, RgbImage, Rotation, Template, YuvFrame};
+use salur_core::receipt::Method;
+
+use crate::SalurError;
+
+/// A camera frame as Camera2 delivers it (YUV_420_888 planes with strides; NV21 is the case
+/// `u_pixel_stride == 2` with V before U), and the rotation that makes it upright.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CameraFrame {
+    /// Width in pixels, as captured.
+    pub width: u32,
+    /// Height in pixels, as captured.
+    pub height: u32,
+    /// Clockwise rotation to upright: 0, 90, 180 or 270.
+    pub rotation_degrees: u32,
+    /// Luma plane.
+    pub y: Vec<u8>,
+    /// Bytes per luma row.
+    pub y_row_stride: u32,
+    /// U (Cb) plane.
+    pub u: Vec<u8>,
+    /// V (Cr) plane.
+    pub v: Vec<u8>,
+    /// Bytes per chroma row.
+    pub uv_row_stride: u32,
+    /// Bytes between chroma samples (1 planar, 2 interleaved).
+    pub uv_pixel_stride: u32,
+}
+
+/// What the reference template is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ReferenceKind {
+    /// The registry's template (from the roster).
+    Registry,
+    /// A template made at the door from the e-KTP card photo.
+    Ektp,
+    /// The template enrolled at the first visit.
+    Enrolled,
+}
+
+/// Capture quality, for hints on screen.
+#[derive(Debug, Clone, Copy, uniffi::Record)]
+pub struct FaceQuality {
+    /// Faces in the frame.
+    pub faces: u32,
+    /// Shorter side of the face box, pixels.
+    pub face_px: f32,
+    /// Mean brightness of the face, 0..255.
+    pub brightness: f32,
+    /// Sharpness (variance of the Laplacian).
+    pub sharpness: f32,
+    /// Head turn estimate, degrees.
+    pub yaw_deg: f32,
+}
+
+/// The decision shown to the worker.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FaceCheckResult {
+    /// `accept`, `retry` or `reject`.
+    pub outcome: String,
+    /// Cosine score.
+    pub score: f32,
+    /// Threshold applied.
+    pub threshold: f32,
+    /// Why a retry is asked for.
+    pub reasons: Vec<String>,
+    /// Capture quality.
+    pub quality: FaceQuality,
+}
+
+/// A completed face check, kept by the core with its evidence (score, model, face crop) so that a
+/// payment records exactly what was checked; pass it to [`crate::Phone::record_paid`].
+#[derive(uniffi::Object)]
+pub struct FaceCheck {
+    pub(crate) inner: doorstep::FaceCheck,
+}
+
+#[uniffi::export]
+impl FaceCheck {
+    /// The decision.
+    pub fn result(&self) -> FaceCheckResult {
+        let v = &self.inner.verification;
+        let q = v.probe;
+        FaceCheckResult {
+            outcome: format!("{:?}", v.outcome).to_lowercase(),
+            score: v.score,
+            threshold: v.threshold,
+            reasons: v.reasons.clone(),
+            quality: FaceQuality {
+                faces: q.faces as u32,
+                face_px: q.face_px,
+                brightness: q.brightness,
+                sharpness: q.sharpness,
+                yaw_deg: q.yaw_deg,
+            },
+        }
+    }
+
+    /// Whether the recipient may be paid on this check.
+    pub fn accepted(&self) -> bool {
+        self.inner.accepted()
+    }
+}
+
+/// Both face models, loaded once (about a quarter of a second) and shared.
+#[derive(uniffi::Object)]
+pub struct FaceEngine {
+    engine: face::FaceEngine,
+}
+
+impl FaceEngine {
+    fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
+        let reference = Template::decode(template)?;
+        let method = match kind {
+            ReferenceKind::Registry => Method::RegistryTemplate,
+            ReferenceKind::Ektp => Method::EktpPhoto,
+            ReferenceKind::Enrolled => Method::EnrolledTemplate,
+        };
+        Ok(Arc::new(FaceCheck { inner: doorstep::check_face(&self.engine, &reference, method, img)? }))
+    }
+}
+
+fn frame_image(f: &CameraFrame) -> Result<RgbImage, SalurError> {
+    let uv = |data| Plane { data, row_stride: f.uv_row_stride as usize, pixel_stride: f.uv_pixel_stride as usize };
+    let frame = YuvFrame {
+        width: f.width,
+        height: f.height,
+        y: Plane { data: &f.y, row_stride: f.y_row_stride as usize, pixel_stride: 1 },
+        u: uv(&f.u),
+        v: uv(&f.v),
+        rotation: Rotation::from_degrees(f.rotation_degrees)?,
+    };
+    Ok(frame.to_rgb()?)
+}
+
+#[uniffi::export]
+impl FaceEngine {
+    /// Loads the models from their bytes (Android reads them from the APK's assets).
+    /// `detector_size` 320 suits live frames; 640 finds smaller faces (e-KTP photos).
+    #[uniffi::constructor]
+    pub fn from_bytes(yunet: Vec<u8>, sface: Vec<u8>, detector_size: u32) -> Result<Arc<Self>, SalurError> {
+        let config = face::FaceConfig { detector_size, ..face::FaceConfig::default() };
+        Ok(Arc::new(Self { engine: face::FaceEngine::from_bytes(&yunet, &sface, config)? }))
+    }
+
+    /// Loads the models from a folder holding both ONNX files.
+    #[uniffi::constructor]
+    pub fn from_dir(path: String, detector_size: u32) -> Result<Arc<Self>, SalurError> {
+        let config = face::FaceConfig { detector_size, ..face::FaceConfig::default() };
+        Ok(Arc::new(Self { engine: face::FaceEngine::from_dir(std::path::Path::new(&path), config)? }))
+    }
+
+    /// Checks the one face in a camera frame against `template`.
+    pub fn check_frame(
+        &self,
+        template: Vec<u8>,
+        kind: ReferenceKind,
+        frame: CameraFrame,
+    ) -> Result<Arc<FaceCheck>, SalurError> {
+        self.check(&template, kind, &frame_image(&frame)?)
+    }
+
+    /// Checks the one face in a JPEG or PNG photo against `template`.
+    pub fn check_image(
+        &self,
+        template: Vec<u8>,
+        kind: ReferenceKind,
+        image: Vec<u8>,
+    ) -> Result<Arc<FaceCheck>, SalurError> {
+        self.check(&template, kind, &decode_image(&image)?)
+    }
+
+    /// A reference template from a photo of the e-KTP card (the largest face on it).
+    pub fn template_from_card(&self, image: Vec<u8>) -> Result<Vec<u8>, SalurError> {
+        Ok(self.engine.template(&decode_image(&image)?, FacePick::Largest)?.encode())
+    }
+
+    /// A template enrolled at the first visit from one or more photos of the recipient
+    /// (refused if they show different people).
+    pub fn enroll(&self, images: Vec<Vec<u8>>) -> Result<Vec<u8>, SalurError> {
+        let decoded = images.iter().map(|b| decode_image(b)).collect::<Result<Vec<_>, _>>()?;
+        Ok(self.engine.enroll(&decoded)?.encode())
+    }
+}

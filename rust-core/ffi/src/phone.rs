@@ -1,0 +1,451 @@
+//! The phone: its encrypted store, its key (in the platform keystore), the roster and the
+//! receipts, and the sync with the disbursement API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use salur_core::doorstep;
+use salur_core::receipt::{IneligibleReason, Outcome, Times};
+use salur_core::store::Store;
+use salur_core::sync::{SyncClient, SyncConfig};
+
+use crate::face::FaceCheck;
+use crate::keys::{DataKeyProvider, DeviceSigner, Keys, Signer};
+use crate::SalurError;
+
+/// How to reach the disbursement API.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ServerConfig {
+    /// Base URL, `https://...`.
+    pub url: String,
+    /// Trusted CA certificates (PEM); none: the Mozilla roots.
+    pub ca_pem: Option<String>,
+    /// SHA-256 (hex) of the server key's SPKI: current and backup pins; empty: no pinning.
+    pub pins_sha256_hex: Vec<String>,
+    /// Allow `http://` to loopback (tests only).
+    pub allow_http_loopback: bool,
+    /// Tries per request before a call gives up (0: the default, 8, with backoff up to a minute).
+    pub max_attempts: u32,
+}
+
+/// Where a recipient stands today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum RecipientStatus {
+    /// Not visited yet (or nobody was home).
+    ToDo,
+    /// Paid.
+    Paid,
+    /// Found ineligible.
+    Ineligible,
+    /// Nobody home at the last visit.
+    NotHome,
+    /// Refused the aid.
+    Refused,
+}
+
+/// Why a recipient is ineligible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum IneligibleKind {
+    /// Deceased.
+    Deceased,
+    /// Moved away.
+    Moved,
+    /// Not found at the address.
+    NotFound,
+    /// Does not meet the programme's criteria.
+    NotMeetingCriteria,
+    /// Something else (say what in the note).
+    Other,
+}
+
+/// A row of today's roster.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RecipientItem {
+    /// Roster.
+    pub roster_id: String,
+    /// The recipient's reference in receipts (hex).
+    pub recipient_ref: String,
+    /// NIK.
+    pub nik: String,
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Whole rupiah.
+    pub amount: u64,
+    /// Whether a reference template is on the phone (if not: e-KTP photo or enrol at this visit).
+    pub has_template: bool,
+    /// Where they stand.
+    pub status: RecipientStatus,
+}
+
+/// What a roster refresh changed.
+#[derive(Debug, Clone, Copy, uniffi::Record)]
+pub struct RosterChange {
+    /// New recipients.
+    pub added: u64,
+    /// Recipients no longer assigned.
+    pub removed: u64,
+    /// Recipients updated.
+    pub updated: u64,
+}
+
+/// Counts of one sync run.
+#[derive(Debug, Clone, Copy, uniffi::Record)]
+pub struct SyncCounts {
+    /// Unacknowledged at the start.
+    pub pending: u64,
+    /// Sent so far.
+    pub sent: u64,
+    /// Accepted by the server so far.
+    pub acknowledged: u64,
+    /// Refused by the server so far.
+    pub rejected: u64,
+}
+
+/// The sync status screen.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncStatus {
+    /// Receipts waiting to upload.
+    pub pending: u64,
+    /// Receipts the server holds.
+    pub acknowledged: u64,
+    /// Receipts the server refused (with reasons in the audit view).
+    pub rejected: u64,
+    /// When the oldest waiting receipt was recorded (ms since the epoch).
+    pub oldest_pending_ms: Option<i64>,
+    /// Last fully successful sync.
+    pub last_success_ms: Option<i64>,
+    /// Last error, in words for the worker.
+    pub last_error: Option<String>,
+    /// Its stable kind.
+    pub last_error_kind: Option<String>,
+}
+
+/// A recorded receipt.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ReceiptInfo {
+    /// Receipt id.
+    pub id: String,
+    /// Sequence number in the device's chain.
+    pub seq: u64,
+    /// The signed bytes (COSE_Sign1).
+    pub cose: Vec<u8>,
+}
+
+/// Hears a running sync (for the progress bar).
+#[uniffi::export(with_foreign)]
+pub trait SyncObserver: Send + Sync {
+    /// After each batch is answered.
+    fn on_progress(&self, counts: SyncCounts);
+    /// A transient failure; the sync waits and tries again.
+    fn on_retry(&self, message: String);
+}
+
+struct Observer(Option<Arc<dyn SyncObserver>>);
+
+fn counts(p: salur_core::sync::SyncProgress) -> SyncCounts {
+    SyncCounts { pending: p.pending, sent: p.sent, acknowledged: p.acknowledged, rejected: p.rejected }
+}
+
+impl salur_core::sync::SyncListener for Observer {
+    fn progress(&self, p: salur_core::sync::SyncProgress) {
+        if let Some(o) = &self.0 {
+            o.on_progress(counts(p));
+        }
+    }
+
+    fn retrying(&self, error: &salur_core::Error) {
+        if let Some(o) = &self.0 {
+            o.on_retry(error.hint().map_or_else(|| error.to_string(), str::to_string));
+        }
+    }
+}
+
+/// One phone's store, key and server connection.
+#[derive(uniffi::Object)]
+pub struct Phone {
+    store: Arc<Store>,
+    signer: Arc<Signer>,
+    client: Arc<SyncClient>,
+    runtime: tokio::runtime::Runtime,
+}
+
+fn recipient_ref(hex_ref: &str) -> Result<Vec<u8>, SalurError> {
+    hex::decode(hex_ref).map_err(|_| salur_core::Error::InvalidArgument("recipient_ref is not hex".into()).into())
+}
+
+impl Phone {
+    fn times(&self, mono_ms: u64) -> Result<Times, SalurError> {
+        let offset_ms = self.store.clock_offset_ms()?;
+        Ok(Times { wall_ms: salur_core::sync::now_ms(), mono_ms, offset_ms })
+    }
+
+    fn record(
+        &self,
+        roster_id: &str,
+        recipient: &str,
+        outcome: Outcome,
+        evidence: Option<salur_core::receipt::Evidence>,
+        crop: Option<Vec<u8>>,
+        mono_ms: u64,
+    ) -> Result<ReceiptInfo, SalurError> {
+        let r = self.store.recipient(roster_id, &recipient_ref(recipient)?)?;
+        let draft = doorstep::draft(&r, outcome, evidence, crop, self.times(mono_ms)?);
+        let signed = self.store.record(self.signer.as_ref(), draft)?;
+        Ok(ReceiptInfo { id: signed.receipt.id.clone(), seq: signed.receipt.seq, cose: signed.bytes })
+    }
+
+    /// Runs a network call on the phone's runtime (reqwest needs tokio; the caller's coroutine
+    /// just awaits the join handle).
+    async fn on_runtime<T: Send + 'static>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, salur_core::Error>> + Send + 'static,
+    ) -> Result<T, SalurError> {
+        self.runtime.spawn(f).await.map_err(|e| SalurError::internal(format!("task: {e}")))?.map_err(Into::into)
+    }
+}
+
+#[uniffi::export]
+impl Phone {
+    /// Opens (creating and migrating) the store at `db_path`, with the device key and data key
+    /// from the platform keystore and the server to sync with.
+    #[uniffi::constructor]
+    pub fn open(
+        db_path: String,
+        signer: Arc<dyn DeviceSigner>,
+        keys: Arc<dyn DataKeyProvider>,
+        server: ServerConfig,
+    ) -> Result<Arc<Self>, SalurError> {
+        let store = Store::open(std::path::Path::new(&db_path), &Keys(keys))?;
+        let mut config = SyncConfig::new(&server.url);
+        config.ca_pem = server.ca_pem.map(String::into_bytes);
+        config.allow_http_loopback = server.allow_http_loopback;
+        if server.max_attempts > 0 {
+            config.backoff.max_attempts = server.max_attempts;
+        }
+        for pin in &server.pins_sha256_hex {
+            let bytes: [u8; 32] = hex::decode(pin).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                salur_core::Error::InvalidArgument(format!("pin {pin} is not 64 hex digits (SHA-256)"))
+            })?;
+            config.pins_sha256.push(bytes);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| SalurError::internal(format!("starting the network runtime: {e}")))?;
+        Ok(Arc::new(Self {
+            store: Arc::new(store),
+            signer: Arc::new(Signer(signer)),
+            client: Arc::new(SyncClient::new(&config)?),
+            runtime,
+        }))
+    }
+
+    /// The device public key (SPKI DER) to show or send for registration.
+    pub fn public_key_spki(&self) -> Result<Vec<u8>, SalurError> {
+        Ok(salur_core::keys::Signer::public_key_spki(self.signer.as_ref())?)
+    }
+
+    /// Registers the device with the server (idempotent); returns `pending`, `approved` or `revoked`.
+    pub async fn register(
+        &self,
+        device_id: String,
+        worker_id: String,
+        post_office: String,
+    ) -> Result<String, SalurError> {
+        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        self.on_runtime(async move {
+            let r = client.register(&store, signer.as_ref(), &device_id, &worker_id, &post_office).await?;
+            Ok(r.status)
+        })
+        .await
+    }
+
+    /// Measures and stores the server clock offset (ms).
+    pub async fn check_time(&self) -> Result<i64, SalurError> {
+        let (store, client) = (self.store.clone(), self.client.clone());
+        self.on_runtime(async move { client.check_time(&store).await }).await
+    }
+
+    /// Downloads the worker's roster for `roster_id`, replacing the phone's copy.
+    pub async fn refresh_roster(&self, roster_id: String) -> Result<RosterChange, SalurError> {
+        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        let c =
+            self.on_runtime(async move { client.refresh_roster(&store, signer.as_ref(), &roster_id).await }).await?;
+        Ok(RosterChange { added: c.added, removed: c.removed, updated: c.updated })
+    }
+
+    /// Uploads every waiting receipt (and evidence crop); safe to cancel and to call again.
+    pub async fn sync(&self, observer: Option<Arc<dyn SyncObserver>>) -> Result<SyncCounts, SalurError> {
+        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        let report =
+            self.on_runtime(async move { client.sync(&store, signer.as_ref(), &Observer(observer)).await }).await?;
+        Ok(counts(report.progress))
+    }
+
+    /// The sync status screen.
+    pub fn sync_status(&self) -> Result<SyncStatus, SalurError> {
+        let s = self.store.sync_status()?;
+        Ok(SyncStatus {
+            pending: s.pending,
+            acknowledged: s.acknowledged,
+            rejected: s.rejected,
+            oldest_pending_ms: s.oldest_pending_ms,
+            last_success_ms: s.last_success_ms,
+            last_error: s.last_error,
+            last_error_kind: s.last_error_kind,
+        })
+    }
+
+    /// Today's roster: `query` matches names (any case) or the start of a NIK; `status` filters.
+    pub fn roster(
+        &self,
+        roster_id: String,
+        query: String,
+        status: Option<RecipientStatus>,
+    ) -> Result<Vec<RecipientItem>, SalurError> {
+        let mut standing: HashMap<Vec<u8>, RecipientStatus> = HashMap::new();
+        for (recipient, outcome) in self.store.outcomes(&roster_id)? {
+            let s = match outcome.as_str() {
+                "paid" => RecipientStatus::Paid,
+                "ineligible" => RecipientStatus::Ineligible,
+                "refused" => RecipientStatus::Refused,
+                _ => RecipientStatus::NotHome,
+            };
+            let rank = |s: &RecipientStatus| *s as u8;
+            let e = standing.entry(recipient).or_insert(s);
+            // Paid outranks everything after it; otherwise the latest visit counts.
+            if *e != RecipientStatus::Paid && rank(&s) != rank(e) {
+                *e = s;
+            }
+        }
+        let q = query.trim().to_lowercase();
+        Ok(self
+            .store
+            .recipients(&roster_id)?
+            .into_iter()
+            .map(|r| RecipientItem {
+                status: standing.get(&r.recipient).copied().unwrap_or(RecipientStatus::ToDo),
+                roster_id: r.roster_id,
+                recipient_ref: hex::encode(&r.recipient),
+                has_template: r.template.is_some(),
+                nik: r.nik,
+                name: r.name,
+                address: r.address,
+                amount: r.amount,
+            })
+            .filter(|r| q.is_empty() || r.name.to_lowercase().contains(&q) || r.nik.starts_with(&q))
+            .filter(|r| status.is_none_or(|s| s == r.status))
+            .collect())
+    }
+
+    /// The recipient's reference template, if the phone has one.
+    pub fn recipient_template(&self, roster_id: String, recipient_ref: String) -> Result<Option<Vec<u8>>, SalurError> {
+        Ok(self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?.template)
+    }
+
+    /// Keeps a template enrolled at the first visit for the next ones.
+    pub fn save_enrolment(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        template: Vec<u8>,
+    ) -> Result<(), SalurError> {
+        salur_core::face::Template::decode(&template)?;
+        Ok(self.store.set_template(&roster_id, &self::recipient_ref(&recipient_ref)?, &template)?)
+    }
+
+    /// Records a payment on an accepted face check (refused if the check did not accept).
+    /// `mono_ms` is the phone's monotonic clock (`SystemClock.elapsedRealtime()`).
+    pub fn record_paid(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        check: Arc<FaceCheck>,
+        mono_ms: u64,
+    ) -> Result<ReceiptInfo, SalurError> {
+        if !check.inner.accepted() {
+            return Err(salur_core::Error::InvalidArgument(
+                "the face check did not accept this person: retake, or use a supervisor override".into(),
+            )
+            .into());
+        }
+        let c = &check.inner;
+        self.record(
+            &roster_id,
+            &recipient_ref,
+            Outcome::Paid,
+            Some(c.evidence.clone()),
+            Some(c.crop_jpeg.clone()),
+            mono_ms,
+        )
+    }
+
+    /// Records a payment a supervisor vouched for (flagged for audit), with the last face check if any.
+    pub fn record_override(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        supervisor_id: String,
+        reason: String,
+        last_check: Option<Arc<FaceCheck>>,
+        mono_ms: u64,
+    ) -> Result<ReceiptInfo, SalurError> {
+        if supervisor_id.trim().is_empty() || reason.trim().len() < 5 {
+            return Err(salur_core::Error::InvalidArgument(
+                "an override needs the supervisor's id and a reason in words".into(),
+            )
+            .into());
+        }
+        let last = last_check.as_ref().map(|c| &c.inner);
+        let evidence = doorstep::override_evidence(&supervisor_id, &reason, last);
+        let crop = last.map(|c| c.crop_jpeg.clone());
+        self.record(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms)
+    }
+
+    /// Records a recipient found ineligible (the aid goes back for reallocation).
+    pub fn record_ineligible(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        reason: IneligibleKind,
+        note: Option<String>,
+        mono_ms: u64,
+    ) -> Result<ReceiptInfo, SalurError> {
+        let reason = match reason {
+            IneligibleKind::Deceased => IneligibleReason::Deceased,
+            IneligibleKind::Moved => IneligibleReason::Moved,
+            IneligibleKind::NotFound => IneligibleReason::NotFound,
+            IneligibleKind::NotMeetingCriteria => IneligibleReason::NotMeetingCriteria,
+            IneligibleKind::Other => IneligibleReason::Other,
+        };
+        self.record(&roster_id, &recipient_ref, Outcome::Ineligible { reason, note }, None, None, mono_ms)
+    }
+
+    /// Records that nobody was home.
+    pub fn record_not_home(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        mono_ms: u64,
+    ) -> Result<ReceiptInfo, SalurError> {
+        self.record(&roster_id, &recipient_ref, Outcome::NotHome, None, None, mono_ms)
+    }
+
+    /// Records that the recipient refused the aid.
+    pub fn record_refused(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        mono_ms: u64,
+    ) -> Result<ReceiptInfo, SalurError> {
+        self.record(&roster_id, &recipient_ref, Outcome::Refused, None, None, mono_ms)
+    }
+
+    /// Whether the device's whole receipt chain verifies.
+    pub fn verify_chain(&self) -> Result<bool, SalurError> {
+        Ok(self.store.verify_chain()?.is_valid())
+    }
+}
