@@ -41,12 +41,11 @@ pub struct Area {
     pub paid_share: f64,
 }
 
-/// Scores this close above the threshold count as low-score matches (millionths).
+/// Scores this close above the threshold count as low-score matches (millionths); the partial
+/// index `receipts_low_score` (migration 0006) has the same constant.
 pub const LOW_SCORE_MARGIN_E6: i64 = 50_000;
 /// A device that has sent nothing for this long is listed as silent.
 pub const SILENT_AFTER_MS: i64 = 6 * 3600 * 1000;
-/// Day boundaries in Western Indonesia Time (UTC+7) for the daily curve.
-const WIB_OFFSET_MS: i64 = 7 * 3600 * 1000;
 
 /// One device's activity.
 #[derive(Debug, Clone, Serialize)]
@@ -136,28 +135,11 @@ impl Db {
                 .await?
                 .unwrap_or_default(),
         };
-        // Each recipient's standing: paid beats ineligible beats refused beats not home.
+        // Kept current by ingestion and import (see summaries.rs): no scan of recipients or receipts.
         let rows = sqlx::query(
-            "WITH status AS (
-                 SELECT roster_id, recipient,
-                        MAX(CASE WHEN outcome = 'paid' THEN 1 ELSE 0 END) AS paid,
-                        MAX(CASE WHEN outcome = 'paid' AND method = 'supervisor_override' THEN 1 ELSE 0 END) AS ovr,
-                        MAX(CASE WHEN outcome = 'ineligible' THEN 1 ELSE 0 END) AS inel,
-                        MAX(CASE WHEN outcome = 'refused' THEN 1 ELSE 0 END) AS ref,
-                        MAX(CASE WHEN outcome = 'not_home' THEN 1 ELSE 0 END) AS nh
-                 FROM receipts WHERE roster_id = $1 GROUP BY roster_id, recipient),
-             st AS (
-                 SELECT rc.province, rc.regency, rc.post_office, rc.amount,
-                        COALESCE(s.paid, 0) AS paid, COALESCE(s.ovr, 0) AS ovr, COALESCE(s.inel, 0) AS inel,
-                        COALESCE(s.ref, 0) AS ref, COALESCE(s.nh, 0) AS nh
-                 FROM recipients rc LEFT JOIN status s ON s.roster_id = rc.roster_id AND s.recipient = rc.recipient
-                 WHERE rc.roster_id = $1)
-             SELECT province, regency, post_office, CAST(COUNT(*) AS BIGINT), CAST(SUM(amount) AS BIGINT),
-                    CAST(SUM(paid) AS BIGINT), CAST(SUM(paid * amount) AS BIGINT), CAST(SUM(ovr) AS BIGINT),
-                    CAST(SUM(CASE WHEN paid = 0 AND inel = 1 THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(SUM(CASE WHEN paid = 0 AND inel = 0 AND ref = 1 THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(SUM(CASE WHEN paid = 0 AND inel = 0 AND ref = 0 AND nh = 1 THEN 1 ELSE 0 END) AS BIGINT)
-             FROM st GROUP BY province, regency, post_office ORDER BY province, regency, post_office",
+            "SELECT province, regency, post_office, recipients, target_amount, paid, paid_amount, overrides,
+                    ineligible, refused, not_home
+             FROM area_stats WHERE roster_id = $1 AND recipients > 0 ORDER BY province, regency, post_office",
         )
         .bind(&roster_id)
         .fetch_all(&self.read)
@@ -196,14 +178,17 @@ impl Db {
             .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
             .collect();
         let gaps = sqlx::query(
-            "SELECT device_id, CAST(MAX(seq) - COUNT(*) AS BIGINT) FROM receipts GROUP BY device_id HAVING MAX(seq) > COUNT(*) ORDER BY device_id",
+            "SELECT device_id, CAST(max_seq - receipts AS BIGINT) FROM device_stats WHERE max_seq > receipts
+             ORDER BY device_id",
         )
         .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
         .collect();
-        let receipts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(&self.read).await?;
+        let receipts: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(receipts), 0) AS BIGINT) FROM device_stats")
+            .fetch_one(&self.read)
+            .await?;
         let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Vec<(String, u64)> {
             rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect()
         };
@@ -216,28 +201,28 @@ impl Db {
             .fetch_all(&self.read)
             .await?,
         );
-        let paid_by_day = sqlx::query(
-            "SELECT CAST((signed_ms + $2) / 86400000 AS BIGINT) AS day, CAST(COUNT(*) AS BIGINT) FROM receipts
-             WHERE roster_id = $1 AND outcome = 'paid' GROUP BY day ORDER BY day",
-        )
-        .bind(&roster_id)
-        .bind(WIB_OFFSET_MS)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| (civil_date(r.get::<i64, _>(0)), r.get::<i64, _>(1) as u64))
-        .collect();
-        let low_score_matches: i64 = sqlx::query_scalar(
+        let paid_by_day = sqlx::query("SELECT day, paid FROM daily_paid WHERE roster_id = $1 ORDER BY day")
+            .bind(&roster_id)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| (civil_date(r.get::<i64, _>(0)), r.get::<i64, _>(1) as u64))
+            .collect();
+        // The margin is written into the SQL (a constant, not input) so the planner can use the
+        // partial index, whose predicate must match the query's text.
+        let low_score_matches: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT CAST(COUNT(*) AS BIGINT) FROM receipts WHERE roster_id = $1 AND outcome = 'paid'
-             AND score_e6 IS NOT NULL AND threshold_e6 IS NOT NULL AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + $2",
-        )
+             AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + {LOW_SCORE_MARGIN_E6}"
+        )))
         .bind(&roster_id)
-        .bind(LOW_SCORE_MARGIN_E6)
         .fetch_one(&self.read)
         .await?;
+        // Few recipients are paid twice: found through the partial index, then counted.
         let double_payments = sqlx::query(
-            "SELECT recipient, CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT device_id) AS BIGINT) FROM receipts
-             WHERE roster_id = $1 AND outcome = 'paid' GROUP BY recipient HAVING COUNT(*) > 1 ORDER BY recipient",
+            "SELECT r.recipient, CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT r.device_id) AS BIGINT)
+             FROM recipients p JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient
+             WHERE p.roster_id = $1 AND p.paid_receipts > 1 AND r.outcome = 'paid'
+             GROUP BY r.recipient ORDER BY r.recipient",
         )
         .bind(&roster_id)
         .fetch_all(&self.read)
@@ -260,12 +245,12 @@ impl Db {
         );
         let now = crate::db::now_ms();
         let devices: Vec<DeviceActivity> = sqlx::query(
-            "SELECT d.device_id, d.worker_id, CAST(COUNT(r.id) AS BIGINT),
-                    CAST(SUM(CASE WHEN r.method = 'supervisor_override' THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(AVG(r.received_ms - r.signed_ms) AS BIGINT), MAX(r.received_ms),
+            "SELECT d.device_id, d.worker_id, CAST(COALESCE(s.receipts, 0) AS BIGINT), s.overrides,
+                    CAST(s.lag_sum_ms / CASE WHEN s.receipts > 0 THEN s.receipts ELSE 1 END AS BIGINT),
+                    s.last_received_ms,
                     (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = d.device_id)
-             FROM devices d LEFT JOIN receipts r ON r.device_id = d.device_id
-             WHERE d.status = 'approved' GROUP BY d.device_id, d.worker_id ORDER BY d.device_id",
+             FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
+             WHERE d.status = 'approved' ORDER BY d.device_id",
         )
         .fetch_all(&self.read)
         .await?

@@ -160,6 +160,7 @@ impl Db {
             return Err(ApiError::BadRequest("the database URL must start with sqlite: or postgres:".into()));
         };
         migrator.run(&db.write).await.map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
+        db.rebuild_if_needed().await?;
         Ok(db)
     }
 
@@ -278,9 +279,10 @@ impl Db {
         let mut order: Vec<usize> = (0..verified.len()).collect();
         order.sort_by_key(|&i| verified[i].as_ref().map_or(0, |s| s.receipt.seq));
         let mut results: Vec<Option<IngestResult>> = vec![None; verified.len()];
+        let mut deltas = crate::summaries::Deltas::default();
         for i in order {
             let result = match &verified[i] {
-                Ok(signed) => store_one(&mut tx, device, signed).await?,
+                Ok(signed) => store_one(&mut tx, &mut deltas, device, signed).await?,
                 Err(refused) => refused.clone(),
             };
             if let (Ingest::Rejected | Ingest::Conflict, Some(reason)) = (result.result, &result.reason) {
@@ -297,6 +299,7 @@ impl Db {
             results[i] = Some(result);
         }
         let results = results.into_iter().map(|r| r.expect("every index visited")).collect();
+        deltas.apply(&mut tx).await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -340,6 +343,7 @@ fn device_from_row(r: &AnyRow) -> Result<Device, ApiError> {
 /// link to the neighbours already stored.
 async fn store_one(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    deltas: &mut crate::summaries::Deltas,
     device: &Device,
     signed: &SignedReceipt,
 ) -> Result<IngestResult, ApiError> {
@@ -403,12 +407,15 @@ async fn store_one(
     let now = now_ms();
     // The receipt is the phone's signed word and is kept; the server flags what does not match
     // the roster it handed out, for an auditor.
-    let roster = sqlx::query("SELECT worker_id, amount FROM recipients WHERE roster_id = $1 AND recipient = $2")
-        .bind(&r.roster_id)
-        .bind(&r.recipient)
-        .fetch_optional(&mut **tx)
-        .await?;
-    let flag = match roster {
+    let roster = sqlx::query(
+        "SELECT worker_id, amount, province, regency, post_office, standing, overridden FROM recipients
+         WHERE roster_id = $1 AND recipient = $2",
+    )
+    .bind(&r.roster_id)
+    .bind(&r.recipient)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let flag = match &roster {
         None => Some("recipient not on the roster".to_string()),
         Some(row) if row.get::<String, _>(0) != device.worker_id => Some("recipient assigned to another worker".into()),
         Some(row) if outcome != "not_home" && row.get::<i64, _>(1) != r.amount as i64 => {
@@ -447,6 +454,13 @@ async fn store_one(
         }
         other => other.into(),
     })?;
+    let is_override = method.as_deref() == Some("supervisor_override");
+    deltas.receipt(&device.device_id, &r.roster_id, outcome == "paid", is_override, r.seq, r.time.wall_ms, now);
+    if let Some(row) = &roster {
+        let standing = (row.get(2), row.get(3), row.get(4), row.get(1), row.get(5), row.get::<i64, _>(6) != 0);
+        crate::summaries::raise_standing(tx, deltas, &r.roster_id, &r.recipient, standing, outcome, is_override)
+            .await?;
+    }
     if let Some(reason) = reason.filter(|_| outcome == "ineligible") {
         sqlx::query(
             "INSERT INTO reallocations (receipt_id, roster_id, recipient, amount, reason, note, created_ms)

@@ -8,6 +8,7 @@ pub mod error;
 pub mod evidence;
 pub mod metrics;
 pub mod roster;
+pub mod summaries;
 
 use std::net::SocketAddr;
 

@@ -132,9 +132,20 @@ impl Db {
             .await?)
     }
 
-    /// Adds or replaces one recipient.
+    /// Adds or replaces one recipient, moving its counts between areas on the dashboard.
     pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<(), ApiError> {
+        use crate::summaries::{contribution, Deltas};
         let key = self.roster_key(&row.period).await?;
+        let recipient = recipient_ref(&key, &row.nik);
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query(
+            "SELECT province, regency, post_office, amount, standing, overridden FROM recipients
+             WHERE roster_id = $1 AND recipient = $2",
+        )
+        .bind(&row.period)
+        .bind(&recipient)
+        .fetch_optional(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
                                                 village, post_office, worker_id, amount, template)
@@ -145,7 +156,7 @@ impl Db {
                 worker_id = excluded.worker_id, amount = excluded.amount, template = excluded.template",
         )
         .bind(&row.period)
-        .bind(recipient_ref(&key, &row.nik))
+        .bind(&recipient)
         .bind(&row.nik)
         .bind(&row.name)
         .bind(&row.address)
@@ -157,8 +168,22 @@ impl Db {
         .bind(&row.worker_id)
         .bind(row.amount as i64)
         .bind(template)
-        .execute(&self.write)
+        .execute(&mut *tx)
         .await?;
+        let mut deltas = Deltas::default();
+        let (standing, overridden) = match &before {
+            Some(b) => {
+                let (standing, overridden) = (b.get::<i64, _>(4), b.get::<i64, _>(5) != 0);
+                let old_key = (row.period.clone(), b.get(0), b.get(1), b.get(2));
+                deltas.leave(old_key, contribution(standing, overridden, b.get(3)));
+                (standing, overridden)
+            }
+            None => (0, false),
+        };
+        let new_key = (row.period.clone(), row.province.clone(), row.regency.clone(), row.post_office.clone());
+        deltas.area(new_key, None, contribution(standing, overridden, row.amount as i64));
+        deltas.apply(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
