@@ -41,9 +41,11 @@ pub struct Area {
     pub paid_share: f64,
 }
 
-/// Scores this close above the threshold count as low-score matches (millionths); the partial
-/// index `receipts_low_score` (migration 0006) has the same constant.
+/// Scores this close above the threshold count as low-score matches (millionths); the rebuild in
+/// summaries.rs writes the same constant into its SQL.
 pub const LOW_SCORE_MARGIN_E6: i64 = 50_000;
+/// Most devices (and workers) listed on the dashboard; the nation has tens of thousands.
+pub const DEVICE_LIST_LIMIT: i64 = 200;
 /// A device that has sent nothing for this long is listed as silent.
 pub const SILENT_AFTER_MS: i64 = 6 * 3600 * 1000;
 
@@ -109,7 +111,7 @@ pub struct Dashboard {
     pub devices_with_gaps: Vec<(String, u64)>,
     /// Receipts held.
     pub receipts: u64,
-    /// Recipients found ineligible, by reason.
+    /// Ineligible reports (receipts), by reason.
     pub ineligible_by_reason: Vec<(String, u64)>,
     /// Payments per day (WIB): (date, count).
     pub paid_by_day: Vec<(String, u64)>,
@@ -117,8 +119,13 @@ pub struct Dashboard {
     pub low_score_matches: u64,
     /// Recipients paid twice or more: the server's flag for the auditor.
     pub double_payments: Vec<DoublePayment>,
-    /// Per device: overrides, refusals, sync lag, silence.
+    /// The devices needing attention first (silent longest, then the rest), at most
+    /// [`DEVICE_LIST_LIMIT`]: overrides, refusals, sync lag, silence.
     pub devices: Vec<DeviceActivity>,
+    /// Approved devices in all.
+    pub devices_total: u64,
+    /// Of those, silent for more than [`SILENT_AFTER_MS`].
+    pub devices_silent: u64,
     /// Stored receipts the server flagged against the roster, by reason.
     pub flagged: Vec<(String, u64)>,
     /// Per worker: override and refusal rates.
@@ -192,15 +199,18 @@ impl Db {
         let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Vec<(String, u64)> {
             rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect()
         };
-        let ineligible_by_reason = pairs(
-            sqlx::query(
-                "SELECT reason, CAST(COUNT(DISTINCT recipient) AS BIGINT) FROM receipts
-                 WHERE roster_id = $1 AND outcome = 'ineligible' GROUP BY reason ORDER BY reason",
-            )
-            .bind(&roster_id)
-            .fetch_all(&self.read)
-            .await?,
+        let counts = pairs(
+            sqlx::query("SELECT name, n FROM roster_counts WHERE roster_id = $1 AND n > 0 ORDER BY name")
+                .bind(&roster_id)
+                .fetch_all(&self.read)
+                .await?,
         );
+        let named = |prefix: &str| -> Vec<(String, u64)> {
+            counts.iter().filter_map(|(k, n)| k.strip_prefix(prefix).map(|k| (k.to_string(), *n))).collect()
+        };
+        let ineligible_by_reason = named("ineligible:");
+        let flagged = named("flag:");
+        let low_score_matches = named("low_score").first().map_or(0, |(_, n)| *n);
         let paid_by_day = sqlx::query("SELECT day, paid FROM daily_paid WHERE roster_id = $1 ORDER BY day")
             .bind(&roster_id)
             .fetch_all(&self.read)
@@ -208,15 +218,6 @@ impl Db {
             .iter()
             .map(|r| (civil_date(r.get::<i64, _>(0)), r.get::<i64, _>(1) as u64))
             .collect();
-        // The margin is written into the SQL (a constant, not input) so the planner can use the
-        // partial index, whose predicate must match the query's text.
-        let low_score_matches: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT CAST(COUNT(*) AS BIGINT) FROM receipts WHERE roster_id = $1 AND outcome = 'paid'
-             AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + {LOW_SCORE_MARGIN_E6}"
-        )))
-        .bind(&roster_id)
-        .fetch_one(&self.read)
-        .await?;
         // Few recipients are paid twice: found through the partial index, then counted.
         let double_payments = sqlx::query(
             "SELECT r.recipient, CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT r.device_id) AS BIGINT)
@@ -234,24 +235,19 @@ impl Db {
             devices: r.get::<i64, _>(2) as u64,
         })
         .collect();
-        let flagged = pairs(
-            sqlx::query(
-                "SELECT flag, CAST(COUNT(*) AS BIGINT) FROM receipts WHERE roster_id = $1 AND flag IS NOT NULL
-                 GROUP BY flag ORDER BY flag",
-            )
-            .bind(&roster_id)
-            .fetch_all(&self.read)
-            .await?,
-        );
         let now = crate::db::now_ms();
-        let devices: Vec<DeviceActivity> = sqlx::query(
-            "SELECT d.device_id, d.worker_id, CAST(COALESCE(s.receipts, 0) AS BIGINT), s.overrides,
-                    CAST(s.lag_sum_ms / CASE WHEN s.receipts > 0 THEN s.receipts ELSE 1 END AS BIGINT),
-                    s.last_received_ms,
-                    (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = d.device_id)
-             FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
-             WHERE d.status = 'approved' ORDER BY d.device_id",
-        )
+        // Silent longest first (never heard from at the top), so the list shows who needs a call.
+        let devices: Vec<DeviceActivity> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT t.device_id, t.worker_id, t.receipts, t.overrides, t.lag, t.last_received_ms,
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = t.device_id)
+             FROM (SELECT d.device_id, d.worker_id, CAST(COALESCE(s.receipts, 0) AS BIGINT) AS receipts, s.overrides,
+                          CAST(s.lag_sum_ms / CASE WHEN s.receipts > 0 THEN s.receipts ELSE 1 END AS BIGINT) AS lag,
+                          s.last_received_ms
+                   FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
+                   WHERE d.status = 'approved'
+                   ORDER BY COALESCE(s.last_received_ms, 0), d.device_id LIMIT {DEVICE_LIST_LIMIT}) t
+             ORDER BY COALESCE(t.last_received_ms, 0), t.device_id"
+        )))
         .fetch_all(&self.read)
         .await?
         .iter()
@@ -269,7 +265,15 @@ impl Db {
             }
         })
         .collect();
-        let workers = workers(&devices);
+        let counts = sqlx::query(
+            "SELECT CAST(COUNT(*) AS BIGINT),
+                    CAST(SUM(CASE WHEN s.last_received_ms IS NULL OR s.last_received_ms < $1 THEN 1 ELSE 0 END) AS BIGINT)
+             FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id WHERE d.status = 'approved'",
+        )
+        .bind(now - SILENT_AFTER_MS)
+        .fetch_one(&self.read)
+        .await?;
+        let workers = self.workers().await?;
         Ok(Dashboard {
             roster_id,
             total: area("all".into(), "all".into(), "all".into(), sums),
@@ -280,9 +284,11 @@ impl Db {
             receipts: receipts as u64,
             ineligible_by_reason,
             paid_by_day,
-            low_score_matches: low_score_matches as u64,
+            low_score_matches,
             double_payments,
             devices,
+            devices_total: counts.get::<i64, _>(0) as u64,
+            devices_silent: counts.get::<Option<i64>, _>(1).unwrap_or(0) as u64,
             flagged,
             workers,
         })
@@ -290,24 +296,44 @@ impl Db {
 }
 
 /// Folds device activity into per-worker rates (a worker may use several devices).
-fn workers(devices: &[DeviceActivity]) -> Vec<WorkerRates> {
-    let mut by: std::collections::BTreeMap<&str, [u64; 3]> = std::collections::BTreeMap::new();
-    for d in devices {
-        let w = by.entry(&d.worker_id).or_default();
-        w[0] += d.receipts;
-        w[1] += d.overrides;
-        w[2] += d.refusals;
+impl Db {
+    /// Workers whose override or refusal rate needs a look, highest override rate first.
+    async fn workers(&self) -> Result<Vec<WorkerRates>, ApiError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals FROM (
+                 SELECT d.worker_id, CAST(COALESCE(SUM(s.receipts), 0) AS BIGINT) AS receipts,
+                        CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides
+                 FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
+                 WHERE d.status = 'approved' GROUP BY d.worker_id) w
+             LEFT JOIN (SELECT x.worker_id, CAST(COUNT(*) AS BIGINT) AS n FROM upload_refusals u
+                        JOIN devices x ON x.device_id = u.device_id GROUP BY x.worker_id) rf
+                    ON rf.worker_id = w.worker_id
+             WHERE w.overrides * {WORKER_OVERRIDE_WATCH_DEN} > w.receipts * {WORKER_OVERRIDE_WATCH_NUM} OR rf.n > 0
+             ORDER BY CAST(w.overrides AS DOUBLE PRECISION) / (CASE WHEN w.receipts > 0 THEN w.receipts ELSE 1 END) DESC,
+                      w.worker_id
+             LIMIT {DEVICE_LIST_LIMIT}"
+        )))
+        .fetch_all(&self.read)
+        .await?;
+        let share = |n: i64, of: i64| if of <= 0 { 0.0 } else { n as f64 / of as f64 };
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let (receipts, overrides, refusals) = (r.get::<i64, _>(1), r.get::<i64, _>(2), r.get::<i64, _>(3));
+                WorkerRates {
+                    worker_id: r.get(0),
+                    receipts: receipts as u64,
+                    override_rate: share(overrides, receipts),
+                    refusal_rate: share(refusals, receipts + refusals),
+                }
+            })
+            .collect())
     }
-    let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
-    by.into_iter()
-        .map(|(worker_id, [receipts, overrides, refusals])| WorkerRates {
-            worker_id: worker_id.to_string(),
-            receipts,
-            override_rate: share(overrides, receipts),
-            refusal_rate: share(refusals, receipts + refusals),
-        })
-        .collect()
 }
+
+/// Workers are listed when more than this share of their payments are overrides (1 in 20).
+const WORKER_OVERRIDE_WATCH_NUM: i64 = 1;
+const WORKER_OVERRIDE_WATCH_DEN: i64 = 20;
 
 fn area(province: String, regency: String, post_office: String, v: [u64; 8]) -> Area {
     let [recipients, target_amount, paid, paid_amount, overrides, ineligible, refused, not_home] = v;

@@ -456,6 +456,19 @@ async fn store_one(
     })?;
     let is_override = method.as_deref() == Some("supervisor_override");
     deltas.receipt(&device.device_id, &r.roster_id, outcome == "paid", is_override, r.seq, r.time.wall_ms, now);
+    if let Some(why) = &flag {
+        deltas.count(&r.roster_id, format!("flag:{why}"));
+    }
+    if let Some(why) = reason.as_ref().filter(|_| outcome == "ineligible") {
+        deltas.count(&r.roster_id, format!("ineligible:{why}"));
+    }
+    if let Some(e) = r.evidence.as_ref().filter(|_| outcome == "paid") {
+        if let (Some(score), Some(threshold)) = (e.score_e6, e.threshold_e6) {
+            if score >= threshold && i64::from(score) < i64::from(threshold) + crate::dashboard::LOW_SCORE_MARGIN_E6 {
+                deltas.count(&r.roster_id, "low_score".into());
+            }
+        }
+    }
     if let Some(row) = &roster {
         let standing = (row.get(2), row.get(3), row.get(4), row.get(1), row.get(5), row.get::<i64, _>(6) != 0);
         crate::summaries::raise_standing(tx, deltas, &r.roster_id, &r.recipient, standing, outcome, is_override)

@@ -57,6 +57,7 @@ pub struct Deltas {
     areas: BTreeMap<AreaKey, Counts>,
     days: BTreeMap<(String, i64), i64>,
     devices: BTreeMap<String, DeviceDelta>,
+    counts: BTreeMap<(String, String), i64>,
 }
 
 #[derive(Default)]
@@ -106,6 +107,11 @@ impl Deltas {
         d.last_received_ms = now;
     }
 
+    /// One more receipt under `name` in the roster's counts (see migration 0006).
+    pub fn count(&mut self, roster: &str, name: String) {
+        *self.counts.entry((roster.to_string(), name)).or_default() += 1;
+    }
+
     /// Writes the deltas (in key order) inside `tx`.
     pub async fn apply(self, tx: &mut Transaction<'static, Any>) -> Result<(), ApiError> {
         for ((roster, province, regency, office), c) in self.areas {
@@ -146,6 +152,17 @@ impl Deltas {
             )
             .bind(roster)
             .bind(day)
+            .bind(n)
+            .execute(&mut **tx)
+            .await?;
+        }
+        for ((roster, name), n) in self.counts {
+            sqlx::query(
+                "INSERT INTO roster_counts (roster_id, name, n) VALUES ($1, $2, $3)
+                 ON CONFLICT (roster_id, name) DO UPDATE SET n = roster_counts.n + excluded.n",
+            )
+            .bind(roster)
+            .bind(name)
             .bind(n)
             .execute(&mut **tx)
             .await?;
@@ -236,6 +253,16 @@ impl Db {
             "DELETE FROM area_stats",
             "DELETE FROM daily_paid",
             "DELETE FROM device_stats",
+            "DELETE FROM roster_counts",
+            "INSERT INTO roster_counts (roster_id, name, n)
+             SELECT roster_id, 'ineligible:' || reason, COUNT(*) FROM receipts
+             WHERE outcome = 'ineligible' AND reason IS NOT NULL GROUP BY roster_id, reason",
+            "INSERT INTO roster_counts (roster_id, name, n)
+             SELECT roster_id, 'flag:' || flag, COUNT(*) FROM receipts WHERE flag IS NOT NULL GROUP BY roster_id, flag",
+            "INSERT INTO roster_counts (roster_id, name, n)
+             SELECT roster_id, 'low_score', COUNT(*) FROM receipts
+             WHERE outcome = 'paid' AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + 50000
+             GROUP BY roster_id",
             "INSERT INTO area_stats (roster_id, province, regency, post_office, recipients, target_amount, paid,
                                      paid_amount, overrides, ineligible, refused, not_home)
              SELECT roster_id, province, regency, post_office, COUNT(*), SUM(amount),

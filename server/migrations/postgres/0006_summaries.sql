@@ -40,11 +40,16 @@ CREATE TABLE device_stats (
     last_received_ms  BIGINT
 );
 
--- The small slices the dashboard still reads from receipts.
-CREATE INDEX receipts_ineligible ON receipts (roster_id, reason) WHERE outcome = 'ineligible';
-CREATE INDEX receipts_flagged ON receipts (roster_id, flag) WHERE flag IS NOT NULL;
-CREATE INDEX receipts_low_score ON receipts (roster_id)
-    WHERE outcome = 'paid' AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + 50000;
+-- Receipt counts by roster and name: 'ineligible:<reason>', 'flag:<why>', 'low_score' (paid
+-- with a score less than 0.05 above its threshold).
+CREATE TABLE roster_counts (
+    roster_id  TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    n          BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (roster_id, name)
+);
+
+CREATE INDEX upload_refusals_device ON upload_refusals (device_id);
 
 CREATE TABLE stats_state (id INTEGER PRIMARY KEY, rebuild_needed INTEGER NOT NULL);
 INSERT INTO stats_state (id, rebuild_needed) VALUES (1, 1);
