@@ -23,6 +23,8 @@ trap 'rm -f "$log"' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
 echo "== Kotlin on the JVM over the UniFFI bindings"
 scripts/kotlin-test.sh 2>&1 | tee -a "$log"
+echo "== the Android app: compiled against the Android framework, its logic run on the JVM"
+scripts/android-check.sh 2>&1 | tee -a "$log"
 echo "== lints"
 cargo clippy --release --workspace --all-targets -- -D warnings
 # One closing line over every test binary (cargo's last line is the doc tests', often 0).

@@ -1,0 +1,65 @@
+package id.salur.app.keys
+
+import android.content.Context
+import android.content.pm.PackageManager
+import android.os.Build
+import android.security.keystore.KeyGenParameterSpec
+import android.security.keystore.KeyProperties
+import android.security.keystore.StrongBoxUnavailableException
+import id.salur.core.DeviceSigner
+import id.salur.core.SalurException
+import java.security.KeyPairGenerator
+import java.security.KeyStore
+import java.security.PrivateKey
+import java.security.Signature
+import java.security.cert.Certificate
+import java.security.spec.ECGenParameterSpec
+
+/**
+ * The device signing key: ECDSA P-256 in Android Keystore (StrongBox when the phone has it),
+ * never leaving the secure hardware. The core calls [signDer] for every receipt and request.
+ */
+class KeystoreSigner(private val context: Context, private val alias: String = "salur-device-key") : DeviceSigner {
+    private val store: KeyStore = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
+
+    init {
+        if (!store.containsAlias(alias)) create()
+    }
+
+    private fun create() {
+        val strongBox = Build.VERSION.SDK_INT >= 28 &&
+            context.packageManager.hasSystemFeature(PackageManager.FEATURE_STRONGBOX_KEYSTORE)
+        fun spec(useStrongBox: Boolean) = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_SIGN)
+            .setAlgorithmParameterSpec(ECGenParameterSpec("secp256r1"))
+            .setDigests(KeyProperties.DIGEST_SHA256)
+            // The challenge binds the attestation to this app's registration.
+            .setAttestationChallenge("salur-registration".toByteArray())
+            .apply { if (Build.VERSION.SDK_INT >= 28) setIsStrongBoxBacked(useStrongBox) }
+            .build()
+        val generator = KeyPairGenerator.getInstance(KeyProperties.KEY_ALGORITHM_EC, "AndroidKeyStore")
+        try {
+            generator.initialize(spec(strongBox))
+            generator.generateKeyPair()
+        } catch (e: StrongBoxUnavailableException) {
+            generator.initialize(spec(false))
+            generator.generateKeyPair()
+        }
+    }
+
+    /** The attestation certificate chain (leaf first), sent with the registration. */
+    fun attestationChain(): List<ByteArray> = store.getCertificateChain(alias)?.map(Certificate::getEncoded) ?: emptyList()
+
+    override fun publicKeySpki(): ByteArray =
+        store.getCertificate(alias)?.publicKey?.encoded ?: throw failure("the device key is missing")
+
+    override fun signDer(message: ByteArray): ByteArray {
+        val key = store.getKey(alias, null) as? PrivateKey ?: throw failure("the device key is missing")
+        return Signature.getInstance("SHA256withECDSA").run {
+            initSign(key)
+            update(message)
+            sign()
+        }
+    }
+
+    private fun failure(detail: String) = SalurException.Failed("crypto", detail, "Reinstall is not needed: contact your supervisor.")
+}

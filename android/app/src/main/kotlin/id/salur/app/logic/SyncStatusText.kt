@@ -1,0 +1,14 @@
+package id.salur.app.logic
+
+import id.salur.core.SyncStatus
+
+/** The sync status screen's lines. */
+object SyncStatusText {
+    fun lines(texts: Texts, s: SyncStatus, nowMs: Long): List<String> = buildList {
+        add(if (s.pending == 0uL) texts.allUploaded else texts.pending(s.pending.toLong()))
+        s.oldestPendingMs?.let { add(texts.oldestWaiting((nowMs - it) / 3_600_000)) }
+        add(s.lastSuccessMs?.let { texts.lastUpload((nowMs - it) / 60_000) } ?: texts.neverUploaded)
+        if (s.rejected > 0uL) add(texts.rejectedCount(s.rejected.toLong()))
+        s.lastError?.let { add(it) }
+    }
+}
