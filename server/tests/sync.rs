@@ -579,3 +579,32 @@ async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice
         assert_eq!(unauthorised.status(), 401);
     }
 }
+
+#[tokio::test]
+async fn a_cancelled_sync_is_safe_and_the_next_one_finishes() {
+    let backend = common::backends().await.remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&backend);
+    let phone = Phone::open(dir.path(), "dev-cancel");
+    enrol(&server, &phone).await;
+    phone.record(300);
+    let proxy = FaultProxy::start_with(server.port, |_, line| {
+        if line.starts_with("POST") {
+            Fault::Delay(Duration::from_millis(60))
+        } else {
+            Fault::Forward
+        }
+    })
+    .await;
+    let mut cfg = config(&proxy.url());
+    cfg.batch_size = 20;
+    let client = SyncClient::new(&cfg).unwrap();
+    // The app leaves the screen (the future is dropped) part-way through.
+    let cut = tokio::time::timeout(Duration::from_millis(400), client.sync(&phone.store, &phone.signer, &())).await;
+    assert!(cut.is_err(), "the sync was still running when cancelled");
+    let status = phone.store.sync_status().unwrap();
+    assert!(status.acknowledged > 0 && status.pending > 0, "{status:?}");
+    // The store is free again, and the next sync finishes the job.
+    client.sync(&phone.store, &phone.signer, &()).await.unwrap();
+    assert_exactly_once(&backend, &phone, 300).await;
+}

@@ -233,6 +233,14 @@ class SalurFfiTest {
         val chain = admin("GET", "/v1/devices/dev-kt-1/chain")
         assertTrue(chain, chain.contains("\"valid\":true") && chain.contains("\"received\":2"))
 
+        // First visit without a usable reference: enrol from two photos, keep it, verify against it.
+        val enrolled = engine.enroll(listOf(photo("same/fr_obama/1.jpg"), photo("same/fr_obama/2.jpg")))
+        phone.saveEnrolment("blt-kt", budi.recipientRef, enrolled)
+        val again = engine.checkImage(phone.recipientTemplate("blt-kt", budi.recipientRef)!!, ReferenceKind.ENROLLED, photo("same/fr_obama/2.jpg"))
+        assertTrue(again.accepted())
+        val mixed = runCatching { engine.enroll(listOf(photo("same/fr_obama/1.jpg"), photo("same/fr_biden/1.jpg"))) }
+        assertEquals("enrolment_mismatch", (mixed.exceptionOrNull() as SalurException.Failed).kind)
+
         // Ineligible: the aid goes back for reallocation on the server.
         phone.recordIneligible("blt-kt", budi.recipientRef, IneligibleKind.MOVED, "moved to Bekasi", 3000uL)
         assertEquals(1uL, phone.sync(null).acknowledged)
