@@ -184,6 +184,9 @@ struct Registration {
     post_office: String,
     /// SPKI DER, base64.
     public_key: String,
+    /// Android key attestation chain (base64 DER certificates, leaf first), when the phone has one.
+    #[serde(default)]
+    attestation: Vec<String>,
 }
 
 /// Registration is signed with the key being registered: proof that the caller holds it.
@@ -204,7 +207,11 @@ async fn register(State(state): State<AppState>, req: Request) -> Result<(Status
         return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
     }
     check_signature(&spki, method, uri, headers, &body)?;
-    let device = state.db.register_device(&reg.device_id, &reg.worker_id, &reg.post_office, &spki).await?;
+    if reg.attestation.len() > 8 || reg.attestation.iter().any(|c| c.len() > 16 * 1024 || B64.decode(c).is_err()) {
+        return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
+    }
+    let device =
+        state.db.register_device(&reg.device_id, &reg.worker_id, &reg.post_office, &spki, &reg.attestation).await?;
     let key_id = hex::encode(salur_core::crypto::key_id(&spki));
     Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
 }

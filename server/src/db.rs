@@ -70,6 +70,8 @@ pub struct Device {
     pub public_key: Vec<u8>,
     /// Registration state.
     pub status: DeviceStatus,
+    /// Certificates in the key attestation chain sent at registration (0: none sent).
+    pub attestation_certs: u64,
 }
 
 /// What happened to one uploaded receipt.
@@ -172,6 +174,7 @@ impl Db {
         worker_id: &str,
         post_office: &str,
         spki: &[u8],
+        attestation: &[String],
     ) -> Result<Device, ApiError> {
         if let Some(d) = self.device(device_id).await? {
             if d.public_key == spki && d.worker_id == worker_id && d.post_office == post_office {
@@ -181,8 +184,9 @@ impl Db {
         }
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)",
+            "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms,
+                                  attestation)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
         )
         .bind(device_id)
         .bind(worker_id)
@@ -191,6 +195,7 @@ impl Db {
         .bind(crypto::key_id(spki))
         .bind(now)
         .bind(now)
+        .bind((!attestation.is_empty()).then(|| serde_json::json!(attestation).to_string()))
         .execute(&self.write)
         .await
         .map_err(|e| match e {
@@ -205,7 +210,7 @@ impl Db {
     /// One device.
     pub async fn device(&self, device_id: &str) -> Result<Option<Device>, ApiError> {
         let row = sqlx::query(
-            "SELECT device_id, worker_id, post_office, public_key, status FROM devices WHERE device_id = $1",
+            "SELECT device_id, worker_id, post_office, public_key, status, attestation FROM devices WHERE device_id = $1",
         )
         .bind(device_id)
         .fetch_optional(&self.write)
@@ -215,10 +220,11 @@ impl Db {
 
     /// All devices.
     pub async fn devices(&self) -> Result<Vec<Device>, ApiError> {
-        let rows =
-            sqlx::query("SELECT device_id, worker_id, post_office, public_key, status FROM devices ORDER BY device_id")
-                .fetch_all(&self.read)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT device_id, worker_id, post_office, public_key, status, attestation FROM devices ORDER BY device_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
         rows.iter().map(device_from_row).collect()
     }
 
@@ -336,6 +342,10 @@ fn device_from_row(r: &AnyRow) -> Result<Device, ApiError> {
         post_office: r.get(2),
         public_key: r.get(3),
         status: r.get::<String, _>(4).parse()?,
+        attestation_certs: r
+            .get::<Option<String>, _>(5)
+            .and_then(|a| serde_json::from_str::<Vec<String>>(&a).ok())
+            .map_or(0, |certs| certs.len() as u64),
     })
 }
 

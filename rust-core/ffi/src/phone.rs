@@ -248,16 +248,20 @@ impl Phone {
         Ok(salur_core::keys::Signer::public_key_spki(self.signer.as_ref())?)
     }
 
-    /// Registers the device with the server (idempotent); returns `pending`, `approved` or `revoked`.
+    /// Registers the device with the server (idempotent), with the Keystore attestation chain
+    /// (DER certificates, leaf first; empty when there is none); returns `pending`, `approved` or `revoked`.
     pub async fn register(
         &self,
         device_id: String,
         worker_id: String,
         post_office: String,
+        attestation: Vec<Vec<u8>>,
     ) -> Result<String, SalurError> {
         let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
         self.on_runtime(async move {
-            let r = client.register(&store, signer.as_ref(), &device_id, &worker_id, &post_office).await?;
+            let r = client
+                .register_attested(&store, signer.as_ref(), &device_id, &worker_id, &post_office, &attestation)
+                .await?;
             Ok(r.status)
         })
         .await

@@ -244,12 +244,27 @@ impl SyncClient {
         worker_id: &str,
         post_office: &str,
     ) -> Result<Registration> {
+        self.register_attested(store, signer, device_id, worker_id, post_office, &[]).await
+    }
+
+    /// [`Self::register`] with the key's attestation certificate chain (DER, leaf first), which the
+    /// server keeps for the administrator who approves the device.
+    pub async fn register_attested(
+        &self,
+        store: &Store,
+        signer: &dyn Signer,
+        device_id: &str,
+        worker_id: &str,
+        post_office: &str,
+        attestation: &[Vec<u8>],
+    ) -> Result<Registration> {
         store.set_device(device_id, worker_id, signer)?;
         let body = serde_json::json!({
             "device_id": device_id,
             "worker_id": worker_id,
             "post_office": post_office,
             "public_key": B64.encode(signer.public_key_spki()?),
+            "attestation": attestation.iter().map(|c| B64.encode(c)).collect::<Vec<_>>(),
         })
         .to_string();
         let auth = Self::auth(store, signer, device_id)?;

@@ -44,6 +44,9 @@ class JavaSigner : DeviceSigner {
 
     override fun publicKeySpki(): ByteArray = pair.public.encoded
 
+    /** Stands in for Keystore's attestation leaf: any DER blob the server must keep as sent. */
+    fun certificate(): ByteArray = "attestation-leaf".toByteArray()
+
     override fun signDer(message: ByteArray): ByteArray {
         signatures++
         return Signature.getInstance("SHA256withECDSA").run {
@@ -191,8 +194,9 @@ class SalurFfiTest {
         val signer = JavaSigner()
         val config = ServerConfig(url = url, caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
         val phone = Phone.open(File(work, "phone.db").path, signer, FixedDataKey(), config)
-        assertEquals("pending", phone.register("dev-kt-1", "pos-kt", "po-1"))
+        assertEquals("pending", phone.register("dev-kt-1", "pos-kt", "po-1", listOf(signer.certificate())))
         admin("POST", "/v1/admin/devices/dev-kt-1/approve")
+        assertTrue(admin("GET", "/v1/admin/devices").contains("\"attestation_certs\":1"))
         assertEquals(2uL, phone.refreshRoster("blt-kt").added)
 
         val roster = phone.roster("blt-kt", "", null)
@@ -253,7 +257,7 @@ class SalurFfiTest {
         val dead = ServerSocket(0).use { it.localPort }
         val config = ServerConfig(url = "http://127.0.0.1:$dead", caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
         val phone = Phone.open(File(work, "offline.db").path, JavaSigner(), FixedDataKey(), config)
-        val e = runCatching { phone.register("dev-kt-2", "pos-kt", "po-1") }.exceptionOrNull()
+        val e = runCatching { phone.register("dev-kt-2", "pos-kt", "po-1", emptyList()) }.exceptionOrNull()
         assertEquals("network", (e as SalurException.Failed).kind)
         assertNotNull(e.hint)
         val insecure = runCatching {

@@ -31,7 +31,7 @@ class SignInActivity : Activity() {
             app.prefs.edit().putString("worker_id", w).putString("post_office", o).apply()
             scope.launch {
                 status.text = runCatching {
-                    val answer = withContext(Dispatchers.IO) { app.phone.register(app.deviceId, w, o) }
+                    val answer = withContext(Dispatchers.IO) { app.phone.register(app.deviceId, w, o, app.signer.attestationChain()) }
                     if (answer == "approved") {
                         app.prefs.edit().putBoolean("approved", true).apply()
                         startActivity(Intent(this@SignInActivity, RosterActivity::class.java))
