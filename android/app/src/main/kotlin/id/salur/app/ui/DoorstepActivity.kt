@@ -74,7 +74,10 @@ class DoorstepActivity : Activity() {
             addView(button(t.markIneligible) { askIneligible(roster, ref) })
         }
         setContentView(column(
+            // The recipient's detail: who, where, how much, where they stand.
             label(intent.getStringExtra("name") ?: "", 24f),
+            label(listOfNotNull(intent.getStringExtra("address"), t.amount(intent.getLongExtra("amount", 0)),
+                intent.getStringExtra("status")).joinToString(" · ")),
             FrameLayout(this).apply {
                 addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
                 addView(oval, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))

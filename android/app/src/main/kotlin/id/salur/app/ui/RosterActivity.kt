@@ -47,7 +47,9 @@ class RosterActivity : Activity() {
         })
         list.setOnItemClickListener { _, _, position, _ ->
             startActivity(Intent(this, DoorstepActivity::class.java)
-                .putExtra("recipient_ref", shown[position].recipientRef).putExtra("name", shown[position].name))
+                .putExtra("recipient_ref", shown[position].recipientRef).putExtra("name", shown[position].name)
+                .putExtra("address", shown[position].address).putExtra("amount", shown[position].amount.toLong())
+                .putExtra("status", RosterSummary.label(t, shown[position].status)))
         }
         val filters = LinearLayout(this).apply {
             for ((text, status) in listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)) {
