@@ -26,20 +26,23 @@ if [ ! -x "$kotlinc" ]; then
     (cd "$cache/kotlinc" && npm install --silent --no-audit --no-fund kotlin-compiler@2.4.20)
 fi
 jars=$cache/kotlin-jars
-if [ ! -f "$jars/.complete" ] || [ scripts/kotlin/pom.xml -nt "$jars/.complete" ]; then
+# Fetched again only when the pom's content changes (a fresh clone's timestamps say nothing).
+marker=$jars/.complete-$(sha256sum scripts/kotlin/pom.xml | cut -c1-16)
+if [ ! -f "$marker" ]; then
     echo "kotlin: fetching JNA, kotlinx-coroutines, JUnit and android-all from Maven Central" >&2
     rm -rf "$jars"
     mvn -q -f scripts/kotlin/pom.xml dependency:copy-dependencies -DoutputDirectory="$jars"
-    touch "$jars/.complete"
+    touch "$marker"
 fi
 # The JVM classpath (android-all and coroutines-android only where Android code is compiled).
 cp=$(ls "$jars"/*.jar | grep -v -e android-all -e coroutines-android | tr '\n' ':')
 
-cargo build --release --quiet -p salur-ffi --lib
-cargo build --release --quiet -p salur-server --bin salur
+# The same selection as `cargo test --workspace` (tests included), so that features unify the same
+# way and, after the Rust tests, nothing is built twice.
+cargo build --release --quiet --workspace --lib --bins --tests
 bindings=$target/kotlin/bindings
 rm -rf "$bindings"
-cargo run --release --quiet -p salur-ffi --bin uniffi-bindgen -- \
+"$target/release/uniffi-bindgen" \
     generate --library "$target/release/libsalur_ffi.so" --language kotlin --no-format --out-dir "$bindings"
 
 # Runs JUnit 4 classes on the JVM with the host library and the project's files.
