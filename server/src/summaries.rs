@@ -13,17 +13,6 @@ use crate::error::ApiError;
 /// Days are counted in Western Indonesian Time (UTC+7).
 pub const WIB_OFFSET_MS: i64 = 7 * 3600 * 1000;
 
-/// Standing of a recipient: a later visit only ever raises it.
-pub fn rank(outcome: &str) -> i64 {
-    match outcome {
-        "paid" => 4,
-        "ineligible" => 3,
-        "refused" => 2,
-        "not_home" => 1,
-        _ => 0,
-    }
-}
-
 /// An area's counters: recipients, target, paid, paid amount, overrides, ineligible, refused, not home.
 pub type Counts = [i64; 8];
 
@@ -204,7 +193,7 @@ pub async fn raise_standing(
     is_override: bool,
 ) -> Result<(), ApiError> {
     let (province, regency, office, amount, old, was_overridden) = row;
-    let standing = old.max(rank(outcome));
+    let standing = old.max(i64::from(salur_core::receipt::standing(outcome)));
     let overridden = was_overridden || (is_override && outcome == "paid");
     let paid = i64::from(outcome == "paid");
     if standing == old && overridden == was_overridden && paid == 0 {

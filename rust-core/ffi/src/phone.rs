@@ -310,28 +310,26 @@ impl Phone {
         query: String,
         status: Option<RecipientStatus>,
     ) -> Result<Vec<RecipientItem>, SalurError> {
-        let mut standing: HashMap<Vec<u8>, RecipientStatus> = HashMap::new();
+        // The same standing as the server's dashboard: paid beats ineligible beats refused beats not home.
+        let mut standing: HashMap<Vec<u8>, u8> = HashMap::new();
         for (recipient, outcome) in self.store.outcomes(&roster_id)? {
-            let s = match outcome.as_str() {
-                "paid" => RecipientStatus::Paid,
-                "ineligible" => RecipientStatus::Ineligible,
-                "refused" => RecipientStatus::Refused,
-                _ => RecipientStatus::NotHome,
-            };
-            let rank = |s: &RecipientStatus| *s as u8;
-            let e = standing.entry(recipient).or_insert(s);
-            // Paid outranks everything after it; otherwise the latest visit counts.
-            if *e != RecipientStatus::Paid && rank(&s) != rank(e) {
-                *e = s;
-            }
+            let e = standing.entry(recipient).or_default();
+            *e = (*e).max(salur_core::receipt::standing(&outcome));
         }
+        let status_of = |s: Option<&u8>| match s {
+            Some(4) => RecipientStatus::Paid,
+            Some(3) => RecipientStatus::Ineligible,
+            Some(2) => RecipientStatus::Refused,
+            Some(1) => RecipientStatus::NotHome,
+            _ => RecipientStatus::ToDo,
+        };
         let q = query.trim().to_lowercase();
         Ok(self
             .store
             .recipients(&roster_id)?
             .into_iter()
             .map(|r| RecipientItem {
-                status: standing.get(&r.recipient).copied().unwrap_or(RecipientStatus::ToDo),
+                status: status_of(standing.get(&r.recipient)),
                 roster_id: r.roster_id,
                 recipient_ref: hex::encode(&r.recipient),
                 has_template: r.template.is_some(),

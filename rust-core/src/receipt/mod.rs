@@ -173,6 +173,19 @@ pub struct Location {
     pub accuracy_m: u32,
 }
 
+/// Where a recipient stands after a visit with this outcome (the store's and the server's
+/// outcome names): a later visit only ever raises it. 0 not visited, 1 not home, 2 refused,
+/// 3 ineligible, 4 paid.
+pub fn standing(outcome: &str) -> u8 {
+    match outcome {
+        "paid" => 4,
+        "ineligible" => 3,
+        "refused" => 2,
+        "not_home" => 1,
+        _ => 0,
+    }
+}
+
 /// Keyed hash that stands for a recipient in receipts: HMAC-SHA-256 of the NIK under the roster's
 /// pseudonymisation key, first 16 bytes.
 pub fn recipient_ref(roster_key: &[u8], nik: &str) -> Vec<u8> {

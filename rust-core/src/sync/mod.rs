@@ -180,12 +180,13 @@ fn is_loopback(url: &Url) -> bool {
         || host.trim_matches(['[', ']']).parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// A 2xx answer the client cannot use (another server version, a proxy's page).
+fn unexpected(message: String) -> Error {
+    Error::Server { status: 200, code: "unexpected_answer".into(), message }
+}
+
 fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8], what: &str) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| Error::Server {
-        status: 200,
-        code: "unexpected_answer".into(),
-        message: format!("{what}: {e}"),
-    })
+    serde_json::from_slice(bytes).map_err(|e| unexpected(format!("{what}: {e}")))
 }
 
 impl SyncClient {
@@ -283,11 +284,7 @@ impl SyncClient {
             .recipients
             .into_iter()
             .map(|e| {
-                let bad = |what: &str| Error::Server {
-                    status: 200,
-                    code: "unexpected_answer".into(),
-                    message: format!("roster entry with a malformed {what}"),
-                };
+                let bad = |what: &str| unexpected(format!("roster entry with a malformed {what}"));
                 Ok(Recipient {
                     roster_id: roster_id.to_string(),
                     recipient: hex::decode(&e.recipient).map_err(|_| bad("recipient"))?,
@@ -307,18 +304,22 @@ impl SyncClient {
     /// next call carries on. [`Error::SyncBusy`] if this store is already syncing.
     pub async fn sync(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
         let _guard = store.begin_sync()?;
-        let result = match self.drain(store, signer, listener).await {
-            Ok(mut report) => self.upload_evidence(store, signer, listener, &mut report).await.map(|()| report),
-            Err(e) => Err(e),
-        };
+        let result = self.sync_all(store, signer, listener).await;
         store.note_sync(result.as_ref().err())?;
         result
     }
 
-    async fn drain(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
+    async fn sync_all(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
         let device = registered(store)?;
+        // Measured first: every request of this sync is stamped with the fresh offset.
         self.check_time(store).await?;
         let auth = Self::auth(store, signer, &device)?;
+        let mut report = self.drain(store, auth, listener).await?;
+        self.upload_evidence(store, auth, listener, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn drain(&self, store: &Store, auth: Auth<'_>, listener: &dyn SyncListener) -> Result<SyncReport> {
         let mut report = SyncReport::default();
         report.progress.pending = store.sync_status()?.pending;
         let mut batch_size = self.batch_size;
@@ -362,11 +363,7 @@ impl SyncClient {
             report.progress.sent += batch.len() as u64;
             let answer: UploadAnswer = decode(&answer, "upload")?;
             if answer.results.len() != batch.len() {
-                return Err(Error::Server {
-                    status: 200,
-                    code: "unexpected_answer".into(),
-                    message: format!("{} results for {} receipts", answer.results.len(), batch.len()),
-                });
+                return Err(unexpected(format!("{} results for {} receipts", answer.results.len(), batch.len())));
             }
             let mut acknowledged = Vec::new();
             for (sent, result) in batch.iter().zip(&answer.results) {
@@ -391,12 +388,10 @@ impl SyncClient {
     async fn upload_evidence(
         &self,
         store: &Store,
-        signer: &dyn Signer,
+        auth: Auth<'_>,
         listener: &dyn SyncListener,
         report: &mut SyncReport,
     ) -> Result<()> {
-        let device = registered(store)?;
-        let auth = Self::auth(store, signer, &device)?;
         let retrying = |e: &Error| listener.retrying(e);
         loop {
             let batch = store.evidence_to_upload(16)?;
@@ -405,10 +400,17 @@ impl SyncClient {
             }
             for (seq, id, jpeg) in batch {
                 let path = format!("/v1/receipts/{}/evidence", url_segment(&id)?);
-                let mut status: EvidenceStatus =
-                    decode(&self.http.call(Some(auth), Method::GET, &path, None, &retrying).await?, "evidence status")?;
+                let status_of = || async {
+                    let answer = self.http.call(Some(auth), Method::GET, &path, None, &retrying).await?;
+                    decode::<EvidenceStatus>(&answer, "evidence status")
+                };
+                let mut status = status_of().await?;
                 while !status.complete {
-                    let from = (status.received as usize).min(jpeg.len());
+                    let from = status.received as usize;
+                    if from >= jpeg.len() {
+                        // The server holds every byte yet calls it incomplete: stop rather than loop.
+                        return Err(unexpected(format!("evidence of {id}: {from} bytes held, not complete")));
+                    }
                     let to = (from + self.evidence_chunk).min(jpeg.len());
                     let body = serde_json::json!({
                         "offset": from, "total": jpeg.len(), "chunk": B64.encode(&jpeg[from..to]),
@@ -418,10 +420,7 @@ impl SyncClient {
                         match self.http.call(Some(auth), Method::PUT, &path, Some(body.as_bytes()), &retrying).await {
                             Ok(answer) => decode(&answer, "evidence upload")?,
                             // A chunk whose answer was lost arrived after all: ask where to go on.
-                            Err(Error::Server { status: 409, .. }) => decode(
-                                &self.http.call(Some(auth), Method::GET, &path, None, &retrying).await?,
-                                "evidence status",
-                            )?,
+                            Err(Error::Server { status: 409, .. }) => status_of().await?,
                             Err(e) => return Err(e),
                         };
                 }

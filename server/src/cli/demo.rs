@@ -176,7 +176,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
             .map(Template::decode)
             .transpose()?
             .ok_or_else(|| Error::NotFound(format!("{} has no reference template", sample.name)))?;
-        let mut doorstep = Doorstep { engine: &engine, store: &store, signer: &signer, recipient, reference };
+        let doorstep = Doorstep { engine: &engine, store: &store, signer: &signer, recipient, reference };
         let time = Times { wall_ms: now_ms(), mono_ms: route_start.elapsed().as_millis() as u64, offset_ms: 0 };
         say(&format!("      {} ({})", sample.name, sample.address));
         match sample.visit {
@@ -261,7 +261,7 @@ struct Doorstep<'a> {
 }
 
 impl Doorstep<'_> {
-    fn check(&mut self, img: &RgbImage, timings: &mut Vec<f64>) -> Result<FaceCheck, Error> {
+    fn check(&self, img: &RgbImage, timings: &mut Vec<f64>) -> Result<FaceCheck, Error> {
         let t = Instant::now();
         let result = doorstep::check_face(self.engine, &self.reference, Method::RegistryTemplate, img);
         timings.push(t.elapsed().as_secs_f64() * 1e3);
