@@ -149,6 +149,15 @@ pub enum Error {
     /// A sync of this store is already running.
     #[error("a sync is already running")]
     SyncBusy,
+    /// The platform (the app's keystore or data-key provider) failed a call the core made; the
+    /// platform's own kind is kept so the cause reaches the screen unchanged.
+    #[error("{detail}")]
+    Platform {
+        /// The kind the platform reported.
+        kind: ErrorKind,
+        /// What it said.
+        detail: String,
+    },
     /// A file could not be read or written.
     #[error("{context}: {source}")]
     Io {
@@ -185,40 +194,194 @@ impl Error {
         })
     }
 
-    /// A stable machine-readable name for the error kind (for JSON output and the FFI).
-    pub fn kind(&self) -> &'static str {
+    /// The stable kind of this error (for JSON output, the store and the FFI).
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::NotAnImage => "not_an_image",
-            Error::TruncatedImage => "truncated_image",
-            Error::CorruptImage(_) => "corrupt_image",
-            Error::ImageTooLarge { .. } => "image_too_large",
-            Error::InvalidFrame(_) => "invalid_frame",
-            Error::NoFace => "no_face",
-            Error::MultipleFaces { .. } => "multiple_faces",
-            Error::FaceTooSmall { .. } => "face_too_small",
-            Error::TooDark { .. } => "too_dark",
-            Error::TooBlurry { .. } => "too_blurry",
-            Error::EnrolmentMismatch { .. } => "enrolment_mismatch",
-            Error::InvalidTemplate(_) => "invalid_template",
-            Error::Model { .. } => "model",
-            Error::ModelHash { .. } => "model_hash",
-            Error::InvalidArgument(_) => "invalid_argument",
-            Error::InvalidReceipt(_) => "invalid_receipt",
-            Error::Crypto(_) => "crypto",
-            Error::Storage(_) => "storage",
-            Error::NotRecorded(_) => "not_recorded",
-            Error::NotFound(_) => "not_found",
-            Error::Network(_) => "network",
-            Error::Tls(_) => "tls",
-            Error::Server { .. } => "server",
-            Error::SyncBusy => "sync_busy",
-            Error::Io { .. } => "io",
+            Error::NotAnImage => ErrorKind::NotAnImage,
+            Error::TruncatedImage => ErrorKind::TruncatedImage,
+            Error::CorruptImage(_) => ErrorKind::CorruptImage,
+            Error::ImageTooLarge { .. } => ErrorKind::ImageTooLarge,
+            Error::InvalidFrame(_) => ErrorKind::InvalidFrame,
+            Error::NoFace => ErrorKind::NoFace,
+            Error::MultipleFaces { .. } => ErrorKind::MultipleFaces,
+            Error::FaceTooSmall { .. } => ErrorKind::FaceTooSmall,
+            Error::TooDark { .. } => ErrorKind::TooDark,
+            Error::TooBlurry { .. } => ErrorKind::TooBlurry,
+            Error::EnrolmentMismatch { .. } => ErrorKind::EnrolmentMismatch,
+            Error::InvalidTemplate(_) => ErrorKind::InvalidTemplate,
+            Error::Model { .. } => ErrorKind::Model,
+            Error::ModelHash { .. } => ErrorKind::ModelHash,
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::InvalidReceipt(_) => ErrorKind::InvalidReceipt,
+            Error::Crypto(_) => ErrorKind::Crypto,
+            Error::Storage(_) => ErrorKind::Storage,
+            Error::NotRecorded(_) => ErrorKind::NotRecorded,
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Network(_) => ErrorKind::Network,
+            Error::Tls(_) => ErrorKind::Tls,
+            Error::Server { .. } => ErrorKind::Server,
+            Error::SyncBusy => ErrorKind::SyncBusy,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::Platform { kind, .. } => *kind,
         }
+    }
+}
+
+/// The kinds of [`Error`], stable across releases: code branches on these, never on messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Not a JPEG or PNG.
+    NotAnImage,
+    /// The image ends early.
+    TruncatedImage,
+    /// The image cannot be decoded.
+    CorruptImage,
+    /// The image is larger than accepted.
+    ImageTooLarge,
+    /// A camera frame whose planes do not match its size.
+    InvalidFrame,
+    /// No face found.
+    NoFace,
+    /// Several faces where one was expected.
+    MultipleFaces,
+    /// The face is too small.
+    FaceTooSmall,
+    /// Too dark.
+    TooDark,
+    /// Too blurry.
+    TooBlurry,
+    /// Enrolment photos of different people.
+    EnrolmentMismatch,
+    /// A template that cannot be used.
+    InvalidTemplate,
+    /// A model failed to load or run.
+    Model,
+    /// A model file with the wrong hash.
+    ModelHash,
+    /// Bad arguments from the caller.
+    InvalidArgument,
+    /// A receipt that does not verify.
+    InvalidReceipt,
+    /// Encryption or key handling failed.
+    Crypto,
+    /// The database failed.
+    Storage,
+    /// A disbursement was not recorded.
+    NotRecorded,
+    /// No such record.
+    NotFound,
+    /// No connection to the server.
+    Network,
+    /// The server's identity could not be verified.
+    Tls,
+    /// The server refused a request.
+    Server,
+    /// A sync is already running.
+    SyncBusy,
+    /// A file could not be read or written.
+    Io,
+    /// A fault in the binding or platform layer.
+    Internal,
+}
+
+impl ErrorKind {
+    /// Every kind.
+    pub const ALL: [ErrorKind; 26] = [
+        ErrorKind::NotAnImage,
+        ErrorKind::TruncatedImage,
+        ErrorKind::CorruptImage,
+        ErrorKind::ImageTooLarge,
+        ErrorKind::InvalidFrame,
+        ErrorKind::NoFace,
+        ErrorKind::MultipleFaces,
+        ErrorKind::FaceTooSmall,
+        ErrorKind::TooDark,
+        ErrorKind::TooBlurry,
+        ErrorKind::EnrolmentMismatch,
+        ErrorKind::InvalidTemplate,
+        ErrorKind::Model,
+        ErrorKind::ModelHash,
+        ErrorKind::InvalidArgument,
+        ErrorKind::InvalidReceipt,
+        ErrorKind::Crypto,
+        ErrorKind::Storage,
+        ErrorKind::NotRecorded,
+        ErrorKind::NotFound,
+        ErrorKind::Network,
+        ErrorKind::Tls,
+        ErrorKind::Server,
+        ErrorKind::SyncBusy,
+        ErrorKind::Io,
+        ErrorKind::Internal,
+    ];
+
+    /// The stable snake_case name (`no_face`, `network`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotAnImage => "not_an_image",
+            ErrorKind::TruncatedImage => "truncated_image",
+            ErrorKind::CorruptImage => "corrupt_image",
+            ErrorKind::ImageTooLarge => "image_too_large",
+            ErrorKind::InvalidFrame => "invalid_frame",
+            ErrorKind::NoFace => "no_face",
+            ErrorKind::MultipleFaces => "multiple_faces",
+            ErrorKind::FaceTooSmall => "face_too_small",
+            ErrorKind::TooDark => "too_dark",
+            ErrorKind::TooBlurry => "too_blurry",
+            ErrorKind::EnrolmentMismatch => "enrolment_mismatch",
+            ErrorKind::InvalidTemplate => "invalid_template",
+            ErrorKind::Model => "model",
+            ErrorKind::ModelHash => "model_hash",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::InvalidReceipt => "invalid_receipt",
+            ErrorKind::Crypto => "crypto",
+            ErrorKind::Storage => "storage",
+            ErrorKind::NotRecorded => "not_recorded",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Network => "network",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Server => "server",
+            ErrorKind::SyncBusy => "sync_busy",
+            ErrorKind::Io => "io",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The kind named `name` (as written by [`ErrorKind::as_str`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         Error::Storage(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorKind;
+
+    #[test]
+    fn every_kind_has_a_distinct_name_that_reads_back() {
+        let names: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(names.len(), ErrorKind::ALL.len());
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
+        }
+        assert_eq!(ErrorKind::from_name("no such kind"), None);
     }
 }

@@ -17,4 +17,4 @@ pub mod request_auth;
 pub mod store;
 pub mod sync;
 
-pub use error::{Error, FaceBox, Result};
+pub use error::{Error, ErrorKind, FaceBox, Result};

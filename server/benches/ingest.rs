@@ -69,7 +69,7 @@ fn phones() -> Vec<Phone> {
 
 fn signed(p: &Phone, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
     let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
-    for (k, v) in sign_request(&p.signer, &p.id, method, uri, salur_server::db::now_ms(), &body).unwrap() {
+    for (k, v) in sign_request(&p.signer, &p.id, method, uri, salur_server::clock::now_ms(), &body).unwrap() {
         req = req.header(k, v);
     }
     req.body(Body::from(body)).unwrap()

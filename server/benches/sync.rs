@@ -14,7 +14,7 @@ use salur_core::keys::{FixedKey, SoftwareSigner};
 use salur_core::receipt::{Outcome, Times};
 use salur_core::store::{Draft, Store};
 use salur_core::sync::{SyncClient, SyncConfig};
-use salur_server::db::DeviceStatus;
+use salur_server::domain::devices::DeviceStatus;
 use salur_server::{AppState, Storage};
 
 async fn run(name: &str, storage: Storage, count: u64) {

@@ -1,20 +1,22 @@
 //! The Salur disbursement API: devices register their keys, upload signed receipts, and the
 //! server verifies every signature and chain link and stores each receipt exactly once.
+//!
+//! Layers (see `docs/architecture.md`): `domain` (pure rules) ← `store` (SQL) ← `read`
+//! (dashboard, metrics) ← `api` (HTTP). Each imports only the layers to its left.
 
 pub mod api;
-pub mod dashboard;
-pub mod db;
+pub mod clock;
+pub mod domain;
 pub mod error;
-pub mod evidence;
-pub mod metrics;
-pub mod roster;
-pub mod summaries;
+pub mod faces;
+pub mod read;
+pub mod store;
 
 use std::net::SocketAddr;
 
 pub use api::{router, AppState};
-pub use db::Db;
 pub use error::ApiError;
+pub use store::Db;
 
 /// Serves the API on `listener` until Ctrl-C (or the future `shutdown` completes).
 pub async fn serve(
@@ -44,7 +46,8 @@ impl Storage {
         }
     }
 
-    fn describe(&self) -> String {
+    /// Where the data is, for a log line (never the credentials of a URL).
+    pub fn describe(&self) -> String {
         match self {
             Self::Dir(d) => format!("data in {}", d.display()),
             // Never print credentials: scheme and host part only.

@@ -59,11 +59,32 @@ pub struct FaceQuality {
     pub yaw_deg: f32,
 }
 
+/// The three-band decision of a face check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FaceDecision {
+    /// Same person: the recipient may be paid.
+    Accept,
+    /// Not sure: take another capture.
+    Retry,
+    /// A different person.
+    Reject,
+}
+
+impl From<face::Outcome> for FaceDecision {
+    fn from(o: face::Outcome) -> Self {
+        match o {
+            face::Outcome::Accept => Self::Accept,
+            face::Outcome::Retry => Self::Retry,
+            face::Outcome::Reject => Self::Reject,
+        }
+    }
+}
+
 /// The decision shown to the worker.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct FaceCheckResult {
-    /// `accept`, `retry` or `reject`.
-    pub outcome: String,
+    /// Accept, retry or reject.
+    pub outcome: FaceDecision,
     /// Cosine score.
     pub score: f32,
     /// Threshold applied.
@@ -88,7 +109,7 @@ impl FaceCheck {
         let v = &self.inner.verification;
         let q = v.probe;
         FaceCheckResult {
-            outcome: format!("{:?}", v.outcome).to_lowercase(),
+            outcome: v.outcome.into(),
             score: v.score,
             threshold: v.threshold,
             reasons: v.reasons.clone(),

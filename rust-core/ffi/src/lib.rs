@@ -1,5 +1,5 @@
-//! The Kotlin surface of salur-core (UniFFI proc-macros). Thin by design: plain records, one
-//! error type, objects behind `Arc`; every decision stays in salur-core.
+//! The Kotlin surface of salur-core (UniFFI proc-macros). Thin by design: plain records, typed
+//! enums, one error type with a typed kind, objects behind `Arc`; every decision stays in salur-core.
 //!
 //! Threading: [`FaceEngine`] calls and [`Phone`] store calls are blocking (tens of milliseconds):
 //! call them from a background thread (`Dispatchers.Default` / `IO`), never the UI thread.
@@ -11,12 +11,12 @@ mod face;
 mod keys;
 mod phone;
 
-pub use error::SalurError;
-pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceEngine, FaceQuality, ReferenceKind};
+pub use error::{ErrorKind, SalurError};
+pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceDecision, FaceEngine, FaceQuality, ReferenceKind};
 pub use keys::{DataKeyProvider, DeviceSigner};
 pub use phone::{
-    IneligibleKind, Phone, ReceiptInfo, RecipientItem, RecipientStatus, RosterChange, ServerConfig, SyncCounts,
-    SyncObserver, SyncStatus,
+    DeviceState, IneligibleKind, Phone, ReceiptInfo, RecipientItem, RecipientStatus, RosterChange, ServerConfig,
+    SyncCounts, SyncObserver, SyncStatus,
 };
 
 uniffi::setup_scaffolding!("salur");

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use salur_core::doorstep;
-use salur_core::receipt::{IneligibleReason, Outcome, Times};
+use salur_core::receipt::{IneligibleReason, Outcome, Standing, Times};
 use salur_core::store::Store;
 use salur_core::sync::{SyncClient, SyncConfig};
 
@@ -26,6 +26,33 @@ pub struct ServerConfig {
     pub allow_http_loopback: bool,
     /// Tries per request before a call gives up (0: the default, 8, with backoff up to a minute).
     pub max_attempts: u32,
+}
+
+/// Registration state of this phone on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum DeviceState {
+    /// Waiting for an administrator's approval.
+    Pending,
+    /// May upload.
+    Approved,
+    /// Revoked: it may no longer upload.
+    Revoked,
+}
+
+impl DeviceState {
+    fn parse(status: &str) -> Result<Self, SalurError> {
+        Ok(match status {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "revoked" => Self::Revoked,
+            other => {
+                return Err(SalurError::new(
+                    salur_core::ErrorKind::Server,
+                    format!("the server answered an unknown device status {other:?}"),
+                ))
+            }
+        })
+    }
 }
 
 /// Where a recipient stands today.
@@ -118,8 +145,8 @@ pub struct SyncStatus {
     pub last_success_ms: Option<i64>,
     /// Last error, in words for the worker.
     pub last_error: Option<String>,
-    /// Its stable kind.
-    pub last_error_kind: Option<String>,
+    /// Its kind.
+    pub last_error_kind: Option<salur_core::ErrorKind>,
 }
 
 /// A recorded receipt.
@@ -249,22 +276,24 @@ impl Phone {
     }
 
     /// Registers the device with the server (idempotent), with the Keystore attestation chain
-    /// (DER certificates, leaf first; empty when there is none); returns `pending`, `approved` or `revoked`.
+    /// (DER certificates, leaf first; empty when there is none); returns the device's state.
     pub async fn register(
         &self,
         device_id: String,
         worker_id: String,
         post_office: String,
         attestation: Vec<Vec<u8>>,
-    ) -> Result<String, SalurError> {
+    ) -> Result<DeviceState, SalurError> {
         let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
-        self.on_runtime(async move {
-            let r = client
-                .register_attested(&store, signer.as_ref(), &device_id, &worker_id, &post_office, &attestation)
-                .await?;
-            Ok(r.status)
-        })
-        .await
+        let status = self
+            .on_runtime(async move {
+                let r = client
+                    .register_attested(&store, signer.as_ref(), &device_id, &worker_id, &post_office, &attestation)
+                    .await?;
+                Ok(r.status)
+            })
+            .await?;
+        DeviceState::parse(&status)
     }
 
     /// Measures and stores the server clock offset (ms).
@@ -299,7 +328,7 @@ impl Phone {
             oldest_pending_ms: s.oldest_pending_ms,
             last_success_ms: s.last_success_ms,
             last_error: s.last_error,
-            last_error_kind: s.last_error_kind,
+            last_error_kind: s.last_error_kind.as_deref().and_then(salur_core::ErrorKind::from_name),
         })
     }
 
@@ -310,18 +339,18 @@ impl Phone {
         query: String,
         status: Option<RecipientStatus>,
     ) -> Result<Vec<RecipientItem>, SalurError> {
-        // The same standing as the server's dashboard: paid beats ineligible beats refused beats not home.
-        let mut standing: HashMap<Vec<u8>, u8> = HashMap::new();
+        // The same standing as the server's dashboard (one rule, in salur-core).
+        let mut standing: HashMap<Vec<u8>, Standing> = HashMap::new();
         for (recipient, outcome) in self.store.outcomes(&roster_id)? {
             let e = standing.entry(recipient).or_default();
-            *e = (*e).max(salur_core::receipt::standing(&outcome));
+            *e = (*e).max(Standing::of_name(&outcome));
         }
-        let status_of = |s: Option<&u8>| match s {
-            Some(4) => RecipientStatus::Paid,
-            Some(3) => RecipientStatus::Ineligible,
-            Some(2) => RecipientStatus::Refused,
-            Some(1) => RecipientStatus::NotHome,
-            _ => RecipientStatus::ToDo,
+        let status_of = |s: Option<&Standing>| match s.copied().unwrap_or_default() {
+            Standing::Paid => RecipientStatus::Paid,
+            Standing::Ineligible => RecipientStatus::Ineligible,
+            Standing::Refused => RecipientStatus::Refused,
+            Standing::NotHome => RecipientStatus::NotHome,
+            Standing::NotVisited => RecipientStatus::ToDo,
         };
         let q = query.trim().to_lowercase();
         Ok(self

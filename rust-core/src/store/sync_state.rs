@@ -123,7 +123,7 @@ impl Store {
                 conn.execute(
                     "UPDATE sync_state SET last_attempt_ms = ?1, last_error = ?2, last_error_kind = ?3,
                      last_error_ms = ?1 WHERE id = 1",
-                    params![now, message, e.kind()],
+                    params![now, message, e.kind().as_str()],
                 )?
             }
         };

@@ -3,8 +3,6 @@
 //! under CI its absence is an error, so the PostgreSQL path cannot be skipped silently).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod net;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use salur_server::Storage;
@@ -65,7 +63,7 @@ pub fn signed_request(
 ) -> axum::http::Request<axum::body::Body> {
     let mut req = axum::http::Request::builder().method(method).uri(uri).header("content-type", "application/json");
     let headers =
-        salur_core::request_auth::sign_request(signer, device_id, method, uri, salur_server::db::now_ms(), &body);
+        salur_core::request_auth::sign_request(signer, device_id, method, uri, salur_server::clock::now_ms(), &body);
     for (k, v) in headers.unwrap() {
         req = req.header(k, v);
     }

@@ -5,6 +5,9 @@ package id.salur.core.test
 import id.salur.core.CameraFrame
 import id.salur.core.DataKeyProvider
 import id.salur.core.DeviceSigner
+import id.salur.core.DeviceState
+import id.salur.core.ErrorKind
+import id.salur.core.FaceDecision
 import id.salur.core.FaceEngine
 import id.salur.core.IneligibleKind
 import id.salur.core.Phone
@@ -152,19 +155,19 @@ class SalurFfiTest {
         val reference = engine.templateFromCard(photo("same/fr_biden/1.jpg"))
         val same = engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_biden/2.jpg"))
         assertTrue(same.accepted())
-        assertEquals("accept", same.result().outcome)
+        assertEquals(FaceDecision.ACCEPT, same.result().outcome)
         val other = engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_obama/1.jpg"))
         assertFalse(other.accepted())
         assertTrue(other.result().score < other.result().threshold)
 
         val noFace = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo("noface/skimage_coffee.jpg")) }
         val e = noFace.exceptionOrNull() as SalurException.Failed
-        assertEquals("no_face", e.kind)
+        assertEquals(ErrorKind.NO_FACE, e.kind)
         assertNotNull("a hint for the worker", e.hint)
         val two = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo("multi/fr_obama_and_biden.jpg")) }
-        assertEquals("multiple_faces", (two.exceptionOrNull() as SalurException.Failed).kind)
+        assertEquals(ErrorKind.MULTIPLE_FACES, (two.exceptionOrNull() as SalurException.Failed).kind)
         val garbage = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, ByteArray(100) { 7 }) }
-        assertEquals("not_an_image", (garbage.exceptionOrNull() as SalurException.Failed).kind)
+        assertEquals(ErrorKind.NOT_AN_IMAGE, (garbage.exceptionOrNull() as SalurException.Failed).kind)
     }
 
     @Test
@@ -174,7 +177,7 @@ class SalurFfiTest {
         assertTrue("score ${check.result().score}", check.accepted())
         val wrong = nv21Frame("same/fr_obama/2.jpg").copy(y = ByteArray(10))
         val e = runCatching { engine.checkFrame(reference, ReferenceKind.EKTP, wrong) }.exceptionOrNull()
-        assertEquals("invalid_frame", (e as SalurException.Failed).kind)
+        assertEquals(ErrorKind.INVALID_FRAME, (e as SalurException.Failed).kind)
     }
 
     @Test
@@ -194,7 +197,7 @@ class SalurFfiTest {
         val signer = JavaSigner()
         val config = ServerConfig(url = url, caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
         val phone = Phone.open(File(work, "phone.db").path, signer, FixedDataKey(), config)
-        assertEquals("pending", phone.register("dev-kt-1", "pos-kt", "po-1", listOf(signer.certificate())))
+        assertEquals(DeviceState.PENDING, phone.register("dev-kt-1", "pos-kt", "po-1", listOf(signer.certificate())))
         admin("POST", "/v1/admin/devices/dev-kt-1/approve")
         assertTrue(admin("GET", "/v1/admin/devices").contains("\"attestation_certs\":1"))
         assertEquals(2uL, phone.refreshRoster("blt-kt").added)
@@ -213,7 +216,7 @@ class SalurFfiTest {
         // An impostor's check cannot be recorded as a payment.
         val impostor = engine.checkImage(template, ReferenceKind.REGISTRY, photo("same/fr_obama/2.jpg"))
         val refused = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, impostor, 1001uL) }
-        assertEquals("invalid_argument", (refused.exceptionOrNull() as SalurException.Failed).kind)
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (refused.exceptionOrNull() as SalurException.Failed).kind)
         // Budi is not home; Kotlin signed each receipt through the callback.
         phone.recordNotHome("blt-kt", budi.recipientRef, 2000uL)
         assertEquals(2, signer.signatures - 1 /* the registration request */ - 1 /* the roster request */)
@@ -243,7 +246,7 @@ class SalurFfiTest {
         val again = engine.checkImage(phone.recipientTemplate("blt-kt", budi.recipientRef)!!, ReferenceKind.ENROLLED, photo("same/fr_obama/2.jpg"))
         assertTrue(again.accepted())
         val mixed = runCatching { engine.enroll(listOf(photo("same/fr_obama/1.jpg"), photo("same/fr_biden/1.jpg"))) }
-        assertEquals("enrolment_mismatch", (mixed.exceptionOrNull() as SalurException.Failed).kind)
+        assertEquals(ErrorKind.ENROLMENT_MISMATCH, (mixed.exceptionOrNull() as SalurException.Failed).kind)
 
         // Ineligible: the aid goes back for reallocation on the server.
         phone.recordIneligible("blt-kt", budi.recipientRef, IneligibleKind.MOVED, "moved to Bekasi", 3000uL)
@@ -258,12 +261,12 @@ class SalurFfiTest {
         val config = ServerConfig(url = "http://127.0.0.1:$dead", caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
         val phone = Phone.open(File(work, "offline.db").path, JavaSigner(), FixedDataKey(), config)
         val e = runCatching { phone.register("dev-kt-2", "pos-kt", "po-1", emptyList()) }.exceptionOrNull()
-        assertEquals("network", (e as SalurException.Failed).kind)
+        assertEquals(ErrorKind.NETWORK, (e as SalurException.Failed).kind)
         assertNotNull(e.hint)
         val insecure = runCatching {
             Phone.open(File(work, "x.db").path, JavaSigner(), FixedDataKey(), config.copy(url = "http://10.0.0.1", allowHttpLoopback = true, maxAttempts = 3u))
         }
-        assertEquals("invalid_argument", (insecure.exceptionOrNull() as SalurException.Failed).kind)
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (insecure.exceptionOrNull() as SalurException.Failed).kind)
         phone.close()
     }
 }

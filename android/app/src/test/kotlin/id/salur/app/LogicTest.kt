@@ -7,6 +7,7 @@ import id.salur.app.logic.OverrideRequest
 import id.salur.app.logic.RosterSummary
 import id.salur.app.logic.SyncStatusText
 import id.salur.app.logic.Texts
+import id.salur.core.ErrorKind
 import id.salur.core.FaceEngine
 import id.salur.core.RecipientItem
 import id.salur.core.RecipientStatus
@@ -70,7 +71,7 @@ class LogicTest {
     @Test
     fun sync_status_lines_say_what_waits_and_what_failed() {
         val now = 1_800_000_000_000L
-        val waiting = SyncStatus(3uL, 10uL, 1uL, now - 2 * 3_600_000, now - 30 * 60_000, "No connection", "network")
+        val waiting = SyncStatus(3uL, 10uL, 1uL, now - 2 * 3_600_000, now - 30 * 60_000, "No connection", ErrorKind.NETWORK)
         assertEquals(
             listOf("3 waiting to upload", "Oldest waiting 2 h", "Last upload 30 min ago",
                 "1 refused by the server: tell your supervisor", "No connection"),

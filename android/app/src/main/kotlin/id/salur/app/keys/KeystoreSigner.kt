@@ -7,6 +7,7 @@ import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.security.keystore.StrongBoxUnavailableException
 import id.salur.core.DeviceSigner
+import id.salur.core.ErrorKind
 import id.salur.core.SalurException
 import java.security.KeyPairGenerator
 import java.security.KeyStore
@@ -61,5 +62,5 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
         }
     }
 
-    private fun failure(detail: String) = SalurException.Failed("crypto", detail, "Reinstall is not needed: contact your supervisor.")
+    private fun failure(detail: String) = SalurException.Failed(ErrorKind.CRYPTO, detail, "Reinstall is not needed: contact your supervisor.")
 }

@@ -1,6 +1,8 @@
 package id.salur.app.logic
 
+import id.salur.core.ErrorKind
 import id.salur.core.FaceCheck
+import id.salur.core.FaceDecision
 import id.salur.core.SalurException
 
 /** What the doorstep screen shows. */
@@ -47,20 +49,20 @@ class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
         lastCheck = check
         val r = check.result()
         state = when (r.outcome) {
-            "accept" -> DoorstepState.Matched(check, r.score)
-            "retry" -> DoorstepState.Retry(texts.retry, r.score).also { failures++ }
-            else -> DoorstepState.Rejected(texts.rejected, r.score).also { failures++ }
+            FaceDecision.ACCEPT -> DoorstepState.Matched(check, r.score)
+            FaceDecision.RETRY -> DoorstepState.Retry(texts.retry, r.score).also { failures++ }
+            FaceDecision.REJECT -> DoorstepState.Rejected(texts.rejected, r.score).also { failures++ }
         }
         return state
     }
 
     /** The hint for a capture problem the core reported. */
-    fun hintFor(kind: String?): String? = when (kind) {
-        "no_face" -> texts.noFace
-        "multiple_faces" -> texts.twoFaces
-        "face_too_small" -> texts.tooFar
-        "too_dark" -> texts.tooDark
-        "too_blurry" -> texts.blurry
+    fun hintFor(kind: ErrorKind?): String? = when (kind) {
+        ErrorKind.NO_FACE -> texts.noFace
+        ErrorKind.MULTIPLE_FACES -> texts.twoFaces
+        ErrorKind.FACE_TOO_SMALL -> texts.tooFar
+        ErrorKind.TOO_DARK -> texts.tooDark
+        ErrorKind.TOO_BLURRY -> texts.blurry
         else -> null
     }
 }

@@ -3,6 +3,7 @@ package id.salur.app.ui
 import android.app.Activity
 import android.content.Intent
 import android.os.Bundle
+import id.salur.core.DeviceState
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
@@ -32,7 +33,7 @@ class SignInActivity : Activity() {
             scope.launch {
                 status.text = runCatching {
                     val answer = withContext(Dispatchers.IO) { app.phone.register(app.deviceId, w, o, app.signer.attestationChain()) }
-                    if (answer == "approved") {
+                    if (answer == DeviceState.APPROVED) {
                         app.prefs.edit().putBoolean("approved", true).apply()
                         startActivity(Intent(this@SignInActivity, RosterActivity::class.java))
                         finish()

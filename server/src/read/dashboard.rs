@@ -1,11 +1,15 @@
-//! The live dashboard: paid against target by region and post office, fallbacks, ineligible
-//! recipients, upload refusals and chain gaps. Aggregates only: no NIK, name or face leaves here.
+//! The live dashboard, read from the summary tables the store keeps: paid against target by
+//! region and post office, fallbacks, ineligible recipients, upload refusals and chain gaps.
+//! Aggregates only: no NIK, name or face leaves here.
 
 use serde::Serialize;
-use sqlx::Row;
 
-use crate::db::Db;
+use crate::clock::now_ms;
+use crate::domain::areas::AreaCounts;
+use crate::domain::dates::civil_date;
+use crate::domain::ingest::DOUBLE_PAYMENT_RECEIPTS;
 use crate::error::ApiError;
+use crate::store::Db;
 
 /// Share of recipients to be paid by the end of the period's second week.
 pub const TARGET_WEEK_TWO: f64 = 0.9;
@@ -41,9 +45,6 @@ pub struct Area {
     pub paid_share: f64,
 }
 
-/// Scores this close above the threshold count as low-score matches (millionths); the rebuild in
-/// summaries.rs writes the same constant into its SQL.
-pub const LOW_SCORE_MARGIN_E6: i64 = 50_000;
 /// Most devices (and workers) listed on the dashboard; the nation has tens of thousands.
 pub const DEVICE_LIST_LIMIT: i64 = 200;
 /// A device that has sent nothing for this long is listed as silent.
@@ -132,6 +133,76 @@ pub struct Dashboard {
     pub workers: Vec<WorkerRates>,
 }
 
+#[derive(sqlx::FromRow)]
+struct AreaRow {
+    province: String,
+    regency: String,
+    post_office: String,
+    recipients: i64,
+    target_amount: i64,
+    paid: i64,
+    paid_amount: i64,
+    overrides: i64,
+    ineligible: i64,
+    refused: i64,
+    not_home: i64,
+}
+
+impl AreaRow {
+    fn counts(&self) -> AreaCounts {
+        AreaCounts {
+            recipients: self.recipients,
+            target_amount: self.target_amount,
+            paid: self.paid,
+            paid_amount: self.paid_amount,
+            overrides: self.overrides,
+            ineligible: self.ineligible,
+            refused: self.refused,
+            not_home: self.not_home,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DoubleRow {
+    recipient: Vec<u8>,
+    receipts: i64,
+    devices: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActivityRow {
+    device_id: String,
+    worker_id: String,
+    receipts: i64,
+    overrides: Option<i64>,
+    lag: Option<i64>,
+    last_received_ms: Option<i64>,
+    refusals: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DeviceCounts {
+    total: i64,
+    silent: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct WorkerRow {
+    worker_id: String,
+    receipts: i64,
+    overrides: i64,
+    refusals: i64,
+}
+
+fn n(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+fn pairs(rows: Vec<(String, i64)>) -> Vec<(String, u64)> {
+    rows.into_iter().map(|(k, v)| (k, n(v))).collect()
+}
+
 impl Db {
     /// The dashboard for `roster_id` (the most recent roster when `None`).
     pub async fn dashboard(&self, roster_id: Option<&str>) -> Result<Dashboard, ApiError> {
@@ -142,8 +213,8 @@ impl Db {
                 .await?
                 .unwrap_or_default(),
         };
-        // Kept current by ingestion and import (see summaries.rs): no scan of recipients or receipts.
-        let rows = sqlx::query(
+        // Kept current by ingestion and import (see store/summaries.rs): no scan of recipients or receipts.
+        let rows: Vec<AreaRow> = sqlx::query_as(
             "SELECT province, regency, post_office, recipients, target_amount, paid, paid_amount, overrides,
                     ineligible, refused, not_home
              FROM area_stats WHERE roster_id = $1 AND recipients > 0 ORDER BY province, regency, post_office",
@@ -151,56 +222,29 @@ impl Db {
         .bind(&roster_id)
         .fetch_all(&self.read)
         .await?;
-        let n = |r: &sqlx::any::AnyRow, i: usize| r.get::<Option<i64>, _>(i).unwrap_or(0).max(0) as u64;
-        let areas: Vec<Area> = rows
-            .iter()
-            .map(|r| {
-                area(
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    [n(r, 3), n(r, 4), n(r, 5), n(r, 6), n(r, 7), n(r, 8), n(r, 9), n(r, 10)],
-                )
-            })
-            .collect();
-        let mut sums = [0u64; 8];
-        for a in &areas {
-            for (s, v) in sums.iter_mut().zip([
-                a.recipients,
-                a.target_amount,
-                a.paid,
-                a.paid_amount,
-                a.overrides,
-                a.ineligible,
-                a.refused,
-                a.not_home,
-            ]) {
-                *s += v;
-            }
+        let mut total = AreaCounts::default();
+        for r in &rows {
+            total.add(r.counts(), 1);
         }
-        let refusals = sqlx::query("SELECT result, COUNT(*) FROM upload_refusals GROUP BY result ORDER BY result")
+        let areas = rows.iter().map(|r| area(&r.province, &r.regency, &r.post_office, r.counts())).collect();
+        let refusals = pairs(
+            sqlx::query_as("SELECT result, COUNT(*) FROM upload_refusals GROUP BY result ORDER BY result")
+                .fetch_all(&self.read)
+                .await?,
+        );
+        let gaps = pairs(
+            sqlx::query_as(
+                "SELECT device_id, CAST(max_seq - receipts AS BIGINT) FROM device_stats WHERE max_seq > receipts
+                 ORDER BY device_id",
+            )
             .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
-            .collect();
-        let gaps = sqlx::query(
-            "SELECT device_id, CAST(max_seq - receipts AS BIGINT) FROM device_stats WHERE max_seq > receipts
-             ORDER BY device_id",
-        )
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get::<i64, _>(1) as u64))
-        .collect();
+            .await?,
+        );
         let receipts: i64 = sqlx::query_scalar("SELECT CAST(COALESCE(SUM(receipts), 0) AS BIGINT) FROM device_stats")
             .fetch_one(&self.read)
             .await?;
-        let pairs = |rows: Vec<sqlx::any::AnyRow>| -> Vec<(String, u64)> {
-            rows.iter().map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1) as u64)).collect()
-        };
         let counts = pairs(
-            sqlx::query("SELECT name, n FROM roster_counts WHERE roster_id = $1 AND n > 0 ORDER BY name")
+            sqlx::query_as("SELECT name, n FROM roster_counts WHERE roster_id = $1 AND n > 0 ORDER BY name")
                 .bind(&roster_id)
                 .fetch_all(&self.read)
                 .await?,
@@ -208,38 +252,27 @@ impl Db {
         let named = |prefix: &str| -> Vec<(String, u64)> {
             counts.iter().filter_map(|(k, n)| k.strip_prefix(prefix).map(|k| (k.to_string(), *n))).collect()
         };
-        let ineligible_by_reason = named("ineligible:");
-        let flagged = named("flag:");
-        let low_score_matches = named("low_score").first().map_or(0, |(_, n)| *n);
-        let paid_by_day = sqlx::query("SELECT day, paid FROM daily_paid WHERE roster_id = $1 ORDER BY day")
-            .bind(&roster_id)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| (civil_date(r.get::<i64, _>(0)), r.get::<i64, _>(1) as u64))
-            .collect();
+        let paid_by_day: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT day, paid FROM daily_paid WHERE roster_id = $1 ORDER BY day")
+                .bind(&roster_id)
+                .fetch_all(&self.read)
+                .await?;
         // Few recipients are paid twice: found through the partial index, then counted.
-        let double_payments = sqlx::query(
-            "SELECT r.recipient, CAST(COUNT(*) AS BIGINT), CAST(COUNT(DISTINCT r.device_id) AS BIGINT)
+        let doubles: Vec<DoubleRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT r.recipient AS recipient, CAST(COUNT(*) AS BIGINT) AS receipts,
+                    CAST(COUNT(DISTINCT r.device_id) AS BIGINT) AS devices
              FROM recipients p JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient
-             WHERE p.roster_id = $1 AND p.paid_receipts > 1 AND r.outcome = 'paid'
-             GROUP BY r.recipient ORDER BY r.recipient",
-        )
+             WHERE p.roster_id = $1 AND p.paid_receipts >= {DOUBLE_PAYMENT_RECEIPTS} AND r.outcome = 'paid'
+             GROUP BY r.recipient ORDER BY r.recipient"
+        )))
         .bind(&roster_id)
         .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| DoublePayment {
-            recipient: hex::encode(r.get::<Vec<u8>, _>(0)),
-            receipts: r.get::<i64, _>(1) as u64,
-            devices: r.get::<i64, _>(2) as u64,
-        })
-        .collect();
-        let now = crate::db::now_ms();
+        .await?;
+        let now = now_ms();
         // Silent longest first (never heard from at the top), so the list shows who needs a call.
-        let devices: Vec<DeviceActivity> = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let activity: Vec<ActivityRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT t.device_id, t.worker_id, t.receipts, t.overrides, t.lag, t.last_received_ms,
-                    (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = t.device_id)
+                    (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = t.device_id) AS refusals
              FROM (SELECT d.device_id, d.worker_id, CAST(COALESCE(s.receipts, 0) AS BIGINT) AS receipts, s.overrides,
                           CAST(s.lag_sum_ms / CASE WHEN s.receipts > 0 THEN s.receipts ELSE 1 END AS BIGINT) AS lag,
                           s.last_received_ms
@@ -249,57 +282,58 @@ impl Db {
              ORDER BY COALESCE(t.last_received_ms, 0), t.device_id"
         )))
         .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|r| {
-            let last: Option<i64> = r.get(5);
-            DeviceActivity {
-                device_id: r.get(0),
-                worker_id: r.get(1),
-                receipts: r.get::<i64, _>(2) as u64,
-                overrides: r.get::<Option<i64>, _>(3).unwrap_or(0) as u64,
-                mean_sync_lag_ms: r.get::<Option<i64>, _>(4).unwrap_or(0),
-                last_received_ms: last,
-                refusals: r.get::<i64, _>(6) as u64,
-                silent: last.is_none_or(|t| now - t > SILENT_AFTER_MS),
-            }
-        })
-        .collect();
-        let counts = sqlx::query(
-            "SELECT CAST(COUNT(*) AS BIGINT),
-                    CAST(SUM(CASE WHEN s.last_received_ms IS NULL OR s.last_received_ms < $1 THEN 1 ELSE 0 END) AS BIGINT)
+        .await?;
+        let device_counts: DeviceCounts = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) AS total,
+                    CAST(SUM(CASE WHEN s.last_received_ms IS NULL OR s.last_received_ms < $1 THEN 1 ELSE 0 END)
+                         AS BIGINT) AS silent
              FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id WHERE d.status = 'approved'",
         )
         .bind(now - SILENT_AFTER_MS)
         .fetch_one(&self.read)
         .await?;
-        let workers = self.workers().await?;
         Ok(Dashboard {
-            roster_id,
-            total: area("all".into(), "all".into(), "all".into(), sums),
+            total: area("all", "all", "all", total),
             areas,
             targets: [TARGET_WEEK_TWO, 1.0],
             refusals,
             devices_with_gaps: gaps,
-            receipts: receipts as u64,
-            ineligible_by_reason,
-            paid_by_day,
-            low_score_matches,
-            double_payments,
-            devices,
-            devices_total: counts.get::<i64, _>(0) as u64,
-            devices_silent: counts.get::<Option<i64>, _>(1).unwrap_or(0) as u64,
-            flagged,
-            workers,
+            receipts: n(receipts),
+            ineligible_by_reason: named("ineligible:"),
+            paid_by_day: paid_by_day.into_iter().map(|(day, paid)| (civil_date(day), n(paid))).collect(),
+            low_score_matches: named("low_score").first().map_or(0, |(_, n)| *n),
+            double_payments: doubles
+                .into_iter()
+                .map(|r| DoublePayment {
+                    recipient: hex::encode(r.recipient),
+                    receipts: n(r.receipts),
+                    devices: n(r.devices),
+                })
+                .collect(),
+            devices: activity
+                .into_iter()
+                .map(|r| DeviceActivity {
+                    device_id: r.device_id,
+                    worker_id: r.worker_id,
+                    receipts: n(r.receipts),
+                    overrides: n(r.overrides.unwrap_or(0)),
+                    mean_sync_lag_ms: r.lag.unwrap_or(0),
+                    last_received_ms: r.last_received_ms,
+                    refusals: n(r.refusals),
+                    silent: r.last_received_ms.is_none_or(|t| now - t > SILENT_AFTER_MS),
+                })
+                .collect(),
+            devices_total: n(device_counts.total),
+            devices_silent: n(device_counts.silent.unwrap_or(0)),
+            flagged: named("flag:"),
+            workers: self.workers().await?,
+            roster_id,
         })
     }
-}
 
-/// Folds device activity into per-worker rates (a worker may use several devices).
-impl Db {
     /// Workers whose override or refusal rate needs a look, highest override rate first.
     async fn workers(&self) -> Result<Vec<WorkerRates>, ApiError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let rows: Vec<WorkerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals FROM (
                  SELECT d.worker_id, CAST(COALESCE(SUM(s.receipts), 0) AS BIGINT) AS receipts,
                         CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides
@@ -317,15 +351,12 @@ impl Db {
         .await?;
         let share = |n: i64, of: i64| if of <= 0 { 0.0 } else { n as f64 / of as f64 };
         Ok(rows
-            .iter()
-            .map(|r| {
-                let (receipts, overrides, refusals) = (r.get::<i64, _>(1), r.get::<i64, _>(2), r.get::<i64, _>(3));
-                WorkerRates {
-                    worker_id: r.get(0),
-                    receipts: receipts as u64,
-                    override_rate: share(overrides, receipts),
-                    refusal_rate: share(refusals, receipts + refusals),
-                }
+            .into_iter()
+            .map(|r| WorkerRates {
+                override_rate: share(r.overrides, r.receipts),
+                refusal_rate: share(r.refusals, r.receipts + r.refusals),
+                receipts: n(r.receipts),
+                worker_id: r.worker_id,
             })
             .collect())
     }
@@ -335,49 +366,23 @@ impl Db {
 const WORKER_OVERRIDE_WATCH_NUM: i64 = 1;
 const WORKER_OVERRIDE_WATCH_DEN: i64 = 20;
 
-fn area(province: String, regency: String, post_office: String, v: [u64; 8]) -> Area {
-    let [recipients, target_amount, paid, paid_amount, overrides, ineligible, refused, not_home] = v;
-    let eligible = recipients.saturating_sub(ineligible);
+fn area(province: &str, regency: &str, post_office: &str, c: AreaCounts) -> Area {
     Area {
-        province,
-        regency,
-        post_office,
-        recipients,
-        target_amount,
-        paid,
-        paid_amount,
-        overrides,
-        ineligible,
-        refused,
-        not_home,
-        to_visit: recipients.saturating_sub(paid + ineligible + refused + not_home),
-        paid_share: if eligible == 0 { 0.0 } else { paid as f64 / eligible as f64 },
+        province: province.to_string(),
+        regency: regency.to_string(),
+        post_office: post_office.to_string(),
+        recipients: n(c.recipients),
+        target_amount: n(c.target_amount),
+        paid: n(c.paid),
+        paid_amount: n(c.paid_amount),
+        overrides: n(c.overrides),
+        ineligible: n(c.ineligible),
+        refused: n(c.refused),
+        not_home: n(c.not_home),
+        to_visit: n(c.to_visit()),
+        paid_share: c.paid_share(),
     }
-}
-
-/// `YYYY-MM-DD` of a day number since 1970-01-01 (Howard Hinnant's civil-from-days).
-fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
 }
 
 /// The dashboard page: fetches `/v1/dashboard` every five seconds.
 pub const PAGE: &str = include_str!("dashboard.html");
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn civil_dates() {
-        assert_eq!(super::civil_date(0), "1970-01-01");
-        assert_eq!(super::civil_date(20_774), "2026-11-17");
-        assert_eq!(super::civil_date(11_016), "2000-02-29");
-    }
-}

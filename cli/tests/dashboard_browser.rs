@@ -132,7 +132,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                     outcome: Outcome::Paid,
                     evidence: None,
                     evidence_jpeg: None,
-                    time: Times { wall_ms: salur_server::db::now_ms(), mono_ms: 1, offset_ms: 0 },
+                    time: Times { wall_ms: salur_server::clock::now_ms(), mono_ms: 1, offset_ms: 0 },
                     location: None,
                 };
                 B64.encode(store.record(&signer, draft).unwrap().bytes)

@@ -1,14 +1,14 @@
 //! `salur import-roster CSV [--photos DIR]`: recipients into the server's database, with
 //! reference templates computed by rust-core's face engine.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use salur_core::face::{FaceConfig, FaceEngine};
+use salur_core::face::{read_image, FaceConfig, FaceEngine, FacePick};
 use salur_core::Error;
-use salur_server::roster::{template_for, ImportSummary, RosterRow};
+use salur_server::domain::roster::{ImportSummary, RosterRow};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -90,4 +90,21 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         }
     }
     Ok(if summary.refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The template for a row's photo: `Ok(None)` when there is no photo.
+fn template_for(engine: &FaceEngine, photos: &Path, row: &RosterRow) -> Result<Option<Vec<u8>>, String> {
+    let candidates = match &row.photo {
+        Some(p) => vec![photos.join(p)],
+        None => vec![photos.join(format!("{}.jpg", row.nik)), photos.join(format!("{}.png", row.nik))],
+    };
+    let Some(path) = candidates.into_iter().find(|p| p.exists()) else {
+        return match &row.photo {
+            Some(p) => Err(format!("photo {p} not found")),
+            None => Ok(None),
+        };
+    };
+    let img = read_image(&path).map_err(|e| format!("photo: {e}"))?;
+    let template = engine.template(&img, FacePick::Single).map_err(|e| format!("photo: {e}"))?;
+    Ok(Some(template.encode()))
 }

@@ -2,7 +2,7 @@
 //! any folder. The photos are public test images from `test-vectors/faces/` (sources and licences
 //! in its SOURCES.md); the names, NIKs and addresses are invented.
 
-use salur_server::roster::RosterRow;
+use salur_server::domain::roster::RosterRow;
 
 macro_rules! photo {
     ($path:literal) => {

@@ -1,15 +1,14 @@
 //! Prometheus metrics at `/metrics`: receipt outcomes as they happen, and stored totals read
 //! from the database at each scrape.
 
+use crate::domain::ingest::Ingest;
+use crate::error::ApiError;
+use crate::store::Db;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use sqlx::Row;
-
-use crate::db::{Db, Ingest};
-use crate::error::ApiError;
 
 type Labels = Vec<(String, String)>;
 
@@ -37,22 +36,15 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one upload result.
     pub fn uploaded(&self, result: Ingest) {
-        let name = match result {
-            Ingest::Accepted => "accepted",
-            Ingest::Duplicate => "duplicate",
-            Ingest::Rejected => "rejected",
-            Ingest::Conflict => "conflict",
-        };
-        self.receipts.get_or_create(&vec![("result".into(), name.into())]).inc();
+        self.receipts.get_or_create(&vec![("result".into(), result.as_str().into())]).inc();
     }
 
     /// The text exposition, with the stored totals refreshed from `db`.
     pub async fn render(&self, db: &Db) -> Result<String, ApiError> {
-        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(&db.read).await?;
+        let (stored, by_status) = db.totals().await?;
         self.stored.set(stored);
-        for row in sqlx::query("SELECT status, COUNT(*) FROM devices GROUP BY status").fetch_all(&db.read).await? {
-            let status: String = row.get(0);
-            self.devices.get_or_create(&vec![("status".into(), status)]).set(row.get::<i64, _>(1));
+        for (status, n) in by_status {
+            self.devices.get_or_create(&vec![("status".into(), status)]).set(n);
         }
         let mut out = String::new();
         encode(&mut out, &self.registry).map_err(|e| ApiError::Internal(e.to_string()))?;

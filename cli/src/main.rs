@@ -1,4 +1,5 @@
-//! Command-line definitions and dispatch.
+//! `salur`: the command line for the face engine, the phone's receipts, the server and the demo.
+//! One module per command group; each calls salur-core or salur-server and formats the answer.
 
 mod demo;
 mod demo_sample;
@@ -68,8 +69,12 @@ impl EngineArgs {
     }
 }
 
+fn main() -> ExitCode {
+    run(Cli::parse())
+}
+
 /// Runs the parsed command; exit code 2 and a readable (or JSON) error on failure.
-pub fn run(cli: Cli) -> ExitCode {
+fn run(cli: Cli) -> ExitCode {
     let (json, result) = match cli.command {
         Command::Demo(a) => (a.json, demo::run(&a)),
         Command::Detect(a) => (a.engine.json, face::detect(&a)),
@@ -90,7 +95,7 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn report_error(e: &Error, json: bool) {
     if json {
-        let body = serde_json::json!({ "error": e.kind(), "message": e.to_string(), "hint": e.hint() });
+        let body = serde_json::json!({ "error": e.kind().as_str(), "message": e.to_string(), "hint": e.hint() });
         println!("{body}");
     } else {
         eprintln!("error: {e}");

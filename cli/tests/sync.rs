@@ -55,6 +55,7 @@ impl Phone {
                     threshold_e6: Some(400_000),
                     model: "sface".into(),
                     liveness: Liveness::NotRun,
+                    live: None,
                     face_sha256: None,
                 }),
                 evidence_jpeg: None,

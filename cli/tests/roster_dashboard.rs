@@ -143,6 +143,7 @@ async fn roster_flow(backend: &common::Backend) {
                 threshold_e6: low.then_some(400_000),
                 model: "sface_2021dec_int8bq".into(),
                 liveness: Liveness::NotRun,
+                live: None,
                 face_sha256: None,
             }),
             evidence_jpeg: None,
@@ -206,7 +207,7 @@ async fn roster_flow(backend: &common::Backend) {
     // (not at home) to another post office with another amount. Recomputing every summary from
     // the base tables must give the same dashboard.
     let db = backend.storage.open().await.unwrap();
-    let kit = salur_server::roster::RosterRow {
+    let kit = salur_server::domain::roster::RosterRow {
         nik: "3171010101900003".into(),
         name: "Kit Harington".into(),
         address: "Jl. Sudirman 3".into(),

@@ -15,7 +15,7 @@ use salur_core::receipt::{Evidence, IneligibleReason, Method, Outcome, Times};
 use salur_core::store::{Recipient, Store};
 use salur_core::sync::{now_ms, Backoff, SyncClient, SyncConfig};
 use salur_core::Error;
-use salur_server::db::DeviceStatus;
+use salur_server::domain::devices::DeviceStatus;
 use salur_server::{AppState, Db};
 use serde::Serialize;
 

@@ -1,0 +1,98 @@
+//! Devices: registration signed with the key being registered, approval, the chain a device holds here.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use salur_core::request_auth;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{admin, body_error, check_json, check_signature, device, header, json_body};
+use super::AppState;
+use crate::domain::devices::{check_identifier, DeviceStatus};
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Registration {
+    device_id: String,
+    worker_id: String,
+    post_office: String,
+    /// SPKI DER, base64.
+    public_key: String,
+    /// Android key attestation chain (base64 DER certificates, leaf first), when the phone has one.
+    #[serde(default)]
+    attestation: Vec<String>,
+}
+
+/// Registration is signed with the key being registered: proof that the caller holds it.
+pub(super) async fn register(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (parts, body) = req.into_parts();
+    let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+    check_json(headers)?;
+    let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await.map_err(body_error)?;
+    let reg: Registration = json_body(&body)?;
+    let spki = B64.decode(&reg.public_key).map_err(|_| ApiError::BadRequest("public_key is not base64".into()))?;
+    salur_core::crypto::p256_point(&spki).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    for (name, v) in [("device_id", &reg.device_id), ("worker_id", &reg.worker_id), ("post_office", &reg.post_office)] {
+        check_identifier(name, v)?;
+    }
+    if header(headers, request_auth::DEVICE_HEADER)? != reg.device_id {
+        return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
+    }
+    check_signature(&spki, method, uri, headers, &body)?;
+    if reg.attestation.len() > 8 || reg.attestation.iter().any(|c| c.len() > 16 * 1024 || B64.decode(c).is_err()) {
+        return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
+    }
+    let device =
+        state.db.register_device(&reg.device_id, &reg.worker_id, &reg.post_office, &spki, &reg.attestation).await?;
+    let key_id = hex::encode(salur_core::crypto::key_id(&spki));
+    Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
+}
+
+/// The signing device's chain as the server holds it, with a full re-verification.
+pub(super) async fn chain(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let caller = admin(&state, &headers);
+    let device = match caller {
+        Ok(()) => state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?,
+        Err(_) => device(&state, &method, &uri, &headers, b"").await?,
+    };
+    if device.device_id != id {
+        return Err(ApiError::Forbidden("a device may only read its own chain".into()));
+    }
+    let status = state.db.chain_status(&id).await?;
+    let receipts = state.db.device_receipts(&id).await?;
+    let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
+    Ok(Json(json!({ "status": status, "verification": report, "valid": report.is_valid() })))
+}
+
+pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    Ok(Json(json!({ "devices": state.db.devices().await? })))
+}
+
+pub(super) async fn set_status(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let status = match action.as_str() {
+        "approve" => DeviceStatus::Approved,
+        "revoke" => DeviceStatus::Revoked,
+        other => return Err(ApiError::NotFound(format!("no action {other}: use approve or revoke"))),
+    };
+    Ok(Json(json!({ "device": state.db.set_device_status(&id, status).await? })))
+}

@@ -1,0 +1,68 @@
+//! Evidence face crops (resumable upload) and the administrator's 1:N face sweep.
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::{admin, json_body, Signed};
+use super::AppState;
+use crate::error::ApiError;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceChunk {
+    offset: u64,
+    total: u64,
+    /// The bytes from `offset`, base64.
+    chunk: String,
+}
+
+/// How much of a receipt's evidence crop the server holds (where to resume).
+pub(super) async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Signed { device, .. }: Signed,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.db.evidence_status(&device, &id).await?)))
+}
+
+/// Appends a chunk of a receipt's evidence crop at its offset (409 names the right offset).
+pub(super) async fn put(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Signed { device, body }: Signed,
+) -> Result<Json<Value>, ApiError> {
+    let c: EvidenceChunk = json_body(&body)?;
+    let chunk = B64.decode(&c.chunk).map_err(|_| ApiError::BadRequest("chunk is not base64".into()))?;
+    let (status, completed) = state.db.put_evidence(&device, &id, c.offset, c.total, &chunk).await?;
+    if let Some(jpeg) = completed {
+        let embedded = state.faces.embed(jpeg).await?;
+        state.db.set_evidence_embedding(&id, embedded).await?;
+    }
+    Ok(Json(json!(status)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SweepQuery {
+    roster: String,
+    threshold: Option<f32>,
+}
+
+/// The 1:N sweep of a roster's evidence faces: one face paid as several recipients.
+pub(super) async fn face_sweep(
+    State(state): State<AppState>,
+    Query(q): Query<SweepQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    admin(&state, &headers)?;
+    let threshold = q.threshold.unwrap_or(salur_core::face::DEFAULT_MATCH_THRESHOLD);
+    if !(-1.0..=1.0).contains(&threshold) {
+        return Err(ApiError::BadRequest("threshold is a cosine similarity, -1 to 1".into()));
+    }
+    let faces = state.db.paid_faces(&q.roster).await?;
+    Ok(Json(json!(crate::domain::sweep::sweep(faces, threshold))))
+}

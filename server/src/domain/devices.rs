@@ -1,0 +1,116 @@
+//! Devices: their registration state and the fields a phone may claim at registration.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+/// Registration state of a device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    /// Waiting for an administrator.
+    Pending,
+    /// May upload.
+    Approved,
+    /// May no longer upload; its receipts stay.
+    Revoked,
+}
+
+impl DeviceStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+impl FromStr for DeviceStatus {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Self, ApiError> {
+        Ok(match s {
+            "pending" => Self::Pending,
+            "approved" => Self::Approved,
+            "revoked" => Self::Revoked,
+            other => return Err(ApiError::Internal(format!("unknown device status {other}"))),
+        })
+    }
+}
+
+/// A registered device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Device {
+    /// Device id.
+    pub device_id: String,
+    /// Worker using it.
+    pub worker_id: String,
+    /// Post office it belongs to.
+    pub post_office: String,
+    /// SPKI DER of its signing key.
+    #[serde(skip)]
+    pub public_key: Vec<u8>,
+    /// Registration state.
+    pub status: DeviceStatus,
+    /// Certificates in the key attestation chain sent at registration (0: none sent).
+    pub attestation_certs: u64,
+}
+
+impl Device {
+    /// Whether the device may upload, or why not (in words for the phone).
+    pub fn may_upload(&self) -> Result<(), ApiError> {
+        match self.status {
+            DeviceStatus::Approved => Ok(()),
+            DeviceStatus::Pending => {
+                Err(ApiError::Forbidden("the device is waiting for approval by an administrator".into()))
+            }
+            DeviceStatus::Revoked => Err(ApiError::Forbidden("the device was revoked: contact your supervisor".into())),
+        }
+    }
+}
+
+/// An identifier a phone sends at registration (device, worker, post office): 1 to 64 letters,
+/// digits, `-`, `_` or `.`, so that it is safe in logs, URLs and file names.
+pub fn check_identifier(name: &str, value: &str) -> Result<(), ApiError> {
+    if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(ApiError::BadRequest(format!("{name} must be 1 to 64 letters, digits, '-', '_' or '.'")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_short_and_plain() {
+        assert!(check_identifier("worker_id", "w-01.a_b").is_ok());
+        for bad in ["", "a b", "a/b", "é", &"x".repeat(65)] {
+            assert!(check_identifier("worker_id", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_an_approved_device_uploads() {
+        let mut d = Device {
+            device_id: "d".into(),
+            worker_id: "w".into(),
+            post_office: "p".into(),
+            public_key: vec![],
+            status: DeviceStatus::Pending,
+            attestation_certs: 0,
+        };
+        assert!(matches!(d.may_upload(), Err(ApiError::Forbidden(_))));
+        d.status = DeviceStatus::Approved;
+        assert!(d.may_upload().is_ok());
+        d.status = DeviceStatus::Revoked;
+        assert!(matches!(d.may_upload(), Err(ApiError::Forbidden(m)) if m.contains("revoked")));
+        for s in [DeviceStatus::Pending, DeviceStatus::Approved, DeviceStatus::Revoked] {
+            assert_eq!(s.as_str().parse::<DeviceStatus>().unwrap(), s);
+        }
+    }
+}

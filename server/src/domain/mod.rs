@@ -1,0 +1,11 @@
+//! The rules that decide money and audit, as pure functions and types: no database, no HTTP.
+//! The store applies them inside its transactions; the read model reports what they decided.
+//! Each rule is defined once here (or, where the phone needs it too, in `salur-core`).
+
+pub mod areas;
+pub mod chain;
+pub mod dates;
+pub mod devices;
+pub mod ingest;
+pub mod roster;
+pub mod sweep;

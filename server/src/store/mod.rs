@@ -1,0 +1,78 @@
+//! The server's database: SQL per backend, rows as `FromRow` structs, the domain's rules applied
+//! inside transactions. Nothing here knows about HTTP or the dashboard's shape.
+//!
+//! Embedded SQLite by default (WAL, `synchronous=FULL`, one writer connection so ingestion is
+//! serialized without lock-upgrade failures, readers beside it), or PostgreSQL for national scale
+//! (several stateless API instances over one database). The same SQL runs on both through sqlx's
+//! `Any` driver; each backend has its own migrations.
+
+mod devices;
+mod evidence;
+mod reallocations;
+mod receipts;
+mod roster;
+mod summaries;
+
+use std::path::Path;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use crate::error::ApiError;
+
+pub use evidence::{UploadStatus, MAX_EVIDENCE};
+pub use reallocations::{reallocations_csv, Reallocation};
+
+/// Handles to the database.
+#[derive(Clone)]
+pub struct Db {
+    pub(crate) read: AnyPool,
+    pub(crate) write: AnyPool,
+}
+
+impl Db {
+    /// Opens (creating and migrating) `salur.db` in `data_dir`.
+    pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ApiError::Internal(format!("creating {}: {e}", data_dir.display())))?;
+        Self::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("salur.db").display())).await
+    }
+
+    /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, ApiError> {
+        sqlx::any::install_default_drivers();
+        let (db, migrator) = if url.starts_with("sqlite:") {
+            let options = || {
+                AnyPoolOptions::new().after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                             PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+            };
+            let write = options().max_connections(1).connect(url).await?;
+            let read = options().max_connections(4).connect(url).await?;
+            (Self { read, write }, sqlx::migrate!("./migrations/sqlite"))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
+            (Self { read: pool.clone(), write: pool }, sqlx::migrate!("./migrations/postgres"))
+        } else {
+            return Err(ApiError::BadRequest("the database URL must start with sqlite: or postgres:".into()));
+        };
+        migrator.run(&db.write).await.map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
+        db.rebuild_if_needed().await?;
+        Ok(db)
+    }
+
+    /// Receipts held, and registered devices by status (for `/metrics`).
+    pub async fn totals(&self) -> Result<(i64, Vec<(String, i64)>), ApiError> {
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts").fetch_one(&self.read).await?;
+        let by_status: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, COUNT(*) FROM devices GROUP BY status").fetch_all(&self.read).await?;
+        Ok((stored, by_status))
+    }
+}

@@ -1,0 +1,145 @@
+//! Rosters: recipients written by import (moving their counts between areas) and read by the
+//! assigned worker's phone.
+
+use base64::Engine;
+use salur_core::receipt::{recipient_ref, Standing};
+
+use super::Db;
+use crate::clock::now_ms;
+use crate::domain::areas::RecipientStanding;
+use crate::domain::roster::{RosterEntry, RosterRow};
+use crate::error::ApiError;
+
+#[derive(sqlx::FromRow)]
+struct Before {
+    province: String,
+    regency: String,
+    post_office: String,
+    amount: i64,
+    standing: i64,
+    overridden: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    recipient: Vec<u8>,
+    nik: String,
+    name: String,
+    address: String,
+    amount: i64,
+    template: Option<Vec<u8>>,
+}
+
+impl Db {
+    /// The roster's pseudonymisation key, created on first use.
+    pub async fn roster_key(&self, roster_id: &str) -> Result<Vec<u8>, ApiError> {
+        let key: [u8; 32] = ring_random()?;
+        sqlx::query(
+            "INSERT INTO rosters (roster_id, roster_key, created_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (roster_id) DO NOTHING",
+        )
+        .bind(roster_id)
+        .bind(&key[..])
+        .bind(now_ms())
+        .execute(&self.write)
+        .await?;
+        Ok(sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
+            .bind(roster_id)
+            .fetch_one(&self.write)
+            .await?)
+    }
+
+    /// Adds or replaces one recipient, moving its counts between areas on the dashboard.
+    pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<(), ApiError> {
+        use super::summaries::Deltas;
+        let key = self.roster_key(&row.period).await?;
+        let recipient = recipient_ref(&key, &row.nik);
+        let mut tx = self.write.begin().await?;
+        let before: Option<Before> = sqlx::query_as(
+            "SELECT province, regency, post_office, amount, standing, overridden FROM recipients
+             WHERE roster_id = $1 AND recipient = $2",
+        )
+        .bind(&row.period)
+        .bind(&recipient)
+        .fetch_optional(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
+                                                village, post_office, worker_id, amount, template)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (roster_id, recipient) DO UPDATE SET nik = excluded.nik, name = excluded.name,
+                address = excluded.address, province = excluded.province, regency = excluded.regency,
+                district = excluded.district, village = excluded.village, post_office = excluded.post_office,
+                worker_id = excluded.worker_id, amount = excluded.amount, template = excluded.template",
+        )
+        .bind(&row.period)
+        .bind(&recipient)
+        .bind(&row.nik)
+        .bind(&row.name)
+        .bind(&row.address)
+        .bind(&row.province)
+        .bind(&row.regency)
+        .bind(&row.district)
+        .bind(&row.village)
+        .bind(&row.post_office)
+        .bind(&row.worker_id)
+        .bind(row.amount as i64)
+        .bind(template)
+        .execute(&mut *tx)
+        .await?;
+        let mut deltas = Deltas::default();
+        let standing = match before {
+            Some(b) => {
+                let s = RecipientStanding { standing: Standing::from_code(b.standing), overridden: b.overridden != 0 };
+                deltas.leave((row.period.clone(), b.province, b.regency, b.post_office), b.amount, s);
+                s
+            }
+            None => RecipientStanding { standing: Standing::NotVisited, overridden: false },
+        };
+        let new_key = (row.period.clone(), row.province.clone(), row.regency.clone(), row.post_office.clone());
+        deltas.moved(new_key, row.amount as i64, None, standing);
+        deltas.apply(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The recipients of `roster_id` assigned to `worker_id`, and the roster key.
+    pub async fn roster_for_worker(
+        &self,
+        roster_id: &str,
+        worker_id: &str,
+    ) -> Result<(Vec<u8>, Vec<RosterEntry>), ApiError> {
+        let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
+            .bind(roster_id)
+            .fetch_optional(&self.read)
+            .await?;
+        let key = key.ok_or_else(|| ApiError::NotFound(format!("no roster {roster_id}")))?;
+        let rows: Vec<EntryRow> = sqlx::query_as(
+            "SELECT recipient, nik, name, address, amount, template FROM recipients
+             WHERE roster_id = $1 AND worker_id = $2 ORDER BY name",
+        )
+        .bind(roster_id)
+        .bind(worker_id)
+        .fetch_all(&self.read)
+        .await?;
+        let entries = rows
+            .into_iter()
+            .map(|r| RosterEntry {
+                recipient: hex::encode(r.recipient),
+                nik: r.nik,
+                name: r.name,
+                address: r.address,
+                amount: r.amount.max(0) as u64,
+                template: r.template.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+            })
+            .collect();
+        Ok((key, entries))
+    }
+}
+
+fn ring_random() -> Result<[u8; 32], ApiError> {
+    use ring::rand::SecureRandom;
+    let mut k = [0u8; 32];
+    ring::rand::SystemRandom::new().fill(&mut k).map_err(|_| ApiError::Internal("no secure random source".into()))?;
+    Ok(k)
+}
