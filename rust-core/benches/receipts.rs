@@ -22,6 +22,7 @@ fn draft(n: u64) -> Draft {
             threshold_e6: Some(400_000),
             model: "sface_2021dec_int8bq".into(),
             liveness: Liveness::Passed,
+            live: None,
             face_sha256: None,
         }),
         evidence_jpeg: Some(vec![0x5a; 3000]), // a 112x112 JPEG crop is about this size

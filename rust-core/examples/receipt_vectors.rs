@@ -57,6 +57,7 @@ fn main() {
             threshold_e6: Some(400_000),
             model: "sface_2021dec_int8bq".into(),
             liveness: Liveness::Passed,
+            live: None,
             face_sha256: Some(crypto::sha256(b"test face crop").to_vec()),
         })
     };
@@ -80,6 +81,7 @@ fn main() {
                 threshold_e6: Some(400_000),
                 model: "sface_2021dec_int8bq".into(),
                 liveness: Liveness::Passed,
+                live: None,
                 face_sha256: None,
             }),
         ),

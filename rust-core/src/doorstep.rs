@@ -40,6 +40,7 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         model: models::SFACE.id.to_string(),
         // No live-person check has landed yet: the receipt says so rather than claiming one.
         liveness: Liveness::NotRun,
+        live: None,
         face_sha256: None,
     };
     Ok(FaceCheck { verification, evidence, crop_jpeg: FaceEngine::crop_jpeg(&capture.crop)? })
@@ -54,6 +55,7 @@ pub fn override_evidence(supervisor_id: &str, reason: &str, last_check: Option<&
         threshold_e6: last_check.and_then(|c| c.evidence.threshold_e6),
         model: models::SFACE.id.to_string(),
         liveness: Liveness::NotRun,
+        live: None,
         face_sha256: None,
     }
 }

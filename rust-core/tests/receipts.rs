@@ -164,6 +164,7 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
                 threshold_e6: score.map(|_| 400_000),
                 model: "sface_2021dec_int8bq".into(),
                 liveness: Liveness::NotRun,
+                live: None,
                 face_sha256: face.map(|f| f.to_vec()),
             },
         ),

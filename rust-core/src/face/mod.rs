@@ -6,6 +6,7 @@ mod align;
 mod detect;
 pub mod eval;
 mod input;
+pub mod liveness;
 pub mod models;
 mod onnx_fold;
 mod quality;

@@ -35,12 +35,35 @@ pub const SFACE: ModelSpec = ModelSpec {
     sha256: "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
 };
 
+/// MiniFASNetV2 passive live-person model, crop scale 2.7, 80x80 BGR input (Silent-Face-Anti-Spoofing).
+pub const MINIFASNET_V2: ModelSpec = ModelSpec {
+    id: "minifasnet_v2_2.7_80x80",
+    file: "2.7_80x80_MiniFASNetV2.onnx",
+    sha256: "4433e871ef03f6c4c13de1757e63dcd69db14b6d7d9cff2319cb274c0f6dbecb",
+};
+
+/// MiniFASNetV1SE passive live-person model, crop scale 4.0, 80x80 BGR input (Silent-Face-Anti-Spoofing).
+pub const MINIFASNET_V1SE: ModelSpec = ModelSpec {
+    id: "minifasnet_v1se_4.0_80x80",
+    file: "4_0_0_80x80_MiniFASNetV1SE.onnx",
+    sha256: "a8e67ffbaf39fa74c3b2ed673b530fcfb2f47379d0f26a52b71c2fc6473ec20f",
+};
+
 /// The model bytes compiled into this library.
 #[cfg(feature = "bundled-models")]
 pub fn bundled() -> (&'static [u8], &'static [u8]) {
     (
         include_bytes!("../../../models/face_detection_yunet_2023mar_int8bq.onnx"),
         include_bytes!("../../../models/face_recognition_sface_2021dec_int8bq.onnx"),
+    )
+}
+
+/// The two live-person model files compiled into this library: (MiniFASNetV2, MiniFASNetV1SE).
+#[cfg(feature = "bundled-models")]
+pub fn bundled_liveness() -> (&'static [u8], &'static [u8]) {
+    (
+        include_bytes!("../../../models/2.7_80x80_MiniFASNetV2.onnx"),
+        include_bytes!("../../../models/4_0_0_80x80_MiniFASNetV1SE.onnx"),
     )
 }
 

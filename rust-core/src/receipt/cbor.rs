@@ -49,8 +49,12 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Receipt> {
     }
     let receipt: Receipt =
         value.deserialized().map_err(|e| Error::InvalidReceipt(format!("payload is not a receipt: {e}")))?;
-    if receipt.v != super::FORMAT_VERSION {
+    if !super::SUPPORTED_VERSIONS.contains(&receipt.v) {
         return Err(Error::InvalidReceipt(format!("receipt format {} is not supported", receipt.v)));
+    }
+    // A version 1 receipt cannot carry what version 2 added: one meaning per byte form.
+    if receipt.v < 2 && receipt.evidence.as_ref().is_some_and(|e| e.live.is_some()) {
+        return Err(Error::InvalidReceipt("a format 1 receipt cannot carry a live-check record".into()));
     }
     Ok(receipt)
 }

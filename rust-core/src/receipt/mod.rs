@@ -16,8 +16,12 @@ pub use cbor::{decode_payload, encode_payload, payload_json};
 pub use chain::{verify_chain, ChainBreak, ChainReport};
 pub use cose::{sign, verify, SignedReceipt};
 
-/// Receipt format version.
-pub const FORMAT_VERSION: u32 = 1;
+/// Receipt format version written by this build: 2 adds the live-person check's record
+/// ([`Evidence::live`]). Version 1 receipts still verify.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Every format version this build verifies.
+pub const SUPPORTED_VERSIONS: [u32; 2] = [1, 2];
 
 /// Hash of "no previous receipt" (the first in a device's chain).
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -111,8 +115,11 @@ pub struct Evidence {
     pub threshold_e6: Option<i32>,
     /// Recognizer model id.
     pub model: String,
-    /// Live-person check.
+    /// Live-person check: passed, failed or not run.
     pub liveness: Liveness,
+    /// What the live-person check ran and found (format 2 on; absent when none ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveCheck>,
     /// SHA-256 of the evidence face crop (JPEG) kept encrypted on the phone.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes_opt")]
     pub face_sha256: Option<Vec<u8>>,
@@ -149,6 +156,49 @@ pub enum Liveness {
     NotRun,
 }
 
+/// How the live-person check was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveMethod {
+    /// The passive texture models on the frontal frames and a random head-movement challenge,
+    /// on one camera sequence.
+    PassiveAndChallenge,
+}
+
+/// A head movement the challenge asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeadMove {
+    /// Turn the head to the person's left (the face moves to the image's right).
+    TurnLeft,
+    /// Turn the head to the person's right.
+    TurnRight,
+}
+
+/// The record of a live-person check, as signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveCheck {
+    /// How it was made.
+    pub method: LiveMethod,
+    /// Fused passive score in millionths (P(real) of the two texture models).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive_e6: Option<i32>,
+    /// Passive threshold in millionths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passive_threshold_e6: Option<i32>,
+    /// The movements asked for, in order.
+    pub asked: Vec<HeadMove>,
+    /// The movements seen, in order.
+    pub met: Vec<HeadMove>,
+    /// Camera frames judged.
+    pub frames: u32,
+    /// From first to last frame, milliseconds.
+    pub duration_ms: u32,
+    /// Ids of the models that ran.
+    pub models: Vec<String>,
+}
+
 /// The phone's clocks when it signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -173,16 +223,73 @@ pub struct Location {
     pub accuracy_m: u32,
 }
 
-/// Where a recipient stands after a visit with this outcome (the store's and the server's
-/// outcome names): a later visit only ever raises it. 0 not visited, 1 not home, 2 refused,
-/// 3 ineligible, 4 paid.
-pub fn standing(outcome: &str) -> u8 {
-    match outcome {
-        "paid" => 4,
-        "ineligible" => 3,
-        "refused" => 2,
-        "not_home" => 1,
-        _ => 0,
+/// Where a recipient stands after their visits: a later visit only ever raises it (paid beats
+/// ineligible beats refused beats not home). The one definition used by the phone's roster, the
+/// server's summaries and its SQL rebuild.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Standing {
+    /// Not visited yet.
+    #[default]
+    NotVisited = 0,
+    /// Nobody home at a visit.
+    NotHome = 1,
+    /// Refused the aid.
+    Refused = 2,
+    /// Found ineligible (funds freed for reallocation).
+    Ineligible = 3,
+    /// Paid.
+    Paid = 4,
+}
+
+impl Standing {
+    /// Every standing, lowest first.
+    pub const ALL: [Standing; 5] =
+        [Standing::NotVisited, Standing::NotHome, Standing::Refused, Standing::Ineligible, Standing::Paid];
+
+    /// The standing a visit with this outcome gives.
+    pub fn of(outcome: &Outcome) -> Self {
+        match outcome {
+            Outcome::Paid => Self::Paid,
+            Outcome::Ineligible { .. } => Self::Ineligible,
+            Outcome::Refused => Self::Refused,
+            Outcome::NotHome => Self::NotHome,
+        }
+    }
+
+    /// The standing of an outcome by its stored name (`paid`, `ineligible`, `refused`, `not_home`).
+    pub fn of_name(outcome: &str) -> Self {
+        Self::ALL.into_iter().find(|s| s.outcome_name() == Some(outcome)).unwrap_or_default()
+    }
+
+    /// The outcome name that gives this standing (none for not visited).
+    pub fn outcome_name(self) -> Option<&'static str> {
+        match self {
+            Self::NotVisited => None,
+            Self::NotHome => Some("not_home"),
+            Self::Refused => Some("refused"),
+            Self::Ineligible => Some("ineligible"),
+            Self::Paid => Some("paid"),
+        }
+    }
+
+    /// The number stored in the server's `recipients.standing` column.
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    /// The standing stored as `code` (an unknown number reads as not visited).
+    pub fn from_code(code: i64) -> Self {
+        Self::ALL.into_iter().find(|s| s.code() == code).unwrap_or_default()
+    }
+
+    /// A SQL `CASE` giving the standing code of the outcome name in `column` (for rebuilds).
+    pub fn sql_case(column: &str) -> String {
+        let arms: String = Self::ALL
+            .iter()
+            .filter_map(|s| s.outcome_name().map(|n| format!(" WHEN '{n}' THEN {}", s.code())))
+            .collect();
+        format!("CASE {column}{arms} ELSE 0 END")
     }
 }
 
@@ -217,5 +324,34 @@ mod serde_bytes_opt {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         super::serde_bytes_vec::deserialize(d).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IneligibleReason, Outcome, Standing};
+
+    #[test]
+    fn standing_only_rises_and_round_trips_through_names_and_codes() {
+        let order = [
+            Outcome::NotHome,
+            Outcome::Refused,
+            Outcome::Ineligible { reason: IneligibleReason::Moved, note: None },
+            Outcome::Paid,
+        ];
+        let mut last = Standing::NotVisited;
+        for o in &order {
+            let s = Standing::of(o);
+            assert!(s > last, "{s:?} should outrank {last:?}");
+            assert_eq!(Standing::of_name(s.outcome_name().unwrap_or("")), s);
+            assert_eq!(Standing::from_code(s.code()), s);
+            last = s;
+        }
+        assert_eq!(Standing::of_name("unknown"), Standing::NotVisited);
+        assert_eq!(Standing::from_code(99), Standing::NotVisited);
+        assert_eq!(
+            Standing::sql_case("o"),
+            "CASE o WHEN 'not_home' THEN 1 WHEN 'refused' THEN 2 WHEN 'ineligible' THEN 3 WHEN 'paid' THEN 4 ELSE 0 END"
+        );
     }
 }

@@ -1,0 +1,687 @@
+//! The active challenge: two head turns in an order the attacker cannot know, judged frame by frame.
+//!
+//! A [`ChallengeSession`] consumes camera frames and answers after each one: still in progress (with
+//! a hint for the screen), passed (with the evidence) or failed (with a typed reason). It
+//!
+//! - waits for a steady frontal face, and keeps its SFace embedding as the session's face;
+//! - follows that face: the box may not jump between consecutive faces, the face may not vanish for
+//!   long, a later frontal frame must embed close to the first one, and a second face may not appear;
+//! - counts a turn when the turn measure goes from frontal out past [`LivenessConfig::turn_threshold`]
+//!   and back, through at least one frame in between (photos swapped in the hand jump);
+//! - checks that at the turn the nose moved against the eye-mouth plane ([`super::nose_parallax`]):
+//!   a flat picture moved, rotated, scaled or tilted maps onto itself by one homography;
+//! - scores frontal frames with the passive models (a screen replaying a real turn is only stopped by
+//!   what the camera sees);
+//! - fails after a time limit or a frame budget.
+
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::Serialize;
+
+use super::geometry::{nose_parallax, turn, width_kept, Landmarks};
+use super::{LivenessConfig, LivenessEngine};
+use crate::error::{Error, FaceBox, Result};
+use crate::face::{align_crop, cosine, Capture, Detection, FaceEngine, RgbImage};
+
+/// One head movement the challenge asks for. Left and right are the subject's own, in frames as
+/// the camera delivers them (not mirrored).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Movement {
+    /// Turn the head to the subject's left (the nose moves towards the left eye).
+    TurnLeft,
+    /// Turn the head to the subject's right.
+    TurnRight,
+}
+
+impl Movement {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TurnLeft => "turn_left",
+            Self::TurnRight => "turn_right",
+        }
+    }
+
+    /// The other direction.
+    pub fn opposite(self) -> Self {
+        match self {
+            Self::TurnLeft => Self::TurnRight,
+            Self::TurnRight => Self::TurnLeft,
+        }
+    }
+
+    fn from_sign(s: f32) -> Self {
+        if s >= 0.0 {
+            Self::TurnLeft
+        } else {
+            Self::TurnRight
+        }
+    }
+
+    fn hint(self) -> Hint {
+        match self {
+            Self::TurnLeft => Hint::TurnLeft,
+            Self::TurnRight => Hint::TurnRight,
+        }
+    }
+}
+
+/// The two turns asked, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Challenge {
+    /// Asked first.
+    pub first: Movement,
+    /// Asked second (always the other direction).
+    pub second: Movement,
+    /// Analysis of a recorded sequence: either order passes.
+    #[serde(skip)]
+    any_order: bool,
+}
+
+impl Challenge {
+    /// A challenge with the given first turn (tests, or a server-chosen challenge).
+    pub fn new(first: Movement) -> Self {
+        Self { first, second: first.opposite(), any_order: false }
+    }
+
+    /// A challenge whose order comes from the system's secure random generator.
+    pub fn random() -> Result<Self> {
+        let mut b = [0u8; 1];
+        SystemRandom::new().fill(&mut b).map_err(|_| Error::Crypto("the system random generator failed".into()))?;
+        Ok(Self::new(if b[0] & 1 == 0 { Movement::TurnLeft } else { Movement::TurnRight }))
+    }
+
+    /// One turn each way in either order ("would a challenge pass on this recording").
+    pub(crate) fn any_order() -> Self {
+        Self { any_order: true, ..Self::new(Movement::TurnLeft) }
+    }
+
+    /// The movements in the order asked.
+    pub fn steps(&self) -> [Movement; 2] {
+        [self.first, self.second]
+    }
+}
+
+/// What the screen should tell the person now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Hint {
+    /// Look straight at the camera.
+    FaceTheCamera,
+    /// Turn your head to your left, then back.
+    TurnLeft,
+    /// Turn your head to your right, then back.
+    TurnRight,
+    /// Hold the phone and your head still.
+    HoldStill,
+    /// No face in view.
+    NoFace,
+    /// The face is too small: come closer.
+    MoveCloser,
+    /// Another face is in view: only the recipient.
+    OneFaceOnly,
+}
+
+impl Hint {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FaceTheCamera => "face_the_camera",
+            Self::TurnLeft => "turn_left",
+            Self::TurnRight => "turn_right",
+            Self::HoldStill => "hold_still",
+            Self::NoFace => "no_face",
+            Self::MoveCloser => "move_closer",
+            Self::OneFaceOnly => "one_face_only",
+        }
+    }
+}
+
+/// Why a challenge (or a recorded sequence) did not pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailReason {
+    /// The time limit passed before both turns.
+    TimedOut,
+    /// The frame budget ran out before both turns.
+    TooManyFrames,
+    /// The face left the view for too long.
+    FaceLost,
+    /// A later face does not embed like the first one: another person.
+    FaceChanged,
+    /// The face box jumped between consecutive frames: not one face followed.
+    FaceJumped,
+    /// More than one face in view.
+    MultipleFaces,
+    /// The face turned like a flat picture (moved, rotated or tilted), not a head.
+    FlatPicture,
+    /// A turn was not one continuous movement out and back.
+    NotContinuous,
+    /// The head turned the other way than asked.
+    WrongDirection,
+    /// The passive models judged the frontal frames a print or a screen.
+    Spoof,
+    /// The recorded sequence ended before both turns (sequence analysis only).
+    Incomplete,
+}
+
+impl FailReason {
+    /// Stable snake_case name (for JSON, receipts and logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TimedOut => "timed_out",
+            Self::TooManyFrames => "too_many_frames",
+            Self::FaceLost => "face_lost",
+            Self::FaceChanged => "face_changed",
+            Self::FaceJumped => "face_jumped",
+            Self::MultipleFaces => "multiple_faces",
+            Self::FlatPicture => "flat_picture",
+            Self::NotContinuous => "not_continuous",
+            Self::WrongDirection => "wrong_direction",
+            Self::Spoof => "spoof",
+            Self::Incomplete => "incomplete",
+        }
+    }
+}
+
+/// One head turn seen in the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Turn {
+    /// Which way.
+    pub movement: Movement,
+    /// Turn measure at the peak (signed).
+    pub peak: f32,
+    /// Mean nose parallax over the frames past the turn threshold, in the turn's direction.
+    pub parallax: f32,
+    /// Mean eye-mouth width kept over those frames ([`super::width_kept`]); a flat picture tilted
+    /// far enough to read as a turn keeps much less than a head.
+    pub width_kept: f32,
+    /// Frames between frontal and past the threshold, out and back (0 means a jump).
+    pub intermediate: usize,
+    /// Frames the turn took (outside the frontal zone).
+    pub frames: usize,
+    /// Whether it came back through the frontal zone (not straight to the other side).
+    pub returned: bool,
+    /// Time of its first frame outside the frontal zone.
+    pub start_ms: u64,
+    /// Time of the frame that came back.
+    pub end_ms: u64,
+}
+
+impl Turn {
+    /// One movement out and back with at least one frame in between.
+    pub fn continuous(&self) -> bool {
+        self.returned && self.intermediate >= 1
+    }
+}
+
+/// What a passed challenge proves, for the receipt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChallengeEvidence {
+    /// The turns asked.
+    pub challenge: Challenge,
+    /// The turns seen, in order.
+    pub turns: Vec<Turn>,
+    /// Mean fused P(real) of the frontal frames scored.
+    pub passive_score: f32,
+    /// Frontal frames scored by the passive models.
+    pub passive_frames: usize,
+    /// Lowest cosine of a checked face against the first frontal face.
+    pub min_same_face: f32,
+    /// Frames pushed.
+    pub frames: usize,
+    /// Time from the first to the last frame.
+    pub duration_ms: u64,
+    /// The first steady frontal face (aligned crop and embedding): verify this one against the
+    /// recipient, so the person who turned is the person compared.
+    #[serde(skip)]
+    pub capture: Capture,
+}
+
+/// Where a session stands after a frame.
+#[derive(Debug, Clone)]
+pub enum ChallengeState {
+    /// Keep sending frames.
+    InProgress {
+        /// 0 facing the camera, 1 the first turn, 2 the second turn.
+        step: usize,
+        /// What to show the person.
+        hint: Hint,
+    },
+    /// Both turns done by one live face.
+    Passed(Box<ChallengeEvidence>),
+    /// Not a live person, or not done in time; start a new session (with a new random challenge).
+    Failed(FailReason),
+}
+
+impl ChallengeState {
+    /// True once passed or failed.
+    pub fn is_done(&self) -> bool {
+        !matches!(self, Self::InProgress { .. })
+    }
+}
+
+/// A frame outside the frontal zone that is part of an excursion.
+#[derive(Debug, Clone)]
+struct Excursion {
+    sign: f32,
+    anchor: Landmarks,
+    peak: f32,
+    reached: bool,
+    intermediate: usize,
+    frames: usize,
+    parallax_sum: f32,
+    width_sum: f32,
+    parallax_n: usize,
+    start_ms: u64,
+}
+
+/// Follows the turn measure from frontal out and back, and measures parallax against the most
+/// frontal frame before each excursion.
+#[derive(Debug, Clone, Default)]
+struct Tracker {
+    anchor: Option<(Landmarks, f32)>,
+    excursion: Option<Excursion>,
+}
+
+impl Tracker {
+    fn close(&mut self, returned: bool, t_ms: u64) -> Option<Turn> {
+        let e = self.excursion.take()?;
+        e.reached.then(|| Turn {
+            movement: Movement::from_sign(e.sign),
+            peak: e.peak * e.sign,
+            parallax: e.parallax_sum / e.parallax_n.max(1) as f32,
+            width_kept: e.width_sum / e.parallax_n.max(1) as f32,
+            intermediate: e.intermediate,
+            frames: e.frames,
+            returned,
+            start_ms: e.start_ms,
+            end_ms: t_ms,
+        })
+    }
+
+    /// Feeds one face; returns a turn when one has just finished.
+    fn step(&mut self, lm: &Landmarks, t_ms: u64, cfg: &LivenessConfig) -> Option<Turn> {
+        let y = turn(lm);
+        if y.abs() <= cfg.frontal_turn {
+            let done = self.close(true, t_ms);
+            let fresh_run = done.is_some();
+            match self.anchor {
+                Some((_, best)) if !fresh_run && best <= y.abs() => {}
+                _ => self.anchor = Some((*lm, y.abs())),
+            }
+            return done;
+        }
+        let sign = y.signum();
+        let mut done = None;
+        if self.excursion.as_ref().is_some_and(|e| e.sign != sign) {
+            // Straight from one side to the other without a frontal frame.
+            done = self.close(false, t_ms);
+        }
+        if self.excursion.is_none() {
+            let (anchor, _) = self.anchor?;
+            self.excursion = Some(Excursion {
+                sign,
+                anchor,
+                peak: 0.0,
+                reached: false,
+                intermediate: 0,
+                frames: 0,
+                parallax_sum: 0.0,
+                width_sum: 0.0,
+                parallax_n: 0,
+                start_ms: t_ms,
+            });
+        }
+        let e = self.excursion.as_mut()?;
+        e.frames += 1;
+        e.peak = e.peak.max(y.abs());
+        if y.abs() >= cfg.turn_threshold {
+            e.reached = true;
+            let along = nose_parallax(&e.anchor, lm).map_or(0.0, |(a, _)| a);
+            e.parallax_sum += along * sign;
+            e.width_sum += width_kept(&e.anchor, lm);
+            e.parallax_n += 1;
+        } else {
+            e.intermediate += 1;
+        }
+        done
+    }
+
+    fn turned_out(&self) -> bool {
+        self.excursion.as_ref().is_some_and(|e| e.reached)
+    }
+}
+
+/// One live-person challenge in progress. Feed it every camera frame you can afford to analyse.
+#[derive(Debug, Clone)]
+pub struct ChallengeSession {
+    challenge: Challenge,
+    cfg: LivenessConfig,
+    finished: Option<ChallengeState>,
+    start_ms: Option<u64>,
+    last_ms: u64,
+    frames: usize,
+    face_frames: usize,
+    last_face: Option<(FaceBox, u64)>,
+    multi_run: usize,
+    hold: usize,
+    reference: Option<Capture>,
+    since_embed: usize,
+    min_same: f32,
+    passive: Vec<f32>,
+    frontal_seen: usize,
+    turns: Vec<Turn>,
+    tracker: Tracker,
+}
+
+impl ChallengeSession {
+    /// A session for `challenge` with the liveness engine's settings.
+    pub fn new(challenge: Challenge, live: &LivenessEngine) -> Self {
+        Self::with_config(challenge, live.config().clone())
+    }
+
+    /// A session with explicit settings.
+    pub fn with_config(challenge: Challenge, cfg: LivenessConfig) -> Self {
+        Self {
+            challenge,
+            cfg,
+            finished: None,
+            start_ms: None,
+            last_ms: 0,
+            frames: 0,
+            face_frames: 0,
+            last_face: None,
+            multi_run: 0,
+            hold: 0,
+            reference: None,
+            since_embed: 0,
+            min_same: 1.0,
+            passive: Vec::new(),
+            frontal_seen: 0,
+            turns: Vec::new(),
+            tracker: Tracker::default(),
+        }
+    }
+
+    /// The challenge asked.
+    pub fn challenge(&self) -> Challenge {
+        self.challenge
+    }
+
+    /// Turns seen so far (after a failure, the last one may be the turn that failed).
+    pub fn turns(&self) -> &[Turn] {
+        &self.turns
+    }
+
+    /// Frames pushed so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    fn fail(&mut self, reason: FailReason) -> ChallengeState {
+        let s = ChallengeState::Failed(reason);
+        self.finished = Some(s.clone());
+        s
+    }
+
+    fn step(&self) -> usize {
+        if self.reference.is_none() {
+            0
+        } else {
+            (self.turns.len() + 1).min(2)
+        }
+    }
+
+    fn progress(&self, hint: Hint) -> ChallengeState {
+        ChallengeState::InProgress { step: self.step(), hint }
+    }
+
+    fn expected(&self) -> Movement {
+        match self.turns.first() {
+            None => self.challenge.first,
+            Some(t) if self.challenge.any_order => t.movement.opposite(),
+            Some(_) => self.challenge.second,
+        }
+    }
+
+    /// Analyses one upright RGB camera frame taken at `t_ms` (any monotonic clock, milliseconds).
+    ///
+    /// Once the session has passed or failed it keeps answering the same.
+    pub fn push(
+        &mut self,
+        face: &FaceEngine,
+        live: &LivenessEngine,
+        img: &RgbImage,
+        t_ms: u64,
+    ) -> Result<ChallengeState> {
+        if let Some(done) = &self.finished {
+            return Ok(done.clone());
+        }
+        self.frames += 1;
+        let start = *self.start_ms.get_or_insert(t_ms);
+        self.last_ms = self.last_ms.max(t_ms);
+        if t_ms.saturating_sub(start) > self.cfg.max_duration_ms {
+            return Ok(self.fail(FailReason::TimedOut));
+        }
+        if self.frames > self.cfg.max_frames {
+            return Ok(self.fail(FailReason::TooManyFrames));
+        }
+        let faces = face.detect(img)?;
+        let lost = |s: &Self| {
+            s.reference.is_some() && s.last_face.is_some_and(|(_, seen)| t_ms.saturating_sub(seen) > s.cfg.max_gap_ms)
+        };
+        let Some(main) = main_face(&faces) else {
+            if lost(self) {
+                return Ok(self.fail(FailReason::FaceLost));
+            }
+            return Ok(self.progress(Hint::NoFace));
+        };
+        if lost(self) {
+            return Ok(self.fail(FailReason::FaceLost));
+        }
+        let others = faces.iter().filter(|d| d.area() >= 0.25 * main.area()).count();
+        if others > 1 {
+            self.multi_run += 1;
+            if self.multi_run >= 2 {
+                return Ok(self.fail(FailReason::MultipleFaces));
+            }
+            return Ok(self.progress(Hint::OneFaceOnly));
+        }
+        self.multi_run = 0;
+        let moved = self.last_face.map(|(prev, _)| box_jump(&prev, &main.bbox));
+        if let Some((jump, scale)) = moved {
+            if self.reference.is_some() && (jump > self.cfg.max_box_jump || scale > self.cfg.max_box_scale) {
+                return Ok(self.fail(FailReason::FaceJumped));
+            }
+        }
+        self.last_face = Some((main.bbox, t_ms));
+        self.face_frames += 1;
+        if main.bbox.width.min(main.bbox.height) < self.cfg.min_face_px {
+            self.hold = 0;
+            return Ok(self.progress(Hint::MoveCloser));
+        }
+        let y = turn(&main.landmarks);
+        let frontal = y.abs() <= self.cfg.frontal_turn;
+
+        // Passive models on every other frontal frame, up to the budget.
+        if frontal {
+            self.frontal_seen += 1;
+            if self.passive.len() < self.cfg.passive_frames && self.frontal_seen % 2 == 1 {
+                self.passive.push(live.passive(img, &main)?.score);
+                if self.passive.len() >= 3 && mean(&self.passive) < self.cfg.passive_threshold {
+                    return Ok(self.fail(FailReason::Spoof));
+                }
+            }
+        }
+
+        let Some(reference) = &self.reference else {
+            // Step 0: a steady frontal face becomes the session's face.
+            let steady = moved.is_none_or(|(jump, scale)| jump <= 0.4 && scale <= 1.15);
+            if !frontal {
+                self.hold = 0;
+                return Ok(self.progress(Hint::FaceTheCamera));
+            }
+            if !steady {
+                self.hold = 0;
+                return Ok(self.progress(Hint::HoldStill));
+            }
+            self.hold += 1;
+            if self.hold < self.cfg.hold_frames {
+                return Ok(self.progress(Hint::HoldStill));
+            }
+            let crop = align_crop(img, &main.landmarks);
+            let embedding = face.embed_crop(&crop)?;
+            let quality = face.quality(img, &main, faces.len());
+            self.reference = Some(Capture { detection: main, quality, crop, embedding });
+            self.tracker.step(&main.landmarks, t_ms, &self.cfg);
+            return Ok(self.progress(self.expected().hint()));
+        };
+
+        // Same person: embed a near-frontal face every few frames (turned faces embed too differently).
+        self.since_embed += 1;
+        if y.abs() <= self.cfg.max_embed_turn && self.since_embed >= self.cfg.embed_every {
+            self.since_embed = 0;
+            let score = cosine(&reference.embedding, &face.embed_crop(&align_crop(img, &main.landmarks))?);
+            self.min_same = self.min_same.min(score);
+            if score < self.cfg.same_face_threshold {
+                return Ok(self.fail(FailReason::FaceChanged));
+            }
+        }
+
+        if let Some(t) = self.tracker.step(&main.landmarks, t_ms, &self.cfg) {
+            let wrong = t.movement != self.expected() && !(self.challenge.any_order && self.turns.is_empty());
+            // Kept even when it fails the session: the report shows what was seen.
+            self.turns.push(t);
+            if !t.continuous() {
+                return Ok(self.fail(FailReason::NotContinuous));
+            }
+            if t.parallax < self.cfg.min_parallax || t.width_kept < self.cfg.min_width_kept {
+                return Ok(self.fail(FailReason::FlatPicture));
+            }
+            if wrong {
+                return Ok(self.fail(FailReason::WrongDirection));
+            }
+            if self.turns.len() == 2 {
+                return self.finish(face, live, img, &main, t_ms);
+            }
+        }
+        let hint = if self.tracker.turned_out() || !frontal && self.tracker.excursion.is_none() {
+            Hint::FaceTheCamera
+        } else {
+            self.expected().hint()
+        };
+        Ok(self.progress(hint))
+    }
+
+    fn finish(
+        &mut self,
+        face: &FaceEngine,
+        live: &LivenessEngine,
+        img: &RgbImage,
+        main: &Detection,
+        t_ms: u64,
+    ) -> Result<ChallengeState> {
+        let Some(reference) = self.reference.clone() else {
+            return Ok(self.fail(FailReason::Incomplete));
+        };
+        // The last frame is frontal: it is checked for identity and, if few were scored, liveness.
+        let score = cosine(&reference.embedding, &face.embed_crop(&align_crop(img, &main.landmarks))?);
+        self.min_same = self.min_same.min(score);
+        if score < self.cfg.same_face_threshold {
+            return Ok(self.fail(FailReason::FaceChanged));
+        }
+        if self.passive.len() < 2 {
+            self.passive.push(live.passive(img, main)?.score);
+        }
+        let passive_score = mean(&self.passive);
+        if passive_score < self.cfg.passive_threshold {
+            return Ok(self.fail(FailReason::Spoof));
+        }
+        let s = ChallengeState::Passed(Box::new(ChallengeEvidence {
+            challenge: self.challenge,
+            turns: self.turns.clone(),
+            passive_score,
+            passive_frames: self.passive.len(),
+            min_same_face: self.min_same,
+            frames: self.frames,
+            duration_ms: t_ms.saturating_sub(self.start_ms.unwrap_or(t_ms)),
+            capture: reference,
+        }));
+        self.finished = Some(s.clone());
+        Ok(s)
+    }
+}
+
+fn mean(v: &[f32]) -> f32 {
+    v.iter().sum::<f32>() / v.len().max(1) as f32
+}
+
+/// The largest face among those scoring within 0.1 of the best (as the face engine picks).
+fn main_face(faces: &[Detection]) -> Option<Detection> {
+    let best = faces.iter().map(|d| d.bbox.score).fold(f32::MIN, f32::max);
+    faces.iter().filter(|d| d.bbox.score >= best - 0.1).max_by(|a, b| a.area().total_cmp(&b.area())).copied()
+}
+
+/// How far the box centre moved (in previous box widths) and how much its size changed (ratio >= 1).
+fn box_jump(prev: &FaceBox, cur: &FaceBox) -> (f32, f32) {
+    let (pcx, pcy) = (prev.x + prev.width / 2.0, prev.y + prev.height / 2.0);
+    let (cx, cy) = (cur.x + cur.width / 2.0, cur.y + cur.height / 2.0);
+    let jump = (cx - pcx).hypot(cy - pcy) / prev.width.max(1.0);
+    let r = cur.width.max(1.0) / prev.width.max(1.0);
+    (jump, r.max(1.0 / r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lm(t: f32) -> Landmarks {
+        // Eyes 30 px apart; the nose shifted by t inter-eye distances, as a turning head would.
+        [[40.0, 50.0], [70.0, 50.0], [55.0 + 30.0 * t, 68.0], [44.0, 85.0], [66.0, 85.0]]
+    }
+
+    fn run(track: &[f32]) -> Vec<Turn> {
+        let cfg = LivenessConfig::default();
+        let mut tr = Tracker::default();
+        track.iter().enumerate().filter_map(|(i, &t)| tr.step(&lm(t), i as u64 * 100, &cfg)).collect()
+    }
+
+    #[test]
+    fn a_smooth_turn_out_and_back_counts_once_with_its_direction() {
+        let turns = run(&[0.0, 0.02, 0.12, 0.25, 0.3, 0.2, 0.05, 0.0]);
+        assert_eq!(turns.len(), 1);
+        let t = turns[0];
+        assert_eq!(t.movement, Movement::TurnLeft);
+        assert!(t.continuous() && (t.peak - 0.3).abs() < 1e-4 && t.parallax > 0.2, "{t:?}");
+        assert!((t.width_kept - 1.0).abs() < 1e-4, "{t:?}");
+        let turns = run(&[0.0, -0.15, -0.3, -0.1, 0.0]);
+        assert_eq!(turns[0].movement, Movement::TurnRight);
+    }
+
+    #[test]
+    fn a_jump_out_and_back_is_not_continuous_and_a_wobble_is_no_turn() {
+        let turns = run(&[0.0, 0.0, 0.3, 0.3, 0.3, 0.0, 0.0]);
+        assert_eq!(turns.len(), 1);
+        assert!(!turns[0].continuous());
+        assert!(run(&[0.0, 0.12, 0.15, 0.05]).is_empty());
+        // Straight from one side to the other: the first turn never came back.
+        let turns = run(&[0.0, 0.15, 0.3, -0.3, -0.15, 0.0]);
+        assert_eq!(turns.len(), 2);
+        assert!(!turns[0].returned && turns[1].continuous());
+    }
+
+    #[test]
+    fn reason_and_hint_names_are_stable() {
+        assert_eq!(FailReason::FlatPicture.as_str(), "flat_picture");
+        assert_eq!(Hint::FaceTheCamera.as_str(), "face_the_camera");
+        assert_eq!(Movement::TurnLeft.opposite().as_str(), "turn_right");
+        assert_eq!(serde_json::to_string(&FailReason::TimedOut).expect("json"), "\"timed_out\"");
+    }
+
+    #[test]
+    fn random_challenges_ask_both_directions_once() {
+        let c = Challenge::random().expect("rng");
+        assert_ne!(c.first, c.second);
+    }
+}
