@@ -8,10 +8,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
-use salur_core::doorstep::{self, FaceCheck};
+use salur_core::doorstep::{self, Against, FaceCheck, LiveVisit, VisitFailure, VisitState};
+use salur_core::face::liveness::{Challenge, FailReason, LivenessEngine, Movement};
 use salur_core::face::{decode_image, FaceConfig, FaceEngine, FacePick, RgbImage, Template};
 use salur_core::keys::{KeyFile, SoftwareSigner};
-use salur_core::receipt::{Evidence, IneligibleReason, Method, Outcome, Times};
+use salur_core::receipt::{Evidence, IneligibleReason, Method, Outcome, OverrideCode, Times};
 use salur_core::store::{Recipient, Store};
 use salur_core::sync::{now_ms, Backoff, SyncClient, SyncConfig};
 use salur_core::Error;
@@ -19,7 +20,7 @@ use salur_server::domain::devices::DeviceStatus;
 use salur_server::{AppState, Db};
 use serde::Serialize;
 
-use super::demo_sample::{Visit, POST_OFFICE, ROSTER, ROUTE, WORKER};
+use super::demo_sample::{Visit, LIVE_FPS, POST_OFFICE, ROSTER, ROUTE, WORKER};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -44,6 +45,10 @@ pub struct Summary {
     pub paid: u64,
     /// Face checks that did not accept (impostor, no face, two faces, too dark).
     pub rejected: u64,
+    /// Live checks that failed (a photo held up to the camera).
+    pub live_refused: u64,
+    /// Payments by face with a passed live check.
+    pub paid_live: u64,
     /// Recipients found ineligible.
     pub ineligible: u64,
     /// Recipients not at home.
@@ -106,7 +111,9 @@ fn print_table(s: &Summary) {
     println!("  Salur demo: one postal worker's day");
     println!("  ----------------------------------------------");
     println!("  paid                      {:>6}  (of which supervisor overrides: {})", s.paid, s.overrides);
+    println!("  paid by face + live check {:>6}", s.paid_live);
     println!("  face checks rejected      {:>6}", s.rejected);
+    println!("  live checks refused       {:>6}", s.live_refused);
     println!("  ineligible                {:>6}", s.ineligible);
     println!("  not home                  {:>6}", s.not_home);
     println!("  pending while offline     {:>6}", s.pending_offline);
@@ -132,8 +139,9 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     std::fs::create_dir_all(dir.join("phone")).map_err(io(format!("creating {}", dir.display())))?;
     let mut summary = Summary { data_dir: dir.display().to_string(), ..Summary::default() };
 
-    say("[1/6] loading the face models");
+    say("[1/6] loading the face and live-check models");
     let engine = FaceEngine::bundled(FaceConfig::default())?;
+    let live = LivenessEngine::bundled()?;
 
     say("[2/6] starting the disbursement API and importing the roster with reference photos");
     let db = Db::open(&dir.join("server")).await.map_err(storage)?;
@@ -176,18 +184,52 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
             .map(Template::decode)
             .transpose()?
             .ok_or_else(|| Error::NotFound(format!("{} has no reference template", sample.name)))?;
-        let doorstep = Doorstep { engine: &engine, store: &store, signer: &signer, recipient, reference };
+        let doorstep = Doorstep { engine: &engine, live: &live, store: &store, signer: &signer, recipient, reference };
         let time = Times { wall_ms: now_ms(), mono_ms: route_start.elapsed().as_millis() as u64, offset_ms: 0 };
         say(&format!("      {} ({})", sample.name, sample.address));
         match sample.visit {
-            Visit::Paid(photos) => {
+            Visit::Live(frames) => {
+                let t = Instant::now();
+                let (state, challenge) = doorstep.live_visit(frames, LIVE_FPS)?;
+                timings.push(t.elapsed().as_secs_f64() * 1e3 / frames.len() as f64);
+                say(&format!("        challenge: {challenge}"));
+                match state {
+                    VisitState::Checked(check) if check.accepted() => {
+                        let check = *check;
+                        let score = check.verification.score;
+                        doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
+                        summary.paid += 1;
+                        summary.paid_live += 1;
+                        say(&format!(
+                            "        live person, face matches (score {score:.2}): paid {}",
+                            rupiah(recipient.amount)
+                        ));
+                    }
+                    other => {
+                        summary.live_refused += 1;
+                        say(&format!("        not paid: {}", visit_refusal(&other)));
+                    }
+                }
+            }
+            Visit::PhotoHeldUp(photo) => {
+                let frames = photo_moved_in_hand(&decode_image(photo)?);
+                let (state, _) = doorstep.live_images(&frames, 2.5)?;
+                summary.live_refused += 1;
+                say(&format!(
+                    "        someone holds up the recipient's photo: {}; nothing paid",
+                    visit_refusal(&state)
+                ));
+            }
+            Visit::CannotDoLiveCheck(photos) => {
+                let mut last = None;
                 for photo in photos {
                     match doorstep.check(&decode_image(photo)?, &mut timings) {
-                        Ok(check) if check.accepted() => {
-                            let score = check.verification.score;
-                            doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
-                            summary.paid += 1;
-                            say(&format!("        face matches (score {score:.2}): paid {}", rupiah(recipient.amount)));
+                        Ok(check) if check.matched() => {
+                            say(&format!(
+                                "        face matches (score {:.2}) but the recipient cannot turn her head",
+                                check.verification.score
+                            ));
+                            last = Some(check);
                             break;
                         }
                         outcome => {
@@ -196,6 +238,17 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                         }
                     }
                 }
+                let reason = "very old recipient with a stiff neck cannot do the head turns";
+                let evidence = doorstep::override_evidence(
+                    "pos-supervisor-01",
+                    reason,
+                    OverrideCode::CannotDoLiveCheck,
+                    last.as_ref(),
+                );
+                doorstep.record(Outcome::Paid, Some(evidence), None, time)?;
+                summary.paid += 1;
+                summary.overrides += 1;
+                say("        supervisor override, reason: cannot do the live check (flagged for audit): paid");
             }
             Visit::Impostor(photo) => {
                 let outcome = doorstep.check(&decode_image(photo)?, &mut timings);
@@ -219,7 +272,12 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                 summary.rejected += 1;
                 say(&format!("        camera: {}", refusal(&outcome)));
                 let reason = "elderly recipient in a dark house; identity confirmed on the e-KTP";
-                let evidence = doorstep::override_evidence("pos-supervisor-01", reason, outcome.as_ref().ok());
+                let evidence = doorstep::override_evidence(
+                    "pos-supervisor-01",
+                    reason,
+                    OverrideCode::FaceNotVerified,
+                    outcome.as_ref().ok(),
+                );
                 doorstep.record(Outcome::Paid, Some(evidence), None, time)?;
                 summary.paid += 1;
                 summary.overrides += 1;
@@ -254,6 +312,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
 /// One doorstep: the recipient, their reference, and the phone's engine, store and key.
 struct Doorstep<'a> {
     engine: &'a FaceEngine,
+    live: &'a LivenessEngine,
     store: &'a Store,
     signer: &'a SoftwareSigner,
     recipient: &'a Recipient,
@@ -268,6 +327,25 @@ impl Doorstep<'_> {
         result
     }
 
+    /// A live visit (the challenge the clip's person follows: left, then right) over JPEG frames.
+    fn live_visit(&self, frames: &[&[u8]], fps: f64) -> Result<(VisitState, String), Error> {
+        let images = frames.iter().map(|f| decode_image(f)).collect::<Result<Vec<_>, _>>()?;
+        self.live_images(&images, fps)
+    }
+
+    fn live_images(&self, frames: &[RgbImage], fps: f64) -> Result<(VisitState, String), Error> {
+        let against = Against::Reference { template: self.reference.clone(), method: Method::RegistryTemplate };
+        let mut visit = LiveVisit::with_challenge(self.live, against, Challenge::new(Movement::TurnLeft));
+        let challenge = visit.challenge().steps().map(|m| m.as_str().replace('_', " ")).join(", then ");
+        for (i, img) in frames.iter().enumerate() {
+            let state = visit.push(self.engine, self.live, img, (i as f64 * 1000.0 / fps) as u64)?;
+            if !matches!(state, VisitState::InProgress { .. }) {
+                return Ok((state, challenge));
+            }
+        }
+        Ok((VisitState::Failed(VisitFailure::Live(FailReason::Incomplete)), challenge))
+    }
+
     fn record(
         &self,
         outcome: Outcome,
@@ -278,6 +356,32 @@ impl Doorstep<'_> {
         self.store.record(self.signer, doorstep::draft(self.recipient, outcome, evidence, crop, time))?;
         Ok(())
     }
+}
+
+fn visit_refusal(state: &VisitState) -> String {
+    match state {
+        VisitState::Failed(f) => format!("live check failed ({})", f.as_str()),
+        VisitState::Checked(c) => format!("face does not match (score {:.2})", c.verification.score),
+        VisitState::InProgress { .. } | VisitState::Enrolled(_) => "live check not finished".into(),
+    }
+}
+
+/// A photo held in the hand in front of the camera: drifting and rotating a little over 10 s.
+fn photo_moved_in_hand(photo: &RgbImage) -> Vec<RgbImage> {
+    let (w, h) = photo.dimensions();
+    (0..30)
+        .map(|i| {
+            let (dx, dy) = ((i as f32 * 0.6).sin() * w as f32 * 0.03, i as f32 * h as f32 * 0.002);
+            let mut out = RgbImage::from_pixel(w, h, image::Rgb([90, 90, 90]));
+            for (x, y, p) in out.enumerate_pixels_mut() {
+                let (sx, sy) = (x as f32 - dx, y as f32 - dy);
+                if sx >= 0.0 && sy >= 0.0 && (sx as u32) < w && (sy as u32) < h {
+                    *p = *photo.get_pixel(sx as u32, sy as u32);
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 fn refusal(outcome: &Result<FaceCheck, Error>) -> String {

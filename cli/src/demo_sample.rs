@@ -1,6 +1,7 @@
 //! The demo's sample roster and doorstep photos, built into the binary so `salur demo` runs from
-//! any folder. The photos are public test images from `test-vectors/faces/` (sources and licences
-//! in its SOURCES.md); the names, NIKs and addresses are invented.
+//! any folder. The photos are public test images from `test-vectors/faces/` and the head-turn
+//! frames from `test-vectors/liveness/motion/` (sources and licences in their SOURCES.md); the
+//! names, NIKs and addresses are invented.
 
 use salur_server::domain::roster::RosterRow;
 
@@ -10,11 +11,71 @@ macro_rules! photo {
     };
 }
 
+macro_rules! frame {
+    ($n:literal) => {
+        include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../test-vectors/liveness/motion/lp_d12/", $n, ".jpg"))
+    };
+}
+
+/// A real person at the door following the challenge (turn left, then right): camera frames at
+/// [`LIVE_FPS`] per second.
+pub const LIVE_FRAMES: &[&[u8]] = &[
+    frame!("0000"),
+    frame!("0001"),
+    frame!("0002"),
+    frame!("0003"),
+    frame!("0004"),
+    frame!("0005"),
+    frame!("0006"),
+    frame!("0007"),
+    frame!("0008"),
+    frame!("0009"),
+    frame!("0010"),
+    frame!("0011"),
+    frame!("0012"),
+    frame!("0013"),
+    frame!("0014"),
+    frame!("0015"),
+    frame!("0016"),
+    frame!("0017"),
+    frame!("0018"),
+    frame!("0019"),
+    frame!("0020"),
+    frame!("0021"),
+    frame!("0022"),
+    frame!("0023"),
+    frame!("0024"),
+    frame!("0025"),
+    frame!("0026"),
+    frame!("0027"),
+    frame!("0028"),
+    frame!("0029"),
+    frame!("0030"),
+    frame!("0031"),
+    frame!("0032"),
+    frame!("0033"),
+    frame!("0034"),
+    frame!("0035"),
+    frame!("0036"),
+    frame!("0037"),
+    frame!("0038"),
+    frame!("0039"),
+    frame!("0040"),
+];
+
+/// Frame rate of [`LIVE_FRAMES`].
+pub const LIVE_FPS: f64 = 8.333;
+
 /// What happens at one doorstep of the route.
 #[derive(Debug, Clone, Copy)]
 pub enum Visit {
-    /// The recipient shows their face (each photo in turn until one is accepted) and is paid.
-    Paid(&'static [&'static [u8]]),
+    /// The recipient does the live check (head turns) and is paid by face.
+    Live(&'static [&'static [u8]]),
+    /// Someone holds the recipient's photo up to the camera and moves it: nothing paid.
+    PhotoHeldUp(&'static [u8]),
+    /// The camera sees these in turn (hints) until the recipient's face matches; she cannot turn
+    /// her head, so the supervisor vouches (override, reason "cannot do the live check").
+    CannotDoLiveCheck(&'static [&'static [u8]]),
     /// Someone else presents themself as the recipient: rejected, nothing paid.
     Impostor(&'static [u8]),
     /// Found deceased by the worker.
@@ -40,15 +101,15 @@ pub const ROUTE: &[Sample] = &[
         nik: "3171010101700001",
         name: "Siti Rahayu",
         address: "Jl. Merdeka 1",
-        reference: photo!("same/fr_biden/1.jpg"),
-        visit: Visit::Paid(&[photo!("same/fr_biden/2.jpg")]),
+        reference: frame!("0060"),
+        visit: Visit::Live(LIVE_FRAMES),
     },
     Sample {
         nik: "3171010101700002",
         name: "Budi Santoso",
         address: "Jl. Merdeka 2",
         reference: photo!("same/fr_obama/1.jpg"),
-        visit: Visit::Paid(&[photo!("same/fr_obama/2.jpg")]),
+        visit: Visit::PhotoHeldUp(photo!("same/fr_obama/2.jpg")),
     },
     Sample {
         nik: "3171010101700003",
@@ -56,7 +117,7 @@ pub const ROUTE: &[Sample] = &[
         address: "Jl. Sudirman 3",
         reference: photo!("same/fr_kit_harington/1.jpg"),
         // First the camera points at the coffee cup, then a neighbour is in the frame too.
-        visit: Visit::Paid(&[
+        visit: Visit::CannotDoLiveCheck(&[
             photo!("noface/skimage_coffee.jpg"),
             photo!("multi/fr_kit_with_rose.jpg"),
             photo!("same/fr_kit_harington/2.jpg"),

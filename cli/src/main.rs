@@ -5,6 +5,7 @@ mod demo;
 mod demo_sample;
 mod face;
 mod import;
+mod liveness;
 mod receipts;
 mod serve;
 
@@ -31,6 +32,9 @@ enum Command {
     Detect(face::DetectArgs),
     /// Decide whether two photos show the same person (exit 0 accept, 1 reject or retry, 2 error).
     Verify(face::VerifyArgs),
+    /// Live-person check: the passive check of a photo, or a folder of frames as one camera sequence
+    /// (exit 0 live, 1 not live, 2 error).
+    Liveness(liveness::LivenessArgs),
     /// Score labelled photo pairs and report ROC AUC, EER and TAR at fixed FAR.
     Eval(face::EvalArgs),
     /// Inspect and verify the receipts in a phone's store (read-only).
@@ -44,9 +48,9 @@ enum Command {
 /// Options shared by the face commands.
 #[derive(Args, Debug, Clone)]
 pub struct EngineArgs {
-    /// Folder with the two ONNX models (default: the copies built into this binary).
+    /// Folder with the ONNX models (default: the copies built into this binary).
     #[arg(long, value_name = "DIR")]
-    models: Option<PathBuf>,
+    pub models: Option<PathBuf>,
     /// Detector input size in pixels (multiple of 32; 320 is faster, 640 finds smaller faces).
     #[arg(long, default_value_t = FaceConfig::default().detector_size)]
     detector_size: u32,
@@ -80,6 +84,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Detect(a) => (a.engine.json, face::detect(&a)),
         Command::Verify(a) => (a.engine.json, face::verify(&a)),
         Command::Eval(a) => (a.engine.json, face::eval(&a)),
+        Command::Liveness(a) => (a.engine.json, liveness::run(&a)),
         Command::Receipts(a) => (a.json, receipts::run(&a)),
         Command::Serve(a) => (false, serve::run(&a)),
         Command::ImportRoster(a) => (a.json, import::run(&a)),

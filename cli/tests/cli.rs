@@ -127,3 +127,31 @@ fn receipts_commands_list_show_and_find_a_tampered_receipt() {
     let (code, out) = salur(&["receipts", "list", "--db", "/nonexistent/phone.db", "--json"]);
     assert_eq!((code, out["error"].as_str()), (2, Some("not_found")));
 }
+
+fn vector(rel: &str) -> String {
+    faces().parent().unwrap().join("liveness").join(rel).display().to_string()
+}
+
+#[test]
+fn liveness_judges_photos_and_frame_sequences_with_stable_keys() {
+    let (code, live) = salur(&["liveness", &vector("images/sfas_image_T1.jpg"), "--json"]);
+    assert_eq!((code, live["live"].as_bool(), live["reason"].as_str()), (0, Some(true), Some("")));
+    assert!(live["score"].as_f64().unwrap() > 0.85);
+    for attack in ["images/sfas_image_F1.jpg", "images/sfas_image_F2.jpg"] {
+        let (code, out) = salur(&["liveness", &vector(attack), "--json"]);
+        assert_eq!((code, out["live"].as_bool()), (1, Some(false)), "{attack}: {out}");
+        assert_eq!(out["reason"], "not_live");
+    }
+    let (code, err) = salur(&["liveness", &photo("noface/skimage_coffee.jpg"), "--json"]);
+    assert_eq!((code, err["error"].as_str()), (2, Some("no_face")));
+
+    let (code, turns) = salur(&["liveness", "--frames", &vector("motion/lp_d12"), "--json"]);
+    assert_eq!((code, turns["live"].as_bool()), (0, Some(true)), "{turns}");
+    assert_eq!(turns["turns"], serde_json::json!(["left", "right"]));
+    assert!(turns["frames"].as_u64().unwrap() >= 10);
+    for still in ["motion/lp_d0", "motion/lp_d13"] {
+        let (code, out) = salur(&["liveness", "--frames", &vector(still), "--json"]);
+        assert_eq!((code, out["live"].as_bool()), (1, Some(false)), "{still}: {out}");
+        assert!(!out["reason"].as_str().unwrap().is_empty());
+    }
+}

@@ -24,12 +24,14 @@ async fn the_demo_summary_matches_the_databases() {
     assert!(stderr.contains("[6/6]"), "progress goes to stderr");
     let s: Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("key {k} missing"));
-    assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (4, 1, 1, 1));
+    assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (3, 2, 1, 1));
+    assert_eq!(n("paid_live"), 1, "one recipient paid by face after the head-turn challenge");
+    assert_eq!(n("live_refused"), 1, "the photo held up to the camera");
     assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
-    assert_eq!((n("pending_offline"), n("pending"), n("synced")), (6, 0, 6));
+    assert_eq!((n("pending_offline"), n("pending"), n("synced")), (5, 0, 5));
     assert_eq!(s["chains_valid"], true);
     assert!(s["verify_ms_median"].as_f64().unwrap() > 0.0);
-    assert_eq!((n("dashboard_paid_before"), n("dashboard_paid_after")), (0, 4));
+    assert_eq!((n("dashboard_paid_before"), n("dashboard_paid_after")), (0, 3));
     assert!(std::fs::read_dir(cwd.path()).unwrap().next().is_none(), "nothing written to the current folder");
 
     // The server's own database.
@@ -51,6 +53,26 @@ async fn the_demo_summary_matches_the_databases() {
     .await
     .unwrap();
     assert_eq!(impostor_paid, 0, "the impostor's visit left no receipt");
+    let photo_paid: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM receipts r JOIN recipients p ON p.roster_id = r.roster_id AND p.recipient = r.recipient
+         WHERE p.name = 'Budi Santoso'",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(photo_paid, 0, "the photo held up to the camera collected nothing");
+    // The one face payment says a live check passed; the two overrides say none did.
+    let by_live: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT method, COALESCE(liveness, ''), COUNT(*) FROM receipts WHERE outcome = 'paid'
+         GROUP BY method, liveness ORDER BY method",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(
+        by_live,
+        vec![("registry_template".into(), "passed".into(), 1), ("supervisor_override".into(), "not_run".into(), 2)]
+    );
 
     // Every device chain, verified here from the stored bytes and the registered key.
     let devices = sqlx::query("SELECT device_id, public_key FROM devices").fetch_all(&mut db).await.unwrap();

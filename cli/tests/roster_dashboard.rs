@@ -12,7 +12,9 @@ use base64::Engine;
 use salur_core::crypto::DataKey;
 use salur_core::face::Template;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
-use salur_core::receipt::{recipient_ref, Evidence, IneligibleReason, Liveness, Method, Outcome, Times};
+use salur_core::receipt::{
+    recipient_ref, Evidence, HeadMove, IneligibleReason, LiveCheck, LiveMethod, Liveness, Method, Outcome, Times,
+};
 use salur_core::store::{Draft, Store};
 use salur_server::{router, AppState};
 use serde_json::{json, Value};
@@ -117,7 +119,7 @@ async fn roster_flow(backend: &common::Backend) {
         (
             "3171010101900001",
             Outcome::Paid,
-            Some(Method::SupervisorOverride { supervisor_id: "pos-9".into(), reason: "injured".into() }),
+            Some(Method::SupervisorOverride { supervisor_id: "pos-9".into(), reason: "injured".into(), code: None }),
         ),
         (
             "3171010101900002",
@@ -142,8 +144,18 @@ async fn roster_flow(backend: &common::Backend) {
                 score_e6: low.then_some(420_000),
                 threshold_e6: low.then_some(400_000),
                 model: "sface_2021dec_int8bq".into(),
-                liveness: Liveness::NotRun,
-                live: None,
+                // The camera payment passed its live check; the override ran none.
+                liveness: if low { Liveness::Passed } else { Liveness::NotRun },
+                live: low.then(|| LiveCheck {
+                    method: LiveMethod::PassiveAndChallenge,
+                    passive_e6: Some(990_000),
+                    passive_threshold_e6: Some(850_000),
+                    asked: vec![HeadMove::TurnLeft, HeadMove::TurnRight],
+                    met: vec![HeadMove::TurnLeft, HeadMove::TurnRight],
+                    frames: 34,
+                    duration_ms: 4_000,
+                    models: vec!["minifasnet_v2_2.7_80x80".into()],
+                }),
                 face_sha256: None,
             }),
             evidence_jpeg: None,
@@ -181,6 +193,16 @@ async fn roster_flow(backend: &common::Backend) {
     let worker = &d["workers"][0];
     assert_eq!((worker["worker_id"].as_str(), worker["receipts"].as_u64()), (Some("pos-7"), Some(5)));
     assert!((worker["override_rate"].as_f64().unwrap() - 0.2).abs() < 1e-9);
+    // Only the override was paid without a passed live check: per worker, per post office, listed.
+    assert_eq!(worker["paid_without_live_check"], 1);
+    assert_eq!(d["paid_without_live_check"], 1);
+    assert_eq!(d["unlive_by_post_office"], json!([["jakarta-10110", 1]]));
+    let unlive = d["unlive_payments"].as_array().unwrap();
+    assert_eq!(unlive.len(), 1);
+    assert_eq!(
+        (unlive[0]["method"].as_str(), unlive[0]["liveness"].as_str()),
+        (Some("supervisor_override"), Some("not_run"))
+    );
 
     let (status, body) = call(
         &app,

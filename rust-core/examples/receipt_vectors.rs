@@ -76,6 +76,7 @@ fn main() {
                 method: Method::SupervisorOverride {
                     supervisor_id: "pos-super-07".into(),
                     reason: "recipient's face injured; identity confirmed with e-KTP and neighbour".into(),
+                    code: None,
                 },
                 score_e6: Some(201_004),
                 threshold_e6: Some(400_000),

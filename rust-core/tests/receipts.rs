@@ -153,8 +153,11 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
         Just(Method::RegistryTemplate),
         Just(Method::EktpPhoto),
         Just(Method::EnrolledTemplate),
-        ("[a-z0-9-]{1,12}", "\\PC{1,60}")
-            .prop_map(|(supervisor_id, reason)| Method::SupervisorOverride { supervisor_id, reason }),
+        ("[a-z0-9-]{1,12}", "\\PC{1,60}").prop_map(|(supervisor_id, reason)| Method::SupervisorOverride {
+            supervisor_id,
+            reason,
+            code: None
+        }),
     ];
     let evidence = proptest::option::of(
         (method, proptest::option::of(-1_000_000i32..=1_000_000), proptest::option::of(any::<[u8; 32]>())).prop_map(

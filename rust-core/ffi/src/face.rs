@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use salur_core::doorstep;
+use salur_core::doorstep::{self, Against};
+use salur_core::face::liveness::LivenessEngine;
 use salur_core::face::{self, decode_image, FacePick, Plane, RgbImage, Rotation, Template, YuvFrame};
 use salur_core::receipt::Method;
 
@@ -93,6 +94,8 @@ pub struct FaceCheckResult {
     pub reasons: Vec<String>,
     /// Capture quality.
     pub quality: FaceQuality,
+    /// A live check passed on the same capture sequence (a single photo never passes one).
+    pub live_passed: bool,
 }
 
 /// A completed face check, kept by the core with its evidence (score, model, face crop) so that a
@@ -120,34 +123,53 @@ impl FaceCheck {
                 sharpness: q.sharpness,
                 yaw_deg: q.yaw_deg,
             },
+            live_passed: self.inner.live_passed(),
         }
     }
 
-    /// Whether the recipient may be paid on this check.
+    /// Whether the recipient may be paid on this check: the face matched and a live check passed
+    /// on the same sequence.
     pub fn accepted(&self) -> bool {
         self.inner.accepted()
     }
-}
 
-/// Both face models, loaded once (about a quarter of a second) and shared.
-#[derive(uniffi::Object)]
-pub struct FaceEngine {
-    engine: face::FaceEngine,
-}
-
-impl FaceEngine {
-    fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
-        let reference = Template::decode(template)?;
-        let method = match kind {
-            ReferenceKind::Registry => Method::RegistryTemplate,
-            ReferenceKind::Ektp => Method::EktpPhoto,
-            ReferenceKind::Enrolled => Method::EnrolledTemplate,
-        };
-        Ok(Arc::new(FaceCheck { inner: doorstep::check_face(&self.engine, &reference, method, img)? }))
+    /// Whether the face matched, whatever the live check (for the override's evidence).
+    pub fn matched(&self) -> bool {
+        self.inner.matched()
     }
 }
 
-fn frame_image(f: &CameraFrame) -> Result<RgbImage, SalurError> {
+/// The face models (detector, recognizer) and the two live-check models, loaded once and shared.
+#[derive(uniffi::Object)]
+pub struct FaceEngine {
+    engine: face::FaceEngine,
+    liveness: LivenessEngine,
+}
+
+fn method(kind: ReferenceKind) -> Method {
+    match kind {
+        ReferenceKind::Registry => Method::RegistryTemplate,
+        ReferenceKind::Ektp => Method::EktpPhoto,
+        ReferenceKind::Enrolled => Method::EnrolledTemplate,
+    }
+}
+
+impl FaceEngine {
+    pub(crate) fn face(&self) -> &face::FaceEngine {
+        &self.engine
+    }
+
+    pub(crate) fn liveness(&self) -> &LivenessEngine {
+        &self.liveness
+    }
+
+    fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
+        let reference = Template::decode(template)?;
+        Ok(Arc::new(FaceCheck { inner: doorstep::check_face(&self.engine, &reference, method(kind), img)? }))
+    }
+}
+
+pub(crate) fn frame_image(f: &CameraFrame) -> Result<RgbImage, SalurError> {
     let uv = |data| Plane { data, row_stride: f.uv_row_stride as usize, pixel_stride: f.uv_pixel_stride as usize };
     let frame = YuvFrame {
         width: f.width,
@@ -162,22 +184,54 @@ fn frame_image(f: &CameraFrame) -> Result<RgbImage, SalurError> {
 
 #[uniffi::export]
 impl FaceEngine {
-    /// Loads the models from their bytes (Android reads them from the APK's assets).
-    /// `detector_size` 320 suits live frames; 640 finds smaller faces (e-KTP photos).
+    /// Loads the four models from their bytes (Android reads them from the APK's assets), each
+    /// checked against its SHA-256. `detector_size` 320 suits live frames; 640 finds smaller
+    /// faces (e-KTP photos).
     #[uniffi::constructor]
-    pub fn from_bytes(yunet: Vec<u8>, sface: Vec<u8>, detector_size: u32) -> Result<Arc<Self>, SalurError> {
+    pub fn from_bytes(
+        yunet: Vec<u8>,
+        sface: Vec<u8>,
+        minifasnet_v2: Vec<u8>,
+        minifasnet_v1se: Vec<u8>,
+        detector_size: u32,
+    ) -> Result<Arc<Self>, SalurError> {
         let config = face::FaceConfig { detector_size, ..face::FaceConfig::default() };
-        Ok(Arc::new(Self { engine: face::FaceEngine::from_bytes(&yunet, &sface, config)? }))
+        Ok(Arc::new(Self {
+            engine: face::FaceEngine::from_bytes(&yunet, &sface, config)?,
+            liveness: LivenessEngine::from_bytes(&minifasnet_v2, &minifasnet_v1se)?,
+        }))
     }
 
-    /// Loads the models from a folder holding both ONNX files.
+    /// Loads the four models from a folder holding them under their `models/` names.
     #[uniffi::constructor]
     pub fn from_dir(path: String, detector_size: u32) -> Result<Arc<Self>, SalurError> {
         let config = face::FaceConfig { detector_size, ..face::FaceConfig::default() };
-        Ok(Arc::new(Self { engine: face::FaceEngine::from_dir(std::path::Path::new(&path), config)? }))
+        let dir = std::path::Path::new(&path);
+        Ok(Arc::new(Self {
+            engine: face::FaceEngine::from_dir(dir, config)?,
+            liveness: LivenessEngine::from_dir(dir, Default::default())?,
+        }))
     }
 
-    /// Checks the one face in a camera frame against `template`.
+    /// Starts a live visit against `template` (found by `kind`): a random two-movement challenge;
+    /// feed it camera frames. A payment by face needs the check it ends with.
+    pub fn start_visit(
+        self: Arc<Self>,
+        template: Vec<u8>,
+        kind: ReferenceKind,
+    ) -> Result<Arc<crate::LiveSession>, SalurError> {
+        let against = Against::Reference { template: Template::decode(&template)?, method: method(kind) };
+        crate::LiveSession::start(self, against)
+    }
+
+    /// Starts a first-visit enrolment: the live challenge, then the person's face becomes the
+    /// reference (`Phone.saveEnrolment`).
+    pub fn start_enrolment(self: Arc<Self>) -> Result<Arc<crate::LiveSession>, SalurError> {
+        crate::LiveSession::start(self, Against::Enrol)
+    }
+
+    /// Checks the one face in a single camera frame against `template`. One frame proves no live
+    /// person: the check cannot pay on its own (it can support a supervisor override).
     pub fn check_frame(
         &self,
         template: Vec<u8>,
@@ -200,12 +254,5 @@ impl FaceEngine {
     /// A reference template from a photo of the e-KTP card (the largest face on it).
     pub fn template_from_card(&self, image: Vec<u8>) -> Result<Vec<u8>, SalurError> {
         Ok(self.engine.template(&decode_image(&image)?, FacePick::Largest)?.encode())
-    }
-
-    /// A template enrolled at the first visit from one or more photos of the recipient
-    /// (refused if they show different people).
-    pub fn enroll(&self, images: Vec<Vec<u8>>) -> Result<Vec<u8>, SalurError> {
-        let decoded = images.iter().map(|b| decode_image(b)).collect::<Result<Vec<_>, _>>()?;
-        Ok(self.engine.enroll(&decoded)?.encode())
     }
 }

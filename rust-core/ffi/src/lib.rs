@@ -9,14 +9,16 @@
 mod error;
 mod face;
 mod keys;
+mod live;
 mod phone;
 
 pub use error::{ErrorKind, SalurError};
 pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceDecision, FaceEngine, FaceQuality, ReferenceKind};
 pub use keys::{DataKeyProvider, DeviceSigner};
+pub use live::{HeadMove, LiveFailure, LiveHint, LiveProgress, LiveSession};
 pub use phone::{
-    DeviceState, IneligibleKind, Phone, ReceiptInfo, RecipientItem, RecipientStatus, RosterChange, ServerConfig,
-    SyncCounts, SyncObserver, SyncStatus,
+    DeviceState, IneligibleKind, OverrideApproval, OverrideReason, Phone, ReceiptInfo, RecipientItem, RecipientStatus,
+    RosterChange, ServerConfig, SyncCounts, SyncObserver, SyncStatus,
 };
 
 uniffi::setup_scaffolding!("salur");

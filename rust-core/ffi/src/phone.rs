@@ -55,6 +55,38 @@ impl DeviceState {
     }
 }
 
+/// Why a supervisor vouches for a recipient (counted on the dashboard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum OverrideReason {
+    /// The recipient cannot do the live check (injured neck, blind, very old...).
+    CannotDoLiveCheck,
+    /// Completed face comparisons did not verify a recipient the supervisor knows.
+    FaceNotVerified,
+    /// Something else, said in the reason.
+    Other,
+}
+
+impl From<OverrideReason> for salur_core::receipt::OverrideCode {
+    fn from(r: OverrideReason) -> Self {
+        match r {
+            OverrideReason::CannotDoLiveCheck => Self::CannotDoLiveCheck,
+            OverrideReason::FaceNotVerified => Self::FaceNotVerified,
+            OverrideReason::Other => Self::Other,
+        }
+    }
+}
+
+/// A supervisor's override as entered at the door.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct OverrideApproval {
+    /// The supervisor's worker id.
+    pub supervisor_id: String,
+    /// Why, in words (at least five characters).
+    pub reason: String,
+    /// Why, as a code the dashboard counts.
+    pub code: OverrideReason,
+}
+
 /// Where a recipient stands today.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum RecipientStatus {
@@ -377,14 +409,17 @@ impl Phone {
         Ok(self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?.template)
     }
 
-    /// Keeps a template enrolled at the first visit for the next ones.
+    /// Keeps the template a finished enrolment visit (with its passed live check) made, for the
+    /// next visits.
     pub fn save_enrolment(
         &self,
         roster_id: String,
         recipient_ref: String,
-        template: Vec<u8>,
+        visit: Arc<crate::LiveSession>,
     ) -> Result<(), SalurError> {
-        salur_core::face::Template::decode(&template)?;
+        let template = visit.enrolled().ok_or_else(|| {
+            salur_core::Error::InvalidArgument("the enrolment visit has not passed its live check: start again".into())
+        })?;
         Ok(self.store.set_template(&roster_id, &self::recipient_ref(&recipient_ref)?, &template)?)
     }
 
@@ -398,10 +433,12 @@ impl Phone {
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
         if !check.inner.accepted() {
-            return Err(salur_core::Error::InvalidArgument(
-                "the face check did not accept this person: retake, or use a supervisor override".into(),
-            )
-            .into());
+            let why = if check.inner.matched() {
+                "no live check passed on this capture: run the live visit (or a supervisor override)"
+            } else {
+                "the face check did not accept this person: retake, or use a supervisor override"
+            };
+            return Err(salur_core::Error::InvalidArgument(why.into()).into());
         }
         let c = &check.inner;
         self.record(
@@ -419,11 +456,11 @@ impl Phone {
         &self,
         roster_id: String,
         recipient_ref: String,
-        supervisor_id: String,
-        reason: String,
+        approval: OverrideApproval,
         last_check: Option<Arc<FaceCheck>>,
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
+        let OverrideApproval { supervisor_id, reason, code } = approval;
         if supervisor_id.trim().is_empty() || reason.trim().len() < 5 {
             return Err(salur_core::Error::InvalidArgument(
                 "an override needs the supervisor's id and a reason in words".into(),
@@ -431,7 +468,7 @@ impl Phone {
             .into());
         }
         let last = last_check.as_ref().map(|c| &c.inner);
-        let evidence = doorstep::override_evidence(&supervisor_id, &reason, last);
+        let evidence = doorstep::override_evidence(&supervisor_id, &reason, code.into(), last);
         let crop = last.map(|c| c.crop_jpeg.clone());
         self.record(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms)
     }

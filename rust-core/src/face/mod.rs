@@ -230,6 +230,12 @@ impl FaceEngine {
         Template::fuse(self.model_sha256, models::SFACE.id, &[cap.embedding])
     }
 
+    /// A template from captures already taken (e.g. the steady frontal face of a passed live check).
+    pub fn template_of(&self, captures: &[&Capture]) -> Result<Template> {
+        let vectors: Vec<Vec<f32>> = captures.iter().map(|c| c.embedding.clone()).collect();
+        Template::fuse(self.model_sha256, models::SFACE.id, &vectors)
+    }
+
     /// Fuses several captures of one person into one template; refuses captures of different people.
     pub fn enroll(&self, images: &[RgbImage]) -> Result<Template> {
         if images.is_empty() {

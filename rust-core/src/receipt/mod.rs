@@ -139,9 +139,24 @@ pub enum Method {
     SupervisorOverride {
         /// The supervisor's worker id.
         supervisor_id: String,
-        /// Why.
+        /// Why, in words.
         reason: String,
+        /// Why, as a code the dashboard counts (format 2 on).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<OverrideCode>,
     },
+}
+
+/// Why a supervisor vouched for a recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverrideCode {
+    /// The recipient cannot do the live check (injured neck, blind, very old...).
+    CannotDoLiveCheck,
+    /// Completed face comparisons did not verify a recipient the supervisor knows.
+    FaceNotVerified,
+    /// Something else, said in the reason.
+    Other,
 }
 
 /// Result of the live-person check.

@@ -1,7 +1,7 @@
 //! What the server decides about one uploaded receipt: duplicate, conflict, chain link, the flags
 //! an auditor sees, and whether it frees funds for reallocation.
 
-use salur_core::receipt::{Evidence, Method, Outcome, Receipt, Standing, GENESIS};
+use salur_core::receipt::{Evidence, Liveness, Method, Outcome, Receipt, Standing, GENESIS};
 use serde::Serialize;
 
 /// What happened to one uploaded receipt.
@@ -157,6 +157,8 @@ pub struct Indexed {
     pub note: Option<String>,
     /// How the recipient was identified (`registry_template`, `supervisor_override`, ...).
     pub method: Option<String>,
+    /// The live-person check as the receipt records it (`passed`, `failed`, `not_run`).
+    pub liveness: Option<&'static str>,
 }
 
 impl Indexed {
@@ -169,12 +171,36 @@ impl Indexed {
             _ => (None, None),
         };
         let outcome = Standing::of(&r.outcome).outcome_name().unwrap_or("unknown");
-        Self { outcome, reason, note, method: r.evidence.as_ref().map(|e| method_name(&e.method).to_string()) }
+        Self {
+            outcome,
+            reason,
+            note,
+            method: r.evidence.as_ref().map(|e| method_name(&e.method).to_string()),
+            liveness: r.evidence.as_ref().map(|e| liveness_name(e.liveness)),
+        }
+    }
+
+    /// A payment without a passed live-person check (an override, or a receipt from before the
+    /// check existed): counted and listed for the auditor.
+    pub fn paid_without_live_check(&self) -> bool {
+        self.outcome == "paid" && self.liveness != Some(LIVENESS_PASSED)
     }
 
     /// Paid by supervisor override.
     pub fn is_override(&self) -> bool {
         self.method.as_deref() == Some(OVERRIDE_METHOD)
+    }
+}
+
+/// Stored name of a passed live check.
+pub const LIVENESS_PASSED: &str = "passed";
+
+/// The stored name of a live-check result.
+pub fn liveness_name(l: Liveness) -> &'static str {
+    match l {
+        Liveness::Passed => LIVENESS_PASSED,
+        Liveness::Failed => "failed",
+        Liveness::NotRun => "not_run",
     }
 }
 
@@ -217,7 +243,7 @@ pub fn reallocation(r: &Receipt) -> Option<Reallocate> {
 
 #[cfg(test)]
 mod tests {
-    use salur_core::receipt::{IneligibleReason, Liveness, Times, FORMAT_VERSION};
+    use salur_core::receipt::{IneligibleReason, Times, FORMAT_VERSION};
 
     use super::*;
 
@@ -297,9 +323,19 @@ mod tests {
         assert!(is_low_score(&r));
         r.evidence = Some(evidence(Method::RegistryTemplate, 460_000, 400_000));
         assert!(!is_low_score(&r));
-        r.evidence = Some(evidence(Method::SupervisorOverride { supervisor_id: "s".into(), reason: "r".into() }, 0, 1));
+        r.evidence = Some(evidence(
+            Method::SupervisorOverride { supervisor_id: "s".into(), reason: "r".into(), code: None },
+            0,
+            1,
+        ));
         assert!(Indexed::of(&r).is_override());
         assert!(!is_low_score(&r), "an override below the threshold is not a low-score match");
+        assert!(Indexed::of(&r).paid_without_live_check());
+        let mut live = r.clone();
+        live.evidence =
+            Some(Evidence { liveness: Liveness::Passed, ..evidence(Method::RegistryTemplate, 500_000, 400_000) });
+        assert!(!Indexed::of(&live).paid_without_live_check());
+        assert!(!Indexed::of(&receipt(3, Outcome::NotHome)).paid_without_live_check());
         assert_eq!(reallocation(&r), None);
         let gone = receipt(2, Outcome::Ineligible { reason: IneligibleReason::Deceased, note: Some("n".into()) });
         let q = reallocation(&gone).unwrap();

@@ -82,6 +82,25 @@ pub struct WorkerRates {
     pub override_rate: f64,
     /// Share of their uploads the server refused.
     pub refusal_rate: f64,
+    /// Their payments without a passed live-person check (overrides included).
+    pub paid_without_live_check: u64,
+}
+
+/// A payment made without a passed live-person check, for the auditor.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct UnlivePayment {
+    /// Receipt.
+    pub receipt_id: String,
+    /// Device that signed it.
+    pub device_id: String,
+    /// Its worker.
+    pub worker_id: String,
+    /// Its post office.
+    pub post_office: String,
+    /// How the recipient was identified.
+    pub method: Option<String>,
+    /// The receipt's live-check result (`not_run`, `failed`; none for receipts from before the check).
+    pub liveness: Option<String>,
 }
 
 /// A recipient paid more than once in the roster's period.
@@ -129,8 +148,14 @@ pub struct Dashboard {
     pub devices_silent: u64,
     /// Stored receipts the server flagged against the roster, by reason.
     pub flagged: Vec<(String, u64)>,
-    /// Per worker: override and refusal rates.
+    /// Per worker: override and refusal rates, payments without a live check.
     pub workers: Vec<WorkerRates>,
+    /// Payments without a passed live-person check, all devices.
+    pub paid_without_live_check: u64,
+    /// The same, by the paying device's post office.
+    pub unlive_by_post_office: Vec<(String, u64)>,
+    /// This roster's payments without a passed live check, newest first, at most [`DEVICE_LIST_LIMIT`].
+    pub unlive_payments: Vec<UnlivePayment>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -193,6 +218,7 @@ struct WorkerRow {
     receipts: i64,
     overrides: i64,
     refusals: i64,
+    unlive: i64,
 }
 
 fn n(v: i64) -> u64 {
@@ -292,7 +318,28 @@ impl Db {
         .bind(now - SILENT_AFTER_MS)
         .fetch_one(&self.read)
         .await?;
+        let unlive_by_post_office = pairs(
+            sqlx::query_as(
+                "SELECT d.post_office, CAST(SUM(s.unlive_paid) AS BIGINT) FROM devices d
+                 JOIN device_stats s ON s.device_id = d.device_id
+                 GROUP BY d.post_office HAVING SUM(s.unlive_paid) > 0 ORDER BY d.post_office",
+            )
+            .fetch_all(&self.read)
+            .await?,
+        );
+        let unlive_payments: Vec<UnlivePayment> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT r.id AS receipt_id, r.device_id, d.worker_id, d.post_office, r.method, r.liveness
+             FROM receipts r JOIN devices d ON d.device_id = r.device_id
+             WHERE r.roster_id = $1 AND r.outcome = 'paid' AND (r.liveness IS NULL OR r.liveness <> 'passed')
+             ORDER BY r.received_ms DESC, r.id LIMIT {DEVICE_LIST_LIMIT}"
+        )))
+        .bind(&roster_id)
+        .fetch_all(&self.read)
+        .await?;
         Ok(Dashboard {
+            paid_without_live_check: unlive_by_post_office.iter().map(|(_, n)| n).sum(),
+            unlive_by_post_office,
+            unlive_payments,
             total: area("all", "all", "all", total),
             areas,
             targets: [TARGET_WEEK_TWO, 1.0],
@@ -334,15 +381,17 @@ impl Db {
     /// Workers whose override or refusal rate needs a look, highest override rate first.
     async fn workers(&self) -> Result<Vec<WorkerRates>, ApiError> {
         let rows: Vec<WorkerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals FROM (
+            "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals, w.unlive FROM (
                  SELECT d.worker_id, CAST(COALESCE(SUM(s.receipts), 0) AS BIGINT) AS receipts,
-                        CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides
+                        CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides,
+                        CAST(COALESCE(SUM(s.unlive_paid), 0) AS BIGINT) AS unlive
                  FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
                  WHERE d.status = 'approved' GROUP BY d.worker_id) w
              LEFT JOIN (SELECT x.worker_id, CAST(COUNT(*) AS BIGINT) AS n FROM upload_refusals u
                         JOIN devices x ON x.device_id = u.device_id GROUP BY x.worker_id) rf
                     ON rf.worker_id = w.worker_id
              WHERE w.overrides * {WORKER_OVERRIDE_WATCH_DEN} > w.receipts * {WORKER_OVERRIDE_WATCH_NUM} OR rf.n > 0
+                   OR w.unlive > 0
              ORDER BY CAST(w.overrides AS DOUBLE PRECISION) / (CASE WHEN w.receipts > 0 THEN w.receipts ELSE 1 END) DESC,
                       w.worker_id
              LIMIT {DEVICE_LIST_LIMIT}"
@@ -356,6 +405,7 @@ impl Db {
                 override_rate: share(r.overrides, r.receipts),
                 refusal_rate: share(r.refusals, r.receipts + r.refusals),
                 receipts: n(r.receipts),
+                paid_without_live_check: n(r.unlive),
                 worker_id: r.worker_id,
             })
             .collect())

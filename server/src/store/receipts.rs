@@ -179,8 +179,8 @@ async fn store_one(
     let evidence = r.evidence.as_ref();
     sqlx::query(
         "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
-                               amount, signed_ms, received_ms, score_e6, threshold_e6, flag)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                               amount, signed_ms, received_ms, score_e6, threshold_e6, flag, liveness)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
     )
     .bind(&r.id)
     .bind(&device.device_id)
@@ -199,6 +199,7 @@ async fn store_one(
     .bind(evidence.and_then(|e| e.score_e6).map(i64::from))
     .bind(evidence.and_then(|e| e.threshold_e6).map(i64::from))
     .bind(&flag)
+    .bind(indexed.liveness)
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {
@@ -210,7 +211,7 @@ async fn store_one(
     })?;
     let outcome = Standing::of(&r.outcome);
     let paid = outcome == Standing::Paid;
-    deltas.receipt(&device.device_id, &r.roster_id, paid, indexed.is_override(), r.seq, r.time.wall_ms, now);
+    deltas.receipt(&device.device_id, &r.roster_id, &indexed, r.seq, r.time.wall_ms, now);
     if let Some(why) = &flag {
         deltas.count(&r.roster_id, format!("flag:{why}"));
     }

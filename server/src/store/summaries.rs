@@ -11,7 +11,7 @@ use sqlx::{Any, Transaction};
 use super::Db;
 use crate::domain::areas::{AreaCounts, RecipientStanding};
 use crate::domain::dates::wib_day;
-use crate::domain::ingest::{LOW_SCORE_MARGIN_E6, OVERRIDE_METHOD};
+use crate::domain::ingest::{Indexed, LIVENESS_PASSED, LOW_SCORE_MARGIN_E6, OVERRIDE_METHOD};
 use crate::error::ApiError;
 
 /// (roster, province, regency, post office).
@@ -33,6 +33,7 @@ struct DeviceDelta {
     overrides: i64,
     lag_sum_ms: i64,
     last_received_ms: i64,
+    unlive_paid: i64,
 }
 
 impl Deltas {
@@ -52,24 +53,15 @@ impl Deltas {
     }
 
     /// A stored receipt, for the per-day and per-device counters.
-    #[allow(clippy::too_many_arguments)]
-    pub fn receipt(
-        &mut self,
-        device: &str,
-        roster: &str,
-        paid: bool,
-        is_override: bool,
-        seq: u64,
-        signed_ms: i64,
-        now: i64,
-    ) {
-        if paid {
+    pub fn receipt(&mut self, device: &str, roster: &str, r: &Indexed, seq: u64, signed_ms: i64, now: i64) {
+        if r.outcome == "paid" {
             *self.days.entry((roster.to_string(), wib_day(signed_ms))).or_default() += 1;
         }
         let d = self.devices.entry(device.to_string()).or_default();
         d.receipts += 1;
         d.max_seq = d.max_seq.max(seq as i64);
-        d.overrides += i64::from(is_override);
+        d.overrides += i64::from(r.is_override());
+        d.unlive_paid += i64::from(r.paid_without_live_check());
         d.lag_sum_ms += now - signed_ms;
         d.last_received_ms = now;
     }
@@ -137,9 +129,11 @@ impl Deltas {
         }
         for (device, d) in self.devices {
             sqlx::query(
-                "INSERT INTO device_stats (device_id, receipts, max_seq, overrides, lag_sum_ms, last_received_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO device_stats (device_id, receipts, max_seq, overrides, lag_sum_ms, last_received_ms,
+                                           unlive_paid)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (device_id) DO UPDATE SET receipts = device_stats.receipts + excluded.receipts,
+                    unlive_paid = device_stats.unlive_paid + excluded.unlive_paid,
                     max_seq = CASE WHEN excluded.max_seq > device_stats.max_seq THEN excluded.max_seq
                                    ELSE device_stats.max_seq END,
                     overrides = device_stats.overrides + excluded.overrides,
@@ -152,6 +146,7 @@ impl Deltas {
             .bind(d.overrides)
             .bind(d.lag_sum_ms)
             .bind(d.last_received_ms)
+            .bind(d.unlive_paid)
             .execute(&mut **tx)
             .await?;
         }
@@ -224,9 +219,12 @@ impl Db {
                  GROUP BY roster_id, (signed_ms + {wib_ms}) / 86400000"
             ),
             format!(
-                "INSERT INTO device_stats (device_id, receipts, max_seq, overrides, lag_sum_ms, last_received_ms)
+                "INSERT INTO device_stats (device_id, receipts, max_seq, overrides, lag_sum_ms, last_received_ms,
+                                           unlive_paid)
                  SELECT device_id, COUNT(*), MAX(seq), SUM(CASE WHEN method = '{OVERRIDE_METHOD}' THEN 1 ELSE 0 END),
-                        SUM(received_ms - signed_ms), MAX(received_ms)
+                        SUM(received_ms - signed_ms), MAX(received_ms),
+                        SUM(CASE WHEN outcome = 'paid' AND (liveness IS NULL OR liveness <> '{LIVENESS_PASSED}')
+                                 THEN 1 ELSE 0 END)
                  FROM receipts GROUP BY device_id"
             ),
             "UPDATE stats_state SET rebuild_needed = 0".into(),

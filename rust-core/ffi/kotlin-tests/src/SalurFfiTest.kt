@@ -9,6 +9,10 @@ import id.salur.core.DeviceState
 import id.salur.core.ErrorKind
 import id.salur.core.FaceDecision
 import id.salur.core.FaceEngine
+import id.salur.core.HeadMove
+import id.salur.core.LiveFailure
+import id.salur.core.LiveProgress
+import id.salur.core.LiveSession
 import id.salur.core.IneligibleKind
 import id.salur.core.Phone
 import id.salur.core.RecipientStatus
@@ -23,6 +27,7 @@ import org.junit.AfterClass
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotNull
+import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Assert.fail
 import org.junit.BeforeClass
@@ -85,7 +90,7 @@ class SalurFfiTest {
             val csv = File(work, "roster.csv")
             csv.writeText(
                 "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo\n" +
-                    "3171010101800001,Siti Rahayu,Jl. Merdeka 1,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,same/fr_biden/1.jpg\n" +
+                    "3171010101800001,Siti Rahayu,Jl. Merdeka 1,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,../liveness/motion/lp_d12/0060.jpg\n" +
                     "3171010101800002,Budi Santoso,Jl. Merdeka 2,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,same/fr_obama/1.jpg\n",
             )
             val data = File(work, "server")
@@ -122,8 +127,37 @@ class SalurFfiTest {
         }
 
         /** An upright JPEG as Camera2 would deliver it: NV21, rotated 90 degrees counter-clockwise. */
-        fun nv21Frame(rel: String): CameraFrame {
-            val src = ImageIO.read(File(faces, rel))
+        fun nv21Frame(rel: String): CameraFrame = nv21Frame(File(faces, rel))
+
+        /** The real head-turn clip (turn left, then right), as camera frames with their times. */
+        val headTurn: List<Pair<CameraFrame, ULong>> by lazy {
+            val dir = File(root, "test-vectors/liveness/motion/lp_d12")
+            dir.listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().mapIndexed { i, f -> nv21Frame(f) to (i * 120).toULong() }
+        }
+
+        /** Starts visits until the random challenge is the clip's order (left, then right). */
+        fun visitInClipOrder(start: () -> LiveSession): LiveSession {
+            repeat(64) {
+                val v = start()
+                if (v.challenge() == listOf(HeadMove.TURN_LEFT, HeadMove.TURN_RIGHT)) return v
+                v.close()
+            }
+            fail("the challenge never came out left-then-right: it is not random")
+            throw IllegalStateException()
+        }
+
+        /** Feeds frames until the visit ends. */
+        fun run(visit: LiveSession, frames: List<Pair<CameraFrame, ULong>>): LiveProgress {
+            for ((frame, t) in frames) {
+                val p = visit.pushFrame(frame, t)
+                if (p.finished) return p
+            }
+            fail("the visit did not finish")
+            throw IllegalStateException()
+        }
+
+        fun nv21Frame(file: File): CameraFrame {
+            val src = ImageIO.read(file)
             // Rotate counter-clockwise so the core's 90-degree clockwise rotation makes it upright.
             val w = src.height and 1.inv()
             val h = src.width and 1.inv()
@@ -154,10 +188,13 @@ class SalurFfiTest {
     fun faces_match_mismatch_and_typed_errors() {
         val reference = engine.templateFromCard(photo("same/fr_biden/1.jpg"))
         val same = engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_biden/2.jpg"))
-        assertTrue(same.accepted())
+        assertTrue(same.matched())
         assertEquals(FaceDecision.ACCEPT, same.result().outcome)
+        // One photo proves no live person: it cannot pay.
+        assertFalse(same.result().livePassed)
+        assertFalse(same.accepted())
         val other = engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_obama/1.jpg"))
-        assertFalse(other.accepted())
+        assertFalse(other.matched())
         assertTrue(other.result().score < other.result().threshold)
 
         val noFace = runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo("noface/skimage_coffee.jpg")) }
@@ -174,7 +211,7 @@ class SalurFfiTest {
     fun a_rotated_nv21_camera_frame_verifies() {
         val reference = engine.templateFromCard(photo("same/fr_obama/1.jpg"))
         val check = engine.checkFrame(reference, ReferenceKind.EKTP, nv21Frame("same/fr_obama/2.jpg"))
-        assertTrue("score ${check.result().score}", check.accepted())
+        assertTrue("score ${check.result().score}", check.matched())
         val wrong = nv21Frame("same/fr_obama/2.jpg").copy(y = ByteArray(10))
         val e = runCatching { engine.checkFrame(reference, ReferenceKind.EKTP, wrong) }.exceptionOrNull()
         assertEquals(ErrorKind.INVALID_FRAME, (e as SalurException.Failed).kind)
@@ -208,14 +245,36 @@ class SalurFfiTest {
         val siti = phone.roster("blt-kt", "siti", null).single()
         val budi = phone.roster("blt-kt", "31710101018000", null).first { it.name.startsWith("Budi") }
 
-        // Siti at the door: her other photo matches her registry template; she is paid.
+        // Siti at the door: a still photo of her matches but proves no live person: not payable.
         val template = phone.recipientTemplate("blt-kt", siti.recipientRef)!!
-        val check = engine.checkImage(template, ReferenceKind.REGISTRY, photo("same/fr_biden/2.jpg"))
+        val still = engine.checkFrame(template, ReferenceKind.REGISTRY, headTurn[0].first)
+        assertTrue(still.matched())
+        val noLive = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, still, 999uL) }
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (noLive.exceptionOrNull() as SalurException.Failed).kind)
+        // The live visit: a challenge in the other order than she turns fails...
+        var wrongOrder = engine.startVisit(template, ReferenceKind.REGISTRY)
+        while (wrongOrder.challenge() != listOf(HeadMove.TURN_RIGHT, HeadMove.TURN_LEFT)) {
+            wrongOrder.close(); wrongOrder = engine.startVisit(template, ReferenceKind.REGISTRY)
+        }
+        val wrong = run(wrongOrder, headTurn)
+        assertEquals(LiveFailure.WRONG_DIRECTION, wrong.failure)
+        assertNull(wrongOrder.check())
+        // ...and in her order she passes, is matched on a face of the same sequence, and is paid.
+        val visit = visitInClipOrder { engine.startVisit(template, ReferenceKind.REGISTRY) }
+        val done = run(visit, headTurn)
+        assertNull(done.failure)
+        val check = visit.check()!!
+        assertTrue("score ${check.result().score}", check.accepted() && check.result().livePassed)
         val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL)
         assertEquals(1uL, paid.seq)
-        // An impostor's check cannot be recorded as a payment.
-        val impostor = engine.checkImage(template, ReferenceKind.REGISTRY, photo("same/fr_obama/2.jpg"))
-        val refused = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, impostor, 1001uL) }
+        assertTrue(verifyReceipt(paid.cose, signer.publicKeySpki()).contains("\"liveness\":\"passed\""))
+        // An impostor (Budi's registry template against Siti's live visit) is not accepted.
+        val budiTemplate = phone.recipientTemplate("blt-kt", budi.recipientRef)!!
+        val impostorVisit = visitInClipOrder { engine.startVisit(budiTemplate, ReferenceKind.REGISTRY) }
+        assertNull(run(impostorVisit, headTurn).failure)
+        val impostor = impostorVisit.check()!!
+        assertFalse(impostor.accepted())
+        val refused = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, impostor, 1001uL) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (refused.exceptionOrNull() as SalurException.Failed).kind)
         // Budi is not home; Kotlin signed each receipt through the callback.
         phone.recordNotHome("blt-kt", budi.recipientRef, 2000uL)
@@ -240,13 +299,24 @@ class SalurFfiTest {
         val chain = admin("GET", "/v1/devices/dev-kt-1/chain")
         assertTrue(chain, chain.contains("\"valid\":true") && chain.contains("\"received\":2"))
 
-        // First visit without a usable reference: enrol from two photos, keep it, verify against it.
-        val enrolled = engine.enroll(listOf(photo("same/fr_obama/1.jpg"), photo("same/fr_obama/2.jpg")))
-        phone.saveEnrolment("blt-kt", budi.recipientRef, enrolled)
-        val again = engine.checkImage(phone.recipientTemplate("blt-kt", budi.recipientRef)!!, ReferenceKind.ENROLLED, photo("same/fr_obama/2.jpg"))
-        assertTrue(again.accepted())
-        val mixed = runCatching { engine.enroll(listOf(photo("same/fr_obama/1.jpg"), photo("same/fr_biden/1.jpg"))) }
-        assertEquals(ErrorKind.ENROLMENT_MISMATCH, (mixed.exceptionOrNull() as SalurException.Failed).kind)
+        // First-visit enrolment needs a passed live check: a photo held still does not enrol...
+        val photoHeld = engine.startEnrolment()
+        var progress: LiveProgress? = null
+        for (i in 0 until 120) {
+            progress = photoHeld.pushFrame(nv21Frame("same/fr_obama/2.jpg"), (i * 100).toULong())
+            if (progress.finished) break
+        }
+        assertTrue(progress!!.finished && progress.failure != null)
+        val notEnrolled = runCatching { phone.saveEnrolment("blt-kt", budi.recipientRef, photoHeld) }
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (notEnrolled.exceptionOrNull() as SalurException.Failed).kind)
+        // ...the person doing the challenge does, and later visits verify against it.
+        val enrolment = visitInClipOrder { engine.startEnrolment() }
+        assertNull(run(enrolment, headTurn).failure)
+        assertTrue(enrolment.hasEnrolled())
+        phone.saveEnrolment("blt-kt", budi.recipientRef, enrolment)
+        val enrolled = phone.recipientTemplate("blt-kt", budi.recipientRef)!!
+        val again = engine.checkFrame(enrolled, ReferenceKind.ENROLLED, headTurn[50].first)
+        assertTrue(again.matched())
 
         // Ineligible: the aid goes back for reallocation on the server.
         phone.recordIneligible("blt-kt", budi.recipientRef, IneligibleKind.MOVED, "moved to Bekasi", 3000uL)

@@ -18,10 +18,13 @@ class SalurApp : Application() {
     val prefs by lazy { getSharedPreferences("salur", Context.MODE_PRIVATE) }
     val signer by lazy { KeystoreSigner(this) }
 
-    /** Loaded on first use, off the UI thread (about a quarter of a second on a mid-range phone). */
+    /** The face and live-check models, loaded on first use, off the UI thread. */
     val engine: FaceEngine by lazy {
         // 320: live frames at doorstep speed; e-KTP photos are close-ups, large enough at 320 too.
-        FaceEngine.fromBytes(asset("face_detection_yunet_2023mar_int8bq.onnx"), asset("face_recognition_sface_2021dec_int8bq.onnx"), 320u)
+        FaceEngine.fromBytes(
+            asset("face_detection_yunet_2023mar_int8bq.onnx"), asset("face_recognition_sface_2021dec_int8bq.onnx"),
+            asset("2.7_80x80_MiniFASNetV2.onnx"), asset("4_0_0_80x80_MiniFASNetV1SE.onnx"), 320u,
+        )
     }
 
     val phone: Phone by lazy {

@@ -7,8 +7,12 @@ import id.salur.app.logic.OverrideRequest
 import id.salur.app.logic.RosterSummary
 import id.salur.app.logic.SyncStatusText
 import id.salur.app.logic.Texts
+import id.salur.core.CameraFrame
 import id.salur.core.ErrorKind
 import id.salur.core.FaceEngine
+import id.salur.core.HeadMove
+import id.salur.core.LiveFailure
+import id.salur.core.LiveHint
 import id.salur.core.RecipientItem
 import id.salur.core.RecipientStatus
 import id.salur.core.ReferenceKind
@@ -19,6 +23,7 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import java.io.File
+import javax.imageio.ImageIO
 
 class LogicTest {
     private val root = File(System.getProperty("salur.root"))
@@ -27,31 +32,76 @@ class LogicTest {
     private val en = Texts(english = true)
     private fun photo(rel: String) = File(root, "test-vectors/faces/$rel").readBytes()
 
+    /** An upright JPEG as an unrotated NV21 camera frame. */
+    private fun frame(file: File): CameraFrame {
+        val img = ImageIO.read(file)
+        val (w, h) = (img.width and 1.inv()) to (img.height and 1.inv())
+        val y = ByteArray(w * h)
+        val vu = ByteArray(w * h / 2)
+        for (r in 0 until h) for (c in 0 until w) {
+            val p = img.getRGB(c, r)
+            val (red, green, blue) = Triple((p shr 16) and 0xff, (p shr 8) and 0xff, p and 0xff)
+            y[r * w + c] = (((66 * red + 129 * green + 25 * blue + 128) shr 8) + 16).coerceIn(0, 255).toByte()
+            if (r % 2 == 0 && c % 2 == 0) {
+                val i = (r / 2) * w + c
+                vu[i] = (((112 * red - 94 * green - 18 * blue + 128) shr 8) + 128).coerceIn(0, 255).toByte()
+                vu[i + 1] = (((-38 * red - 74 * green + 112 * blue + 128) shr 8) + 128).coerceIn(0, 255).toByte()
+            }
+        }
+        return CameraFrame(w.toUInt(), h.toUInt(), 0u, y, w.toUInt(), vu.copyOfRange(1, vu.size), vu, w.toUInt(), 2u)
+    }
+
+    private val headTurn by lazy {
+        File(root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().map(::frame)
+    }
+
+    /** Runs one visit (in the clip's order: left, then right) through the flow. */
+    private fun visit(flow: DoorstepFlow, template: ByteArray, frames: List<CameraFrame>): DoorstepState {
+        var session = engine.startVisit(template, ReferenceKind.REGISTRY)
+        while (session.challenge() != listOf(HeadMove.TURN_LEFT, HeadMove.TURN_RIGHT)) {
+            session.close(); session = engine.startVisit(template, ReferenceKind.REGISTRY)
+        }
+        flow.onNewVisit()
+        for ((i, f) in frames.withIndex()) {
+            val state = flow.onProgress(runCatching { session.pushFrame(f, (i * 120).toULong()) }) { session.check() }
+            if (flow.visitEnded) return state
+        }
+        return flow.state
+    }
+
     @Test
-    fun doorstep_hints_then_match_allows_payment() {
+    fun the_live_visit_prompts_then_a_live_match_allows_payment() {
         val flow = DoorstepFlow(en)
-        val reference = engine.templateFromCard(photo("same/fr_biden/1.jpg"))
-        fun check(rel: String) = flow.onCheck(runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo(rel)) })
-        assertEquals(DoorstepState.Framing(en.noFace), check("noface/skimage_coffee.jpg"))
-        assertEquals(DoorstepState.Framing(en.twoFaces), check("multi/fr_obama_and_biden.jpg"))
-        assertFalse(flow.canPay)
-        val matched = check("same/fr_biden/2.jpg")
-        assertTrue(matched is DoorstepState.Matched)
+        val reference = engine.templateFromCard(File(root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes())
+        // A frame with no face is a hint, not a failure.
+        val coffee = frame(File(root, "test-vectors/faces/noface/skimage_coffee.jpg"))
+        val session = engine.startVisit(reference, ReferenceKind.REGISTRY)
+        val first = flow.onProgress(runCatching { session.pushFrame(coffee, 0uL) }) { session.check() }
+        assertTrue(first is DoorstepState.Framing)
+        assertEquals(0, flow.failures)
+        val matched = visit(flow, reference, headTurn)
+        assertTrue("$matched", matched is DoorstepState.Matched)
         assertTrue(flow.canPay)
         assertFalse("no override once matched", flow.overrideOffered)
     }
 
     @Test
-    fun repeated_failures_offer_the_supervisor_override_but_never_payment() {
-        val flow = DoorstepFlow(id, maxFailures = 3)
-        val reference = engine.templateFromCard(photo("same/fr_biden/1.jpg"))
-        repeat(3) {
-            val state = flow.onCheck(runCatching { engine.checkImage(reference, ReferenceKind.REGISTRY, photo("same/fr_obama/1.jpg")) })
-            assertTrue(state is DoorstepState.Rejected)
-            assertEquals(it == 2, flow.overrideOffered)
+    fun a_held_up_photo_fails_the_live_check_and_failures_offer_the_override_but_never_payment() {
+        val flow = DoorstepFlow(id, maxFailures = 2)
+        val reference = engine.templateFromCard(File(root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes())
+        // The recipient's own photo held still in front of the camera for 12 seconds.
+        val still = frame(File(root, "test-vectors/liveness/motion/lp_d12/0000.jpg"))
+        repeat(2) {
+            val state = visit(flow, reference, List(100) { still })
+            assertTrue("$state", state is DoorstepState.LiveFailed)
+            assertEquals(it == 1, flow.overrideOffered)
         }
         assertFalse(flow.canPay)
-        assertTrue("the last check is kept as evidence for the override", flow.lastCheck != null)
+        // Another person who does the challenge is live but not the recipient.
+        val other = engine.templateFromCard(File(root, "test-vectors/faces/same/fr_obama/1.jpg").readBytes())
+        assertTrue(visit(DoorstepFlow(id), other, headTurn) is DoorstepState.Rejected)
+        assertEquals(id.liveFailure(LiveFailure.SPOOF), id.liveFailure(LiveFailure.FLAT_PICTURE))
+        assertTrue(id.liveHint(LiveHint.TURN_LEFT).contains("kiri"))
     }
 
     private fun item(name: String, status: RecipientStatus) =

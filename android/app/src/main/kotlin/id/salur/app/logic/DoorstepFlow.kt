@@ -3,55 +3,82 @@ package id.salur.app.logic
 import id.salur.core.ErrorKind
 import id.salur.core.FaceCheck
 import id.salur.core.FaceDecision
+import id.salur.core.LiveProgress
 import id.salur.core.SalurException
 
 /** What the doorstep screen shows. */
 sealed interface DoorstepState {
-    /** Waiting for a good frame. */
+    /** Waiting for frames: what to tell the recipient (face the camera, turn left...). */
     data class Framing(val hint: String) : DoorstepState
-    /** The face matches: the worker may confirm the payment. */
+    /** A live person whose face matches: the worker may confirm the payment. */
     data class Matched(val check: FaceCheck, val score: Float) : DoorstepState
-    /** Unsure: take another capture. */
+    /** Live, but unsure of the face: run the visit again. */
     data class Retry(val message: String, val score: Float) : DoorstepState
     /** Another person: do not pay. */
     data class Rejected(val message: String, val score: Float) : DoorstepState
+    /** The live check failed (a photo, a screen, not done in time): run the visit again. */
+    data class LiveFailed(val message: String) : DoorstepState
 }
 
 /**
- * The doorstep decision over successive camera checks: capture problems become hints, a match
- * allows payment, and after [maxFailures] failed checks of a genuine-looking visit the screen
- * offers the supervisor override (flagged for audit) so a real recipient is never simply turned away.
+ * The doorstep screen over one live visit at a time (the core's `LiveSession`): the core picks
+ * the challenge and judges each frame; this class turns its answers into what the screen shows.
+ * Capture problems (no face, two faces) are hints and count for nothing; after [maxFailures]
+ * completed visits that failed (live check or face comparison) the screen offers the supervisor
+ * override (flagged for audit), so a real recipient is never simply turned away.
  */
 class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
     var state: DoorstepState = DoorstepState.Framing(texts.holdInOval)
         private set
+    /** Completed visits that failed. */
     var failures = 0
         private set
 
-    /** The last face check that ran (kept with an override as evidence of what the camera saw). */
+    /** The last completed face check (kept with an override as evidence of what the camera saw). */
     var lastCheck: FaceCheck? = null
+        private set
+
+    /** The current visit ended: the screen starts a new one (with a new random challenge). */
+    var visitEnded = false
         private set
 
     /** Whether the supervisor override is offered. */
     val overrideOffered: Boolean get() = failures >= maxFailures && state !is DoorstepState.Matched
 
-    /** Whether the payment may be confirmed (only on a match). */
-    val canPay: Boolean get() = state is DoorstepState.Matched
+    /** Whether the payment may be confirmed (only on the core's acceptance: live and matched). */
+    val canPay: Boolean get() = (state as? DoorstepState.Matched)?.check?.accepted() == true
 
-    /** Takes the outcome of one `FaceEngine.checkFrame` / `checkImage` call. */
-    fun onCheck(result: Result<FaceCheck>): DoorstepState {
-        val check = result.getOrElse { error ->
-            failures++
-            val kind = (error as? SalurException.Failed)?.kind
-            state = DoorstepState.Framing(hintFor(kind) ?: (error as? SalurException.Failed)?.hint ?: texts.holdInOval)
+    /** A new visit started. */
+    fun onNewVisit() {
+        visitEnded = false
+        state = DoorstepState.Framing(texts.holdInOval)
+    }
+
+    /** Takes the answer of one `LiveSession.pushFrame`; `check` reads the visit's face check. */
+    fun onProgress(result: Result<LiveProgress>, check: () -> FaceCheck?): DoorstepState {
+        val p = result.getOrElse { error ->
+            val failed = error as? SalurException.Failed
+            state = DoorstepState.Framing(hintFor(failed?.kind) ?: failed?.hint ?: texts.holdInOval)
             return state
         }
-        lastCheck = check
-        val r = check.result()
-        state = when (r.outcome) {
-            FaceDecision.ACCEPT -> DoorstepState.Matched(check, r.score)
-            FaceDecision.RETRY -> DoorstepState.Retry(texts.retry, r.score).also { failures++ }
-            FaceDecision.REJECT -> DoorstepState.Rejected(texts.rejected, r.score).also { failures++ }
+        if (!p.finished) {
+            state = DoorstepState.Framing(p.hint?.let(texts::liveHint) ?: texts.holdInOval)
+            return state
+        }
+        visitEnded = true
+        val failure = p.failure
+        if (failure != null) {
+            failures++
+            state = DoorstepState.LiveFailed(texts.liveFailure(failure))
+            return state
+        }
+        val c = check() ?: return DoorstepState.LiveFailed(texts.startAgain).also { state = it; failures++ }
+        lastCheck = c
+        val r = c.result()
+        state = when {
+            c.accepted() -> DoorstepState.Matched(c, r.score)
+            r.outcome == FaceDecision.RETRY -> DoorstepState.Retry(texts.retry, r.score).also { failures++ }
+            else -> DoorstepState.Rejected(texts.rejected, r.score).also { failures++ }
         }
         return state
     }

@@ -1,5 +1,8 @@
 package id.salur.app.logic
 
+import id.salur.core.LiveFailure
+import id.salur.core.LiveHint
+
 /**
  * Every string the worker sees, in Bahasa Indonesia (default) and English. Kept in Kotlin rather
  * than res/values so the screens' logic is plain Kotlin, testable on the JVM, and the app builds
@@ -51,6 +54,35 @@ class Texts(private val english: Boolean) {
     val syncNow = t("Unggah sekarang", "Upload now")
     val allUploaded = t("Semua sudah terunggah", "Everything uploaded")
     val neverUploaded = t("Belum pernah terunggah", "Never uploaded")
+    val startAgain = t("Ulangi pemeriksaan", "Start the check again")
+    val cannotDoLiveCheck = t("Penerima tidak bisa menoleh", "Recipient cannot turn their head")
+
+    /** What to tell the recipient during the live check. */
+    fun liveHint(h: LiveHint) = when (h) {
+        LiveHint.FACE_THE_CAMERA -> t("Lihat lurus ke kamera", "Look straight at the camera")
+        LiveHint.TURN_LEFT -> t("Tolehkan kepala ke kiri, lalu kembali", "Turn your head to your left, then back")
+        LiveHint.TURN_RIGHT -> t("Tolehkan kepala ke kanan, lalu kembali", "Turn your head to your right, then back")
+        LiveHint.HOLD_STILL -> t("Tahan ponsel dengan stabil", "Hold the phone still")
+        LiveHint.NO_FACE -> noFace
+        LiveHint.MOVE_CLOSER -> tooFar
+        LiveHint.ONE_FACE_ONLY -> twoFaces
+    }
+
+    /** Why the live check failed, and what to do next. */
+    fun liveFailure(f: LiveFailure) = when (f) {
+        LiveFailure.TIMED_OUT, LiveFailure.TOO_MANY_FRAMES, LiveFailure.INCOMPLETE ->
+            t("Waktu habis: ulangi dan ikuti petunjuk", "Time ran out: start again and follow the prompts")
+        LiveFailure.FACE_LOST -> t("Wajah keluar dari oval: ulangi", "The face left the oval: start again")
+        LiveFailure.FACE_CHANGED, LiveFailure.FACE_JUMPED ->
+            t("Wajah berganti: hanya penerima di depan kamera", "The face changed: only the recipient in front of the camera")
+        LiveFailure.MULTIPLE_FACES -> twoFaces
+        LiveFailure.FLAT_PICTURE, LiveFailure.SPOOF ->
+            t("Bukan orang langsung (foto atau layar): jangan bayar", "Not a live person (a photo or a screen): do not pay")
+        LiveFailure.NOT_CONTINUOUS -> t("Tolehkan kepala perlahan dalam satu gerakan", "Turn the head slowly, in one movement")
+        LiveFailure.WRONG_DIRECTION -> t("Arah salah: ikuti petunjuk kiri/kanan", "Wrong way: follow the left/right prompt")
+        LiveFailure.CARD_SHOWN_AGAIN ->
+            t("Itu foto e-KTP lagi: arahkan kamera ke wajah penerima", "That is the e-KTP photo again: point the camera at the recipient")
+    }
 
     fun pending(n: Long) = t("$n menunggu diunggah", "$n waiting to upload")
     fun counts(paid: Int, toDo: Int) = t("Dibayar $paid · Belum $toDo", "Paid $paid · To do $toDo")

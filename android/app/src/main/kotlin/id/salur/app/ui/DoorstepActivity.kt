@@ -17,13 +17,18 @@ import id.salur.app.logic.DoorstepState
 import id.salur.app.logic.OverrideRequest
 import id.salur.app.sync.UploadJob
 import id.salur.core.IneligibleKind
+import id.salur.core.LiveSession
+import id.salur.core.OverrideApproval
+import id.salur.core.OverrideReason
 import id.salur.core.ReferenceKind
 import java.io.ByteArrayOutputStream
 
 /**
- * The doorstep: live preview with an oval guide and hints, the face check on camera frames (off
- * the UI thread), then confirm payment; e-KTP capture or first-visit enrolment when the phone has
- * no reference; ineligible, not home, refused; supervisor override after repeated failures.
+ * The doorstep: live preview with an oval guide and the core's prompts; every camera frame goes to
+ * the current live visit (off the UI thread), which ends in a face check that can pay only when
+ * the person is live and matches; e-KTP capture or first-visit enrolment (with its own live check)
+ * when the phone has no reference; ineligible, not home, refused; supervisor override after
+ * repeated failed visits, or with reason "cannot do the live check".
  */
 class DoorstepActivity : Activity() {
     private var camera: CameraFrames? = null
@@ -41,11 +46,27 @@ class DoorstepActivity : Activity() {
         flow = DoorstepFlow(t)
         var template: ByteArray? = phone.recipientTemplate(roster, ref)
         var kind = ReferenceKind.REGISTRY
+        // The visit the camera frames go to; a new one (new random challenge) after each ends.
+        var visit: LiveSession? = null
+        var enrolling = false
+        fun newVisit(): LiveSession? {
+            visit?.close()
+            val reference = template
+            visit = when {
+                enrolling -> app.engine.startEnrolment()
+                reference != null -> app.engine.startVisit(reference, kind)
+                else -> null
+            }
+            flow.onNewVisit()
+            return visit
+        }
         val hint = label(t.holdInOval, 22f)
         val oval = OvalGuide(this)
         preview = TextureView(this)
-        val overrideButton = button(t.supervisorOverride) { askOverride(roster, ref, app.prefs.getString("worker_id", "") ?: "") }
+        val worker = app.prefs.getString("worker_id", "") ?: ""
+        val overrideButton = button(t.supervisorOverride) { askOverride(roster, ref, worker, OverrideReason.FACE_NOT_VERIFIED) }
             .apply { isEnabled = false }
+        val cannotTurn = button(t.cannotDoLiveCheck) { askOverride(roster, ref, worker, OverrideReason.CANNOT_DO_LIVE_CHECK) }
         val confirm = button(t.confirmPayment) {
             val state = flow.state as? DoorstepState.Matched ?: return@button
             phone.recordPaid(roster, ref, state.check, SystemClock.elapsedRealtime().toULong())
@@ -60,14 +81,11 @@ class DoorstepActivity : Activity() {
         }
         val ektp = button(t.captureEktp) {
             runCatching { app.engine.templateFromCard(still()) }
-                .onSuccess { template = it; kind = ReferenceKind.EKTP; hint.text = t.holdInOval }
+                .onSuccess { template = it; kind = ReferenceKind.EKTP; enrolling = false; newVisit(); hint.text = t.holdInOval }
                 .onFailure { hint.text = flow.hintFor((it as? id.salur.core.SalurException.Failed)?.kind) ?: it.message }
         }
-        val enrol = button(t.enrolFirstVisit) {
-            runCatching { app.engine.enroll(listOf(still())) }
-                .onSuccess { phone.saveEnrolment(roster, ref, it); template = it; kind = ReferenceKind.ENROLLED }
-                .onFailure { hint.text = it.message }
-        }
+        // Enrolment is a live visit too: the person does the challenge, their face becomes the reference.
+        val enrol = button(t.enrolFirstVisit) { enrolling = true; newVisit(); hint.text = t.holdInOval }
         val outcomes = LinearLayout(this).apply {
             addView(button(t.notHome) { phone.recordNotHome(roster, ref, now()); UploadJob.triggerNow(context); finish() })
             addView(button(t.refused) { phone.recordRefused(roster, ref, now()); UploadJob.triggerNow(context); finish() })
@@ -82,7 +100,7 @@ class DoorstepActivity : Activity() {
                 addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
                 addView(oval, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
             },
-            hint, confirm, ektp, enrol, overrideButton, outcomes,
+            hint, confirm, ektp, enrol, overrideButton, cannotTurn, outcomes,
         ))
 
         preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
@@ -92,16 +110,23 @@ class DoorstepActivity : Activity() {
                     return
                 }
                 camera = CameraFrames(this@DoorstepActivity, surface) { frame ->
-                    // Camera thread: the check runs here, never on the UI thread.
-                    val reference = template ?: return@CameraFrames
+                    // Camera thread: the core judges the frame here, never on the UI thread.
                     if (flow.state is DoorstepState.Matched) return@CameraFrames
-                    val state = flow.onCheck(runCatching { app.engine.checkFrame(reference, kind, frame) })
+                    val current = (if (flow.visitEnded) null else visit) ?: newVisit() ?: return@CameraFrames
+                    val progress = runCatching { current.pushFrame(frame, SystemClock.elapsedRealtime().toULong()) }
+                    val state = flow.onProgress(progress) { current.check() }
+                    if (enrolling && current.hasEnrolled()) {
+                        runCatching { phone.saveEnrolment(roster, ref, current) }.onSuccess {
+                            template = phone.recipientTemplate(roster, ref); kind = ReferenceKind.ENROLLED; enrolling = false
+                        }
+                    }
                     runOnUiThread {
                         hint.text = when (state) {
                             is DoorstepState.Framing -> state.hint
                             is DoorstepState.Matched -> "${t.matched} (${t.score(state.score)})"
                             is DoorstepState.Retry -> state.message
                             is DoorstepState.Rejected -> "${state.message} (${t.score(state.score)})"
+                            is DoorstepState.LiveFailed -> state.message
                         }
                         oval.matched = flow.canPay
                         confirm.isEnabled = flow.canPay
@@ -128,7 +153,7 @@ class DoorstepActivity : Activity() {
         }.show()
     }
 
-    private fun askOverride(roster: String, ref: String, workerId: String) {
+    private fun askOverride(roster: String, ref: String, workerId: String, code: OverrideReason) {
         val t = app().texts
         val supervisor = field(t.supervisorId)
         val reason = field(t.overrideReason)
@@ -140,7 +165,8 @@ class DoorstepActivity : Activity() {
                     AlertDialog.Builder(this).setMessage(problem).show()
                     return@setPositiveButton
                 }
-                app().phone.recordOverride(roster, ref, request.supervisorId.trim(), request.reason.trim(), flow.lastCheck, now())
+                val approval = OverrideApproval(request.supervisorId.trim(), request.reason.trim(), code)
+                app().phone.recordOverride(roster, ref, approval, flow.lastCheck, now())
                 UploadJob.triggerNow(this)
                 finish()
             }.show()

@@ -1,9 +1,17 @@
 //! The doorstep decision: from a camera capture to the evidence a receipt signs. Shared by the
 //! app (through the FFI) and `salur demo`, so both record exactly the same thing.
+//!
+//! A payment by face rests on a [`FaceCheck`] from a [`LiveVisit`]: the identity match and a
+//! passed live check on one camera sequence. A single-image check ([`check_face`]) records
+//! `liveness: not_run` and can only support a supervisor override.
+
+mod visit;
+
+pub use visit::{Against, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
 
 use crate::error::Result;
 use crate::face::{models, FaceEngine, FacePick, Outcome as Decision, RgbImage, Template, Verification};
-use crate::receipt::{Evidence, Liveness, Method, Outcome, Times};
+use crate::receipt::{Evidence, Liveness, Method, Outcome, OverrideCode, Times};
 use crate::store::{Draft, Recipient};
 
 /// A face check at the door, with what to keep if it leads to a payment.
@@ -18,13 +26,23 @@ pub struct FaceCheck {
 }
 
 impl FaceCheck {
-    /// Whether the recipient may be paid on this check alone.
-    pub fn accepted(&self) -> bool {
+    /// Whether the face matched the reference.
+    pub fn matched(&self) -> bool {
         self.verification.outcome == Decision::Accept
+    }
+
+    /// Whether a live check passed on the same capture sequence.
+    pub fn live_passed(&self) -> bool {
+        self.evidence.liveness == Liveness::Passed && self.evidence.live.is_some()
+    }
+
+    /// Whether the recipient may be paid on this check: matched and proven live.
+    pub fn accepted(&self) -> bool {
+        self.matched() && self.live_passed()
     }
 }
 
-fn millionths(x: f32) -> i32 {
+pub(crate) fn millionths(x: f32) -> i32 {
     (f64::from(x) * 1e6).round() as i32
 }
 
@@ -38,7 +56,7 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         score_e6: Some(millionths(verification.score)),
         threshold_e6: Some(millionths(verification.threshold)),
         model: models::SFACE.id.to_string(),
-        // No live-person check has landed yet: the receipt says so rather than claiming one.
+        // One still image proves no live person: the receipt says so.
         liveness: Liveness::NotRun,
         live: None,
         face_sha256: None,
@@ -47,15 +65,24 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
 }
 
 /// Evidence for a supervisor override: the supervisor vouches for a genuine recipient the camera
-/// could not verify; the last check's score is kept when there was one.
-pub fn override_evidence(supervisor_id: &str, reason: &str, last_check: Option<&FaceCheck>) -> Evidence {
+/// could not verify; the last check's score and live-check record are kept when there was one.
+pub fn override_evidence(
+    supervisor_id: &str,
+    reason: &str,
+    code: OverrideCode,
+    last_check: Option<&FaceCheck>,
+) -> Evidence {
     Evidence {
-        method: Method::SupervisorOverride { supervisor_id: supervisor_id.to_string(), reason: reason.to_string() },
+        method: Method::SupervisorOverride {
+            supervisor_id: supervisor_id.to_string(),
+            reason: reason.to_string(),
+            code: Some(code),
+        },
         score_e6: last_check.and_then(|c| c.evidence.score_e6),
         threshold_e6: last_check.and_then(|c| c.evidence.threshold_e6),
         model: models::SFACE.id.to_string(),
-        liveness: Liveness::NotRun,
-        live: None,
+        liveness: last_check.map_or(Liveness::NotRun, |c| c.evidence.liveness),
+        live: last_check.and_then(|c| c.evidence.live.clone()),
         face_sha256: None,
     }
 }

@@ -1,0 +1,166 @@
+//! One live visit: a camera sequence that proves a live person (the random head-turn challenge
+//! and the passive texture check) and identifies them against the recipient's reference on a
+//! face from that same sequence. It ends in a [`FaceCheck`] a payment can rest on, or in an
+//! enrolment template.
+
+use super::{millionths, FaceCheck};
+use crate::error::Result;
+use crate::face::liveness::{
+    Challenge, ChallengeEvidence, ChallengeSession, ChallengeState, FailReason, Hint, LivenessEngine, Movement,
+};
+use crate::face::{models, FaceEngine, RgbImage, Template};
+use crate::receipt::{Evidence, HeadMove, LiveCheck, LiveMethod, Liveness, Method};
+
+/// On the e-KTP path a probe this close to the card's own photo is the card held up again.
+pub const CARD_AGAIN_SCORE: f32 = 0.92;
+
+/// Why a visit's capture cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitFailure {
+    /// The live check failed.
+    Live(FailReason),
+    /// On the e-KTP path, the person's face is nearly the card's photo: the card was shown again.
+    CardShownAgain,
+}
+
+impl VisitFailure {
+    /// Stable snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live(r) => r.as_str(),
+            Self::CardShownAgain => "card_shown_again",
+        }
+    }
+}
+
+/// Where a visit stands after a frame.
+#[derive(Debug, Clone)]
+pub enum VisitState {
+    /// Keep sending frames; show `hint`.
+    InProgress {
+        /// 0 facing the camera, 1 the first turn, 2 the second.
+        step: usize,
+        /// What to tell the person.
+        hint: Hint,
+    },
+    /// A live person, compared with the reference: see the check's decision.
+    Checked(Box<FaceCheck>),
+    /// A live person enrolled (no reference yet): their new template.
+    Enrolled(Box<EnrolledFace>),
+    /// The sequence cannot be used; start a new visit (a new random challenge).
+    Failed(VisitFailure),
+}
+
+/// A template enrolled at the first visit from a passed live check, with its record.
+#[derive(Debug, Clone)]
+pub struct EnrolledFace {
+    /// The new reference template.
+    pub template: Template,
+    /// What the live check ran and found.
+    pub live: LiveCheck,
+}
+
+/// What the visit compares against.
+#[derive(Debug, Clone)]
+pub enum Against {
+    /// A reference template, found by `method` (registry, enrolled, or an e-KTP card photo).
+    Reference {
+        /// The template.
+        template: Template,
+        /// How it was obtained.
+        method: Method,
+    },
+    /// Nothing yet: the visit enrols the person.
+    Enrol,
+}
+
+/// A live visit in progress.
+pub struct LiveVisit {
+    session: ChallengeSession,
+    against: Against,
+    done: bool,
+}
+
+fn head_move(m: Movement) -> HeadMove {
+    match m {
+        Movement::TurnLeft => HeadMove::TurnLeft,
+        Movement::TurnRight => HeadMove::TurnRight,
+    }
+}
+
+/// The signed record of a passed challenge.
+pub fn live_record(e: &ChallengeEvidence, live: &LivenessEngine) -> LiveCheck {
+    LiveCheck {
+        method: LiveMethod::PassiveAndChallenge,
+        passive_e6: Some(millionths(e.passive_score)),
+        passive_threshold_e6: Some(millionths(live.config().passive_threshold)),
+        asked: e.challenge.steps().into_iter().map(head_move).collect(),
+        met: e.turns.iter().map(|t| head_move(t.movement)).collect(),
+        frames: u32::try_from(e.frames).unwrap_or(u32::MAX),
+        duration_ms: u32::try_from(e.duration_ms).unwrap_or(u32::MAX),
+        models: vec![
+            models::YUNET.id.to_string(),
+            models::SFACE.id.to_string(),
+            models::MINIFASNET_V2.id.to_string(),
+            models::MINIFASNET_V1SE.id.to_string(),
+        ],
+    }
+}
+
+impl LiveVisit {
+    /// A visit with a fresh random challenge.
+    pub fn start(live: &LivenessEngine, against: Against) -> Result<Self> {
+        Ok(Self::with_challenge(live, against, Challenge::random()?))
+    }
+
+    /// A visit with a given challenge (a server-chosen one, or tests).
+    pub fn with_challenge(live: &LivenessEngine, against: Against, challenge: Challenge) -> Self {
+        Self { session: ChallengeSession::new(challenge, live), against, done: false }
+    }
+
+    /// The challenge asked.
+    pub fn challenge(&self) -> Challenge {
+        self.session.challenge()
+    }
+
+    /// Judges one upright, unmirrored camera frame taken at `t_ms` (the phone's monotonic clock).
+    /// Frames after the visit ended are refused: a new visit takes a new challenge.
+    pub fn push(&mut self, face: &FaceEngine, live: &LivenessEngine, img: &RgbImage, t_ms: u64) -> Result<VisitState> {
+        if self.done {
+            return Err(crate::Error::InvalidArgument("this visit has ended: start a new one".into()));
+        }
+        let state = match self.session.push(face, live, img, t_ms)? {
+            ChallengeState::InProgress { step, hint } => return Ok(VisitState::InProgress { step, hint }),
+            ChallengeState::Failed(r) => VisitState::Failed(VisitFailure::Live(r)),
+            ChallengeState::Passed(e) => self.conclude(face, live, &e)?,
+        };
+        self.done = true;
+        Ok(state)
+    }
+
+    fn conclude(&self, face: &FaceEngine, live: &LivenessEngine, e: &ChallengeEvidence) -> Result<VisitState> {
+        let record = live_record(e, live);
+        let (template, method) = match &self.against {
+            Against::Enrol => {
+                let template = face.template_of(&[&e.capture])?;
+                return Ok(VisitState::Enrolled(Box::new(EnrolledFace { template, live: record })));
+            }
+            Against::Reference { template, method } => (template, method),
+        };
+        let verification = face.verify(template, &e.capture)?;
+        if *method == Method::EktpPhoto && verification.score >= CARD_AGAIN_SCORE {
+            return Ok(VisitState::Failed(VisitFailure::CardShownAgain));
+        }
+        let evidence = Evidence {
+            method: method.clone(),
+            score_e6: Some(millionths(verification.score)),
+            threshold_e6: Some(millionths(verification.threshold)),
+            model: models::SFACE.id.to_string(),
+            liveness: Liveness::Passed,
+            live: Some(record),
+            face_sha256: None,
+        };
+        let crop_jpeg = FaceEngine::crop_jpeg(&e.capture.crop)?;
+        Ok(VisitState::Checked(Box::new(FaceCheck { verification, evidence, crop_jpeg })))
+    }
+}
