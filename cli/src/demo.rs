@@ -205,6 +205,13 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                             rupiah(recipient.amount)
                         ));
                     }
+                    VisitState::Checked(other) => {
+                        summary.rejected += 1;
+                        say(&format!(
+                            "        live, but not the recipient (score {:.2}): not paid",
+                            other.verification.score
+                        ));
+                    }
                     other => {
                         summary.live_refused += 1;
                         say(&format!("        not paid: {}", visit_refusal(&other)));

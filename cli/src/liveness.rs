@@ -63,6 +63,8 @@ fn passive(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, photo:
         println!("{}", json!({ "live": r.live(), "score": r.score, "reason": reason }));
     } else if r.live() {
         println!("live (score {:.3}, threshold {:.3})", r.score, r.threshold);
+        // The models judge what a camera saw: a file of a real person's photo reads as live.
+        eprintln!("note: only camera frames at the door prove a live person; a photo file does not");
     } else {
         println!("NOT live: {reason} (score {:.3}, threshold {:.3})", r.score, r.threshold);
     }

@@ -78,6 +78,38 @@ fn a_payload_not_in_deterministic_cbor_is_refused() {
     assert!(decode_payload(&[0xa0]).is_err(), "an empty map is not a receipt");
 }
 
+#[test]
+fn an_optional_field_written_as_null_or_a_format_2_field_in_format_1_is_refused() {
+    let signer = common::signer();
+    let mut r = common::receipt(&signer);
+    r.v = salur_core::receipt::FORMAT_VERSION;
+    // The same receipt with `evidence.live: null` added, re-sorted into deterministic order.
+    let mut value = ciborium::Value::serialized(&r).unwrap();
+    let ciborium::Value::Map(top) = &mut value else { panic!("a receipt is a map") };
+    let evidence = top.iter_mut().find(|(k, _)| k.as_text() == Some("evidence")).map(|(_, v)| v).unwrap();
+    let ciborium::Value::Map(fields) = evidence else { panic!("evidence is a map") };
+    fields.push((ciborium::Value::Text("live".into()), ciborium::Value::Null));
+    fields.sort_by_key(|(k, _)| {
+        let mut b = Vec::new();
+        ciborium::into_writer(k, &mut b).unwrap();
+        b
+    });
+    let mut with_null = Vec::new();
+    ciborium::into_writer(&value, &mut with_null).unwrap();
+    assert_ne!(with_null, encode_payload(&r).unwrap());
+    let e = decode_payload(&with_null).unwrap_err();
+    assert!(e.to_string().contains("one encoding"), "{e}");
+    // A format 1 receipt naming an override reason code (format 2) is refused.
+    r.v = 1;
+    r.evidence.as_mut().unwrap().method = salur_core::receipt::Method::SupervisorOverride {
+        supervisor_id: "s".into(),
+        reason: "stiff neck".into(),
+        code: Some(salur_core::receipt::OverrideCode::CannotDoLiveCheck),
+    };
+    let e = decode_payload(&encode_payload(&r).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("format 1"), "{e}");
+}
+
 fn chain(signer: &SoftwareSigner, n: u64) -> Vec<Vec<u8>> {
     let mut prev = vec![0u8; 32];
     (1..=n)

@@ -103,6 +103,14 @@ pub struct FaceCheckResult {
 #[derive(uniffi::Object)]
 pub struct FaceCheck {
     pub(crate) inner: doorstep::FaceCheck,
+    /// Set when a payment was recorded on it: one check pays once.
+    pub(crate) spent: std::sync::atomic::AtomicBool,
+}
+
+impl FaceCheck {
+    pub(crate) fn new(inner: doorstep::FaceCheck) -> Self {
+        Self { inner, spent: std::sync::atomic::AtomicBool::new(false) }
+    }
 }
 
 #[uniffi::export]
@@ -165,7 +173,7 @@ impl FaceEngine {
 
     fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
         let reference = Template::decode(template)?;
-        Ok(Arc::new(FaceCheck { inner: doorstep::check_face(&self.engine, &reference, method(kind), img)? }))
+        Ok(Arc::new(FaceCheck::new(doorstep::check_face(&self.engine, &reference, method(kind), img)?)))
     }
 }
 

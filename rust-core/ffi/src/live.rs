@@ -147,14 +147,23 @@ impl LiveSession {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        // A panic mid-frame (caught by UniFFI) leaves the visit half-updated: it fails.
+        self.inner.lock().unwrap_or_else(|poisoned| {
+            let mut inner = poisoned.into_inner();
+            inner.outcome = Outcome::Failed;
+            inner
+        })
     }
 
-    /// The template of a finished enrolment visit.
-    pub(crate) fn enrolled(&self) -> Option<Vec<u8>> {
-        match &self.lock().outcome {
-            Outcome::Enrolled(t) => Some(t.clone()),
-            _ => None,
+    /// Takes the template of a finished enrolment visit: it can be saved once, for one recipient.
+    pub(crate) fn take_enrolled(&self) -> Option<Vec<u8>> {
+        let mut inner = self.lock();
+        match std::mem::replace(&mut inner.outcome, Outcome::Failed) {
+            Outcome::Enrolled(t) => Some(t),
+            other => {
+                inner.outcome = other;
+                None
+            }
         }
     }
 }
@@ -178,7 +187,7 @@ impl LiveSession {
                 LiveProgress { step: step as u32, hint: Some(hint(h)), finished: false, failure: None }
             }
             VisitState::Checked(check) => {
-                inner.outcome = Outcome::Checked(Arc::new(FaceCheck { inner: *check }));
+                inner.outcome = Outcome::Checked(Arc::new(FaceCheck::new(*check)));
                 done(None)
             }
             VisitState::Enrolled(e) => {
@@ -200,9 +209,9 @@ impl LiveSession {
         }
     }
 
-    /// Whether this was an enrolment visit that enrolled the person.
+    /// Whether this enrolment visit enrolled the person and the template is not saved yet.
     pub fn has_enrolled(&self) -> bool {
-        self.enrolled().is_some()
+        matches!(self.lock().outcome, Outcome::Enrolled(_))
     }
 
     /// Whether the visit ended in failure.

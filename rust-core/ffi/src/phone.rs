@@ -417,10 +417,21 @@ impl Phone {
         recipient_ref: String,
         visit: Arc<crate::LiveSession>,
     ) -> Result<(), SalurError> {
-        let template = visit.enrolled().ok_or_else(|| {
-            salur_core::Error::InvalidArgument("the enrolment visit has not passed its live check: start again".into())
+        let recipient = self::recipient_ref(&recipient_ref)?;
+        // A reference already on the phone (the registry's, or an earlier enrolment) is never
+        // replaced from the door: that would let anyone's face become the recipient's.
+        if self.store.recipient(&roster_id, &recipient)?.template.is_some() {
+            return Err(salur_core::Error::InvalidArgument(
+                "this recipient already has a reference face: verify against it, or use a supervisor override".into(),
+            )
+            .into());
+        }
+        let template = visit.take_enrolled().ok_or_else(|| {
+            salur_core::Error::InvalidArgument(
+                "the enrolment visit has not passed its live check (or was saved already): start again".into(),
+            )
         })?;
-        Ok(self.store.set_template(&roster_id, &self::recipient_ref(&recipient_ref)?, &template)?)
+        Ok(self.store.set_template(&roster_id, &recipient, &template)?)
     }
 
     /// Records a payment on an accepted face check (refused if the check did not accept).
@@ -440,15 +451,26 @@ impl Phone {
             };
             return Err(salur_core::Error::InvalidArgument(why.into()).into());
         }
+        if check.spent.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return Err(salur_core::Error::InvalidArgument(
+                "this face check already paid: a new payment needs a new live visit".into(),
+            )
+            .into());
+        }
         let c = &check.inner;
-        self.record(
+        let recorded = self.record(
             &roster_id,
             &recipient_ref,
             Outcome::Paid,
             Some(c.evidence.clone()),
             Some(c.crop_jpeg.clone()),
             mono_ms,
-        )
+        );
+        if recorded.is_err() {
+            // Nothing was recorded (disk full, unknown recipient): the check may still pay once.
+            check.spent.store(false, std::sync::atomic::Ordering::SeqCst);
+        }
+        recorded
     }
 
     /// Records a payment a supervisor vouched for (flagged for audit), with the last face check if any.

@@ -53,8 +53,16 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Receipt> {
         return Err(Error::InvalidReceipt(format!("receipt format {} is not supported", receipt.v)));
     }
     // A version 1 receipt cannot carry what version 2 added: one meaning per byte form.
-    if receipt.v < 2 && receipt.evidence.as_ref().is_some_and(|e| e.live.is_some()) {
-        return Err(Error::InvalidReceipt("a format 1 receipt cannot carry a live-check record".into()));
+    let v2_fields = receipt.evidence.as_ref().is_some_and(|e| {
+        e.live.is_some() || matches!(e.method, super::Method::SupervisorOverride { code: Some(_), .. })
+    });
+    if receipt.v < 2 && v2_fields {
+        return Err(Error::InvalidReceipt("a format 1 receipt cannot carry format 2 fields".into()));
+    }
+    // An optional field written as null decodes like one left out: only the form this encoder
+    // writes is accepted, so a receipt has exactly one byte form.
+    if encode_payload(&receipt)? != bytes {
+        return Err(Error::InvalidReceipt("payload is not in the one encoding of its receipt".into()));
     }
     Ok(receipt)
 }

@@ -176,14 +176,18 @@ impl Indexed {
             reason,
             note,
             method: r.evidence.as_ref().map(|e| method_name(&e.method).to_string()),
-            liveness: r.evidence.as_ref().map(|e| liveness_name(e.liveness)),
+            liveness: r.evidence.as_ref().map(|e| match (e.liveness, &e.live) {
+                // "Passed" with no record of what ran (format 1, or a phone that claims it) is not trusted.
+                (Liveness::Passed, None) => LIVENESS_UNRECORDED,
+                (l, _) => liveness_name(l),
+            }),
         }
     }
 
     /// A payment without a passed live-person check (an override, or a receipt from before the
     /// check existed): counted and listed for the auditor.
     pub fn paid_without_live_check(&self) -> bool {
-        self.outcome == "paid" && self.liveness != Some(LIVENESS_PASSED)
+        self.outcome == "paid" && (self.is_override() || self.liveness != Some(LIVENESS_PASSED))
     }
 
     /// Paid by supervisor override.
@@ -192,8 +196,11 @@ impl Indexed {
     }
 }
 
-/// Stored name of a passed live check.
+/// Stored name of a passed live check (with its signed record).
 pub const LIVENESS_PASSED: &str = "passed";
+
+/// Stored name of a receipt that says "passed" but carries no record of the check.
+pub const LIVENESS_UNRECORDED: &str = "passed_unrecorded";
 
 /// The stored name of a live-check result.
 pub fn liveness_name(l: Liveness) -> &'static str {
@@ -334,7 +341,24 @@ mod tests {
         let mut live = r.clone();
         live.evidence =
             Some(Evidence { liveness: Liveness::Passed, ..evidence(Method::RegistryTemplate, 500_000, 400_000) });
+        assert!(Indexed::of(&live).paid_without_live_check(), "passed without a record is not trusted");
+        assert_eq!(Indexed::of(&live).liveness, Some(LIVENESS_UNRECORDED));
+        let record = salur_core::receipt::LiveCheck {
+            method: salur_core::receipt::LiveMethod::PassiveAndChallenge,
+            passive_e6: Some(990_000),
+            passive_threshold_e6: Some(850_000),
+            asked: vec![],
+            met: vec![],
+            frames: 30,
+            duration_ms: 4_000,
+            models: vec![],
+        };
+        live.evidence.as_mut().unwrap().live = Some(record.clone());
         assert!(!Indexed::of(&live).paid_without_live_check());
+        // An override is never a live payment, whatever its last check said.
+        r.evidence.as_mut().unwrap().liveness = Liveness::Passed;
+        r.evidence.as_mut().unwrap().live = Some(record);
+        assert!(Indexed::of(&r).paid_without_live_check());
         assert!(!Indexed::of(&receipt(3, Outcome::NotHome)).paid_without_live_check());
         assert_eq!(reallocation(&r), None);
         let gone = receipt(2, Outcome::Ineligible { reason: IneligibleReason::Deceased, note: Some("n".into()) });

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::clock::now_ms;
 use crate::domain::areas::AreaCounts;
 use crate::domain::dates::civil_date;
-use crate::domain::ingest::DOUBLE_PAYMENT_RECEIPTS;
+use crate::domain::ingest::{DOUBLE_PAYMENT_RECEIPTS, LIVENESS_PASSED, OVERRIDE_METHOD};
 use crate::error::ApiError;
 use crate::store::Db;
 
@@ -330,7 +330,8 @@ impl Db {
         let unlive_payments: Vec<UnlivePayment> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT r.id AS receipt_id, r.device_id, d.worker_id, d.post_office, r.method, r.liveness
              FROM receipts r JOIN devices d ON d.device_id = r.device_id
-             WHERE r.roster_id = $1 AND r.outcome = 'paid' AND (r.liveness IS NULL OR r.liveness <> 'passed')
+             WHERE r.roster_id = $1 AND r.outcome = 'paid'
+                   AND (r.liveness IS NULL OR r.liveness <> '{LIVENESS_PASSED}' OR r.method = '{OVERRIDE_METHOD}')
              ORDER BY r.received_ms DESC, r.id LIMIT {DEVICE_LIST_LIMIT}"
         )))
         .bind(&roster_id)

@@ -223,7 +223,8 @@ impl Db {
                                            unlive_paid)
                  SELECT device_id, COUNT(*), MAX(seq), SUM(CASE WHEN method = '{OVERRIDE_METHOD}' THEN 1 ELSE 0 END),
                         SUM(received_ms - signed_ms), MAX(received_ms),
-                        SUM(CASE WHEN outcome = 'paid' AND (liveness IS NULL OR liveness <> '{LIVENESS_PASSED}')
+                        SUM(CASE WHEN outcome = 'paid' AND (liveness IS NULL OR liveness <> '{LIVENESS_PASSED}'
+                                                            OR method = '{OVERRIDE_METHOD}')
                                  THEN 1 ELSE 0 END)
                  FROM receipts GROUP BY device_id"
             ),

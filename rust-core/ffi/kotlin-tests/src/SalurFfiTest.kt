@@ -91,7 +91,8 @@ class SalurFfiTest {
             csv.writeText(
                 "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo\n" +
                     "3171010101800001,Siti Rahayu,Jl. Merdeka 1,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,../liveness/motion/lp_d12/0060.jpg\n" +
-                    "3171010101800002,Budi Santoso,Jl. Merdeka 2,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,same/fr_obama/1.jpg\n",
+                    "3171010101800002,Budi Santoso,Jl. Merdeka 2,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,same/fr_obama/1.jpg\n" +
+                    "3171010101800003,Dewi Lestari,Jl. Merdeka 3,31,3171,317101,3171011001,po-1,600000,blt-kt,pos-kt,\n",
             )
             val data = File(work, "server")
             val import = ProcessBuilder(salur, "import-roster", csv.path, "--photos", faces.path, "--data-dir", data.path)
@@ -237,11 +238,13 @@ class SalurFfiTest {
         assertEquals(DeviceState.PENDING, phone.register("dev-kt-1", "pos-kt", "po-1", listOf(signer.certificate())))
         admin("POST", "/v1/admin/devices/dev-kt-1/approve")
         assertTrue(admin("GET", "/v1/admin/devices").contains("\"attestation_certs\":1"))
-        assertEquals(2uL, phone.refreshRoster("blt-kt").added)
+        assertEquals(3uL, phone.refreshRoster("blt-kt").added)
 
         val roster = phone.roster("blt-kt", "", null)
-        assertEquals(listOf("Budi Santoso", "Siti Rahayu"), roster.map { it.name })
-        assertTrue(roster.all { it.hasTemplate && it.status == RecipientStatus.TO_DO })
+        assertEquals(listOf("Budi Santoso", "Dewi Lestari", "Siti Rahayu"), roster.map { it.name })
+        assertEquals(listOf(true, false, true), roster.map { it.hasTemplate })
+        assertTrue(roster.all { it.status == RecipientStatus.TO_DO })
+        val dewi = roster.single { it.name == "Dewi Lestari" }
         val siti = phone.roster("blt-kt", "siti", null).single()
         val budi = phone.roster("blt-kt", "31710101018000", null).first { it.name.startsWith("Budi") }
 
@@ -267,6 +270,9 @@ class SalurFfiTest {
         assertTrue("score ${check.result().score}", check.accepted() && check.result().livePassed)
         val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL)
         assertEquals(1uL, paid.seq)
+        // One check pays once.
+        val twice = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, check, 1002uL) }
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (twice.exceptionOrNull() as SalurException.Failed).kind)
         assertTrue(verifyReceipt(paid.cose, signer.publicKeySpki()).contains("\"liveness\":\"passed\""))
         // An impostor (Budi's registry template against Siti's live visit) is not accepted.
         val budiTemplate = phone.recipientTemplate("blt-kt", budi.recipientRef)!!
@@ -307,14 +313,19 @@ class SalurFfiTest {
             if (progress.finished) break
         }
         assertTrue(progress!!.finished && progress.failure != null)
-        val notEnrolled = runCatching { phone.saveEnrolment("blt-kt", budi.recipientRef, photoHeld) }
+        val notEnrolled = runCatching { phone.saveEnrolment("blt-kt", dewi.recipientRef, photoHeld) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (notEnrolled.exceptionOrNull() as SalurException.Failed).kind)
-        // ...the person doing the challenge does, and later visits verify against it.
+        // ...the person doing the challenge does, once, for a recipient with no reference yet...
         val enrolment = visitInClipOrder { engine.startEnrolment() }
         assertNull(run(enrolment, headTurn).failure)
         assertTrue(enrolment.hasEnrolled())
-        phone.saveEnrolment("blt-kt", budi.recipientRef, enrolment)
-        val enrolled = phone.recipientTemplate("blt-kt", budi.recipientRef)!!
+        val replace = runCatching { phone.saveEnrolment("blt-kt", budi.recipientRef, enrolment) }
+        assertEquals("a registry reference is never replaced", ErrorKind.INVALID_ARGUMENT,
+            (replace.exceptionOrNull() as SalurException.Failed).kind)
+        phone.saveEnrolment("blt-kt", dewi.recipientRef, enrolment)
+        assertFalse(enrolment.hasEnrolled())
+        // ...and later visits verify against it.
+        val enrolled = phone.recipientTemplate("blt-kt", dewi.recipientRef)!!
         val again = engine.checkFrame(enrolled, ReferenceKind.ENROLLED, headTurn[50].first)
         assertTrue(again.matched())
 
