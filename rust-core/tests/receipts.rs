@@ -89,13 +89,23 @@ fn an_optional_field_written_as_null_or_a_format_2_field_in_format_1_is_refused(
     let evidence = top.iter_mut().find(|(k, _)| k.as_text() == Some("evidence")).map(|(_, v)| v).unwrap();
     let ciborium::Value::Map(fields) = evidence else { panic!("evidence is a map") };
     fields.push((ciborium::Value::Text("live".into()), ciborium::Value::Null));
-    fields.sort_by_key(|(k, _)| {
-        let mut b = Vec::new();
-        ciborium::into_writer(k, &mut b).unwrap();
-        b
-    });
+    fn sorted(v: ciborium::Value) -> ciborium::Value {
+        match v {
+            ciborium::Value::Map(entries) => {
+                let mut entries: Vec<_> = entries.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+                entries.sort_by_key(|(k, _)| {
+                    let mut b = Vec::new();
+                    ciborium::into_writer(k, &mut b).unwrap();
+                    b
+                });
+                ciborium::Value::Map(entries)
+            }
+            ciborium::Value::Array(items) => ciborium::Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
+    }
     let mut with_null = Vec::new();
-    ciborium::into_writer(&value, &mut with_null).unwrap();
+    ciborium::into_writer(&sorted(value), &mut with_null).unwrap();
     assert_ne!(with_null, encode_payload(&r).unwrap());
     let e = decode_payload(&with_null).unwrap_err();
     assert!(e.to_string().contains("one encoding"), "{e}");
