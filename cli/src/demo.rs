@@ -196,6 +196,8 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                 match state {
                     VisitState::Checked(check) if check.accepted() => {
                         let check = *check;
+                        let standing = store.standing(ROSTER, &recipient.recipient)?;
+                        doorstep::may_pay(&check, recipient, standing)?;
                         let score = check.verification.score;
                         doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
                         summary.paid += 1;
@@ -342,7 +344,8 @@ impl Doorstep<'_> {
 
     fn live_images(&self, frames: &[RgbImage], fps: f64) -> Result<(VisitState, String), Error> {
         let against = Against::Reference { template: self.reference.clone(), method: Method::RegistryTemplate };
-        let mut visit = LiveVisit::with_challenge(self.live, against, Challenge::new(Movement::TurnLeft));
+        let mut visit = LiveVisit::with_challenge(self.live, against, Challenge::new(Movement::TurnLeft))
+            .for_recipient(&self.recipient.roster_id, &self.recipient.recipient);
         let challenge = visit.challenge().steps().map(|m| m.as_str().replace('_', " ")).join(", then ");
         for (i, img) in frames.iter().enumerate() {
             let state = visit.push(self.engine, self.live, img, (i as f64 * 1000.0 / fps) as u64)?;

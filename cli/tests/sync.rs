@@ -499,6 +499,7 @@ async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice
                 address: String::new(),
                 amount: 600_000,
                 template: None,
+                enrolled: None,
             };
             let time = Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n as u64, offset_ms: 0 };
             let draft = salur_core::doorstep::draft(

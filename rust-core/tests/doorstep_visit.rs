@@ -119,3 +119,45 @@ fn the_ektp_card_shown_again_is_refused_and_enrolment_needs_the_live_check() {
     let failed = run(Against::Enrol, &held);
     assert!(matches!(failed, VisitState::Failed(VisitFailure::Live(r)) if r != FailReason::FaceChanged), "{failed:?}");
 }
+
+#[test]
+fn only_a_check_made_for_this_recipient_pays_and_only_once_per_period() {
+    use salur_core::receipt::Standing;
+    use salur_core::store::Recipient;
+    let reference = template_of(&clip()[60]);
+    let recipient = |r: u8| Recipient {
+        roster_id: "blt".into(),
+        recipient: vec![r; 16],
+        nik: "3171000000000001".into(),
+        name: "Siti".into(),
+        address: "Jl. 1".into(),
+        amount: 600_000,
+        template: Some(reference.encode()),
+        enrolled: None,
+    };
+    let (siti, budi) = (recipient(1), recipient(2));
+    let (found, method) = doorstep::reference(&siti).unwrap().unwrap();
+    assert_eq!((found.vector.len(), &method), (reference.vector.len(), &Method::RegistryTemplate));
+    let mut visit = LiveVisit::with_challenge(
+        live(),
+        Against::Reference { template: found, method },
+        Challenge::new(Movement::TurnLeft),
+    )
+    .for_recipient("blt", &siti.recipient);
+    let mut check = None;
+    for (i, img) in clip().iter().enumerate() {
+        if let VisitState::Checked(c) = visit.push(common::engine(), live(), img, (i * 120) as u64).unwrap() {
+            check = Some(*c);
+            break;
+        }
+    }
+    let check = check.expect("the visit ends in a check");
+    assert!(doorstep::may_pay(&check, &siti, Standing::NotVisited).is_ok());
+    assert!(doorstep::may_pay(&check, &siti, Standing::NotHome).is_ok(), "a revisit after not-home pays");
+    let e = doorstep::may_pay(&check, &budi, Standing::NotVisited).unwrap_err();
+    assert!(e.to_string().contains("not made for this recipient"), "{e}");
+    let e = doorstep::may_pay(&check, &siti, Standing::Paid).unwrap_err();
+    assert!(e.to_string().contains("already paid"), "{e}");
+    let unbound = doorstep::FaceCheck { made_for: None, ..check };
+    assert!(doorstep::may_pay(&unbound, &siti, Standing::NotVisited).is_err());
+}

@@ -73,6 +73,7 @@ fn no_plaintext_nik_template_or_face_crop_reaches_the_file() {
             address: "Jl. Merdeka 1".into(),
             amount: 600_000,
             template: Some(template.clone()),
+            enrolled: None,
         }])
         .unwrap();
     let mut draft = common::draft(1);
@@ -286,4 +287,36 @@ fn an_os_write_error_at_commit_records_nothing() {
     assert_eq!(report.last_seq, committed, "nothing beyond the last successful commit");
     // Without the limit the same store takes the next receipt, gapless.
     assert_eq!(store.record(&signer, common::draft(1)).unwrap().receipt.seq, committed + 1);
+}
+
+#[test]
+fn an_enrolled_face_survives_roster_refreshes_and_never_replaces_a_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _signer, _keys) = common::store(dir.path());
+    let row = |nik: &str, template: Option<Vec<u8>>| Recipient {
+        roster_id: "blt".into(),
+        recipient: salur_core::receipt::recipient_ref(b"k", nik),
+        nik: nik.into(),
+        name: format!("R {nik}"),
+        address: "Jl. 1".into(),
+        amount: 600_000,
+        template,
+        enrolled: None,
+    };
+    let (without, with) = (row("3171000000000001", None), row("3171000000000002", Some(vec![1; 8])));
+    store.put_recipients(&[without.clone(), with.clone()]).unwrap();
+    store.set_enrolled("blt", &without.recipient, &[9; 8]).unwrap();
+    // Once enrolled, or with a registry template, nothing from the door replaces the reference.
+    for r in [&without, &with] {
+        let e = store.set_enrolled("blt", &r.recipient, &[7; 8]).unwrap_err();
+        assert!(e.to_string().contains("already has a reference"), "{e}");
+    }
+    assert!(store.set_enrolled("blt", &[0; 16], &[7; 8]).is_err(), "an unknown recipient is refused");
+    // A roster refresh rewrites the registry's columns and keeps the enrolment.
+    let mut renamed = without.clone();
+    renamed.name = "Renamed".into();
+    store.put_recipients(&[renamed]).unwrap();
+    let back = store.recipient("blt", &without.recipient).unwrap();
+    assert_eq!((back.name.as_str(), back.enrolled.as_deref()), ("Renamed", Some(&[9u8; 8][..])));
+    assert_eq!(store.standing("blt", &without.recipient).unwrap(), salur_core::receipt::Standing::NotVisited);
 }

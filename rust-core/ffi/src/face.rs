@@ -221,21 +221,16 @@ impl FaceEngine {
         }))
     }
 
-    /// Starts a live visit against `template` (found by `kind`): a random two-movement challenge;
-    /// feed it camera frames. A payment by face needs the check it ends with.
+    /// Starts a live visit against a template the caller holds (found by `kind`): a random
+    /// two-movement challenge; feed it camera frames. Its check is bound to no recipient and
+    /// cannot pay: the doorstep uses `Phone.startVisit`, where the core picks the reference.
     pub fn start_visit(
         self: Arc<Self>,
         template: Vec<u8>,
         kind: ReferenceKind,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
         let against = Against::Reference { template: Template::decode(&template)?, method: method(kind) };
-        crate::LiveSession::start(self, against)
-    }
-
-    /// Starts a first-visit enrolment: the live challenge, then the person's face becomes the
-    /// reference (`Phone.saveEnrolment`).
-    pub fn start_enrolment(self: Arc<Self>) -> Result<Arc<crate::LiveSession>, SalurError> {
-        crate::LiveSession::start(self, Against::Enrol)
+        crate::LiveSession::start(self, against, None)
     }
 
     /// Checks the one face in a single camera frame against `template`. One frame proves no live

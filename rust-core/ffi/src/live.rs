@@ -140,8 +140,15 @@ fn head_move(m: Movement) -> HeadMove {
 }
 
 impl LiveSession {
-    pub(crate) fn start(engine: Arc<FaceEngine>, against: Against) -> Result<Arc<Self>, SalurError> {
-        let visit = doorstep::LiveVisit::start(engine.liveness(), against)?;
+    pub(crate) fn start(
+        engine: Arc<FaceEngine>,
+        against: Against,
+        made_for: Option<(&str, &[u8])>,
+    ) -> Result<Arc<Self>, SalurError> {
+        let mut visit = doorstep::LiveVisit::start(engine.liveness(), against)?;
+        if let Some((roster_id, recipient)) = made_for {
+            visit = visit.for_recipient(roster_id, recipient);
+        }
         let challenge = visit.challenge().steps().into_iter().map(head_move).collect();
         Ok(Arc::new(Self { engine, inner: Mutex::new(Inner { visit, outcome: Outcome::Running }), challenge }))
     }
@@ -155,9 +162,13 @@ impl LiveSession {
         })
     }
 
-    /// Takes the template of a finished enrolment visit: it can be saved once, for one recipient.
-    pub(crate) fn take_enrolled(&self) -> Option<Vec<u8>> {
+    /// Takes the template of a finished enrolment visit made for `recipient`: it can be saved
+    /// once, for that recipient only.
+    pub(crate) fn take_enrolled(&self, roster_id: &str, recipient: &[u8]) -> Option<Vec<u8>> {
         let mut inner = self.lock();
+        if inner.visit.made_for() != Some(&(roster_id.to_string(), recipient.to_vec())) {
+            return None;
+        }
         match std::mem::replace(&mut inner.outcome, Outcome::Failed) {
             Outcome::Enrolled(t) => Some(t),
             other => {

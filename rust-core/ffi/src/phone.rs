@@ -404,13 +404,62 @@ impl Phone {
             .collect())
     }
 
-    /// The recipient's reference template, if the phone has one.
+    /// The recipient's reference template (the registry's, else the one enrolled here), if any.
     pub fn recipient_template(&self, roster_id: String, recipient_ref: String) -> Result<Option<Vec<u8>>, SalurError> {
-        Ok(self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?.template)
+        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
+        Ok(r.template.or(r.enrolled))
     }
 
-    /// Keeps the template a finished enrolment visit (with its passed live check) made, for the
-    /// next visits.
+    /// Starts the live visit for a recipient: the core picks their reference (registry template,
+    /// else the one enrolled here) and binds the visit to them; its check can pay this recipient
+    /// only. `NotFound` when the phone has no reference yet (e-KTP or first-visit enrolment).
+    pub fn start_visit(
+        &self,
+        engine: Arc<crate::FaceEngine>,
+        roster_id: String,
+        recipient_ref: String,
+    ) -> Result<Arc<crate::LiveSession>, SalurError> {
+        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
+        let (template, method) = doorstep::reference(&r)?.ok_or_else(|| {
+            salur_core::Error::NotFound(
+                "no reference face on the phone: photograph the e-KTP or enrol at this visit".into(),
+            )
+        })?;
+        let against = doorstep::Against::Reference { template, method };
+        crate::LiveSession::start(engine, against, Some((&roster_id, &r.recipient)))
+    }
+
+    /// Starts the live visit on the e-KTP path: the card's photo (`card_image`, JPEG or PNG) is the
+    /// reference, the person then does the live check; bound to the recipient.
+    pub fn start_ektp_visit(
+        &self,
+        engine: Arc<crate::FaceEngine>,
+        roster_id: String,
+        recipient_ref: String,
+        card_image: Vec<u8>,
+    ) -> Result<Arc<crate::LiveSession>, SalurError> {
+        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
+        let template = engine
+            .face()
+            .template(&salur_core::face::decode_image(&card_image)?, salur_core::face::FacePick::Largest)?;
+        let against = doorstep::Against::Reference { template, method: salur_core::receipt::Method::EktpPhoto };
+        crate::LiveSession::start(engine, against, Some((&roster_id, &r.recipient)))
+    }
+
+    /// Starts a first-visit enrolment for a recipient with no reference yet: the live challenge,
+    /// then the person's face becomes their reference (`saveEnrolment`).
+    pub fn start_enrolment(
+        &self,
+        engine: Arc<crate::FaceEngine>,
+        roster_id: String,
+        recipient_ref: String,
+    ) -> Result<Arc<crate::LiveSession>, SalurError> {
+        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
+        crate::LiveSession::start(engine, doorstep::Against::Enrol, Some((&roster_id, &r.recipient)))
+    }
+
+    /// Keeps the template a finished enrolment visit for this recipient (with its passed live
+    /// check) made, for the next visits; it survives roster refreshes.
     pub fn save_enrolment(
         &self,
         roster_id: String,
@@ -418,20 +467,23 @@ impl Phone {
         visit: Arc<crate::LiveSession>,
     ) -> Result<(), SalurError> {
         let recipient = self::recipient_ref(&recipient_ref)?;
+        let r = self.store.recipient(&roster_id, &recipient)?;
         // A reference already on the phone (the registry's, or an earlier enrolment) is never
         // replaced from the door: that would let anyone's face become the recipient's.
-        if self.store.recipient(&roster_id, &recipient)?.template.is_some() {
+        if r.template.is_some() || r.enrolled.is_some() {
             return Err(salur_core::Error::InvalidArgument(
                 "this recipient already has a reference face: verify against it, or use a supervisor override".into(),
             )
             .into());
         }
-        let template = visit.take_enrolled().ok_or_else(|| {
+        let template = visit.take_enrolled(&roster_id, &recipient).ok_or_else(|| {
             salur_core::Error::InvalidArgument(
-                "the enrolment visit has not passed its live check (or was saved already): start again".into(),
+                "the enrolment visit was not made for this recipient, has not passed its live check, or was saved \
+                 already: start again"
+                    .into(),
             )
         })?;
-        Ok(self.store.set_template(&roster_id, &recipient, &template)?)
+        Ok(self.store.set_enrolled(&roster_id, &recipient, &template)?)
     }
 
     /// Records a payment on an accepted face check (refused if the check did not accept).
@@ -443,14 +495,8 @@ impl Phone {
         check: Arc<FaceCheck>,
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
-        if !check.inner.accepted() {
-            let why = if check.inner.matched() {
-                "no live check passed on this capture: run the live visit (or a supervisor override)"
-            } else {
-                "the face check did not accept this person: retake, or use a supervisor override"
-            };
-            return Err(salur_core::Error::InvalidArgument(why.into()).into());
-        }
+        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
+        doorstep::may_pay(&check.inner, &r, self.store.standing(&roster_id, &r.recipient)?)?;
         if check.spent.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return Err(salur_core::Error::InvalidArgument(
                 "this face check already paid: a new payment needs a new live visit".into(),
@@ -489,7 +535,18 @@ impl Phone {
             )
             .into());
         }
-        let last = last_check.as_ref().map(|c| &c.inner);
+        let recipient = self::recipient_ref(&recipient_ref)?;
+        if self.store.standing(&roster_id, &recipient)? == Standing::Paid {
+            return Err(salur_core::Error::InvalidArgument(
+                "this recipient is already paid this period: show the receipt, do not pay again".into(),
+            )
+            .into());
+        }
+        // Only a check made for this recipient is kept as the override's evidence.
+        let last = last_check
+            .as_ref()
+            .map(|c| &c.inner)
+            .filter(|c| c.made_for.as_ref() == Some(&(roster_id.clone(), recipient.clone())));
         let evidence = doorstep::override_evidence(&supervisor_id, &reason, code.into(), last);
         let crop = last.map(|c| c.crop_jpeg.clone());
         self.record(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms)

@@ -23,6 +23,9 @@ pub struct FaceCheck {
     pub evidence: Evidence,
     /// The aligned face crop (JPEG), kept sealed on the phone and uploaded for the audit sweep.
     pub crop_jpeg: Vec<u8>,
+    /// The recipient (roster, reference) whose reference the core picked for this check; a check
+    /// made against a reference the caller supplied is for nobody and cannot pay.
+    pub made_for: Option<(String, Vec<u8>)>,
 }
 
 impl FaceCheck {
@@ -61,7 +64,7 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         live: None,
         face_sha256: None,
     };
-    Ok(FaceCheck { verification, evidence, crop_jpeg: FaceEngine::crop_jpeg(&capture.crop)? })
+    Ok(FaceCheck { verification, evidence, crop_jpeg: FaceEngine::crop_jpeg(&capture.crop)?, made_for: None })
 }
 
 /// Evidence for a supervisor override: the supervisor vouches for a genuine recipient the camera
@@ -85,6 +88,34 @@ pub fn override_evidence(
         live: last_check.and_then(|c| c.evidence.live.clone()),
         face_sha256: None,
     }
+}
+
+/// The reference the core compares a recipient with: the registry's template, else the one
+/// enrolled on this phone at the first visit; `None` when there is neither (e-KTP or enrol).
+pub fn reference(recipient: &Recipient) -> Result<Option<(Template, Method)>> {
+    if let Some(t) = &recipient.template {
+        return Ok(Some((Template::decode(t)?, Method::RegistryTemplate)));
+    }
+    recipient.enrolled.as_deref().map(|t| Ok((Template::decode(t)?, Method::EnrolledTemplate))).transpose()
+}
+
+/// Whether `check` may pay `recipient`, who stands at `standing` on this phone: accepted (live and
+/// matched), made for this very recipient, and not paid already this period.
+pub fn may_pay(check: &FaceCheck, recipient: &Recipient, standing: crate::receipt::Standing) -> Result<()> {
+    let refuse = |why: &str| Err(crate::Error::InvalidArgument(why.to_string()));
+    if standing == crate::receipt::Standing::Paid {
+        return refuse("this recipient is already paid this period: show the receipt, do not pay again");
+    }
+    if check.made_for.as_ref() != Some(&(recipient.roster_id.clone(), recipient.recipient.clone())) {
+        return refuse("this face check was not made for this recipient: start the visit from the recipient");
+    }
+    if !check.matched() {
+        return refuse("the face check did not accept this person: retake, or use a supervisor override");
+    }
+    if !check.live_passed() {
+        return refuse("no live check passed on this capture: run the live visit (or a supervisor override)");
+    }
+    Ok(())
 }
 
 /// The draft of a receipt for `recipient` (with the evidence and its face crop, when there is

@@ -79,6 +79,7 @@ pub struct LiveVisit {
     session: ChallengeSession,
     against: Against,
     done: bool,
+    made_for: Option<(String, Vec<u8>)>,
 }
 
 fn head_move(m: Movement) -> HeadMove {
@@ -115,7 +116,19 @@ impl LiveVisit {
 
     /// A visit with a given challenge (a server-chosen one, or tests).
     pub fn with_challenge(live: &LivenessEngine, against: Against, challenge: Challenge) -> Self {
-        Self { session: ChallengeSession::new(challenge, live), against, done: false }
+        Self { session: ChallengeSession::new(challenge, live), against, done: false, made_for: None }
+    }
+
+    /// Binds the visit to the recipient (roster, reference) whose reference the core picked: only
+    /// a bound check can pay, and only that recipient.
+    pub fn for_recipient(mut self, roster_id: &str, recipient: &[u8]) -> Self {
+        self.made_for = Some((roster_id.to_string(), recipient.to_vec()));
+        self
+    }
+
+    /// The recipient the visit is bound to.
+    pub fn made_for(&self) -> Option<&(String, Vec<u8>)> {
+        self.made_for.as_ref()
     }
 
     /// The challenge asked.
@@ -161,6 +174,7 @@ impl LiveVisit {
             face_sha256: None,
         };
         let crop_jpeg = FaceEngine::crop_jpeg(&e.capture.crop)?;
-        Ok(VisitState::Checked(Box::new(FaceCheck { verification, evidence, crop_jpeg })))
+        let made_for = self.made_for.clone();
+        Ok(VisitState::Checked(Box::new(FaceCheck { verification, evidence, crop_jpeg, made_for })))
     }
 }

@@ -60,6 +60,9 @@ pub struct Recipient {
     pub amount: u64,
     /// Encoded face template (sealed at rest), if the registry has one.
     pub template: Option<Vec<u8>>,
+    /// Encoded face template enrolled on this phone at the first visit (sealed at rest); kept
+    /// across roster refreshes.
+    pub enrolled: Option<Vec<u8>>,
 }
 
 /// What the caller decides; the store adds id, sequence, chain link and key id, then signs.
@@ -248,8 +251,10 @@ impl Store {
 
     fn insert_recipients(&self, tx: &rusqlite::Transaction<'_>, recipients: &[Recipient]) -> Result<()> {
         let mut stmt = tx.prepare(
-            "INSERT OR REPLACE INTO roster (roster_id, recipient, nik_enc, name, address, amount, template_enc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO roster (roster_id, recipient, nik_enc, name, address, amount, template_enc)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (roster_id, recipient) DO UPDATE SET nik_enc = excluded.nik_enc, name = excluded.name,
+                address = excluded.address, amount = excluded.amount, template_enc = excluded.template_enc",
         )?;
         for r in recipients {
             let nik = self.key.seal(r.nik.as_bytes(), &Self::aad(&r.roster_id, &r.recipient, "nik"))?;
@@ -281,15 +286,30 @@ impl Store {
         Ok(rows)
     }
 
-    /// Sets (or replaces) a recipient's reference template, e.g. one enrolled at the first visit.
-    pub fn set_template(&self, roster_id: &str, recipient: &[u8], template: &[u8]) -> Result<()> {
-        let sealed = self.key.seal(template, &Self::aad(roster_id, recipient, "template"))?;
+    /// Where one recipient stands after the visits recorded on this phone.
+    pub fn standing(&self, roster_id: &str, recipient: &[u8]) -> Result<receipt::Standing> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT outcome FROM receipts WHERE roster_id = ?1 AND recipient = ?2")?;
+        let outcomes: Vec<String> =
+            stmt.query_map(params![roster_id, recipient], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(outcomes.iter().map(|o| receipt::Standing::of_name(o)).max().unwrap_or_default())
+    }
+
+    /// Keeps the template enrolled at a recipient's first visit. Refused when the recipient already
+    /// has a reference (the registry's, or an earlier enrolment): a face at the door never
+    /// replaces one.
+    pub fn set_enrolled(&self, roster_id: &str, recipient: &[u8], template: &[u8]) -> Result<()> {
+        let sealed = self.key.seal(template, &Self::aad(roster_id, recipient, "enrolled"))?;
         let n = self.conn().execute(
-            "UPDATE roster SET template_enc = ?3 WHERE roster_id = ?1 AND recipient = ?2",
+            "UPDATE roster SET enrolled_enc = ?3
+             WHERE roster_id = ?1 AND recipient = ?2 AND template_enc IS NULL AND enrolled_enc IS NULL",
             params![roster_id, recipient, sealed],
         )?;
         if n == 0 {
-            return Err(Error::NotFound("no such recipient on this roster".into()));
+            self.recipient(roster_id, recipient)?;
+            return Err(Error::InvalidArgument(
+                "this recipient already has a reference face: verify against it, or use a supervisor override".into(),
+            ));
         }
         Ok(())
     }
@@ -299,7 +319,8 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT nik_enc, name, address, amount, template_enc FROM roster WHERE roster_id = ?1 AND recipient = ?2",
+                "SELECT nik_enc, name, address, amount, template_enc, enrolled_enc FROM roster
+                 WHERE roster_id = ?1 AND recipient = ?2",
                 params![roster_id, recipient],
                 |r| {
                     Ok((
@@ -308,14 +329,16 @@ impl Store {
                         r.get::<_, String>(2)?,
                         r.get::<_, i64>(3)?,
                         r.get::<_, Option<Vec<u8>>>(4)?,
+                        r.get::<_, Option<Vec<u8>>>(5)?,
                     ))
                 },
             )
             .optional()?
             .ok_or_else(|| Error::NotFound("no such recipient on this roster".into()))?;
-        let (nik, name, address, amount, template) = row;
+        let (nik, name, address, amount, template, enrolled) = row;
         let nik = self.key.open(&nik, &Self::aad(roster_id, recipient, "nik"))?;
         let template = template.map(|t| self.key.open(&t, &Self::aad(roster_id, recipient, "template"))).transpose()?;
+        let enrolled = enrolled.map(|t| self.key.open(&t, &Self::aad(roster_id, recipient, "enrolled"))).transpose()?;
         Ok(Recipient {
             roster_id: roster_id.into(),
             recipient: recipient.to_vec(),
@@ -324,6 +347,7 @@ impl Store {
             address,
             amount: amount as u64,
             template,
+            enrolled,
         })
     }
 

@@ -75,9 +75,13 @@ INSERT INTO sync_state (id) VALUES (1);
 // When each evidence crop finished uploading (NULL: not yet).
 const V3: &str = "ALTER TABLE evidence ADD COLUMN uploaded_ms INTEGER;";
 
+// A face enrolled on the phone at the first visit, kept apart from the registry's template so that
+// a roster refresh (which rewrites the registry columns) never loses it.
+const V4: &str = "ALTER TABLE roster ADD COLUMN enrolled_enc BLOB;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 #[cfg(test)]

@@ -293,6 +293,7 @@ impl SyncClient {
                     address: e.address,
                     amount: e.amount,
                     template: e.template.map(|t| B64.decode(t)).transpose().map_err(|_| bad("template"))?,
+                    enrolled: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -255,28 +255,43 @@ class SalurFfiTest {
         val noLive = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, still, 999uL) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (noLive.exceptionOrNull() as SalurException.Failed).kind)
         // The live visit: a challenge in the other order than she turns fails...
-        var wrongOrder = engine.startVisit(template, ReferenceKind.REGISTRY)
+        var wrongOrder = phone.startVisit(engine, "blt-kt", siti.recipientRef)
         while (wrongOrder.challenge() != listOf(HeadMove.TURN_RIGHT, HeadMove.TURN_LEFT)) {
-            wrongOrder.close(); wrongOrder = engine.startVisit(template, ReferenceKind.REGISTRY)
+            wrongOrder.close(); wrongOrder = phone.startVisit(engine, "blt-kt", siti.recipientRef)
         }
         val wrong = run(wrongOrder, headTurn)
         assertEquals(LiveFailure.WRONG_DIRECTION, wrong.failure)
         assertNull(wrongOrder.check())
         // ...and in her order she passes, is matched on a face of the same sequence, and is paid.
-        val visit = visitInClipOrder { engine.startVisit(template, ReferenceKind.REGISTRY) }
+        // The core picks her reference and binds the visit to her.
+        val visit = visitInClipOrder { phone.startVisit(engine, "blt-kt", siti.recipientRef) }
         val done = run(visit, headTurn)
         assertNull(done.failure)
         val check = visit.check()!!
         assertTrue("score ${check.result().score}", check.accepted() && check.result().livePassed)
+        // A check made for Siti cannot pay Budi.
+        val other = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, check, 998uL) }
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (other.exceptionOrNull() as SalurException.Failed).kind)
+        // A check against a reference Kotlin supplied is bound to nobody and cannot pay.
+        val unbound = visitInClipOrder { engine.startVisit(template, ReferenceKind.REGISTRY) }
+        assertNull(run(unbound, headTurn).failure)
+        val free = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, unbound.check()!!, 997uL) }
+        assertEquals(ErrorKind.INVALID_ARGUMENT, (free.exceptionOrNull() as SalurException.Failed).kind)
         val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL)
         assertEquals(1uL, paid.seq)
-        // One check pays once.
+        // One check pays once, and a recipient paid this period is not paid again, even on a new visit.
         val twice = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, check, 1002uL) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (twice.exceptionOrNull() as SalurException.Failed).kind)
+        val again = visitInClipOrder { phone.startVisit(engine, "blt-kt", siti.recipientRef) }
+        assertNull(run(again, headTurn).failure)
+        val repeat = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, again.check()!!, 1003uL) }
+        val repeatError = repeat.exceptionOrNull() as SalurException.Failed
+        assertTrue(repeatError.detail, repeatError.detail.contains("already paid"))
         assertTrue(verifyReceipt(paid.cose, signer.publicKeySpki()).contains("\"liveness\":\"passed\""))
         // An impostor (Budi's registry template against Siti's live visit) is not accepted.
         val budiTemplate = phone.recipientTemplate("blt-kt", budi.recipientRef)!!
-        val impostorVisit = visitInClipOrder { engine.startVisit(budiTemplate, ReferenceKind.REGISTRY) }
+        assertTrue(budiTemplate.isNotEmpty())
+        val impostorVisit = visitInClipOrder { phone.startVisit(engine, "blt-kt", budi.recipientRef) }
         assertNull(run(impostorVisit, headTurn).failure)
         val impostor = impostorVisit.check()!!
         assertFalse(impostor.accepted())
@@ -306,7 +321,7 @@ class SalurFfiTest {
         assertTrue(chain, chain.contains("\"valid\":true") && chain.contains("\"received\":2"))
 
         // First-visit enrolment needs a passed live check: a photo held still does not enrol...
-        val photoHeld = engine.startEnrolment()
+        val photoHeld = phone.startEnrolment(engine, "blt-kt", dewi.recipientRef)
         var progress: LiveProgress? = null
         for (i in 0 until 120) {
             progress = photoHeld.pushFrame(nv21Frame("same/fr_obama/2.jpg"), (i * 100).toULong())
@@ -316,7 +331,7 @@ class SalurFfiTest {
         val notEnrolled = runCatching { phone.saveEnrolment("blt-kt", dewi.recipientRef, photoHeld) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (notEnrolled.exceptionOrNull() as SalurException.Failed).kind)
         // ...the person doing the challenge does, once, for a recipient with no reference yet...
-        val enrolment = visitInClipOrder { engine.startEnrolment() }
+        val enrolment = visitInClipOrder { phone.startEnrolment(engine, "blt-kt", dewi.recipientRef) }
         assertNull(run(enrolment, headTurn).failure)
         assertTrue(enrolment.hasEnrolled())
         val replace = runCatching { phone.saveEnrolment("blt-kt", budi.recipientRef, enrolment) }
@@ -326,8 +341,8 @@ class SalurFfiTest {
         assertFalse(enrolment.hasEnrolled())
         // ...and later visits verify against it.
         val enrolled = phone.recipientTemplate("blt-kt", dewi.recipientRef)!!
-        val again = engine.checkFrame(enrolled, ReferenceKind.ENROLLED, headTurn[50].first)
-        assertTrue(again.matched())
+        val later = engine.checkFrame(enrolled, ReferenceKind.ENROLLED, headTurn[50].first)
+        assertTrue(later.matched())
 
         // Ineligible: the aid goes back for reallocation on the server.
         phone.recordIneligible("blt-kt", budi.recipientRef, IneligibleKind.MOVED, "moved to Bekasi", 3000uL)

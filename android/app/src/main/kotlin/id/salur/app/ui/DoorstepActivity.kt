@@ -20,7 +20,6 @@ import id.salur.core.IneligibleKind
 import id.salur.core.LiveSession
 import id.salur.core.OverrideApproval
 import id.salur.core.OverrideReason
-import id.salur.core.ReferenceKind
 import java.io.ByteArrayOutputStream
 
 /**
@@ -44,17 +43,19 @@ class DoorstepActivity : Activity() {
         val roster = app.prefs.getString("roster_id", "") ?: ""
         val ref = intent.getStringExtra("recipient_ref") ?: return finish()
         flow = DoorstepFlow(t)
-        var template: ByteArray? = phone.recipientTemplate(roster, ref)
-        var kind = ReferenceKind.REGISTRY
+        var hasReference = phone.recipientTemplate(roster, ref) != null
+        var card: ByteArray? = null
         // The visit the camera frames go to; a new one (new random challenge) after each ends.
         var visit: LiveSession? = null
         var enrolling = false
         fun newVisit(): LiveSession? {
             visit?.close()
-            val reference = template
+            // The core picks the reference and binds the visit to this recipient.
+            val ektp = card
             visit = when {
-                enrolling -> app.engine.startEnrolment()
-                reference != null -> app.engine.startVisit(reference, kind)
+                enrolling -> phone.startEnrolment(app.engine, roster, ref)
+                ektp != null -> phone.startEktpVisit(app.engine, roster, ref, ektp)
+                hasReference -> phone.startVisit(app.engine, roster, ref)
                 else -> null
             }
             flow.onNewVisit()
@@ -80,8 +81,8 @@ class DoorstepActivity : Activity() {
             return ByteArrayOutputStream().also { bmp.compress(Bitmap.CompressFormat.JPEG, 90, it) }.toByteArray()
         }
         val ektp = button(t.captureEktp) {
-            runCatching { app.engine.templateFromCard(still()) }
-                .onSuccess { template = it; kind = ReferenceKind.EKTP; enrolling = false; newVisit(); hint.text = t.holdInOval }
+            runCatching { still().also { app.engine.templateFromCard(it) } }
+                .onSuccess { card = it; enrolling = false; newVisit(); hint.text = t.holdInOval }
                 .onFailure { hint.text = flow.hintFor((it as? id.salur.core.SalurException.Failed)?.kind) ?: it.message }
         }
         // Enrolment is a live visit too: the person does the challenge, their face becomes the reference.
@@ -117,7 +118,7 @@ class DoorstepActivity : Activity() {
                     val state = flow.onProgress(progress) { current.check() }
                     if (enrolling && current.hasEnrolled()) {
                         runCatching { phone.saveEnrolment(roster, ref, current) }.onSuccess {
-                            template = phone.recipientTemplate(roster, ref); kind = ReferenceKind.ENROLLED; enrolling = false
+                            hasReference = true; enrolling = false
                         }
                     }
                     runOnUiThread {
