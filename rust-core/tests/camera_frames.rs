@@ -121,4 +121,9 @@ fn yuv_420_888_planes_with_row_padding_are_read_with_their_strides() {
     assert!(matches!(short.to_rgb(), Err(Error::InvalidFrame(_))));
     assert!(matches!(Rotation::from_degrees(45), Err(Error::InvalidFrame(_))));
     assert!(matches!(YuvFrame::nv21(&[0; 10], 640, 480, Rotation::R0), Err(Error::InvalidFrame(_))));
+    // Strides chosen to wrap the size arithmetic are refused, not a panic or a wrapped bounds check.
+    for (row_stride, pixel_stride) in [(usize::MAX, 1), (usize::MAX / 2, usize::MAX / 2), (8, usize::MAX)] {
+        let hostile = YuvFrame { u: Plane { data: &up, row_stride, pixel_stride }, ..frame };
+        assert!(matches!(hostile.to_rgb(), Err(Error::InvalidFrame(_))), "{row_stride} {pixel_stride}");
+    }
 }

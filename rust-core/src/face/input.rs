@@ -193,11 +193,17 @@ impl<'a> YuvFrame<'a> {
 }
 
 fn check_plane(name: &str, p: &Plane, cols: usize, rows: usize) -> Result<()> {
-    if p.pixel_stride == 0 || p.row_stride < (cols - 1) * p.pixel_stride + 1 {
+    // Checked arithmetic: on 32-bit ABIs (armeabi-v7a) hostile strides could wrap `usize`.
+    let row_span = cols.checked_sub(1).and_then(|c| c.checked_mul(p.pixel_stride)).and_then(|w| w.checked_add(1));
+    if p.pixel_stride == 0 || row_span.is_none_or(|w| p.row_stride < w) {
         return Err(Error::InvalidFrame(format!("{name} plane strides do not fit its width")));
     }
     // Android may end the last row right after its last pixel, short of a full row stride.
-    let needed = (rows - 1) * p.row_stride + (cols - 1) * p.pixel_stride + 1;
+    let needed = rows
+        .checked_sub(1)
+        .and_then(|r| r.checked_mul(p.row_stride))
+        .and_then(|n| row_span.and_then(|w| n.checked_add(w)))
+        .ok_or_else(|| Error::InvalidFrame(format!("{name} plane strides overflow")))?;
     if p.data.len() < needed {
         return Err(Error::InvalidFrame(format!("{name} plane has {} bytes, needs {needed}", p.data.len())));
     }
