@@ -109,6 +109,13 @@ fn sequence(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, dir: 
         println!("live: turns {} over {} frames", turns.join(", "), report.frames);
     } else {
         println!("NOT live: {reason} (turns seen: {:?}, {} frames)", turns, report.frames);
+        if matches!(reason, "timed_out" | "too_many_frames") {
+            let c = live.config();
+            eprintln!(
+                "hint: a challenge must finish within {} ms and {} frames of its first frame: trim the folder to one try",
+                c.max_duration_ms, c.max_frames
+            );
+        }
     }
     Ok(exit(report.live))
 }
