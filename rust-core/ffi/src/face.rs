@@ -171,6 +171,11 @@ impl FaceEngine {
         &self.liveness
     }
 
+    /// The reference template from a photo of the e-KTP card (the largest face on it).
+    pub(crate) fn card_template(&self, image: &[u8]) -> salur_core::Result<Template> {
+        self.engine.template(&decode_image(image)?, FacePick::Largest)
+    }
+
     fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
         let reference = Template::decode(template)?;
         Ok(Arc::new(FaceCheck::new(doorstep::check_face(&self.engine, &reference, method(kind), img)?)))
@@ -256,6 +261,6 @@ impl FaceEngine {
 
     /// A reference template from a photo of the e-KTP card (the largest face on it).
     pub fn template_from_card(&self, image: Vec<u8>) -> Result<Vec<u8>, SalurError> {
-        Ok(self.engine.template(&decode_image(&image)?, FacePick::Largest)?.encode())
+        Ok(self.card_template(&image)?.encode())
     }
 }

@@ -116,6 +116,8 @@ enum Outcome {
     Running,
     Checked(Arc<FaceCheck>),
     Enrolled(Vec<u8>),
+    /// The enrolment was saved as a recipient's reference.
+    Saved,
     Failed,
 }
 
@@ -162,20 +164,25 @@ impl LiveSession {
         })
     }
 
-    /// Takes the template of a finished enrolment visit made for `recipient`: it can be saved
-    /// once, for that recipient only.
-    pub(crate) fn take_enrolled(&self, roster_id: &str, recipient: &[u8]) -> Option<Vec<u8>> {
+    /// Hands the template of a finished enrolment visit made for `recipient` to `save`; once
+    /// saved it is gone from the session, so one enrolment becomes one recipient's reference.
+    /// `None`: the visit was not made for them, has not enrolled, or was saved already.
+    pub(crate) fn save_enrolled(
+        &self,
+        roster_id: &str,
+        recipient: &[u8],
+        save: impl FnOnce(&[u8]) -> salur_core::Result<()>,
+    ) -> Option<salur_core::Result<()>> {
         let mut inner = self.lock();
         if inner.visit.made_for() != Some(&(roster_id.to_string(), recipient.to_vec())) {
             return None;
         }
-        match std::mem::replace(&mut inner.outcome, Outcome::Failed) {
-            Outcome::Enrolled(t) => Some(t),
-            other => {
-                inner.outcome = other;
-                None
-            }
+        let Outcome::Enrolled(template) = &inner.outcome else { return None };
+        let saved = save(template);
+        if saved.is_ok() {
+            inner.outcome = Outcome::Saved;
         }
+        Some(saved)
     }
 }
 

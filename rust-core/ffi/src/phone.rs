@@ -235,6 +235,19 @@ fn recipient_ref(hex_ref: &str) -> Result<Vec<u8>, SalurError> {
 }
 
 impl Phone {
+    /// A live visit bound to one recipient of the phone's roster, against what `against` picks.
+    fn bound_visit(
+        &self,
+        engine: Arc<crate::FaceEngine>,
+        roster_id: &str,
+        recipient_ref: &str,
+        against: impl FnOnce(&salur_core::store::Recipient, &crate::FaceEngine) -> Result<doorstep::Against, SalurError>,
+    ) -> Result<Arc<crate::LiveSession>, SalurError> {
+        let r = self.store.recipient(roster_id, &self::recipient_ref(recipient_ref)?)?;
+        let against = against(&r, &engine)?;
+        crate::LiveSession::start(engine, against, Some((roster_id, &r.recipient)))
+    }
+
     fn times(&self, mono_ms: u64) -> Result<Times, SalurError> {
         let offset_ms = self.store.clock_offset_ms()?;
         Ok(Times { wall_ms: salur_core::sync::now_ms(), mono_ms, offset_ms })
@@ -419,14 +432,14 @@ impl Phone {
         roster_id: String,
         recipient_ref: String,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
-        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
-        let (template, method) = doorstep::reference(&r)?.ok_or_else(|| {
-            salur_core::Error::NotFound(
-                "no reference face on the phone: photograph the e-KTP or enrol at this visit".into(),
-            )
-        })?;
-        let against = doorstep::Against::Reference { template, method };
-        crate::LiveSession::start(engine, against, Some((&roster_id, &r.recipient)))
+        self.bound_visit(engine, &roster_id, &recipient_ref, |r, _| {
+            let (template, method) = doorstep::reference(r)?.ok_or_else(|| {
+                salur_core::Error::NotFound(
+                    "no reference face on the phone: photograph the e-KTP or enrol at this visit".into(),
+                )
+            })?;
+            Ok(doorstep::Against::Reference { template, method })
+        })
     }
 
     /// Starts the live visit on the e-KTP path: the card's photo (`card_image`, JPEG or PNG) is the
@@ -438,12 +451,10 @@ impl Phone {
         recipient_ref: String,
         card_image: Vec<u8>,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
-        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
-        let template = engine
-            .face()
-            .template(&salur_core::face::decode_image(&card_image)?, salur_core::face::FacePick::Largest)?;
-        let against = doorstep::Against::Reference { template, method: salur_core::receipt::Method::EktpPhoto };
-        crate::LiveSession::start(engine, against, Some((&roster_id, &r.recipient)))
+        self.bound_visit(engine, &roster_id, &recipient_ref, |_, engine| {
+            let template = engine.card_template(&card_image)?;
+            Ok(doorstep::Against::Reference { template, method: salur_core::receipt::Method::EktpPhoto })
+        })
     }
 
     /// Starts a first-visit enrolment for a recipient with no reference yet: the live challenge,
@@ -454,8 +465,7 @@ impl Phone {
         roster_id: String,
         recipient_ref: String,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
-        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
-        crate::LiveSession::start(engine, doorstep::Against::Enrol, Some((&roster_id, &r.recipient)))
+        self.bound_visit(engine, &roster_id, &recipient_ref, |_, _| Ok(doorstep::Against::Enrol))
     }
 
     /// Keeps the template a finished enrolment visit for this recipient (with its passed live
@@ -467,23 +477,17 @@ impl Phone {
         visit: Arc<crate::LiveSession>,
     ) -> Result<(), SalurError> {
         let recipient = self::recipient_ref(&recipient_ref)?;
-        let r = self.store.recipient(&roster_id, &recipient)?;
-        // A reference already on the phone (the registry's, or an earlier enrolment) is never
-        // replaced from the door: that would let anyone's face become the recipient's.
-        if r.template.is_some() || r.enrolled.is_some() {
-            return Err(salur_core::Error::InvalidArgument(
-                "this recipient already has a reference face: verify against it, or use a supervisor override".into(),
-            )
-            .into());
-        }
-        let template = visit.take_enrolled(&roster_id, &recipient).ok_or_else(|| {
+        // The store refuses when the recipient already has a reference: a face at the door never
+        // replaces one. The session keeps its template until it is saved.
+        let saved = visit.save_enrolled(&roster_id, &recipient, |t| self.store.set_enrolled(&roster_id, &recipient, t));
+        let saved = saved.ok_or_else(|| {
             salur_core::Error::InvalidArgument(
                 "the enrolment visit was not made for this recipient, has not passed its live check, or was saved \
                  already: start again"
                     .into(),
             )
         })?;
-        Ok(self.store.set_enrolled(&roster_id, &recipient, &template)?)
+        Ok(saved?)
     }
 
     /// Records a payment on an accepted face check (refused if the check did not accept).
@@ -536,12 +540,7 @@ impl Phone {
             .into());
         }
         let recipient = self::recipient_ref(&recipient_ref)?;
-        if self.store.standing(&roster_id, &recipient)? == Standing::Paid {
-            return Err(salur_core::Error::InvalidArgument(
-                "this recipient is already paid this period: show the receipt, do not pay again".into(),
-            )
-            .into());
-        }
+        doorstep::not_paid_yet(self.store.standing(&roster_id, &recipient)?)?;
         // Only a check made for this recipient is kept as the override's evidence.
         let last = last_check
             .as_ref()

@@ -99,13 +99,21 @@ pub fn reference(recipient: &Recipient) -> Result<Option<(Template, Method)>> {
     recipient.enrolled.as_deref().map(|t| Ok((Template::decode(t)?, Method::EnrolledTemplate))).transpose()
 }
 
+/// Refuses a second payment of a recipient already paid this period on this phone.
+pub fn not_paid_yet(standing: crate::receipt::Standing) -> Result<()> {
+    if standing == crate::receipt::Standing::Paid {
+        return Err(crate::Error::InvalidArgument(
+            "this recipient is already paid this period: show the receipt, do not pay again".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether `check` may pay `recipient`, who stands at `standing` on this phone: accepted (live and
 /// matched), made for this very recipient, and not paid already this period.
 pub fn may_pay(check: &FaceCheck, recipient: &Recipient, standing: crate::receipt::Standing) -> Result<()> {
     let refuse = |why: &str| Err(crate::Error::InvalidArgument(why.to_string()));
-    if standing == crate::receipt::Standing::Paid {
-        return refuse("this recipient is already paid this period: show the receipt, do not pay again");
-    }
+    not_paid_yet(standing)?;
     if check.made_for.as_ref() != Some(&(recipient.roster_id.clone(), recipient.recipient.clone())) {
         return refuse("this face check was not made for this recipient: start the visit from the recipient");
     }
