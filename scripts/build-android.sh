@@ -2,7 +2,8 @@
 # Prepares android/ for Gradle on a machine with the Android SDK and NDK (not available in CI):
 # builds salur-ffi for arm64-v8a, armeabi-v7a and x86_64 with cargo-ndk into jniLibs (profile
 # `android`: LTO, one codegen unit, stripped, 16 KB page alignment), generates the Kotlin
-# bindings and copies the models into the assets. Then: cd android && gradle assembleRelease.
+# bindings, copies the models into the assets and writes the server's address and pins
+# (SALUR_SERVER_URL, SALUR_SERVER_PINS). Then: cd android && gradle assembleRelease.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${ANDROID_NDK_HOME:?set ANDROID_NDK_HOME to an Android NDK (r27 or newer)}"
@@ -20,6 +21,10 @@ cargo run --release -p salur-ffi --bin uniffi-bindgen -- generate \
     --out-dir android/app/build/generated/uniffi
 mkdir -p android/app/src/main/assets
 cp models/*.onnx android/app/src/main/assets/
+# The server this build talks to and its certificate pins (SHA-256 of the SPKI, hex, comma
+# separated): fixed in the APK, so nobody can point a phone elsewhere from its screens.
+: "${SALUR_SERVER_URL:?set SALUR_SERVER_URL to the disbursement API (https://...)}"
+printf 'url=%s\npins=%s\n' "$SALUR_SERVER_URL" "${SALUR_SERVER_PINS:-}" >android/app/src/main/assets/provisioning.properties
 for abi in arm64-v8a armeabi-v7a x86_64; do
     ls -l "android/app/src/main/jniLibs/$abi/libsalur_ffi.so"
 done

@@ -36,4 +36,10 @@ android {
 dependencies {
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
+    // src/test: the logic tests and the Robolectric screen tests. They need the host-built core
+    // (libsalur_ffi.so on jna.library.path) and -Dsalur.root/-Dsalur.bin, which
+    // scripts/android-check.sh sets; run them there.
+    testImplementation("junit:junit:4.13.2")
+    testImplementation("org.robolectric:robolectric:4.16")
+    testImplementation("net.java.dev.jna:jna:5.17.0")
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use salur_core::approval;
 use salur_core::doorstep::{self, Against, FaceCheck, LiveVisit, VisitFailure, VisitState};
 use salur_core::face::liveness::{Challenge, FailReason, LivenessEngine, Movement};
 use salur_core::face::{decode_image, FaceConfig, FaceEngine, FacePick, RgbImage, Template};
@@ -21,6 +22,11 @@ use salur_server::{AppState, Db};
 use serde::Serialize;
 
 use super::demo_sample::{Visit, LIVE_FPS, POST_OFFICE, ROSTER, ROUTE, WORKER};
+
+/// The demo phone's device id.
+const DEVICE: &str = "demo-phone-01";
+/// The supervisor who approves the demo's overrides.
+const SUPERVISOR: &str = "pos-supervisor-01";
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -55,6 +61,8 @@ pub struct Summary {
     pub not_home: u64,
     /// Payments on a supervisor's override.
     pub overrides: u64,
+    /// Overrides whose supervisor approval the server could not verify.
+    pub overrides_unverified: u64,
     /// Receipts still waiting on the phone at the end.
     pub pending: u64,
     /// Receipts pending while the phone was offline.
@@ -102,7 +110,10 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, Error> {
             let _ = tokio::signal::ctrl_c().await;
         });
     }
-    let healthy = summary.chains_valid && summary.pending == 0 && summary.synced == summary.server_receipts;
+    let healthy = summary.chains_valid
+        && summary.pending == 0
+        && summary.synced == summary.server_receipts
+        && summary.overrides_unverified == 0;
     Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -111,6 +122,7 @@ fn print_table(s: &Summary) {
     println!("  Salur demo: one postal worker's day");
     println!("  ----------------------------------------------");
     println!("  paid                      {:>6}  (of which supervisor overrides: {})", s.paid, s.overrides);
+    println!("  overrides not verified    {:>6}", s.overrides_unverified);
     println!("  paid by face + live check {:>6}", s.paid_live);
     println!("  face checks rejected      {:>6}", s.rejected);
     println!("  live checks refused       {:>6}", s.live_refused);
@@ -145,6 +157,10 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
 
     say("[2/6] starting the disbursement API and importing the roster with reference photos");
     let db = Db::open(&dir.join("server")).await.map_err(storage)?;
+    // The supervisor who approves the day's overrides: their secret stays on their side (here:
+    // this process); the phone only ever sees the codes they give.
+    let supervisor_secret = salur_core::approval::new_secret()?;
+    db.add_supervisor(SUPERVISOR, POST_OFFICE, &supervisor_secret).await.map_err(storage)?;
     for sample in ROUTE {
         let template = engine.template(&decode_image(sample.reference)?, FacePick::Single)?;
         db.put_recipient(&sample.row(), Some(&template.encode())).await.map_err(storage)?;
@@ -163,8 +179,8 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let signer = SoftwareSigner::open_or_create(&dir.join("phone/device.key"), &keys)?;
     let store = Store::open(&dir.join("phone/phone.db"), &keys)?;
     let online = SyncClient::new(&client_config(&url))?;
-    online.register(&store, &signer, "demo-phone-01", WORKER, POST_OFFICE).await?;
-    db.set_device_status("demo-phone-01", DeviceStatus::Approved).await.map_err(storage)?;
+    online.register(&store, &signer, DEVICE, WORKER, POST_OFFICE).await?;
+    db.set_device_status(DEVICE, DeviceStatus::Approved).await.map_err(storage)?;
     let change = online.refresh_roster(&store, &signer, ROSTER).await?;
     say(&format!("      {} recipients on the phone", change.added + change.updated));
     summary.dashboard_paid_before = db.dashboard(Some(ROSTER)).await.map_err(storage)?.total.paid;
@@ -185,6 +201,13 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
             .transpose()?
             .ok_or_else(|| Error::NotFound(format!("{} has no reference template", sample.name)))?;
         let doorstep = Doorstep { engine: &engine, live: &live, store: &store, signer: &signer, recipient, reference };
+        // The supervisor's answer to the phone's challenge for an override of this recipient.
+        let approve = |code: OverrideCode| {
+            let challenge = approval::challenge(DEVICE, ROSTER, &recipient.recipient, code);
+            let answer = approval::response(&supervisor_secret, &challenge);
+            say(&format!("        the worker reads challenge {challenge}; the supervisor answers {answer}"));
+            answer
+        };
         let time = Times { wall_ms: now_ms(), mono_ms: route_start.elapsed().as_millis() as u64, offset_ms: 0 };
         say(&format!("      {} ({})", sample.name, sample.address));
         match sample.visit {
@@ -246,12 +269,9 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                     }
                 }
                 let reason = "very old recipient with a stiff neck cannot do the head turns";
-                let evidence = doorstep::override_evidence(
-                    "pos-supervisor-01",
-                    reason,
-                    OverrideCode::CannotDoLiveCheck,
-                    last.as_ref(),
-                );
+                let code = OverrideCode::CannotDoLiveCheck;
+                let answer = approve(code);
+                let evidence = doorstep::override_evidence(SUPERVISOR, reason, code, Some(&answer), last.as_ref());
                 doorstep.record(Outcome::Paid, Some(evidence), None, time)?;
                 summary.paid += 1;
                 summary.overrides += 1;
@@ -279,12 +299,10 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                 summary.rejected += 1;
                 say(&format!("        camera: {}", refusal(&outcome)));
                 let reason = "elderly recipient in a dark house; identity confirmed on the e-KTP";
-                let evidence = doorstep::override_evidence(
-                    "pos-supervisor-01",
-                    reason,
-                    OverrideCode::FaceNotVerified,
-                    outcome.as_ref().ok(),
-                );
+                let code = OverrideCode::FaceNotVerified;
+                let answer = approve(code);
+                let evidence =
+                    doorstep::override_evidence(SUPERVISOR, reason, code, Some(&answer), outcome.as_ref().ok());
                 doorstep.record(Outcome::Paid, Some(evidence), None, time)?;
                 summary.paid += 1;
                 summary.overrides += 1;
@@ -310,6 +328,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     summary.dashboard_paid_after = dashboard.total.paid;
     summary.server_receipts = dashboard.receipts;
     summary.chains_valid = chains_valid(&db).await?;
+    summary.overrides_unverified = dashboard.overrides_unverified_count;
     timings.sort_by(f64::total_cmp);
     summary.verify_ms_median = timings.get(timings.len() / 2).copied().unwrap_or_default();
     summary.seconds = started.elapsed().as_secs_f64();
@@ -361,7 +380,11 @@ impl Doorstep<'_> {
         crop: Option<Vec<u8>>,
         time: Times,
     ) -> Result<(), Error> {
-        self.store.record(self.signer, doorstep::draft(self.recipient, outcome, evidence, crop, time))?;
+        let paid = outcome == Outcome::Paid;
+        let mut draft = doorstep::draft(self.recipient, outcome, evidence, crop, time);
+        // The recipient counts the money and confirms it is all there.
+        draft.received_in_full = paid.then_some(true);
+        self.store.record(self.signer, draft)?;
         Ok(())
     }
 }

@@ -8,6 +8,7 @@ mod import;
 mod liveness;
 mod receipts;
 mod serve;
+mod supervisor;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Import a roster CSV (and reference photos) into the server's database.
     ImportRoster(import::ImportArgs),
+    /// Supervisors who approve overrides: add one (prints their secret once), or answer a challenge.
+    Supervisor(supervisor::SupervisorArgs),
 }
 
 /// Options shared by the face commands.
@@ -88,6 +91,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Receipts(a) => (a.json, receipts::run(&a)),
         Command::Serve(a) => (false, serve::run(&a)),
         Command::ImportRoster(a) => (a.json, import::run(&a)),
+        Command::Supervisor(a) => (a.json(), supervisor::run(&a)),
     };
     match result {
         Ok(code) => code,

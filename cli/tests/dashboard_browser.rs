@@ -134,6 +134,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                     evidence_jpeg: None,
                     time: Times { wall_ms: salur_server::clock::now_ms(), mono_ms: 1, offset_ms: 0 },
                     location: None,
+                    received_in_full: None,
                 };
                 B64.encode(store.record(&signer, draft).unwrap().bytes)
             })

@@ -25,6 +25,7 @@ async fn the_demo_summary_matches_the_databases() {
     let s: Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("key {k} missing"));
     assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (3, 2, 1, 1));
+    assert_eq!(n("overrides_unverified"), 0, "both overrides carry the supervisor's real approval");
     assert_eq!(n("paid_live"), 1, "one recipient paid by face after the head-turn challenge");
     assert_eq!(n("live_refused"), 1, "the photo held up to the camera");
     assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
@@ -73,6 +74,16 @@ async fn the_demo_summary_matches_the_databases() {
         by_live,
         vec![("registry_template".into(), "passed".into(), 1), ("supervisor_override".into(), "not_run".into(), 2)]
     );
+
+    // The server checked both overrides' approval codes against the supervisor's secret.
+    let approvals: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT COALESCE(override_approval, ''), COUNT(*) FROM receipts WHERE method = 'supervisor_override'
+         GROUP BY override_approval",
+    )
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(approvals, vec![("verified".into(), 2)]);
 
     // Every device chain, verified here from the stored bytes and the registered key.
     let devices = sqlx::query("SELECT device_id, public_key FROM devices").fetch_all(&mut db).await.unwrap();

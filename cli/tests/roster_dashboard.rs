@@ -119,7 +119,12 @@ async fn roster_flow(backend: &common::Backend) {
         (
             "3171010101900001",
             Outcome::Paid,
-            Some(Method::SupervisorOverride { supervisor_id: "pos-9".into(), reason: "injured".into(), code: None }),
+            Some(Method::SupervisorOverride {
+                supervisor_id: "pos-9".into(),
+                reason: "injured".into(),
+                code: None,
+                approval: None,
+            }),
         ),
         (
             "3171010101900002",
@@ -161,6 +166,7 @@ async fn roster_flow(backend: &common::Backend) {
             evidence_jpeg: None,
             time: Times { wall_ms: 1, mono_ms: 1, offset_ms: 0 },
             location: None,
+            received_in_full: None,
         };
         upload.push(B64.encode(store.record(&signer, draft).unwrap().bytes));
     }
@@ -197,6 +203,14 @@ async fn roster_flow(backend: &common::Backend) {
     assert_eq!(worker["paid_without_live_check"], 1);
     assert_eq!(d["paid_without_live_check"], 1);
     assert_eq!(d["unlive_by_post_office"], json!([["jakarta-10110", 1]]));
+    // The override names a supervisor but carries no approval code: listed for the auditor.
+    assert_eq!(d["overrides_unverified_count"], 1);
+    let o = &d["overrides_unverified"][0];
+    assert_eq!((o["supervisor_id"].as_str(), o["approval"].as_str()), (Some("pos-9"), Some("missing")));
+    assert_eq!(
+        (o["device_id"].as_str(), o["worker_id"].as_str(), o["code"].as_str()),
+        (Some("dev-7"), Some("pos-7"), None)
+    );
     let unlive = d["unlive_payments"].as_array().unwrap();
     assert_eq!(unlive.len(), 1);
     assert_eq!(

@@ -61,6 +61,7 @@ impl Phone {
                 evidence_jpeg: None,
                 time: Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n, offset_ms: 0 },
                 location: None,
+                received_in_full: None,
             };
             self.store.record(&self.signer, draft).unwrap();
         }
@@ -339,10 +340,67 @@ async fn receipts_lost_by_a_server_restored_from_backup_are_sent_again() {
     }
     server.restart();
     assert_eq!(server_ids(&backend, &phone).await.len(), 30, "the restore lost the last 40");
+    // Nothing new was recorded: the sync still compares with the server's chain and resends.
+    let report = client.sync(&phone.store, &phone.signer, &()).await.unwrap();
+    assert_eq!((report.requeued, report.progress.acknowledged), (40, 40));
+    assert_exactly_once(&backend, &phone, 70).await;
     phone.record(1);
     let report = client.sync(&phone.store, &phone.signer, &()).await.unwrap();
-    assert_eq!(report.requeued, 40);
+    assert_eq!((report.requeued, report.progress.sent), (0, 1));
     assert_exactly_once(&backend, &phone, 71).await;
+}
+
+/// A crop the server refuses (larger than it accepts) stays on the phone, is reported and tried
+/// again at every sync, and neither the other crops nor later receipts wait for it.
+#[tokio::test]
+async fn a_refused_evidence_crop_is_kept_reported_retried_and_stops_nothing() {
+    let backend = common::backends().await.remove(0);
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&backend);
+    let phone = Phone::open(dir.path(), "dev-crop");
+    enrol(&server, &phone).await;
+    let record_with_crop = |n: u64, jpeg: Vec<u8>| {
+        let recipient = salur_core::store::Recipient {
+            roster_id: "blt-2026-11".into(),
+            recipient: salur_core::receipt::recipient_ref(b"k", &format!("31719900000000{n:02}")),
+            nik: String::new(),
+            name: String::new(),
+            address: String::new(),
+            amount: 600_000,
+            template: None,
+            enrolled: None,
+        };
+        let evidence = Evidence {
+            method: Method::RegistryTemplate,
+            score_e6: Some(600_000),
+            threshold_e6: Some(400_000),
+            model: "sface".into(),
+            liveness: Liveness::NotRun,
+            live: None,
+            face_sha256: None,
+        };
+        let time = Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n, offset_ms: 0 };
+        let draft = salur_core::doorstep::draft(&recipient, Outcome::Paid, Some(evidence), Some(jpeg), time);
+        phone.store.record(&phone.signer, draft).unwrap();
+    };
+    let too_large = (salur_server::store::MAX_EVIDENCE + 1) as usize;
+    record_with_crop(1, vec![0xd8; too_large]);
+    record_with_crop(2, vec![0xff; 2_000]);
+    let client = SyncClient::new(&config(&server.url())).unwrap();
+    let report = client.sync(&phone.store, &phone.signer, &()).await.unwrap();
+    assert_eq!((report.progress.acknowledged, report.evidence_uploaded, report.evidence_refused), (2, 1, 1));
+    let status = phone.store.sync_status().unwrap();
+    assert_eq!((status.pending, status.evidence_refused), (0, 1));
+    let error = status.last_error.unwrap();
+    assert!(error.contains("evidence face crop was refused") && error.contains("413"), "{error}");
+    assert!(phone.store.evidence(1).unwrap().is_some(), "the refused crop is kept");
+
+    // Later receipts upload; the refused crop is tried again (and refused again).
+    phone.record(3);
+    let report = client.sync(&phone.store, &phone.signer, &()).await.unwrap();
+    assert_eq!((report.progress.acknowledged, report.evidence_refused, report.evidence_uploaded), (3, 1, 0));
+    assert_eq!(phone.store.sync_status().unwrap().evidence_refused, 1);
+    assert_eq!(server_ids(&backend, &phone).await.len(), 5);
 }
 
 #[tokio::test]
@@ -447,6 +505,29 @@ async fn roster_refresh_adds_updates_and_removes_recipients() {
             })
             .unwrap();
         assert_eq!(names, BTreeSet::from(["Siti".to_string(), "Wati".to_string()]));
+
+        // The rosters this worker has recipients on, with their counts and rupiah.
+        let rosters = client.assigned_rosters(&phone.store, &phone.signer).await.unwrap();
+        let expected = salur_core::sync::AssignedRoster {
+            roster_id: "blt-2026-12".into(),
+            recipients: 2,
+            amount_total: 1_500_000,
+        };
+        assert_eq!(rosters, vec![expected]);
+        import(
+            &backend,
+            dir.path(),
+            &[&row("3171010101900009", "Ani", 400_000, "pos-1").replace("blt-2026-12", "blt-2027-01")],
+        );
+        import(
+            &backend,
+            dir.path(),
+            &[&row("3171010101900008", "Eko", 400_000, "pos-2").replace("blt-2026-12", "blt-2027-02")],
+        );
+        let rosters = client.assigned_rosters(&phone.store, &phone.signer).await.unwrap();
+        let ids: Vec<(&str, u64, u64)> =
+            rosters.iter().map(|r| (r.roster_id.as_str(), r.recipients, r.amount_total)).collect();
+        assert_eq!(ids, [("blt-2027-01", 1, 400_000), ("blt-2026-12", 2, 1_500_000)], "newest first, only pos-1's");
 
         let err = client.refresh_roster(&phone.store, &phone.signer, "no-such-roster").await.unwrap_err();
         assert!(matches!(err, Error::Server { status: 404, .. }), "{err}");

@@ -28,6 +28,7 @@ fn draft(n: u64) -> Draft {
         evidence_jpeg: Some(vec![0x5a; 3000]), // a 112x112 JPEG crop is about this size
         time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
         location: None,
+        received_in_full: None,
     }
 }
 

@@ -49,6 +49,7 @@ fn main() {
             offset_ms: -840,
         },
         location: Some(Location { lat_e7: -62_088_000, lon_e7: 1_068_456_000, accuracy_m: 9 }),
+        received_in_full: None,
     };
     let face = |method| {
         Some(Evidence {
@@ -77,6 +78,7 @@ fn main() {
                     supervisor_id: "pos-super-07".into(),
                     reason: "recipient's face injured; identity confirmed with e-KTP and neighbour".into(),
                     code: None,
+                    approval: None,
                 },
                 score_e6: Some(201_004),
                 threshold_e6: Some(400_000),

@@ -1,5 +1,6 @@
 //! Salur core: everything the postal worker's phone does, in Rust.
 //!
+//! - [`approval`]: the supervisor's code that approves an override (checked by the server).
 //! - [`face`]: on-device face verification (YuNet detector, SFace recognizer, on tract).
 //! - [`doorstep`]: from a capture at the door to the evidence a receipt signs.
 //! - [`receipt`]: signed, hash-chained disbursement receipts (COSE_Sign1, ES256).
@@ -7,6 +8,7 @@
 //! - [`store`]: the phone's durable, encrypted SQLite store.
 //! - [`sync`]: the background upload queue and the other calls to the disbursement API.
 
+pub mod approval;
 pub mod crypto;
 pub mod doorstep;
 pub mod error;

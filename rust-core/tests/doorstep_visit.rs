@@ -99,8 +99,17 @@ fn a_still_photo_of_the_recipient_never_reaches_the_face_comparison() {
     assert!(still.matched() && !still.accepted());
     assert_eq!(still.evidence.liveness, Liveness::NotRun);
     // Its override keeps what ran and the reason code.
-    let o = doorstep::override_evidence("sup-1", "cannot turn her head", OverrideCode::CannotDoLiveCheck, Some(&still));
-    assert!(matches!(o.method, Method::SupervisorOverride { code: Some(OverrideCode::CannotDoLiveCheck), .. }));
+    let o = doorstep::override_evidence(
+        "sup-1",
+        "cannot turn her head",
+        OverrideCode::CannotDoLiveCheck,
+        Some("01234567"),
+        Some(&still),
+    );
+    assert!(matches!(
+        o.method,
+        Method::SupervisorOverride { code: Some(OverrideCode::CannotDoLiveCheck), approval: Some(ref a), .. } if a == "01234567"
+    ));
     assert_eq!((o.score_e6, o.liveness), (still.evidence.score_e6, Liveness::NotRun));
 }
 

@@ -10,7 +10,7 @@ use salur_core::crypto;
 use salur_core::keys::{Signer, SoftwareSigner};
 use salur_core::receipt::{
     decode_payload, encode_payload, sign, verify, verify_chain, Evidence, IneligibleReason, Liveness, Location, Method,
-    Outcome, Receipt, Times,
+    Outcome, OverrideCode, Receipt, Times,
 };
 
 #[test]
@@ -115,9 +115,33 @@ fn an_optional_field_written_as_null_or_a_format_2_field_in_format_1_is_refused(
         supervisor_id: "s".into(),
         reason: "stiff neck".into(),
         code: Some(salur_core::receipt::OverrideCode::CannotDoLiveCheck),
+        approval: None,
     };
     let e = decode_payload(&encode_payload(&r).unwrap()).unwrap_err();
     assert!(e.to_string().contains("format 1"), "{e}");
+    // Nor a supervisor's approval code, nor "received in full" (both format 2).
+    r.evidence.as_mut().unwrap().method = salur_core::receipt::Method::SupervisorOverride {
+        supervisor_id: "s".into(),
+        reason: "stiff neck".into(),
+        code: None,
+        approval: Some("12345678".into()),
+    };
+    let e = decode_payload(&encode_payload(&r).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("format 1"), "{e}");
+    r.evidence.as_mut().unwrap().method = salur_core::receipt::Method::RegistryTemplate;
+    r.received_in_full = Some(true);
+    let e = decode_payload(&encode_payload(&r).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("format 1"), "{e}");
+    // As format 2 they decode, and re-encode to the same bytes.
+    r.v = 2;
+    r.evidence.as_mut().unwrap().method = salur_core::receipt::Method::SupervisorOverride {
+        supervisor_id: "s".into(),
+        reason: "stiff neck".into(),
+        code: Some(salur_core::receipt::OverrideCode::Other),
+        approval: Some("01234567".into()),
+    };
+    let bytes = encode_payload(&r).unwrap();
+    assert_eq!(decode_payload(&bytes).unwrap(), r);
 }
 
 fn chain(signer: &SoftwareSigner, n: u64) -> Vec<Vec<u8>> {
@@ -195,11 +219,22 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
         Just(Method::RegistryTemplate),
         Just(Method::EktpPhoto),
         Just(Method::EnrolledTemplate),
-        ("[a-z0-9-]{1,12}", "\\PC{1,60}").prop_map(|(supervisor_id, reason)| Method::SupervisorOverride {
-            supervisor_id,
-            reason,
-            code: None
-        }),
+        (
+            "[a-z0-9-]{1,12}",
+            "\\PC{1,60}",
+            proptest::option::of(prop_oneof![
+                Just(OverrideCode::CannotDoLiveCheck),
+                Just(OverrideCode::FaceNotVerified),
+                Just(OverrideCode::Other)
+            ]),
+            proptest::option::of("[0-9]{8}")
+        )
+            .prop_map(|(supervisor_id, reason, code, approval)| Method::SupervisorOverride {
+                supervisor_id,
+                reason,
+                code,
+                approval
+            }),
     ];
     let evidence = proptest::option::of(
         (method, proptest::option::of(-1_000_000i32..=1_000_000), proptest::option::of(any::<[u8; 32]>())).prop_map(
@@ -221,15 +256,25 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
     }));
     (
         ("\\PC{1,40}", "[a-z0-9-]{1,20}", "[a-z0-9-]{1,20}", 1u64..u64::MAX, any::<[u8; 32]>(), any::<[u8; 16]>()),
-        (any::<u64>(), outcome, evidence, any::<i64>(), any::<u64>(), any::<i64>(), location),
+        (
+            any::<u64>(),
+            outcome,
+            evidence,
+            any::<i64>(),
+            any::<u64>(),
+            any::<i64>(),
+            location,
+            proptest::option::of(any::<bool>()),
+        ),
     )
         .prop_map(
             |(
                 (id, device_id, worker_id, seq, prev, recipient),
-                (amount, outcome, evidence, wall, mono, off, location),
+                (amount, outcome, evidence, wall, mono, off, location, received_in_full),
             )| {
                 Receipt {
-                    v: 1,
+                    // Format 2 (it may carry every field).
+                    v: 2,
                     id,
                     device_id,
                     key_id: vec![1; 16],
@@ -243,6 +288,7 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
                     evidence,
                     time: Times { wall_ms: wall, mono_ms: mono, offset_ms: off },
                     location,
+                    received_in_full,
                 }
             },
         )

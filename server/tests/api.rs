@@ -43,6 +43,7 @@ impl Phone {
             evidence_jpeg: None,
             time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
             location: None,
+            received_in_full: None,
         };
         self.store.record(&self.signer, draft).unwrap().bytes
     }
@@ -317,6 +318,7 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/receipts/{id}",
             "/v1/receipts/{id}/evidence",
             "/v1/roster/{roster_id}",
+            "/v1/rosters",
             "/v1/time",
         ];
         served.sort();

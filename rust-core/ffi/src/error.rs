@@ -82,6 +82,11 @@ impl SalurError {
         Self::Failed { kind: ErrorKind::Internal, detail, hint: None }
     }
 
+    /// Bad arguments from the app: `detail` for the log, `hint` for the worker.
+    pub fn invalid(detail: impl Into<String>, hint: &str) -> Self {
+        Self::Failed { kind: ErrorKind::InvalidArgument, detail: detail.into(), hint: Some(hint.to_string()) }
+    }
+
     /// A failure of `kind` with `detail`.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
         Self::Failed { kind, detail: detail.into(), hint: None }

@@ -3,22 +3,24 @@
 //!
 //! Threading: [`FaceEngine`] calls and [`Phone`] store calls are blocking (tens of milliseconds):
 //! call them from a background thread (`Dispatchers.Default` / `IO`), never the UI thread.
-//! Network calls (`register`, `refresh_roster`, `sync`, `check_time`) are `suspend` functions that
+//! Network calls (`register`, `refresh_roster`, `assigned_rosters`, `sync`, `check_time`) are `suspend` functions that
 //! run on the phone's own tokio runtime.
 
 mod error;
 mod face;
+mod field;
 mod keys;
 mod live;
 mod phone;
 
 pub use error::{ErrorKind, SalurError};
 pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceDecision, FaceEngine, FaceQuality, ReferenceKind};
+pub use field::{GeoFix, OverrideApproval, OverrideReason};
 pub use keys::{DataKeyProvider, DeviceSigner};
 pub use live::{HeadMove, LiveFailure, LiveHint, LiveProgress, LiveSession};
 pub use phone::{
-    DeviceState, IneligibleKind, OverrideApproval, OverrideReason, Phone, ReceiptInfo, RecipientItem, RecipientStatus,
-    RosterChange, ServerConfig, SyncCounts, SyncObserver, SyncStatus,
+    AssignedRoster, DeviceState, IneligibleKind, Phone, ReceiptInfo, RecipientItem, RecipientStatus, RosterChange,
+    ServerConfig, SyncCounts, SyncObserver, SyncStatus,
 };
 
 uniffi::setup_scaffolding!("salur");

@@ -2,7 +2,7 @@
 //! receipts, and the sync with the disbursement API.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use salur_core::doorstep;
 use salur_core::receipt::{IneligibleReason, Outcome, Standing, Times};
@@ -10,6 +10,7 @@ use salur_core::store::Store;
 use salur_core::sync::{SyncClient, SyncConfig};
 
 use crate::face::FaceCheck;
+use crate::field::{check_received_in_full, GeoFix, OverrideApproval, OverrideReason};
 use crate::keys::{DataKeyProvider, DeviceSigner, Keys, Signer};
 use crate::SalurError;
 
@@ -53,38 +54,6 @@ impl DeviceState {
             }
         })
     }
-}
-
-/// Why a supervisor vouches for a recipient (counted on the dashboard).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
-pub enum OverrideReason {
-    /// The recipient cannot do the live check (injured neck, blind, very old...).
-    CannotDoLiveCheck,
-    /// Completed face comparisons did not verify a recipient the supervisor knows.
-    FaceNotVerified,
-    /// Something else, said in the reason.
-    Other,
-}
-
-impl From<OverrideReason> for salur_core::receipt::OverrideCode {
-    fn from(r: OverrideReason) -> Self {
-        match r {
-            OverrideReason::CannotDoLiveCheck => Self::CannotDoLiveCheck,
-            OverrideReason::FaceNotVerified => Self::FaceNotVerified,
-            OverrideReason::Other => Self::Other,
-        }
-    }
-}
-
-/// A supervisor's override as entered at the door.
-#[derive(Debug, Clone, uniffi::Record)]
-pub struct OverrideApproval {
-    /// The supervisor's worker id.
-    pub supervisor_id: String,
-    /// Why, in words (at least five characters).
-    pub reason: String,
-    /// Why, as a code the dashboard counts.
-    pub code: OverrideReason,
 }
 
 /// Where a recipient stands today.
@@ -149,6 +118,17 @@ pub struct RosterChange {
     pub updated: u64,
 }
 
+/// A roster on which the server assigns recipients to this phone's worker.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct AssignedRoster {
+    /// Roster (programme and period), for `refresh_roster`.
+    pub roster_id: String,
+    /// Recipients assigned to the worker on it.
+    pub recipients: u64,
+    /// Their amounts, whole rupiah.
+    pub amount_total: u64,
+}
+
 /// Counts of one sync run.
 #[derive(Debug, Clone, Copy, uniffi::Record)]
 pub struct SyncCounts {
@@ -179,6 +159,9 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     /// Its kind.
     pub last_error_kind: Option<salur_core::ErrorKind>,
+    /// Evidence face crops the server refused (kept on the phone and tried again at each sync;
+    /// the receipts themselves upload regardless).
+    pub evidence_refused: u64,
 }
 
 /// A recorded receipt.
@@ -228,6 +211,8 @@ pub struct Phone {
     signer: Arc<Signer>,
     client: Arc<SyncClient>,
     runtime: tokio::runtime::Runtime,
+    /// The last location fix the app gave (`set_location`).
+    location: Mutex<Option<GeoFix>>,
 }
 
 fn recipient_ref(hex_ref: &str) -> Result<Vec<u8>, SalurError> {
@@ -253,6 +238,7 @@ impl Phone {
         Ok(Times { wall_ms: salur_core::sync::now_ms(), mono_ms, offset_ms })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
         roster_id: &str,
@@ -261,11 +247,24 @@ impl Phone {
         evidence: Option<salur_core::receipt::Evidence>,
         crop: Option<Vec<u8>>,
         mono_ms: u64,
+        received_in_full: Option<bool>,
     ) -> Result<ReceiptInfo, SalurError> {
         let r = self.store.recipient(roster_id, &recipient_ref(recipient)?)?;
-        let draft = doorstep::draft(&r, outcome, evidence, crop, self.times(mono_ms)?);
+        let mut draft = doorstep::draft(&r, outcome, evidence, crop, self.times(mono_ms)?);
+        draft.location = GeoFix::at(self.location_fix().as_ref(), mono_ms);
+        draft.received_in_full = received_in_full;
         let signed = self.store.record(self.signer.as_ref(), draft)?;
         Ok(ReceiptInfo { id: signed.receipt.id.clone(), seq: signed.receipt.seq, cose: signed.bytes })
+    }
+
+    fn location_fix(&self) -> Option<GeoFix> {
+        *self.location.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn registered(&self) -> Result<salur_core::store::Device, SalurError> {
+        Ok(self.store.device()?.ok_or_else(|| {
+            salur_core::Error::InvalidArgument("register the device before recording receipts".into())
+        })?)
     }
 
     /// Runs a network call on the phone's runtime (reqwest needs tokio; the caller's coroutine
@@ -312,6 +311,7 @@ impl Phone {
             signer: Arc::new(Signer(signer)),
             client: Arc::new(SyncClient::new(&config)?),
             runtime,
+            location: Mutex::new(None),
         }))
     }
 
@@ -355,6 +355,17 @@ impl Phone {
         Ok(RosterChange { added: c.added, removed: c.removed, updated: c.updated })
     }
 
+    /// The rosters on which the server assigns recipients to this phone's worker (to pick one for
+    /// `refresh_roster`).
+    pub async fn assigned_rosters(&self) -> Result<Vec<AssignedRoster>, SalurError> {
+        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        let rosters = self.on_runtime(async move { client.assigned_rosters(&store, signer.as_ref()).await }).await?;
+        Ok(rosters
+            .into_iter()
+            .map(|r| AssignedRoster { roster_id: r.roster_id, recipients: r.recipients, amount_total: r.amount_total })
+            .collect())
+    }
+
     /// Uploads every waiting receipt (and evidence crop); safe to cancel and to call again.
     pub async fn sync(&self, observer: Option<Arc<dyn SyncObserver>>) -> Result<SyncCounts, SalurError> {
         let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
@@ -374,6 +385,7 @@ impl Phone {
             last_success_ms: s.last_success_ms,
             last_error: s.last_error,
             last_error_kind: s.last_error_kind.as_deref().and_then(salur_core::ErrorKind::from_name),
+            evidence_refused: s.evidence_refused,
         })
     }
 
@@ -490,15 +502,53 @@ impl Phone {
         Ok(saved?)
     }
 
-    /// Records a payment on an accepted face check (refused if the check did not accept).
-    /// `mono_ms` is the phone's monotonic clock (`SystemClock.elapsedRealtime()`).
+    /// The phone's position for the receipts recorded from now on (each attaches it while it is at
+    /// most ten minutes old by `mono_ms`); `None` forgets it. Refused when off the globe or less
+    /// accurate than 100 km.
+    pub fn set_location(&self, fix: Option<GeoFix>) -> Result<(), SalurError> {
+        if let Some(f) = &fix {
+            f.check()?;
+        }
+        *self.location.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = fix;
+        Ok(())
+    }
+
+    /// The receipts this phone recorded for a recipient, oldest first ("view receipt").
+    pub fn receipts_for(&self, roster_id: String, recipient_ref: String) -> Result<Vec<ReceiptInfo>, SalurError> {
+        let recipient = self::recipient_ref(&recipient_ref)?;
+        Ok(self
+            .store
+            .receipts_for(&roster_id, &recipient)?
+            .into_iter()
+            .map(|r| ReceiptInfo { id: r.id, seq: r.seq, cose: r.cose })
+            .collect())
+    }
+
+    /// The 8-digit challenge the worker reads to the supervisor for an override of this recipient
+    /// for `code`; the supervisor's tool answers with the approval code (`OverrideApproval`).
+    pub fn override_challenge(
+        &self,
+        roster_id: String,
+        recipient_ref: String,
+        code: OverrideReason,
+    ) -> Result<String, SalurError> {
+        let device = self.registered()?;
+        let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
+        Ok(salur_core::approval::challenge(&device.device_id, &roster_id, &r.recipient, code.into()))
+    }
+
+    /// Records a payment on an accepted face check (refused if the check did not accept, or if the
+    /// recipient did not confirm `received_in_full`). `mono_ms` is the phone's monotonic clock
+    /// (`SystemClock.elapsedRealtime()`).
     pub fn record_paid(
         &self,
         roster_id: String,
         recipient_ref: String,
         check: Arc<FaceCheck>,
         mono_ms: u64,
+        received_in_full: bool,
     ) -> Result<ReceiptInfo, SalurError> {
+        check_received_in_full(received_in_full)?;
         let r = self.store.recipient(&roster_id, &self::recipient_ref(&recipient_ref)?)?;
         doorstep::may_pay(&check.inner, &r, self.store.standing(&roster_id, &r.recipient)?)?;
         if check.spent.swap(true, std::sync::atomic::Ordering::SeqCst) {
@@ -515,6 +565,7 @@ impl Phone {
             Some(c.evidence.clone()),
             Some(c.crop_jpeg.clone()),
             mono_ms,
+            Some(true),
         );
         if recorded.is_err() {
             // Nothing was recorded (disk full, unknown recipient): the check may still pay once.
@@ -523,7 +574,9 @@ impl Phone {
         recorded
     }
 
-    /// Records a payment a supervisor vouched for (flagged for audit), with the last face check if any.
+    /// Records a payment a supervisor vouched for with their approval code (the server checks the
+    /// code and flags the override for audit), with the last face check if any. Refused: a code
+    /// that is not 8 digits, the worker as their own supervisor, no `received_in_full`.
     pub fn record_override(
         &self,
         roster_id: String,
@@ -531,14 +584,11 @@ impl Phone {
         approval: OverrideApproval,
         last_check: Option<Arc<FaceCheck>>,
         mono_ms: u64,
+        received_in_full: bool,
     ) -> Result<ReceiptInfo, SalurError> {
-        let OverrideApproval { supervisor_id, reason, code } = approval;
-        if supervisor_id.trim().is_empty() || reason.trim().len() < 5 {
-            return Err(salur_core::Error::InvalidArgument(
-                "an override needs the supervisor's id and a reason in words".into(),
-            )
-            .into());
-        }
+        check_received_in_full(received_in_full)?;
+        approval.check(&self.registered()?.worker_id)?;
+        let OverrideApproval { supervisor_id, reason, code, approval_code } = approval;
         let recipient = self::recipient_ref(&recipient_ref)?;
         doorstep::not_paid_yet(self.store.standing(&roster_id, &recipient)?)?;
         // Only a check made for this recipient is kept as the override's evidence.
@@ -546,9 +596,10 @@ impl Phone {
             .as_ref()
             .map(|c| &c.inner)
             .filter(|c| c.made_for.as_ref() == Some(&(roster_id.clone(), recipient.clone())));
-        let evidence = doorstep::override_evidence(&supervisor_id, &reason, code.into(), last);
+        let evidence =
+            doorstep::override_evidence(supervisor_id.trim(), reason.trim(), code.into(), Some(&approval_code), last);
         let crop = last.map(|c| c.crop_jpeg.clone());
-        self.record(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms)
+        self.record(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms, Some(true))
     }
 
     /// Records a recipient found ineligible (the aid goes back for reallocation).
@@ -567,7 +618,7 @@ impl Phone {
             IneligibleKind::NotMeetingCriteria => IneligibleReason::NotMeetingCriteria,
             IneligibleKind::Other => IneligibleReason::Other,
         };
-        self.record(&roster_id, &recipient_ref, Outcome::Ineligible { reason, note }, None, None, mono_ms)
+        self.record(&roster_id, &recipient_ref, Outcome::Ineligible { reason, note }, None, None, mono_ms, None)
     }
 
     /// Records that nobody was home.
@@ -577,7 +628,7 @@ impl Phone {
         recipient_ref: String,
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
-        self.record(&roster_id, &recipient_ref, Outcome::NotHome, None, None, mono_ms)
+        self.record(&roster_id, &recipient_ref, Outcome::NotHome, None, None, mono_ms, None)
     }
 
     /// Records that the recipient refused the aid.
@@ -587,7 +638,7 @@ impl Phone {
         recipient_ref: String,
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
-        self.record(&roster_id, &recipient_ref, Outcome::Refused, None, None, mono_ms)
+        self.record(&roster_id, &recipient_ref, Outcome::Refused, None, None, mono_ms, None)
     }
 
     /// Whether the device's whole receipt chain verifies.

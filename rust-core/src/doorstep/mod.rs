@@ -68,11 +68,13 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
 }
 
 /// Evidence for a supervisor override: the supervisor vouches for a genuine recipient the camera
-/// could not verify; the last check's score and live-check record are kept when there was one.
+/// could not verify, with their 8-digit `approval` (see [`crate::approval`]); the last check's
+/// score and live-check record are kept when there was one.
 pub fn override_evidence(
     supervisor_id: &str,
     reason: &str,
     code: OverrideCode,
+    approval: Option<&str>,
     last_check: Option<&FaceCheck>,
 ) -> Evidence {
     Evidence {
@@ -80,6 +82,7 @@ pub fn override_evidence(
             supervisor_id: supervisor_id.to_string(),
             reason: reason.to_string(),
             code: Some(code),
+            approval: approval.map(str::to_string),
         },
         score_e6: last_check.and_then(|c| c.evidence.score_e6),
         threshold_e6: last_check.and_then(|c| c.evidence.threshold_e6),
@@ -144,5 +147,6 @@ pub fn draft(
         evidence_jpeg,
         time,
         location: None,
+        received_in_full: None,
     }
 }

@@ -53,9 +53,12 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Receipt> {
         return Err(Error::InvalidReceipt(format!("receipt format {} is not supported", receipt.v)));
     }
     // A version 1 receipt cannot carry what version 2 added: one meaning per byte form.
-    let v2_fields = receipt.evidence.as_ref().is_some_and(|e| {
-        e.live.is_some() || matches!(e.method, super::Method::SupervisorOverride { code: Some(_), .. })
-    });
+    let v2_fields = receipt.received_in_full.is_some()
+        || receipt.evidence.as_ref().is_some_and(|e| {
+            e.live.is_some()
+                || matches!(e.method, super::Method::SupervisorOverride { code: Some(_), .. })
+                || matches!(e.method, super::Method::SupervisorOverride { approval: Some(_), .. })
+        });
     if receipt.v < 2 && v2_fields {
         return Err(Error::InvalidReceipt("a format 1 receipt cannot carry format 2 fields".into()));
     }

@@ -63,6 +63,9 @@ pub struct Receipt {
     /// Where, when the phone knew.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The recipient confirmed they received the whole amount (format 2; set on payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_in_full: Option<bool>,
 }
 
 /// What happened at the door.
@@ -144,6 +147,10 @@ pub enum Method {
         /// Why, as a code the dashboard counts (format 2 on).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code: Option<OverrideCode>,
+        /// The supervisor's 8-digit answer to the override's challenge (format 2 on; see
+        /// [`crate::approval`]): the server checks it with the supervisor's secret.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        approval: Option<String>,
     },
 }
 
@@ -157,6 +164,17 @@ pub enum OverrideCode {
     FaceNotVerified,
     /// Something else, said in the reason.
     Other,
+}
+
+impl OverrideCode {
+    /// The snake_case name, as signed and stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CannotDoLiveCheck => "cannot_do_live_check",
+            Self::FaceNotVerified => "face_not_verified",
+            Self::Other => "other",
+        }
+    }
 }
 
 /// Result of the live-person check.
@@ -236,6 +254,29 @@ pub struct Location {
     pub lon_e7: i32,
     /// Accuracy radius in metres.
     pub accuracy_m: u32,
+}
+
+impl Location {
+    /// Largest |latitude| in 1e-7 degrees.
+    pub const MAX_LAT_E7: i32 = 900_000_000;
+    /// Largest |longitude| in 1e-7 degrees.
+    pub const MAX_LON_E7: i32 = 1_800_000_000;
+    /// Largest accuracy radius accepted, metres.
+    pub const MAX_ACCURACY_M: u32 = 100_000;
+
+    /// Refuses a position off the globe or an accuracy radius over 100 km.
+    pub fn check(&self) -> crate::Result<()> {
+        if self.lat_e7.unsigned_abs() > Self::MAX_LAT_E7.unsigned_abs()
+            || self.lon_e7.unsigned_abs() > Self::MAX_LON_E7.unsigned_abs()
+            || self.accuracy_m > Self::MAX_ACCURACY_M
+        {
+            return Err(crate::Error::InvalidArgument(format!(
+                "location out of range: latitude within ±90°, longitude within ±180°, accuracy at most {} m",
+                Self::MAX_ACCURACY_M
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Where a recipient stands after their visits: a later visit only ever raises it (paid beats
@@ -344,7 +385,25 @@ mod serde_bytes_opt {
 
 #[cfg(test)]
 mod tests {
-    use super::{IneligibleReason, Outcome, Standing};
+    use super::{IneligibleReason, Location, Outcome, OverrideCode, Standing};
+
+    #[test]
+    fn override_code_names_are_their_signed_names() {
+        for c in [OverrideCode::CannotDoLiveCheck, OverrideCode::FaceNotVerified, OverrideCode::Other] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
+
+    #[test]
+    fn locations_off_the_globe_are_refused() {
+        let at = |lat_e7, lon_e7, accuracy_m| Location { lat_e7, lon_e7, accuracy_m }.check().is_ok();
+        assert!(at(-62_088_000, 1_068_456_000, 12));
+        assert!(at(900_000_000, -1_800_000_000, 100_000));
+        assert!(!at(900_000_001, 0, 1));
+        assert!(!at(0, -1_800_000_001, 1));
+        assert!(!at(i32::MIN, 0, 1));
+        assert!(!at(0, 0, 100_001));
+    }
 
     #[test]
     fn standing_only_rises_and_round_trips_through_names_and_codes() {

@@ -84,6 +84,8 @@ pub struct Draft {
     pub time: Times,
     /// Position.
     pub location: Option<Location>,
+    /// The recipient confirmed receiving the whole amount (payments made at the door).
+    pub received_in_full: Option<bool>,
 }
 
 /// Upload state of a receipt.
@@ -286,6 +288,17 @@ impl Store {
         Ok(rows)
     }
 
+    /// The receipts recorded on this phone for one recipient, oldest first (what "view receipt" shows).
+    pub fn receipts_for(&self, roster_id: &str, recipient: &[u8]) -> Result<Vec<StoredReceipt>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT r.seq, r.id, CAST(r.cose AS BLOB), o.state, o.reason FROM receipts r JOIN outbox o ON o.seq = r.seq
+             WHERE r.roster_id = ?1 AND r.recipient = ?2 ORDER BY r.seq",
+        )?;
+        let rows = stmt.query_map(params![roster_id, recipient], stored_row)?;
+        rows.map(|row| row?).collect()
+    }
+
     /// Where one recipient stands after the visits recorded on this phone.
     pub fn standing(&self, roster_id: &str, recipient: &[u8]) -> Result<receipt::Standing> {
         let conn = self.conn();
@@ -394,6 +407,7 @@ impl Store {
             evidence,
             time: draft.time,
             location: draft.location,
+            received_in_full: draft.received_in_full,
         };
         let signed = receipt::sign(&r, signer)?;
         let now = now_ms();

@@ -79,9 +79,14 @@ const V3: &str = "ALTER TABLE evidence ADD COLUMN uploaded_ms INTEGER;";
 // a roster refresh (which rewrites the registry columns) never loses it.
 const V4: &str = "ALTER TABLE roster ADD COLUMN enrolled_enc BLOB;";
 
+// An evidence crop the server refused (too large, not the signed bytes...): when, and why. The
+// crop is kept and tried again at a later sync; receipts go on uploading meanwhile.
+const V5: &str =
+    "ALTER TABLE evidence ADD COLUMN refused_ms INTEGER; ALTER TABLE evidence ADD COLUMN refused_reason TEXT;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 #[cfg(test)]

@@ -40,6 +40,8 @@ pub struct SyncStatus {
     pub last_error_ms: Option<i64>,
     /// Server time minus phone time, from the last time check.
     pub clock_offset_ms: i64,
+    /// Evidence face crops the server refused at their last try (kept, tried again next sync).
+    pub evidence_refused: u64,
 }
 
 /// What a roster refresh changed.
@@ -90,6 +92,11 @@ impl Store {
                 })
             },
         )?;
+        status.evidence_refused = conn.query_row(
+            "SELECT COUNT(*) FROM evidence WHERE uploaded_ms IS NULL AND refused_ms IS NOT NULL",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as u64;
         status.pending = counts.pending + counts.sent;
         status.acknowledged = counts.acknowledged;
         status.rejected = counts.rejected;
@@ -143,16 +150,18 @@ impl Store {
             .collect())
     }
 
-    /// Evidence crops of acknowledged receipts not yet uploaded: (sequence, receipt id, JPEG).
-    pub fn evidence_to_upload(&self, limit: usize) -> Result<Vec<(u64, String, Vec<u8>)>> {
+    /// Evidence crops of acknowledged receipts not yet uploaded, with a sequence above
+    /// `after_seq` (refused ones included: they are tried again): (sequence, receipt id, JPEG).
+    pub fn evidence_to_upload(&self, after_seq: u64, limit: usize) -> Result<Vec<(u64, String, Vec<u8>)>> {
         let seqs: Vec<(i64, String)> = {
             let conn = self.conn();
             let mut stmt = conn.prepare(
                 "SELECT e.seq, r.id FROM evidence e JOIN outbox o ON o.seq = e.seq JOIN receipts r ON r.seq = e.seq
-                 WHERE e.uploaded_ms IS NULL AND o.state = 'acknowledged' ORDER BY e.seq LIMIT ?1",
+                 WHERE e.uploaded_ms IS NULL AND o.state = 'acknowledged' AND e.seq > ?1 ORDER BY e.seq LIMIT ?2",
             )?;
-            let rows =
-                stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            let rows = stmt
+                .query_map(params![after_seq as i64, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
             rows
         };
         seqs.into_iter()
@@ -162,7 +171,19 @@ impl Store {
 
     /// Marks a receipt's evidence crop as held by the server.
     pub fn mark_evidence_uploaded(&self, seq: u64) -> Result<()> {
-        self.conn().execute("UPDATE evidence SET uploaded_ms = ?1 WHERE seq = ?2", params![now_ms(), seq as i64])?;
+        self.conn().execute(
+            "UPDATE evidence SET uploaded_ms = ?1, refused_ms = NULL, refused_reason = NULL WHERE seq = ?2",
+            params![now_ms(), seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Notes that the server refused a receipt's evidence crop (the crop is kept, for a later try).
+    pub fn mark_evidence_refused(&self, seq: u64, reason: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE evidence SET refused_ms = ?1, refused_reason = ?2 WHERE seq = ?3",
+            params![now_ms(), reason, seq as i64],
+        )?;
         Ok(())
     }
 

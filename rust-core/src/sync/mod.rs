@@ -10,6 +10,7 @@
 
 mod backoff;
 mod http;
+mod roster;
 mod tls;
 
 use std::net::IpAddr;
@@ -22,11 +23,12 @@ use serde::{Deserialize, Serialize};
 
 pub use backoff::Backoff;
 pub use http::now_ms;
+pub use roster::AssignedRoster;
 pub use tls::spki_sha256;
 
 use crate::error::{Error, Result};
 use crate::keys::Signer;
-use crate::store::{OutboxState, Recipient, RosterChange, Store};
+use crate::store::{OutboxState, Store};
 use http::{Auth, Http};
 
 /// Where and how to reach the server.
@@ -105,6 +107,9 @@ pub struct SyncReport {
     pub server_contiguous_to: u64,
     /// Evidence face crops whose upload finished in this run.
     pub evidence_uploaded: u64,
+    /// Evidence face crops the server refused in this run (kept on the phone, tried again at the
+    /// next sync; the receipts themselves went on uploading).
+    pub evidence_refused: u64,
 }
 
 /// A registration as the server answered it.
@@ -152,21 +157,6 @@ struct ServerChain {
     contiguous_to: u64,
     max_seq: u64,
     gaps: Vec<[u64; 2]>,
-}
-
-#[derive(Deserialize)]
-struct RosterAnswer {
-    recipients: Vec<RosterEntry>,
-}
-
-#[derive(Deserialize)]
-struct RosterEntry {
-    recipient: String,
-    nik: String,
-    name: String,
-    address: String,
-    amount: u64,
-    template: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,51 +263,35 @@ impl SyncClient {
         Ok(decode::<RegistrationAnswer>(&answer, "registration")?.device)
     }
 
-    /// Replaces the phone's copy of `roster_id` with the recipients now assigned to this worker.
-    pub async fn refresh_roster(&self, store: &Store, signer: &dyn Signer, roster_id: &str) -> Result<RosterChange> {
-        let device = registered(store)?;
-        let auth = Self::auth(store, signer, &device)?;
-        let path = format!("/v1/roster/{}", url_segment(roster_id)?);
-        let answer = self.http.call(Some(auth), Method::GET, &path, None, &|_| {}).await?;
-        let roster: RosterAnswer = decode(&answer, "roster")?;
-        let recipients = roster
-            .recipients
-            .into_iter()
-            .map(|e| {
-                let bad = |what: &str| unexpected(format!("roster entry with a malformed {what}"));
-                Ok(Recipient {
-                    roster_id: roster_id.to_string(),
-                    recipient: hex::decode(&e.recipient).map_err(|_| bad("recipient"))?,
-                    nik: e.nik,
-                    name: e.name,
-                    address: e.address,
-                    amount: e.amount,
-                    template: e.template.map(|t| B64.decode(t)).transpose().map_err(|_| bad("template"))?,
-                    enrolled: None,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        store.replace_roster(roster_id, &recipients)
-    }
-
     /// Uploads every unacknowledged receipt; returns when each has the server's answer.
     /// On failure the receipts stay queued, the error is kept for [`Store::sync_status`], and the
     /// next call carries on. [`Error::SyncBusy`] if this store is already syncing.
     pub async fn sync(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
         let _guard = store.begin_sync()?;
         let result = self.sync_all(store, signer, listener).await;
-        store.note_sync(result.as_ref().err())?;
-        result
+        // A refused evidence crop does not fail the sync (every receipt has its answer), but the
+        // worker sees it as the last error until a later sync uploads it.
+        let error = match &result {
+            Ok((_, refusal)) => refusal.as_ref(),
+            Err(e) => Some(e),
+        };
+        store.note_sync(error)?;
+        result.map(|(report, _)| report)
     }
 
-    async fn sync_all(&self, store: &Store, signer: &dyn Signer, listener: &dyn SyncListener) -> Result<SyncReport> {
+    async fn sync_all(
+        &self,
+        store: &Store,
+        signer: &dyn Signer,
+        listener: &dyn SyncListener,
+    ) -> Result<(SyncReport, Option<Error>)> {
         let device = registered(store)?;
         // Measured first: every request of this sync is stamped with the fresh offset.
         self.check_time(store).await?;
         let auth = Self::auth(store, signer, &device)?;
         let mut report = self.drain(store, auth, listener).await?;
-        self.upload_evidence(store, auth, listener, &mut report).await?;
-        Ok(report)
+        let refusal = self.upload_evidence(store, auth, listener, &mut report).await?;
+        Ok((report, refusal))
     }
 
     async fn drain(&self, store: &Store, auth: Auth<'_>, listener: &dyn SyncListener) -> Result<SyncReport> {
@@ -328,11 +302,12 @@ impl SyncClient {
         loop {
             let batch = store.unacknowledged(batch_size)?;
             if batch.is_empty() {
-                if requeue_checked || report.progress.sent == 0 {
+                if requeue_checked {
                     break;
                 }
                 // The server's chain tells whether it still holds what the phone has as
-                // acknowledged (a database restored from backup would not): those go again, once.
+                // acknowledged (a database restored from backup would not): those go again, once
+                // per sync, even when nothing new was recorded.
                 requeue_checked = true;
                 let chain = self.chain(auth).await?;
                 report.server_contiguous_to = chain.contiguous_to;
@@ -386,49 +361,78 @@ impl SyncClient {
     }
 
     /// Uploads the evidence crops of acknowledged receipts, resuming each where the server stopped.
+    /// A crop the server refuses is kept and noted (tried again at the next sync) and the others
+    /// go on; returns the last refusal, for the worker's status line.
     async fn upload_evidence(
         &self,
         store: &Store,
         auth: Auth<'_>,
         listener: &dyn SyncListener,
         report: &mut SyncReport,
-    ) -> Result<()> {
+    ) -> Result<Option<Error>> {
         let retrying = |e: &Error| listener.retrying(e);
+        let mut after = 0;
+        let mut refusal = None;
         loop {
-            let batch = store.evidence_to_upload(16)?;
+            let batch = store.evidence_to_upload(after, 16)?;
             if batch.is_empty() {
-                return Ok(());
+                return Ok(refusal);
             }
             for (seq, id, jpeg) in batch {
-                let path = format!("/v1/receipts/{}/evidence", url_segment(&id)?);
-                let status_of = || async {
-                    let answer = self.http.call(Some(auth), Method::GET, &path, None, &retrying).await?;
-                    decode::<EvidenceStatus>(&answer, "evidence status")
-                };
-                let mut status = status_of().await?;
-                while !status.complete {
-                    let from = status.received as usize;
-                    if from >= jpeg.len() {
-                        // The server holds every byte yet calls it incomplete: stop rather than loop.
-                        return Err(unexpected(format!("evidence of {id}: {from} bytes held, not complete")));
+                after = seq;
+                match self.upload_crop(auth, &id, &jpeg, &retrying).await {
+                    Ok(()) => {
+                        store.mark_evidence_uploaded(seq)?;
+                        report.evidence_uploaded += 1;
                     }
-                    let to = (from + self.evidence_chunk).min(jpeg.len());
-                    let body = serde_json::json!({
-                        "offset": from, "total": jpeg.len(), "chunk": B64.encode(&jpeg[from..to]),
-                    })
-                    .to_string();
-                    status =
-                        match self.http.call(Some(auth), Method::PUT, &path, Some(body.as_bytes()), &retrying).await {
-                            Ok(answer) => decode(&answer, "evidence upload")?,
-                            // A chunk whose answer was lost arrived after all: ask where to go on.
-                            Err(Error::Server { status: 409, .. }) => status_of().await?,
-                            Err(e) => return Err(e),
-                        };
+                    Err(e) if refuses_crop(&e) => {
+                        store.mark_evidence_refused(seq, &e.to_string())?;
+                        report.evidence_refused += 1;
+                        refusal = Some(evidence_refused(e));
+                    }
+                    Err(e) => return Err(e),
                 }
-                store.mark_evidence_uploaded(seq)?;
-                report.evidence_uploaded += 1;
             }
         }
+    }
+
+    /// Uploads one crop from where the server stopped.
+    async fn upload_crop(
+        &self,
+        auth: Auth<'_>,
+        id: &str,
+        jpeg: &[u8],
+        retrying: &(dyn Fn(&Error) + Sync),
+    ) -> Result<()> {
+        let path = format!("/v1/receipts/{}/evidence", url_segment(id)?);
+        let status_of = || async {
+            let answer = self.http.call(Some(auth), Method::GET, &path, None, retrying).await?;
+            decode::<EvidenceStatus>(&answer, "evidence status")
+        };
+        let mut status = status_of().await?;
+        while !status.complete {
+            let from = status.received as usize;
+            if from >= jpeg.len() {
+                // The server holds every byte yet calls it incomplete: stop rather than loop.
+                return Err(Error::Server {
+                    status: 409,
+                    code: "evidence_incomplete".into(),
+                    message: format!("evidence of {id}: {from} bytes held, not complete"),
+                });
+            }
+            let to = (from + self.evidence_chunk).min(jpeg.len());
+            let body = serde_json::json!({
+                "offset": from, "total": jpeg.len(), "chunk": B64.encode(&jpeg[from..to]),
+            })
+            .to_string();
+            status = match self.http.call(Some(auth), Method::PUT, &path, Some(body.as_bytes()), retrying).await {
+                Ok(answer) => decode(&answer, "evidence upload")?,
+                // A chunk whose answer was lost arrived after all: ask where to go on.
+                Err(Error::Server { status: 409, .. }) => status_of().await?,
+                Err(e) => return Err(e),
+            };
+        }
+        Ok(())
     }
 
     async fn chain(&self, auth: Auth<'_>) -> Result<ServerChain> {
@@ -439,6 +443,25 @@ impl SyncClient {
         let path = format!("/v1/devices/{}/chain", url_segment(auth.device_id)?);
         let answer = self.http.call(Some(auth), Method::GET, &path, None, &|_| {}).await?;
         Ok(decode::<Answer>(&answer, "chain")?.status)
+    }
+}
+
+/// The server refused this one crop (too large, not the signed bytes, no such receipt), as opposed
+/// to refusing the device (401, 403) or being unreachable: the other crops can still go.
+fn refuses_crop(e: &Error) -> bool {
+    matches!(e, Error::Server { status, .. } if (400..500).contains(status) && !matches!(status, 401 | 403 | 408 | 429))
+}
+
+fn evidence_refused(e: Error) -> Error {
+    match e {
+        Error::Server { status, code, message } => Error::Server {
+            status,
+            code,
+            message: format!(
+                "an evidence face crop was refused (kept on the phone, tried again at the next sync): {message}"
+            ),
+        },
+        other => other,
     }
 }
 

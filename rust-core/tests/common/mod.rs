@@ -59,6 +59,7 @@ pub fn receipt(signer: &dyn Signer) -> Receipt {
         }),
         time: Times { wall_ms: 1_795_000_000_000, mono_ms: 86_400_000, offset_ms: -1_250 },
         location: Some(Location { lat_e7: -62_088_000, lon_e7: 1_068_456_000, accuracy_m: 12 }),
+        received_in_full: None,
     }
 }
 
@@ -81,6 +82,7 @@ pub fn draft(n: u64) -> Draft {
         evidence_jpeg: None,
         time: Times { wall_ms: 1_795_000_000_000 + n as i64, mono_ms: n, offset_ms: 0 },
         location: None,
+        received_in_full: None,
     }
 }
 

@@ -38,6 +38,15 @@ pub(super) async fn roster(
     Ok(Json(json!({ "roster_id": roster_id, "roster_key": B64.encode(key), "recipients": recipients })))
 }
 
+/// The rosters with recipients assigned to the signing device's worker (to pick one to download).
+pub(super) async fn rosters(
+    State(state): State<AppState>,
+    Signed { device, .. }: Signed,
+) -> Result<Json<Value>, ApiError> {
+    let rosters = state.db.rosters_for_worker(&device.worker_id).await?;
+    Ok(Json(json!({ "worker_id": device.worker_id, "rosters": rosters })))
+}
+
 /// The reallocation queue, as JSON or (`?format=csv`) CSV.
 pub(super) async fn reallocations(
     State(state): State<AppState>,

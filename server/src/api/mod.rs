@@ -71,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(|| async { axum::response::Html(crate::read::dashboard::PAGE) }))
         .route("/v1/dashboard", get(admin::dashboard))
         .route("/v1/roster/{roster_id}", get(admin::roster))
+        .route("/v1/rosters", get(admin::rosters))
         .route("/v1/admin/reallocations", get(admin::reallocations))
         .route("/v1/admin/devices", get(devices::list))
         .route("/v1/admin/devices/{id}/{action}", post(devices::set_status).layer(small))

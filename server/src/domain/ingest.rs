@@ -270,6 +270,7 @@ mod tests {
             evidence: None,
             time: Times { wall_ms: 0, mono_ms: 0, offset_ms: 0 },
             location: None,
+            received_in_full: None,
         }
     }
 
@@ -331,7 +332,7 @@ mod tests {
         r.evidence = Some(evidence(Method::RegistryTemplate, 460_000, 400_000));
         assert!(!is_low_score(&r));
         r.evidence = Some(evidence(
-            Method::SupervisorOverride { supervisor_id: "s".into(), reason: "r".into(), code: None },
+            Method::SupervisorOverride { supervisor_id: "s".into(), reason: "r".into(), code: None, approval: None },
             0,
             1,
         ));

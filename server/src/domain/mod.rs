@@ -7,5 +7,6 @@ pub mod chain;
 pub mod dates;
 pub mod devices;
 pub mod ingest;
+pub mod overrides;
 pub mod roster;
 pub mod sweep;

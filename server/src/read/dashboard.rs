@@ -156,6 +156,10 @@ pub struct Dashboard {
     pub unlive_by_post_office: Vec<(String, u64)>,
     /// This roster's payments without a passed live check, newest first, at most [`DEVICE_LIST_LIMIT`].
     pub unlive_payments: Vec<UnlivePayment>,
+    /// This roster's overrides whose supervisor approval did not verify.
+    pub overrides_unverified_count: u64,
+    /// Those overrides, newest first, at most [`super::overrides::UNVERIFIED_LIST_LIMIT`].
+    pub overrides_unverified: Vec<super::overrides::UnverifiedOverride>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -337,7 +341,14 @@ impl Db {
         .bind(&roster_id)
         .fetch_all(&self.read)
         .await?;
+        let overrides_unverified = self.overrides_unverified(&roster_id).await?;
         Ok(Dashboard {
+            overrides_unverified_count: named("override_approval:")
+                .iter()
+                .filter(|(state, _)| state != "verified")
+                .map(|(_, n)| n)
+                .sum(),
+            overrides_unverified,
             paid_without_live_check: unlive_by_post_office.iter().map(|(_, n)| n).sum(),
             unlive_by_post_office,
             unlive_payments,

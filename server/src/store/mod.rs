@@ -12,6 +12,7 @@ mod reallocations;
 mod receipts;
 mod roster;
 mod summaries;
+mod supervisors;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ use crate::error::ApiError;
 
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
 pub use reallocations::{reallocations_csv, Reallocation};
+pub use roster::AssignedRoster;
 
 /// Handles to the database.
 #[derive(Clone)]

@@ -10,6 +10,7 @@ use crate::domain::areas::{self, RecipientStanding};
 use crate::domain::chain::ChainStatus;
 use crate::domain::devices::Device;
 use crate::domain::ingest::{self, Indexed, Ingest, IngestResult, RosterFacts, Taken};
+use crate::domain::overrides;
 use crate::error::ApiError;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -51,6 +52,13 @@ impl Db {
                 if signed.receipt.device_id != device.device_id {
                     let why = "the receipt belongs to another device".to_string();
                     return Err(IngestResult::of(&signed.receipt, Ingest::Rejected, Some(why)));
+                }
+                if let Some(Err(e)) = signed.receipt.location.as_ref().map(|l| l.check()) {
+                    return Err(IngestResult::of(
+                        &signed.receipt,
+                        Ingest::Rejected,
+                        Some(format!("invalid receipt: {e}")),
+                    ));
                 }
                 Ok(signed)
             })
@@ -176,11 +184,17 @@ async fn store_one(
     .await?;
     let facts = roster.as_ref().map(|row| RosterFacts { worker_id: row.worker_id.clone(), amount: row.amount });
     let flag = ingest::flag(r, &device.worker_id, facts.as_ref()).map(|f| f.to_string());
+    let supervisor = match overrides::supervisor_of(r) {
+        Some(id) => super::supervisors::supervisor(tx, id).await?,
+        None => None,
+    };
+    let approval = overrides::check(r, &device.worker_id, supervisor.as_ref());
     let evidence = r.evidence.as_ref();
     sqlx::query(
         "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
-                               amount, signed_ms, received_ms, score_e6, threshold_e6, flag, liveness)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                               amount, signed_ms, received_ms, score_e6, threshold_e6, flag, liveness,
+                               override_approval)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
     )
     .bind(&r.id)
     .bind(&device.device_id)
@@ -200,6 +214,7 @@ async fn store_one(
     .bind(evidence.and_then(|e| e.threshold_e6).map(i64::from))
     .bind(&flag)
     .bind(indexed.liveness)
+    .bind(approval.map(overrides::Approval::as_str))
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {
@@ -214,6 +229,9 @@ async fn store_one(
     deltas.receipt(&device.device_id, &r.roster_id, &indexed, r.seq, r.time.wall_ms, now);
     if let Some(why) = &flag {
         deltas.count(&r.roster_id, format!("flag:{why}"));
+    }
+    if let Some(a) = approval {
+        deltas.count(&r.roster_id, format!("override_approval:{}", a.as_str()));
     }
     if let (Some(why), Standing::Ineligible) = (&indexed.reason, outcome) {
         deltas.count(&r.roster_id, format!("ineligible:{why}"));

@@ -30,7 +30,46 @@ struct EntryRow {
     template: Option<Vec<u8>>,
 }
 
+/// A roster with recipients assigned to one worker.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AssignedRoster {
+    /// Roster.
+    pub roster_id: String,
+    /// Recipients assigned to the worker.
+    pub recipients: u64,
+    /// Their amounts, whole rupiah.
+    pub amount_total: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct AssignedRow {
+    roster_id: String,
+    recipients: i64,
+    amount_total: i64,
+}
+
 impl Db {
+    /// The rosters with at least one recipient assigned to `worker_id`, newest roster first.
+    pub async fn rosters_for_worker(&self, worker_id: &str) -> Result<Vec<AssignedRoster>, ApiError> {
+        let rows: Vec<AssignedRow> = sqlx::query_as(
+            "SELECT p.roster_id, CAST(COUNT(*) AS BIGINT) AS recipients,
+                    CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) AS amount_total
+             FROM recipients p JOIN rosters r ON r.roster_id = p.roster_id
+             WHERE p.worker_id = $1 GROUP BY p.roster_id, r.created_ms ORDER BY r.created_ms DESC, p.roster_id",
+        )
+        .bind(worker_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AssignedRoster {
+                roster_id: r.roster_id,
+                recipients: r.recipients.max(0) as u64,
+                amount_total: r.amount_total.max(0) as u64,
+            })
+            .collect())
+    }
+
     /// The roster's pseudonymisation key, created on first use.
     pub async fn roster_key(&self, roster_id: &str) -> Result<Vec<u8>, ApiError> {
         let key: [u8; 32] = ring_random()?;

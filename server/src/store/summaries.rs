@@ -195,6 +195,10 @@ impl Db {
             "INSERT INTO roster_counts (roster_id, name, n)
              SELECT roster_id, 'flag:' || flag, COUNT(*) FROM receipts WHERE flag IS NOT NULL GROUP BY roster_id, flag"
                 .into(),
+            "INSERT INTO roster_counts (roster_id, name, n)
+             SELECT roster_id, 'override_approval:' || override_approval, COUNT(*) FROM receipts
+             WHERE override_approval IS NOT NULL GROUP BY roster_id, override_approval"
+                .into(),
             format!(
                 "INSERT INTO roster_counts (roster_id, name, n)
                  SELECT roster_id, 'low_score', COUNT(*) FROM receipts

@@ -39,36 +39,6 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
-import java.security.KeyPairGenerator
-import java.security.SecureRandom
-import java.security.Signature
-import java.security.spec.ECGenParameterSpec
-import javax.imageio.ImageIO
-
-/** Signs the way Android Keystore does: `SHA256withECDSA` on a P-256 key, DER signatures. */
-class JavaSigner : DeviceSigner {
-    private val pair = KeyPairGenerator.getInstance("EC").apply { initialize(ECGenParameterSpec("secp256r1")) }.generateKeyPair()
-    var signatures = 0
-
-    override fun publicKeySpki(): ByteArray = pair.public.encoded
-
-    /** Stands in for Keystore's attestation leaf: any DER blob the server must keep as sent. */
-    fun certificate(): ByteArray = "attestation-leaf".toByteArray()
-
-    override fun signDer(message: ByteArray): ByteArray {
-        signatures++
-        return Signature.getInstance("SHA256withECDSA").run {
-            initSign(pair.private)
-            update(message)
-            sign()
-        }
-    }
-}
-
-class FixedDataKey : DataKeyProvider {
-    private val key = ByteArray(32).also { SecureRandom().nextBytes(it) }
-    override fun dataKey(): ByteArray = key
-}
 
 class SalurFfiTest {
     companion object {
@@ -128,12 +98,12 @@ class SalurFfiTest {
         }
 
         /** An upright JPEG as Camera2 would deliver it: NV21, rotated 90 degrees counter-clockwise. */
-        fun nv21Frame(rel: String): CameraFrame = nv21Frame(File(faces, rel))
+        fun nv21Frame(rel: String): CameraFrame = TestFrames.nv21(File(faces, rel))
 
         /** The real head-turn clip (turn left, then right), as camera frames with their times. */
         val headTurn: List<Pair<CameraFrame, ULong>> by lazy {
             val dir = File(root, "test-vectors/liveness/motion/lp_d12")
-            dir.listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().mapIndexed { i, f -> nv21Frame(f) to (i * 120).toULong() }
+            dir.listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().mapIndexed { i, f -> TestFrames.nv21(f) to (i * 120).toULong() }
         }
 
         /** Starts visits until the random challenge is the clip's order (left, then right). */
@@ -157,32 +127,6 @@ class SalurFfiTest {
             throw IllegalStateException()
         }
 
-        fun nv21Frame(file: File): CameraFrame {
-            val src = ImageIO.read(file)
-            // Rotate counter-clockwise so the core's 90-degree clockwise rotation makes it upright.
-            val w = src.height and 1.inv()
-            val h = src.width and 1.inv()
-            val y = ByteArray(w * h)
-            val vu = ByteArray(w * h / 2)
-            for (row in 0 until h) for (col in 0 until w) {
-                val rgb = src.getRGB(src.width - 1 - row, col)
-                val r = (rgb shr 16) and 0xff
-                val g = (rgb shr 8) and 0xff
-                val b = rgb and 0xff
-                y[row * w + col] = (((66 * r + 129 * g + 25 * b + 128) shr 8) + 16).coerceIn(0, 255).toByte()
-                if (row % 2 == 0 && col % 2 == 0) {
-                    val i = (row / 2) * w + col
-                    vu[i] = (((112 * r - 94 * g - 18 * b + 128) shr 8) + 128).coerceIn(0, 255).toByte()
-                    vu[i + 1] = (((-38 * r - 74 * g + 112 * b + 128) shr 8) + 128).coerceIn(0, 255).toByte()
-                }
-            }
-            // NV21: V then U interleaved; the U plane starts one byte in.
-            return CameraFrame(
-                width = w.toUInt(), height = h.toUInt(), rotationDegrees = 90u,
-                y = y, yRowStride = w.toUInt(),
-                u = vu.copyOfRange(1, vu.size), v = vu, uvRowStride = w.toUInt(), uvPixelStride = 2u,
-            )
-        }
     }
 
     @Test
@@ -252,7 +196,7 @@ class SalurFfiTest {
         val template = phone.recipientTemplate("blt-kt", siti.recipientRef)!!
         val still = engine.checkFrame(template, ReferenceKind.REGISTRY, headTurn[0].first)
         assertTrue(still.matched())
-        val noLive = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, still, 999uL) }
+        val noLive = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, still, 999uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (noLive.exceptionOrNull() as SalurException.Failed).kind)
         // The live visit: a challenge in the other order than she turns fails...
         var wrongOrder = phone.startVisit(engine, "blt-kt", siti.recipientRef)
@@ -270,21 +214,21 @@ class SalurFfiTest {
         val check = visit.check()!!
         assertTrue("score ${check.result().score}", check.accepted() && check.result().livePassed)
         // A check made for Siti cannot pay Budi.
-        val other = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, check, 998uL) }
+        val other = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, check, 998uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (other.exceptionOrNull() as SalurException.Failed).kind)
         // A check against a reference Kotlin supplied is bound to nobody and cannot pay.
         val unbound = visitInClipOrder { engine.startVisit(template, ReferenceKind.REGISTRY) }
         assertNull(run(unbound, headTurn).failure)
-        val free = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, unbound.check()!!, 997uL) }
+        val free = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, unbound.check()!!, 997uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (free.exceptionOrNull() as SalurException.Failed).kind)
-        val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL)
+        val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL, true)
         assertEquals(1uL, paid.seq)
         // One check pays once, and a recipient paid this period is not paid again, even on a new visit.
-        val twice = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, check, 1002uL) }
+        val twice = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, check, 1002uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (twice.exceptionOrNull() as SalurException.Failed).kind)
         val again = visitInClipOrder { phone.startVisit(engine, "blt-kt", siti.recipientRef) }
         assertNull(run(again, headTurn).failure)
-        val repeat = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, again.check()!!, 1003uL) }
+        val repeat = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, again.check()!!, 1003uL, true) }
         val repeatError = repeat.exceptionOrNull() as SalurException.Failed
         assertTrue(repeatError.detail, repeatError.detail.contains("already paid"))
         assertTrue(verifyReceipt(paid.cose, signer.publicKeySpki()).contains("\"liveness\":\"passed\""))
@@ -295,7 +239,7 @@ class SalurFfiTest {
         assertNull(run(impostorVisit, headTurn).failure)
         val impostor = impostorVisit.check()!!
         assertFalse(impostor.accepted())
-        val refused = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, impostor, 1001uL) }
+        val refused = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, impostor, 1001uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (refused.exceptionOrNull() as SalurException.Failed).kind)
         // Budi is not home; Kotlin signed each receipt through the callback.
         phone.recordNotHome("blt-kt", budi.recipientRef, 2000uL)

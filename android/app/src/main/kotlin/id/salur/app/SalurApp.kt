@@ -1,41 +1,55 @@
 package id.salur.app
 
+import android.app.Activity
 import android.app.Application
 import android.content.Context
+import android.view.TextureView
+import id.salur.app.camera.CameraFrames
+import id.salur.app.camera.FrameSource
+import id.salur.app.keys.AppSigner
 import id.salur.app.keys.KeystoreDataKey
 import id.salur.app.keys.KeystoreSigner
+import id.salur.app.lock.AppLock
 import id.salur.app.logic.Texts
+import id.salur.app.platform.Provisioning
 import id.salur.app.sync.UploadJob
+import id.salur.core.DataKeyProvider
 import id.salur.core.FaceEngine
 import id.salur.core.Phone
 import id.salur.core.ServerConfig
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
 import java.util.Locale
 import java.util.UUID
 
-/** The app's single core objects: the face engine (models from assets) and the phone's store. */
-class SalurApp : Application() {
+/**
+ * The app's single core objects (face engine, the phone's store and keys) and the platform parts
+ * behind them. The `open` factories are the seams the JVM tests replace: Android Keystore, the
+ * Camera2 camera and the APK's assets do not exist under Robolectric; everything else is real.
+ */
+open class SalurApp : Application() {
     val texts: Texts by lazy { Texts(english = Locale.getDefault().language == "en") }
     val prefs by lazy { getSharedPreferences("salur", Context.MODE_PRIVATE) }
-    val signer by lazy { KeystoreSigner(this) }
+    val signer: AppSigner by lazy { makeSigner() }
+    val lock: AppLock by lazy { AppLock(idleMs = LOCK_AFTER_IDLE_MS) }
 
-    /** The face and live-check models, loaded on first use, off the UI thread. */
-    val engine: FaceEngine by lazy {
-        // 320: live frames at doorstep speed; e-KTP photos are close-ups, large enough at 320 too.
-        FaceEngine.fromBytes(
-            asset("face_detection_yunet_2023mar_int8bq.onnx"), asset("face_recognition_sface_2021dec_int8bq.onnx"),
-            asset("2.7_80x80_MiniFASNetV2.onnx"), asset("4_0_0_80x80_MiniFASNetV1SE.onnx"), 320u,
-        )
-    }
+    /** Where core calls run: never the UI thread. */
+    open val io: CoroutineDispatcher get() = Dispatchers.IO
+
+    /** The face and live-check models, loaded on first use (off the UI thread). */
+    val engine: FaceEngine by lazy { loadEngine() }
 
     val phone: Phone by lazy {
+        val p = provisioning()
         val server = ServerConfig(
-            url = prefs.getString("server_url", DEFAULT_SERVER)!!,
+            url = p.url,
             caPem = null,
-            pinsSha256Hex = prefs.getString("server_pins", "")!!.split(',').filter { it.isNotBlank() },
-            allowHttpLoopback = false,
-            maxAttempts = 0u,
+            pinsSha256Hex = p.pins,
+            allowHttpLoopback = p.allowHttpLoopback,
+            // The screens wait for an answer: a few quick tries, then the error (uploads retry later anyway).
+            maxAttempts = 3u,
         )
-        Phone.open(getDatabasePath("salur.db").apply { parentFile?.mkdirs() }.path, signer, KeystoreDataKey(this), server)
+        Phone.open(databasePath(), signer, makeDataKey(), server)
     }
 
     /** This installation's device id (random, kept). */
@@ -47,12 +61,39 @@ class SalurApp : Application() {
 
     override fun onCreate() {
         super.onCreate()
-        UploadJob.schedulePeriodic(this)
+        scheduleUploads()
     }
+
+    /** The server address and certificate pins this build was provisioned with. */
+    open fun provisioning(): Provisioning = Provisioning.fromAsset(assets)
+
+    /** The device key: hardware-backed, usable only after the worker unlocked the phone. */
+    open fun makeSigner(): AppSigner = KeystoreSigner(this)
+
+    /** The key that encrypts templates and face crops at rest. */
+    open fun makeDataKey(): DataKeyProvider = KeystoreDataKey(this)
+
+    open fun loadEngine(): FaceEngine =
+        // 320: live frames at doorstep speed; e-KTP photos are close-ups, large enough at 320 too.
+        FaceEngine.fromBytes(
+            asset("face_detection_yunet_2023mar_int8bq.onnx"), asset("face_recognition_sface_2021dec_int8bq.onnx"),
+            asset("2.7_80x80_MiniFASNetV2.onnx"), asset("4_0_0_80x80_MiniFASNetV1SE.onnx"), 320u,
+        )
+
+    /** The camera behind the doorstep screen's preview. */
+    open fun camera(activity: Activity, preview: TextureView): FrameSource = CameraFrames(activity, preview)
+
+    open fun databasePath(): String = getDatabasePath("salur.db").apply { parentFile?.mkdirs() }.path
+
+    /** Background upload after each disbursement and every few hours. */
+    open fun scheduleUploads() = UploadJob.schedulePeriodic(this)
+
+    open fun uploadSoon() = UploadJob.triggerNow(this)
 
     private fun asset(name: String): ByteArray = assets.open(name).use { it.readBytes() }
 
     companion object {
-        const val DEFAULT_SERVER = "https://salur.posindonesia.co.id/"
+        /** Five idle minutes lock the app (the doorstep screen counts camera frames as activity). */
+        const val LOCK_AFTER_IDLE_MS = 5 * 60 * 1000L
     }
 }

@@ -1,6 +1,7 @@
 // The screens' plain logic on the JVM, against the real host-built core and the project's photos.
 package id.salur.app
 
+import id.salur.app.lock.AppLock
 import id.salur.app.logic.DoorstepFlow
 import id.salur.app.logic.DoorstepState
 import id.salur.app.logic.OverrideRequest
@@ -8,6 +9,7 @@ import id.salur.app.logic.RosterSummary
 import id.salur.app.logic.SyncStatusText
 import id.salur.app.logic.Texts
 import id.salur.core.CameraFrame
+import id.salur.core.test.TestFrames
 import id.salur.core.ErrorKind
 import id.salur.core.FaceEngine
 import id.salur.core.HeadMove
@@ -23,7 +25,6 @@ import org.junit.Assert.assertNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import java.io.File
-import javax.imageio.ImageIO
 
 class LogicTest {
     private val root = File(System.getProperty("salur.root"))
@@ -32,24 +33,7 @@ class LogicTest {
     private val en = Texts(english = true)
     private fun photo(rel: String) = File(root, "test-vectors/faces/$rel").readBytes()
 
-    /** An upright JPEG as an unrotated NV21 camera frame. */
-    private fun frame(file: File): CameraFrame {
-        val img = ImageIO.read(file)
-        val (w, h) = (img.width and 1.inv()) to (img.height and 1.inv())
-        val y = ByteArray(w * h)
-        val vu = ByteArray(w * h / 2)
-        for (r in 0 until h) for (c in 0 until w) {
-            val p = img.getRGB(c, r)
-            val (red, green, blue) = Triple((p shr 16) and 0xff, (p shr 8) and 0xff, p and 0xff)
-            y[r * w + c] = (((66 * red + 129 * green + 25 * blue + 128) shr 8) + 16).coerceIn(0, 255).toByte()
-            if (r % 2 == 0 && c % 2 == 0) {
-                val i = (r / 2) * w + c
-                vu[i] = (((112 * red - 94 * green - 18 * blue + 128) shr 8) + 128).coerceIn(0, 255).toByte()
-                vu[i + 1] = (((-38 * red - 74 * green + 112 * blue + 128) shr 8) + 128).coerceIn(0, 255).toByte()
-            }
-        }
-        return CameraFrame(w.toUInt(), h.toUInt(), 0u, y, w.toUInt(), vu.copyOfRange(1, vu.size), vu, w.toUInt(), 2u)
-    }
+    private fun frame(file: File): CameraFrame = TestFrames.nv21(file)
 
     private val headTurn by lazy {
         File(root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().map(::frame)
@@ -86,7 +70,7 @@ class LogicTest {
     }
 
     @Test
-    fun a_held_up_photo_fails_the_live_check_and_failures_offer_the_override_but_never_payment() {
+    fun a_held_up_photo_fails_the_live_check_never_pays_and_opens_no_override_but_failed_comparisons_do() {
         val flow = DoorstepFlow(id, maxFailures = 2)
         val reference = engine.templateFromCard(File(root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes())
         // The recipient's own photo held still in front of the camera for 12 seconds.
@@ -94,12 +78,20 @@ class LogicTest {
         repeat(2) {
             val state = visit(flow, reference, List(100) { still })
             assertTrue("$state", state is DoorstepState.LiveFailed)
-            assertEquals(it == 1, flow.overrideOffered)
+            // A photo held up must not open a way round the camera.
+            assertFalse(flow.overrideOffered)
         }
         assertFalse(flow.canPay)
-        // Another person who does the challenge is live but not the recipient.
+        assertEquals(0, flow.failures)
+        // Another person who does the challenge is live but not the recipient: completed
+        // comparisons that fail do open the supervisor override.
         val other = engine.templateFromCard(File(root, "test-vectors/faces/same/fr_obama/1.jpg").readBytes())
-        assertTrue(visit(DoorstepFlow(id), other, headTurn) is DoorstepState.Rejected)
+        val rejected = DoorstepFlow(id, maxFailures = 2)
+        assertTrue(visit(rejected, other, headTurn) is DoorstepState.Rejected)
+        assertFalse(rejected.overrideOffered)
+        assertTrue(visit(rejected, other, headTurn) is DoorstepState.Rejected)
+        assertTrue(rejected.overrideOffered)
+        assertFalse(rejected.canPay)
         assertEquals(id.liveFailure(LiveFailure.SPOOF), id.liveFailure(LiveFailure.FLAT_PICTURE))
         assertTrue(id.liveHint(LiveHint.TURN_LEFT).contains("kiri"))
     }
@@ -121,13 +113,13 @@ class LogicTest {
     @Test
     fun sync_status_lines_say_what_waits_and_what_failed() {
         val now = 1_800_000_000_000L
-        val waiting = SyncStatus(3uL, 10uL, 1uL, now - 2 * 3_600_000, now - 30 * 60_000, "No connection", ErrorKind.NETWORK)
+        val waiting = SyncStatus(3uL, 10uL, 1uL, now - 2 * 3_600_000, now - 30 * 60_000, "No connection", ErrorKind.NETWORK, 2uL)
         assertEquals(
             listOf("3 waiting to upload", "Oldest waiting 2 h", "Last upload 30 min ago",
-                "1 refused by the server: tell your supervisor", "No connection"),
+                "1 refused by the server: tell your supervisor", en.evidenceRefused(2), en.error(ErrorKind.NETWORK)),
             SyncStatusText.lines(en, waiting, now),
         )
-        val done = SyncStatus(0uL, 10uL, 0uL, null, null, null, null)
+        val done = SyncStatus(0uL, 10uL, 0uL, null, null, null, null, 0uL)
         assertEquals(listOf("Semua sudah terunggah", "Belum pernah terunggah"), SyncStatusText.lines(id, done, now))
     }
 
@@ -136,8 +128,35 @@ class LogicTest {
         assertEquals(en.overrideNeedsReason, OverrideRequest("pos-1", "", "elderly").problem(en))
         assertEquals(en.overrideNeedsReason, OverrideRequest("pos-1", "spv-9", "old").problem(en))
         assertEquals(en.overrideSameWorker, OverrideRequest("pos-1", "POS-1", "elderly, cannot stand").problem(en))
-        assertNull(OverrideRequest("pos-1", "spv-9", "elderly, cannot stand").problem(en))
+        assertEquals(en.approvalCodeNeeded, OverrideRequest("pos-1", "spv-9", "elderly, cannot stand").problem(en))
+        assertEquals(en.approvalCodeNeeded, OverrideRequest("pos-1", "spv-9", "elderly, cannot stand", "1234567a").problem(en))
+        assertNull(OverrideRequest("pos-1", "spv-9", "elderly, cannot stand", "04718253").problem(en))
+        // Every error kind of the core has words for the worker, in both languages.
+        for (kind in ErrorKind.values()) {
+            assertTrue(id.error(kind).isNotBlank() && id.error(kind) != en.error(kind))
+        }
         assertEquals("Rp600.000", id.amount(600_000))
         assertEquals("Rp1.250.000", id.amount(1_250_000))
+    }
+
+    @Test
+    fun the_app_lock_asks_again_after_idle_and_before_the_key_runs_out() {
+        val lock = AppLock(idleMs = 5 * 60_000L, maxUnlockedMs = 25 * 60_000L)
+        assertTrue("locked until the first unlock", lock.locked(0))
+        lock.unlocked(1_000)
+        assertFalse(lock.locked(1_000 + 4 * 60_000))
+        // Work goes on: each touch keeps it open, but not past the key's window.
+        var now = 1_000L
+        repeat(20) { now += 60_000; lock.touched(now); assertFalse("minute ${it + 1}", lock.locked(now)) }
+        now += 6 * 60_000
+        assertTrue("25 minutes after the unlock", lock.locked(now))
+        lock.unlocked(now)
+        assertTrue("five idle minutes", lock.locked(now + 5 * 60_000))
+        // A touch while locked does not unlock.
+        lock.touched(now + 6 * 60_000)
+        assertTrue(lock.locked(now + 6 * 60_000))
+        lock.unlocked(now + 7 * 60_000)
+        lock.lockNow()
+        assertTrue(lock.locked(now + 7 * 60_000))
     }
 }

@@ -2,6 +2,7 @@ package id.salur.app.camera
 
 import android.annotation.SuppressLint
 import android.content.Context
+import android.graphics.Bitmap
 import android.graphics.ImageFormat
 import android.graphics.SurfaceTexture
 import android.hardware.camera2.CameraCaptureSession
@@ -13,28 +14,43 @@ import android.media.Image
 import android.media.ImageReader
 import android.os.Handler
 import android.os.HandlerThread
+import android.os.SystemClock
 import android.view.Surface
+import android.view.TextureView
 import id.salur.core.CameraFrame
+import java.io.ByteArrayOutputStream
 import java.util.concurrent.atomic.AtomicBoolean
 
 /**
  * Camera2 preview plus YUV_420_888 frames for the core, on a background thread. A frame is handed
  * on only when the previous one has been processed, so a slow phone never queues frames.
  */
-class CameraFrames(
-    private val context: Context,
-    private val preview: SurfaceTexture,
-    private val onFrame: (CameraFrame) -> Unit,
-) {
+class CameraFrames(private val context: Context, private val preview: TextureView) : FrameSource {
     private val thread = HandlerThread("salur-camera").apply { start() }
     private val handler = Handler(thread.looper)
     private val busy = AtomicBoolean(false)
     private var device: CameraDevice? = null
     private var reader: ImageReader? = null
 
-    /** Opens the back camera (the caller holds the CAMERA permission). */
+    override fun start(onFrame: (frame: CameraFrame, capturedMs: Long) -> Unit) {
+        val texture = preview.surfaceTexture
+        if (texture != null) return open(texture, onFrame)
+        preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
+            override fun onSurfaceTextureAvailable(surface: SurfaceTexture, width: Int, height: Int) = open(surface, onFrame)
+            override fun onSurfaceTextureSizeChanged(surface: SurfaceTexture, width: Int, height: Int) {}
+            override fun onSurfaceTextureDestroyed(surface: SurfaceTexture): Boolean { stop(); return true }
+            override fun onSurfaceTextureUpdated(surface: SurfaceTexture) {}
+        }
+    }
+
+    override fun still(): ByteArray? {
+        val bmp = preview.bitmap ?: return null
+        return ByteArrayOutputStream().also { bmp.compress(Bitmap.CompressFormat.JPEG, 90, it) }.toByteArray()
+    }
+
+    /** Opens the back camera. */
     @SuppressLint("MissingPermission")
-    fun start() {
+    private fun open(texture: SurfaceTexture, onFrame: (CameraFrame, Long) -> Unit) {
         val manager = context.getSystemService(CameraManager::class.java)
         val id = manager.cameraIdList.first {
             manager.getCameraCharacteristics(it).get(CameraCharacteristics.LENS_FACING) == CameraCharacteristics.LENS_FACING_BACK
@@ -47,13 +63,14 @@ class CameraFrames(
             image.use {
                 if (busy.compareAndSet(false, true)) {
                     val frame = toFrame(it, rotation)
-                    try { onFrame(frame) } finally { busy.set(false) }
+                    val at = it.timestamp / 1_000_000
+                    try { onFrame(frame, if (at > 0) at else SystemClock.elapsedRealtime()) } finally { busy.set(false) }
                 }
             }
         }, handler)
         reader = imageReader
-        preview.setDefaultBufferSize(640, 480)
-        val previewSurface = Surface(preview)
+        texture.setDefaultBufferSize(640, 480)
+        val previewSurface = Surface(texture)
         manager.openCamera(id, object : CameraDevice.StateCallback() {
             override fun onOpened(camera: CameraDevice) {
                 device = camera
@@ -82,7 +99,7 @@ class CameraFrames(
         reader = null
     }
 
-    fun release() {
+    override fun release() {
         stop()
         thread.quitSafely()
     }

@@ -6,7 +6,6 @@ import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.security.keystore.StrongBoxUnavailableException
-import id.salur.core.DeviceSigner
 import id.salur.core.ErrorKind
 import id.salur.core.SalurException
 import java.security.KeyPairGenerator
@@ -18,9 +17,11 @@ import java.security.spec.ECGenParameterSpec
 
 /**
  * The device signing key: ECDSA P-256 in Android Keystore (StrongBox when the phone has it),
- * never leaving the secure hardware. The core calls [signDer] for every receipt and request.
+ * never leaving the secure hardware, and usable only for a while after the worker unlocked the
+ * phone (screen lock or the app lock's device-credential prompt): a stolen, locked phone signs
+ * nothing. The core calls [signDer] for every receipt and request.
  */
-class KeystoreSigner(private val context: Context, private val alias: String = "salur-device-key") : DeviceSigner {
+class KeystoreSigner(private val context: Context, private val alias: String = "salur-device-key") : AppSigner {
     private val store: KeyStore = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
 
     init {
@@ -35,7 +36,19 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
             .setDigests(KeyProperties.DIGEST_SHA256)
             // The challenge binds the attestation to this app's registration.
             .setAttestationChallenge("salur-registration".toByteArray())
-            .apply { if (Build.VERSION.SDK_INT >= 28) setIsStrongBoxBacked(useStrongBox) }
+            .setUserAuthenticationRequired(true)
+            .apply {
+                if (Build.VERSION.SDK_INT >= 30) {
+                    setUserAuthenticationParameters(
+                        AUTH_VALID_SECONDS,
+                        KeyProperties.AUTH_DEVICE_CREDENTIAL or KeyProperties.AUTH_BIOMETRIC_STRONG,
+                    )
+                } else {
+                    @Suppress("DEPRECATION")
+                    setUserAuthenticationValidityDurationSeconds(AUTH_VALID_SECONDS)
+                }
+                if (Build.VERSION.SDK_INT >= 28) setIsStrongBoxBacked(useStrongBox)
+            }
             .build()
         val generator = KeyPairGenerator.getInstance(KeyProperties.KEY_ALGORITHM_EC, "AndroidKeyStore")
         try {
@@ -48,7 +61,7 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
     }
 
     /** The attestation certificate chain (leaf first), sent with the registration. */
-    fun attestationChain(): List<ByteArray> = store.getCertificateChain(alias)?.map(Certificate::getEncoded) ?: emptyList()
+    override fun attestationChain(): List<ByteArray> = store.getCertificateChain(alias)?.map(Certificate::getEncoded) ?: emptyList()
 
     override fun publicKeySpki(): ByteArray =
         store.getCertificate(alias)?.publicKey?.encoded ?: throw failure("the device key is missing")
@@ -60,6 +73,11 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
             update(message)
             sign()
         }
+    }
+
+    companion object {
+        /** How long one unlock lets the key sign; the app lock asks again before it runs out. */
+        const val AUTH_VALID_SECONDS = 30 * 60
     }
 
     private fun failure(detail: String) = SalurException.Failed(ErrorKind.CRYPTO, detail, "Reinstall is not needed: contact your supervisor.")

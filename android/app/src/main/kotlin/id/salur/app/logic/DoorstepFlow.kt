@@ -23,14 +23,16 @@ sealed interface DoorstepState {
 /**
  * The doorstep screen over one live visit at a time (the core's `LiveSession`): the core picks
  * the challenge and judges each frame; this class turns its answers into what the screen shows.
- * Capture problems (no face, two faces) are hints and count for nothing; after [maxFailures]
- * completed visits that failed (live check or face comparison) the screen offers the supervisor
- * override (flagged for audit), so a real recipient is never simply turned away.
+ * Capture problems (no face, two faces) are hints and count for nothing, and neither does a
+ * failed live check (a photo held up must not open a way round the camera): only after
+ * [maxFailures] completed face comparisons that did not verify is the supervisor override for
+ * "face not verified" offered. The override for a recipient who cannot do the live check is
+ * always there; both need the supervisor's own approval code.
  */
 class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
     var state: DoorstepState = DoorstepState.Framing(texts.holdInOval)
         private set
-    /** Completed visits that failed. */
+    /** Completed face comparisons that did not verify. */
     var failures = 0
         private set
 
@@ -42,7 +44,7 @@ class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
     var visitEnded = false
         private set
 
-    /** Whether the supervisor override is offered. */
+    /** Whether the "face not verified" override is offered. */
     val overrideOffered: Boolean get() = failures >= maxFailures && state !is DoorstepState.Matched
 
     /** Whether the payment may be confirmed (only on the core's acceptance: live and matched). */
@@ -58,7 +60,7 @@ class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
     fun onProgress(result: Result<LiveProgress>, check: () -> FaceCheck?): DoorstepState {
         val p = result.getOrElse { error ->
             val failed = error as? SalurException.Failed
-            state = DoorstepState.Framing(hintFor(failed?.kind) ?: failed?.hint ?: texts.holdInOval)
+            state = DoorstepState.Framing(hintFor(failed?.kind) ?: failed?.let { texts.error(it.kind) } ?: texts.holdInOval)
             return state
         }
         if (!p.finished) {
@@ -68,11 +70,10 @@ class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
         visitEnded = true
         val failure = p.failure
         if (failure != null) {
-            failures++
             state = DoorstepState.LiveFailed(texts.liveFailure(failure))
             return state
         }
-        val c = check() ?: return DoorstepState.LiveFailed(texts.startAgain).also { state = it; failures++ }
+        val c = check() ?: return DoorstepState.LiveFailed(texts.startAgain).also { state = it }
         lastCheck = c
         val r = c.result()
         state = when {

@@ -9,6 +9,8 @@ object SyncStatusText {
         s.oldestPendingMs?.let { add(texts.oldestWaiting((nowMs - it) / 3_600_000)) }
         add(s.lastSuccessMs?.let { texts.lastUpload((nowMs - it) / 60_000) } ?: texts.neverUploaded)
         if (s.rejected > 0uL) add(texts.rejectedCount(s.rejected.toLong()))
-        s.lastError?.let { add(it) }
+        if (s.evidenceRefused > 0uL) add(texts.evidenceRefused(s.evidenceRefused.toLong()))
+        // The core's words are English; the worker reads the text for its kind.
+        s.lastErrorKind?.let { add(texts.error(it)) }
     }
 }

@@ -1,7 +1,9 @@
 package id.salur.app.logic
 
+import id.salur.core.ErrorKind
 import id.salur.core.LiveFailure
 import id.salur.core.LiveHint
+import id.salur.core.SalurException
 
 /**
  * Every string the worker sees, in Bahasa Indonesia (default) and English. Kept in Kotlin rather
@@ -56,6 +58,79 @@ class Texts(private val english: Boolean) {
     val neverUploaded = t("Belum pernah terunggah", "Never uploaded")
     val startAgain = t("Ulangi pemeriksaan", "Start the check again")
     val cannotDoLiveCheck = t("Penerima tidak bisa menoleh", "Recipient cannot turn their head")
+    val checkAgain = t("Periksa persetujuan", "Check approval")
+    val deviceRevoked = t("Perangkat ini dicabut: hubungi supervisor", "This device was revoked: contact your supervisor")
+    val needWorkerAndOffice = t("Isi ID petugas dan kantor pos", "Enter the worker ID and the post office")
+    val chooseRoster = t("Pilih daftar penyaluran", "Choose a disbursement roster")
+    val noRosters = t("Belum ada daftar untuk Anda: hubungi supervisor", "No roster is assigned to you yet: contact your supervisor")
+    val lastRosterOffline = t("Tanpa sinyal: lanjutkan daftar terakhir", "No signal: continue the last roster")
+    val changeRoster = t("Ganti daftar", "Change roster")
+    val emptyRoster = t("Tidak ada penerima di daftar ini", "Nobody on this roster")
+    val noMatch = t("Tidak ada yang cocok dengan pencarian", "Nobody matches the search")
+    val alreadyPaid = t("Sudah dibayar periode ini: jangan bayar lagi", "Already paid this period: do not pay again")
+    val viewReceipt = t("Lihat tanda terima", "View receipt")
+    val cameraNeeded = t(
+        "Izin kamera ditolak. Kamera diperlukan untuk memeriksa wajah penerima; tanpa itu hanya bisa mencatat tidak di rumah atau tidak layak.",
+        "Camera permission refused. The camera is needed to check the recipient's face; without it you can only record not home or ineligible.",
+    )
+    val askCameraAgain = t("Izinkan kamera", "Allow the camera")
+    val amountDue = t("Jumlah yang harus diterima", "Amount to be received")
+    val receivedInFull = t("Penerima menyatakan uang diterima penuh", "The recipient confirms they received it in full")
+    val handOver = t("Serahkan uang, hitung bersama penerima, lalu minta penerima menekan tombol di bawah", "Hand over the money, count it with the recipient, then ask them to press the button below")
+    val overrideChallenge = t("Kode untuk supervisor", "Code for the supervisor")
+    val overrideCallSupervisor = t(
+        "Telepon supervisor, bacakan kode ini, dan masukkan kode persetujuan yang diberikannya.",
+        "Call your supervisor, read out this code and enter the approval code they give you.",
+    )
+    val approvalCode = t("Kode persetujuan (8 angka)", "Approval code (8 digits)")
+    val approvalCodeNeeded = t("Kode persetujuan harus 8 angka dari supervisor", "The approval code must be the supervisor's 8 digits")
+    val locked = t("Salur terkunci", "Salur is locked")
+    val unlock = t("Buka kunci", "Unlock")
+    val unlockWhy = t("Buka dengan kunci layar ponsel untuk melanjutkan", "Unlock with the phone's screen lock to continue")
+    val screenLockNeeded = t(
+        "Pasang kunci layar (PIN atau pola) di ponsel ini dulu: kunci perangkat Salur hanya bekerja setelah Anda membuka kunci.",
+        "Set a screen lock (PIN or pattern) on this phone first: Salur's device key works only after you unlock.",
+    )
+    val recorded = t("Tercatat dan ditandatangani", "Recorded and signed")
+    val receiptTitle = t("Tanda terima", "Receipt")
+    val uploading = t("Mengunggah…", "Uploading…")
+    val loading = t("Memuat…", "Loading…")
+
+    /** What went wrong, in the worker's language, and what to do next. */
+    fun error(e: Throwable): String {
+        val failed = e as? SalurException.Failed ?: return t("Terjadi kesalahan: coba lagi", "Something went wrong: try again")
+        return error(failed.kind)
+    }
+
+    /** The text for each of the core's error kinds. */
+    fun error(kind: ErrorKind): String = when (kind) {
+        ErrorKind.NETWORK -> t("Tidak ada sambungan ke server: data tetap aman di ponsel, coba lagi saat ada sinyal",
+            "No connection to the server: the data is safe on the phone, try again when there is signal")
+        ErrorKind.TLS -> t("Server tidak dapat dipastikan asli: jangan lanjutkan, hubungi supervisor",
+            "The server's identity could not be verified: stop and contact your supervisor")
+        ErrorKind.SERVER -> t("Server menolak permintaan: hubungi supervisor", "The server refused the request: contact your supervisor")
+        ErrorKind.SYNC_BUSY -> t("Sedang mengunggah: tunggu sebentar", "An upload is running: wait a moment")
+        ErrorKind.STORAGE, ErrorKind.IO -> t("Penyimpanan ponsel penuh atau rusak: kosongkan ruang lalu coba lagi; tidak ada yang tercatat",
+            "The phone's storage is full or failing: free some space and try again; nothing was recorded")
+        ErrorKind.NOT_RECORDED -> t("TIDAK tercatat: penyimpanan ponsel penuh. Kosongkan ruang (hapus foto atau aplikasi lain) lalu coba lagi",
+            "NOT recorded: the phone's storage is full. Free some space (delete photos or other apps) and try again")
+        ErrorKind.NOT_FOUND -> t("Tidak ditemukan: perbarui daftar", "Not found: refresh the roster")
+        ErrorKind.CRYPTO -> t("Kunci perangkat tidak bisa dipakai: buka kunci ponsel lalu coba lagi",
+            "The device key cannot be used: unlock the phone and try again")
+        ErrorKind.INVALID_ARGUMENT -> t("Tidak bisa dicatat seperti ini: periksa isian", "Cannot be recorded like this: check what was entered")
+        ErrorKind.INVALID_RECEIPT -> t("Tanda terima tidak sah", "The receipt does not verify")
+        ErrorKind.NO_FACE -> noFace
+        ErrorKind.MULTIPLE_FACES -> twoFaces
+        ErrorKind.FACE_TOO_SMALL -> tooFar
+        ErrorKind.TOO_DARK -> tooDark
+        ErrorKind.TOO_BLURRY -> blurry
+        ErrorKind.NOT_AN_IMAGE, ErrorKind.TRUNCATED_IMAGE, ErrorKind.CORRUPT_IMAGE, ErrorKind.IMAGE_TOO_LARGE, ErrorKind.INVALID_FRAME ->
+            t("Gambar tidak terbaca: ambil ulang", "The picture cannot be read: take it again")
+        ErrorKind.ENROLMENT_MISMATCH -> t("Foto pendaftaran bukan orang yang sama", "The enrolment photos are not the same person")
+        ErrorKind.INVALID_TEMPLATE -> t("Data wajah rusak: perbarui daftar", "The face data is damaged: refresh the roster")
+        ErrorKind.MODEL, ErrorKind.MODEL_HASH -> t("Model wajah rusak: pasang ulang aplikasi", "The face model is damaged: reinstall the app")
+        ErrorKind.INTERNAL -> t("Kesalahan aplikasi: coba lagi, lalu hubungi supervisor", "App fault: try again, then contact your supervisor")
+    }
 
     /** What to tell the recipient during the live check. */
     fun liveHint(h: LiveHint) = when (h) {
@@ -84,6 +159,9 @@ class Texts(private val english: Boolean) {
             t("Itu foto e-KTP lagi: arahkan kamera ke wajah penerima", "That is the e-KTP photo again: point the camera at the recipient")
     }
 
+    fun rosterLine(id: String, recipients: Long, rupiah: Long) = t("$id · $recipients penerima · ${amount(rupiah)}", "$id · $recipients recipients · ${amount(rupiah)}")
+    fun evidenceRefused(n: Long) = t("$n foto bukti ditolak server: akan dicoba lagi", "$n evidence photos refused by the server: will retry")
+    fun receiptLine(id: String, seq: Long) = t("No. $seq · kode $id", "No. $seq · code $id")
     fun pending(n: Long) = t("$n menunggu diunggah", "$n waiting to upload")
     fun counts(paid: Int, toDo: Int) = t("Dibayar $paid · Belum $toDo", "Paid $paid · To do $toDo")
     fun lastUpload(minutesAgo: Long) = t("Terakhir terunggah $minutesAgo menit lalu", "Last upload $minutesAgo min ago")

@@ -1,180 +1,288 @@
 package id.salur.app.ui
 
 import android.Manifest
-import android.app.Activity
 import android.app.AlertDialog
 import android.content.pm.PackageManager
-import android.graphics.Bitmap
-import android.graphics.SurfaceTexture
 import android.os.Bundle
 import android.os.SystemClock
+import android.text.InputType
 import android.view.TextureView
+import android.view.View
 import android.widget.FrameLayout
 import android.widget.LinearLayout
-import id.salur.app.camera.CameraFrames
+import android.widget.TextView
+import id.salur.app.camera.FrameSource
 import id.salur.app.logic.DoorstepFlow
 import id.salur.app.logic.DoorstepState
 import id.salur.app.logic.OverrideRequest
-import id.salur.app.sync.UploadJob
+import id.salur.app.platform.LocationFeed
+import id.salur.core.FaceCheck
+import id.salur.core.HeadMove
 import id.salur.core.IneligibleKind
 import id.salur.core.LiveSession
 import id.salur.core.OverrideApproval
 import id.salur.core.OverrideReason
-import java.io.ByteArrayOutputStream
+import id.salur.core.RecipientStatus
 
 /**
- * The doorstep: live preview with an oval guide and the core's prompts; every camera frame goes to
- * the current live visit (off the UI thread), which ends in a face check that can pay only when
- * the person is live and matches; e-KTP capture or first-visit enrolment (with its own live check)
- * when the phone has no reference; ineligible, not home, refused; supervisor override after
- * repeated failed visits, or with reason "cannot do the live check".
+ * The doorstep: the recipient's name and the amount due; the live preview with an oval guide and
+ * the core's prompts; every camera frame goes to the current live visit (off the UI thread), which
+ * ends in a face check that can pay only when the person is live and matches; e-KTP capture or
+ * first-visit enrolment (with its own live check) when the phone has no reference. Paying shows
+ * the amount large and asks the recipient to confirm they received it in full. Ineligible, not
+ * home, refused; supervisor override with the supervisor's approval code. A recipient already
+ * paid this period gets nothing but their receipt.
  */
-class DoorstepActivity : Activity() {
-    private var camera: CameraFrames? = null
-    private lateinit var flow: DoorstepFlow
-    private lateinit var preview: TextureView
+class DoorstepActivity : Screen() {
+    private var camera: FrameSource? = null
+    private var location: LocationFeed? = null
+    private val flow by lazy { DoorstepFlow(app().texts) }
+    private lateinit var roster: String
+    private lateinit var ref: String
+    private lateinit var hint: TextView
+    private lateinit var permissionNote: TextView
+    private lateinit var askCamera: View
+    private lateinit var confirm: View
+    private lateinit var overrideButton: View
+
+    // The visit the camera frames go to (camera thread); a new one (new random challenge) after each ends.
+    @Volatile private var visit: LiveSession? = null
+    @Volatile private var hasReference = false
+    @Volatile private var card: ByteArray? = null
+    @Volatile private var enrolling = false
+    @Volatile private var paused = false
+
+    /** The head moves the current visit asks for (what the screen prompts; the tests' camera follows it). */
+    fun challenge(): List<HeadMove>? = visit?.challenge()
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         secure()
         val app = app()
         val t = app.texts
-        val phone = app.phone
-        val roster = app.prefs.getString("roster_id", "") ?: ""
-        val ref = intent.getStringExtra("recipient_ref") ?: return finish()
-        flow = DoorstepFlow(t)
-        var hasReference = phone.recipientTemplate(roster, ref) != null
-        var card: ByteArray? = null
-        // The visit the camera frames go to; a new one (new random challenge) after each ends.
-        var visit: LiveSession? = null
-        var enrolling = false
-        fun newVisit(): LiveSession? {
-            visit?.close()
-            // The core picks the reference and binds the visit to this recipient.
-            val ektp = card
-            visit = when {
-                enrolling -> phone.startEnrolment(app.engine, roster, ref)
-                ektp != null -> phone.startEktpVisit(app.engine, roster, ref, ektp)
-                hasReference -> phone.startVisit(app.engine, roster, ref)
-                else -> null
-            }
-            flow.onNewVisit()
-            return visit
-        }
-        val hint = label(t.holdInOval, 22f)
-        val oval = OvalGuide(this)
-        preview = TextureView(this)
+        roster = app.prefs.getString("roster_id", null) ?: return finish()
+        ref = intent.getStringExtra("recipient_ref") ?: return finish()
+        val amount = intent.getLongExtra("amount", 0)
+        val standing = label(t.loading, 20f)
+        hint = label(t.holdInOval, 22f)
+        permissionNote = label("", 18f).apply { setTextColor(WARNING); visibility = View.GONE }
+        askCamera = button(t.askCameraAgain) { requestPermissions(PERMISSIONS, PERMISSION_REQUEST) }.apply { visibility = View.GONE }
+        val oval = OvalGuide(this).apply { contentDescription = t.holdInOval }
+        val preview = TextureView(this).apply { contentDescription = t.verifyFace }
         val worker = app.prefs.getString("worker_id", "") ?: ""
-        val overrideButton = button(t.supervisorOverride) { askOverride(roster, ref, worker, OverrideReason.FACE_NOT_VERIFIED) }
+        overrideButton = button(t.supervisorOverride) { askOverride(worker, OverrideReason.FACE_NOT_VERIFIED) }
             .apply { isEnabled = false }
-        val cannotTurn = button(t.cannotDoLiveCheck) { askOverride(roster, ref, worker, OverrideReason.CANNOT_DO_LIVE_CHECK) }
-        val confirm = button(t.confirmPayment) {
+        val cannotTurn = button(t.cannotDoLiveCheck) { askOverride(worker, OverrideReason.CANNOT_DO_LIVE_CHECK) }
+        confirm = button(t.confirmPayment) {
             val state = flow.state as? DoorstepState.Matched ?: return@button
-            phone.recordPaid(roster, ref, state.check, SystemClock.elapsedRealtime().toULong())
-            UploadJob.triggerNow(this)
-            hint.text = t.paymentRecorded
-            finish()
+            handOver(amount) { app.phone.recordPaid(roster, ref, state.check, now(), true) }
         }.apply { isEnabled = false }
-
-        fun still(): ByteArray {
-            val bmp = preview.bitmap ?: error("no camera image yet")
-            return ByteArrayOutputStream().also { bmp.compress(Bitmap.CompressFormat.JPEG, 90, it) }.toByteArray()
-        }
         val ektp = button(t.captureEktp) {
-            runCatching { still().also { app.engine.templateFromCard(it) } }
-                .onSuccess { card = it; enrolling = false; newVisit(); hint.text = t.holdInOval }
-                .onFailure { hint.text = flow.hintFor((it as? id.salur.core.SalurException.Failed)?.kind) ?: it.message }
+            val still = camera?.still() ?: return@button
+            core(hint, { app.engine.templateFromCard(still) }) {
+                card = still; enrolling = false; newVisit(); hint.text = t.holdInOval
+            }
         }
         // Enrolment is a live visit too: the person does the challenge, their face becomes the reference.
         val enrol = button(t.enrolFirstVisit) { enrolling = true; newVisit(); hint.text = t.holdInOval }
         val outcomes = LinearLayout(this).apply {
-            addView(button(t.notHome) { phone.recordNotHome(roster, ref, now()); UploadJob.triggerNow(context); finish() })
-            addView(button(t.refused) { phone.recordRefused(roster, ref, now()); UploadJob.triggerNow(context); finish() })
-            addView(button(t.markIneligible) { askIneligible(roster, ref) })
+            orientation = LinearLayout.VERTICAL
+            addView(button(t.notHome) { record { app.phone.recordNotHome(roster, ref, now()) } })
+            addView(button(t.refused) { record { app.phone.recordRefused(roster, ref, now()) } })
+            addView(button(t.markIneligible) { askIneligible() })
         }
+        val cameraPart = FrameLayout(this).apply {
+            addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
+            addView(oval, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
+        }
+        val faceControls = listOf(cameraPart, hint, confirm, ektp, enrol, overrideButton, cannotTurn, outcomes)
         setContentView(column(
-            // The recipient's detail: who, where, how much, where they stand.
             label(intent.getStringExtra("name") ?: "", 24f),
-            label(listOfNotNull(intent.getStringExtra("address"), t.amount(intent.getLongExtra("amount", 0)),
-                intent.getStringExtra("status")).joinToString(" · ")),
-            FrameLayout(this).apply {
-                addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
-                addView(oval, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
-            },
-            hint, confirm, ektp, enrol, overrideButton, cannotTurn, outcomes,
+            label(intent.getStringExtra("address") ?: "", 18f),
+            // The amount due, large, for the recipient to read.
+            label(t.amountDue, 18f), label(t.amount(amount), 40f).apply { contentDescription = "${t.amountDue} ${t.amount(amount)}" },
+            standing, permissionNote, askCamera, *faceControls.toTypedArray(),
         ))
+        faceControls.forEach { it.visibility = View.GONE }
+        camera = app.camera(this, preview)
+        location = LocationFeed(this) { fix -> core(null, { app.phone.setLocation(fix) }) }
 
-        preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
-            override fun onSurfaceTextureAvailable(surface: SurfaceTexture, width: Int, height: Int) {
-                if (checkSelfPermission(Manifest.permission.CAMERA) != PackageManager.PERMISSION_GRANTED) {
-                    requestPermissions(arrayOf(Manifest.permission.CAMERA), 1)
-                    return
-                }
-                camera = CameraFrames(this@DoorstepActivity, surface) { frame ->
-                    // Camera thread: the core judges the frame here, never on the UI thread.
-                    if (flow.state is DoorstepState.Matched) return@CameraFrames
-                    val current = (if (flow.visitEnded) null else visit) ?: newVisit() ?: return@CameraFrames
-                    val progress = runCatching { current.pushFrame(frame, SystemClock.elapsedRealtime().toULong()) }
-                    val state = flow.onProgress(progress) { current.check() }
-                    if (enrolling && current.hasEnrolled()) {
-                        runCatching { phone.saveEnrolment(roster, ref, current) }.onSuccess {
-                            hasReference = true; enrolling = false
-                        }
-                    }
-                    runOnUiThread {
-                        hint.text = when (state) {
-                            is DoorstepState.Framing -> state.hint
-                            is DoorstepState.Matched -> "${t.matched} (${t.score(state.score)})"
-                            is DoorstepState.Retry -> state.message
-                            is DoorstepState.Rejected -> "${state.message} (${t.score(state.score)})"
-                            is DoorstepState.LiveFailed -> state.message
-                        }
-                        oval.matched = flow.canPay
-                        confirm.isEnabled = flow.canPay
-                        overrideButton.isEnabled = flow.overrideOffered
-                    }
-                }.also { it.start() }
+        core(standing, { app.phone.roster(roster, "", null).firstOrNull { it.recipientRef == ref } }) { item ->
+            if (item == null) return@core run { standing.text = t.error(id.salur.core.ErrorKind.NOT_FOUND) }
+            if (item.status == RecipientStatus.PAID) {
+                // Paid this period: the screen offers nothing but the receipt.
+                standing.text = t.alreadyPaid
+                standing.setTextColor(WARNING)
+                (standing.parent as LinearLayout).addView(button(t.viewReceipt) { showReceipt() })
+                return@core
             }
-            override fun onSurfaceTextureSizeChanged(surface: SurfaceTexture, width: Int, height: Int) {}
-            override fun onSurfaceTextureDestroyed(surface: SurfaceTexture): Boolean { camera?.release(); return true }
-            override fun onSurfaceTextureUpdated(surface: SurfaceTexture) {}
+            standing.text = id.salur.app.logic.RosterSummary.label(t, item.status)
+            hasReference = item.hasTemplate
+            if (!hasReference) hint.text = "${t.captureEktp} / ${t.enrolFirstVisit}"
+            faceControls.forEach { it.visibility = View.VISIBLE }
+            if (hasCamera()) startCamera() else requestPermissions(PERMISSIONS, PERMISSION_REQUEST)
         }
+    }
+
+    private fun hasCamera() = checkSelfPermission(Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED
+
+    @Deprecated("Deprecated in Java")
+    override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, grantResults: IntArray) {
+        if (requestCode != PERMISSION_REQUEST) return
+        if (hasCamera()) {
+            permissionNote.visibility = View.GONE
+            askCamera.visibility = View.GONE
+            startCamera()
+        } else {
+            // Refused: say why the camera matters and what can still be done without it.
+            permissionNote.text = app().texts.cameraNeeded
+            permissionNote.visibility = View.VISIBLE
+            askCamera.visibility = View.VISIBLE
+            hint.text = app().texts.cameraNeeded
+        }
+    }
+
+    private fun startCamera() {
+        location?.start()
+        camera?.start { frame, capturedMs -> onFrame(frame, capturedMs) }
+    }
+
+    /** Camera thread: the core judges the frame here, never on the UI thread. */
+    private fun onFrame(frame: id.salur.core.CameraFrame, capturedMs: Long) {
+        if (paused || flow.state is DoorstepState.Matched) return
+        val app = app()
+        app.lock.touched(SystemClock.elapsedRealtime())
+        val current = (if (flow.visitEnded) null else visit) ?: runCatching { newVisit() }.getOrNull() ?: return
+        val progress = runCatching { current.pushFrame(frame, capturedMs.toULong()) }
+        val state = flow.onProgress(progress) { current.check() }
+        if (enrolling && current.hasEnrolled()) {
+            runCatching { app.phone.saveEnrolment(roster, ref, current) }.onSuccess { hasReference = true; enrolling = false }
+        }
+        val t = app.texts
+        runOnUiThread {
+            hint.text = when (state) {
+                is DoorstepState.Framing -> state.hint
+                is DoorstepState.Matched -> "${t.matched} (${t.score(state.score)})"
+                is DoorstepState.Retry -> state.message
+                is DoorstepState.Rejected -> "${state.message} (${t.score(state.score)})"
+                is DoorstepState.LiveFailed -> state.message
+            }
+            confirm.isEnabled = flow.canPay
+            overrideButton.isEnabled = flow.overrideOffered
+        }
+    }
+
+    /** A new live visit, bound by the core to this recipient and the reference it picks. */
+    private fun newVisit(): LiveSession? {
+        val app = app()
+        visit?.close()
+        val ektp = card
+        visit = when {
+            enrolling -> app.phone.startEnrolment(app.engine, roster, ref)
+            ektp != null -> app.phone.startEktpVisit(app.engine, roster, ref, ektp)
+            hasReference -> app.phone.startVisit(app.engine, roster, ref)
+            else -> null
+        }
+        flow.onNewVisit()
+        return visit
     }
 
     private fun now() = SystemClock.elapsedRealtime().toULong()
 
-    private fun askIneligible(roster: String, ref: String) {
+    /** Records an outcome off the UI thread; on success the visit is over, on failure the error shows. */
+    private fun record(work: () -> Any) {
+        paused = true
+        core(hint, { work() }) {
+            app().uploadSoon()
+            hint.text = app().texts.recorded
+            finish()
+        }
+    }
+
+    override fun onCoreError(e: Throwable) {
+        paused = false
+    }
+
+    /** The money changes hands: the amount large, and the recipient's own "received in full". */
+    private fun handOver(amount: Long, pay: () -> Any) {
+        val t = app().texts
+        paused = true
+        lateinit var dialog: AlertDialog
+        val status = label("", 18f)
+        val view = column(
+            label(t.amountDue, 20f), label(t.amount(amount), 44f), label(t.handOver, 18f), status,
+            button(t.receivedInFull) {
+                core(status, { pay() }) {
+                    dialog.dismiss()
+                    app().uploadSoon()
+                    hint.text = t.paymentRecorded
+                    finish()
+                }
+            },
+        )
+        dialog = AlertDialog.Builder(this).setTitle(t.confirmPayment).setView(view)
+            .setOnCancelListener { paused = false }.show()
+    }
+
+    private fun askIneligible() {
         val t = app().texts
         val kinds = listOf(t.deceased to IneligibleKind.DECEASED, t.moved to IneligibleKind.MOVED,
             t.notFound to IneligibleKind.NOT_FOUND, t.notMeetingCriteria to IneligibleKind.NOT_MEETING_CRITERIA)
         AlertDialog.Builder(this).setTitle(t.markIneligible).setItems(kinds.map { it.first }.toTypedArray()) { _, i ->
-            app().phone.recordIneligible(roster, ref, kinds[i].second, null, now())
-            UploadJob.triggerNow(this)
-            finish()
+            record { app().phone.recordIneligible(roster, ref, kinds[i].second, null, now()) }
         }.show()
     }
 
-    private fun askOverride(roster: String, ref: String, workerId: String, code: OverrideReason) {
+    private fun askOverride(workerId: String, code: OverrideReason) {
         val t = app().texts
-        val supervisor = field(t.supervisorId)
-        val reason = field(t.overrideReason)
-        AlertDialog.Builder(this).setTitle(t.supervisorOverride).setView(column(supervisor, reason))
-            .setPositiveButton(t.confirmPayment) { _, _ ->
-                val request = OverrideRequest(workerId, supervisor.text.toString(), reason.text.toString())
-                val problem = request.problem(t)
-                if (problem != null) {
-                    AlertDialog.Builder(this).setMessage(problem).show()
-                    return@setPositiveButton
-                }
-                val approval = OverrideApproval(request.supervisorId.trim(), request.reason.trim(), code)
-                app().phone.recordOverride(roster, ref, approval, flow.lastCheck, now())
-                UploadJob.triggerNow(this)
-                finish()
-            }.show()
+        core(hint, { app().phone.overrideChallenge(roster, ref, code) }) { challenge ->
+            val supervisor = field(t.supervisorId)
+            val reason = field(t.overrideReason)
+            val approval = field(t.approvalCode).apply { inputType = InputType.TYPE_CLASS_NUMBER }
+            val problem = label("", 18f).apply { setTextColor(WARNING) }
+            lateinit var dialog: AlertDialog
+            val view = column(
+                label(t.overrideCallSupervisor, 18f),
+                label(t.overrideChallenge, 18f),
+                label(challenge.chunked(4).joinToString(" "), 36f).apply { contentDescription = "${t.overrideChallenge} $challenge" },
+                supervisor, reason, approval, problem,
+                button(t.confirmPayment) {
+                    val request = OverrideRequest(workerId, supervisor.text.toString(), reason.text.toString(), approval.text.toString())
+                    request.problem(t)?.let { problem.text = it; return@button }
+                    dialog.dismiss()
+                    val granted = OverrideApproval(request.supervisorId.trim(), request.reason.trim(), code, request.approvalCode.trim())
+                    val evidence: FaceCheck? = flow.lastCheck
+                    handOver(intent.getLongExtra("amount", 0)) {
+                        app().phone.recordOverride(roster, ref, granted, evidence, now(), true)
+                    }
+                },
+            )
+            dialog = AlertDialog.Builder(this).setTitle(t.supervisorOverride).setView(view).show()
+        }
+    }
+
+    private fun showReceipt() {
+        val t = app().texts
+        core(hint, { app().phone.receiptsFor(roster, ref) }) { receipts ->
+            val lines = receipts.joinToString("\n") { t.receiptLine(it.id, it.seq.toLong()) }
+            AlertDialog.Builder(this).setTitle(t.receiptTitle).setMessage(lines).show()
+        }
+    }
+
+    override fun onPause() {
+        super.onPause()
+        location?.stop()
     }
 
     override fun onDestroy() {
         camera?.release()
+        location?.stop()
+        visit?.close()
         super.onDestroy()
+    }
+
+    companion object {
+        private const val PERMISSION_REQUEST = 1
+        private val PERMISSIONS = arrayOf(Manifest.permission.CAMERA, *LocationFeed.PERMISSIONS)
     }
 }

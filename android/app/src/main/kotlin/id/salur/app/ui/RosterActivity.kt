@@ -1,6 +1,5 @@
 package id.salur.app.ui
 
-import android.app.Activity
 import android.content.Intent
 import android.os.Bundle
 import android.text.Editable
@@ -11,63 +10,78 @@ import android.widget.ListView
 import id.salur.app.logic.RosterSummary
 import id.salur.core.RecipientItem
 import id.salur.core.RecipientStatus
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.MainScope
-import kotlinx.coroutines.cancel
-import kotlinx.coroutines.launch
-import kotlinx.coroutines.withContext
 
-/** Today's roster: search, filter by status, counts paid / to do. */
-class RosterActivity : Activity() {
-    private val scope = MainScope()
+/** The chosen roster: search, filter by status, counts paid / to do; a tap opens the doorstep. */
+class RosterActivity : Screen() {
     private var filter: RecipientStatus? = null
     private var shown: List<RecipientItem> = emptyList()
+    private lateinit var reload: () -> Unit
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         val app = app()
         val t = app.texts
-        val roster = app.prefs.getString("roster_id", "") ?: ""
-        val counts = label("")
-        val list = ListView(this)
+        val roster = app.prefs.getString("roster_id", null) ?: run {
+            startActivity(Intent(this, RosterChoiceActivity::class.java))
+            return finish()
+        }
+        val counts = label("", 22f)
+        val status = label("")
+        val note = label("")
+        val list = ListView(this).apply { contentDescription = t.rosterTitle }
         val search = field(t.search)
-        fun refresh() = scope.launch {
-            val items = withContext(Dispatchers.IO) { app.phone.roster(roster, search.text.toString(), filter) }
-            val all = withContext(Dispatchers.IO) { app.phone.roster(roster, "", null) }
-            val c = RosterSummary.counts(all)
-            counts.text = t.counts(c.paid, c.toDo)
-            shown = RosterSummary.visitOrder(items)
-            list.adapter = ArrayAdapter(this@RosterActivity, android.R.layout.simple_list_item_1,
-                shown.map { "${it.name} · ${it.address} · ${RosterSummary.label(t, it.status)}" })
+        reload = {
+            val query = search.text.toString()
+            core(status, { app.phone.roster(roster, query, filter) to app.phone.roster(roster, "", null) }) { (items, all) ->
+                val c = RosterSummary.counts(all)
+                counts.text = t.counts(c.paid, c.toDo)
+                shown = RosterSummary.visitOrder(items)
+                status.text = when {
+                    all.isEmpty() -> t.emptyRoster
+                    shown.isEmpty() -> t.noMatch
+                    else -> ""
+                }
+                list.adapter = ArrayAdapter(this, android.R.layout.simple_list_item_1,
+                    shown.map { "${it.name} · ${it.address} · ${RosterSummary.label(t, it.status)}" })
+            }
         }
         search.addTextChangedListener(object : TextWatcher {
-            override fun afterTextChanged(s: Editable?) { refresh() }
+            override fun afterTextChanged(s: Editable?) = reload()
             override fun beforeTextChanged(s: CharSequence?, start: Int, count: Int, after: Int) {}
             override fun onTextChanged(s: CharSequence?, start: Int, before: Int, count: Int) {}
         })
         list.setOnItemClickListener { _, _, position, _ ->
+            val r = shown[position]
             startActivity(Intent(this, DoorstepActivity::class.java)
-                .putExtra("recipient_ref", shown[position].recipientRef).putExtra("name", shown[position].name)
-                .putExtra("address", shown[position].address).putExtra("amount", shown[position].amount.toLong())
-                .putExtra("status", RosterSummary.label(t, shown[position].status)))
+                .putExtra("recipient_ref", r.recipientRef).putExtra("name", r.name)
+                .putExtra("address", r.address).putExtra("amount", r.amount.toLong()))
         }
         val filters = LinearLayout(this).apply {
-            for ((text, status) in listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)) {
-                addView(button(text) { filter = status; refresh() })
+            orientation = LinearLayout.VERTICAL
+            for ((text, s) in listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)) {
+                addView(button(text) { filter = s; reload() })
             }
         }
-        setContentView(column(counts, search, filters, button(t.syncTitle) {
-            startActivity(Intent(this, SyncActivity::class.java))
-        }, list))
-        scope.launch {
-            // A fresh roster when there is signal; the phone's copy otherwise.
-            runCatching { withContext(Dispatchers.IO) { app.phone.refreshRoster(roster) } }
-            refresh()
+        // The list scrolls by itself under a fixed header (a ListView inside a ScrollView would not).
+        setContentView(LinearLayout(this).apply {
+            orientation = LinearLayout.VERTICAL
+            setBackgroundColor(android.graphics.Color.WHITE)
+            setPadding(32, 32, 32, 32)
+            for (v in listOf(label(roster, 24f), counts, search, filters,
+                button(t.syncTitle) { startActivity(Intent(this@RosterActivity, SyncActivity::class.java)) },
+                button(t.changeRoster) { startActivity(Intent(this@RosterActivity, RosterChoiceActivity::class.java)); finish() },
+                note, status)) addView(v)
+            addView(list, LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, 0, 1f))
+        })
+        // A fresh roster when there is signal; the phone's copy (and the error's text) otherwise.
+        core(status, { runCatching { app.phone.refreshRoster(roster) }.exceptionOrNull() }) { offline ->
+            reload()
+            note.text = offline?.let(t::error) ?: ""
         }
     }
 
-    override fun onDestroy() {
-        scope.cancel()
-        super.onDestroy()
+    override fun onResume() {
+        super.onResume()
+        if (::reload.isInitialized) reload()
     }
 }

@@ -1,45 +1,33 @@
 package id.salur.app.ui
 
-import android.app.Activity
 import android.os.Bundle
 import id.salur.app.logic.SyncStatusText
 import id.salur.core.SyncCounts
 import id.salur.core.SyncObserver
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.MainScope
-import kotlinx.coroutines.cancel
-import kotlinx.coroutines.launch
-import kotlinx.coroutines.withContext
 
-/** Upload status: pending count, last upload, errors; and "upload now". */
-class SyncActivity : Activity() {
-    private val scope = MainScope()
-
+/** Upload status: pending count, last upload, errors; and "upload now" with its progress. */
+class SyncActivity : Screen() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         val app = app()
         val t = app.texts
-        val lines = label("")
-        fun show() = scope.launch {
-            val status = withContext(Dispatchers.IO) { app.phone.syncStatus() }
+        val lines = label("", 20f)
+        val progress = label("", 20f)
+        fun show() = core(lines, { app.phone.syncStatus() }) { status ->
             lines.text = SyncStatusText.lines(t, status, System.currentTimeMillis()).joinToString("\n")
         }
-        setContentView(column(label(t.syncTitle, 24f), lines, button(t.syncNow) {
-            scope.launch {
-                runCatching {
-                    app.phone.sync(object : SyncObserver {
-                        override fun onProgress(counts: SyncCounts) { runOnUiThread { lines.text = t.pending((counts.pending - counts.acknowledged).toLong()) } }
-                        override fun onRetry(message: String) { runOnUiThread { lines.text = message } }
-                    })
-                }
-                show()
+        val observer = object : SyncObserver {
+            override fun onProgress(counts: SyncCounts) {
+                runOnUiThread { progress.text = "${t.uploading} ${counts.acknowledged}/${counts.pending}" }
             }
+            override fun onRetry(message: String) {
+                runOnUiThread { progress.text = t.uploading }
+            }
+        }
+        setContentView(column(label(t.syncTitle, 24f), lines, progress, button(t.syncNow) {
+            progress.text = t.uploading
+            core(progress, { app.phone.sync(observer) }) { progress.text = "" }.invokeOnCompletion { runOnUiThread { show() } }
         }))
         show()
-    }
-
-    override fun onDestroy() {
-        scope.cancel()
-        super.onDestroy()
     }
 }

@@ -6,33 +6,64 @@ import android.graphics.Canvas
 import android.graphics.Color
 import android.graphics.Paint
 import android.graphics.RectF
+import android.util.TypedValue
 import android.view.View
 import android.view.WindowManager
 import android.widget.Button
 import android.widget.EditText
 import android.widget.LinearLayout
+import android.widget.ScrollView
 import android.widget.TextView
 import id.salur.app.SalurApp
 
 /** Framework Views built in code: no layout inflation, no support libraries, small APK. */
 fun Activity.app(): SalurApp = application as SalurApp
 
-fun Context.column(vararg views: View) = LinearLayout(this).apply {
-    orientation = LinearLayout.VERTICAL
-    setPadding(32, 32, 32, 32)
-    views.forEach { addView(it) }
+/** Touch targets of at least 48 dp (Android's accessibility minimum), in pixels. */
+fun Context.minTouchPx(): Int = TypedValue.applyDimension(TypedValue.COMPLEX_UNIT_DIP, MIN_TOUCH_DP, resources.displayMetrics).toInt()
+
+const val MIN_TOUCH_DP = 48f
+
+/** Near-black on white and white on dark blue: readable in sunlight (contrast above 7:1). */
+const val INK = 0xFF111111.toInt()
+const val ACTION = 0xFF0B3D91.toInt()
+const val WARNING = 0xFF8B0000.toInt()
+
+fun Context.column(vararg views: View) = ScrollView(this).apply {
+    setBackgroundColor(Color.WHITE)
+    addView(LinearLayout(this@column).apply {
+        orientation = LinearLayout.VERTICAL
+        setPadding(32, 32, 32, 32)
+        views.forEach { addView(it) }
+    })
 }
 
+/** A line of text; sizes are in sp so they follow the phone's font-size setting. */
 fun Context.label(text: String, size: Float = 18f) = TextView(this).apply {
     this.text = text
-    textSize = size
+    setTextSize(TypedValue.COMPLEX_UNIT_SP, size)
+    setTextColor(INK)
 }
 
-fun Context.field(hint: String) = EditText(this).apply { this.hint = hint; textSize = 20f }
+fun Context.field(hint: String) = EditText(this).apply {
+    this.hint = hint
+    contentDescription = hint
+    setTextSize(TypedValue.COMPLEX_UNIT_SP, 20f)
+    setTextColor(INK)
+    minHeight = minTouchPx()
+}
 
 fun Context.button(text: String, onClick: () -> Unit) = Button(this).apply {
     this.text = text
-    textSize = 20f
+    contentDescription = text
+    setTextSize(TypedValue.COMPLEX_UNIT_SP, 20f)
+    setTextColor(Color.WHITE)
+    setBackgroundColor(ACTION)
+    minHeight = minTouchPx()
+    minimumHeight = minTouchPx()
+    isAllCaps = false
+    layoutParams = LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, LinearLayout.LayoutParams.WRAP_CONTENT)
+        .apply { setMargins(0, 8, 0, 8) }
     setOnClickListener { onClick() }
 }
 

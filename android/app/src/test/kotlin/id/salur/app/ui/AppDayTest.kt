@@ -1,0 +1,430 @@
+package id.salur.app.ui
+
+import android.Manifest
+import android.app.Activity
+import android.content.Intent
+import android.location.Location
+import android.location.LocationManager
+import android.os.SystemClock
+import android.util.TypedValue
+import android.view.TextureView
+import android.widget.Button
+import android.widget.ListView
+import android.widget.TextView
+import id.salur.app.logic.Texts
+import id.salur.app.ui.Robo.button
+import id.salur.app.ui.Robo.dialog
+import id.salur.app.ui.Robo.dialogView
+import id.salur.app.ui.Robo.launch
+import id.salur.app.ui.Robo.next
+import id.salur.app.ui.Robo.shows
+import id.salur.app.ui.Robo.tap
+import id.salur.app.ui.Robo.texts
+import id.salur.app.ui.Robo.type
+import id.salur.app.ui.Robo.waitUntil
+import id.salur.app.ui.ServerFixture.Companion.ROSTER
+import id.salur.app.ui.ServerFixture.Companion.WORKER
+import org.junit.After
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
+import org.junit.Assert.assertTrue
+import org.junit.Before
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.RuntimeEnvironment
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowSystemClock
+import java.io.File
+import java.time.Duration
+
+/**
+ * A worker's day on the real screens (Robolectric runs the Activities on the JVM), against the
+ * real core, models, recorded frames of real people, a real SQLite file and a real `salur serve`.
+ * The screens are in Bahasa Indonesia, as on a worker's phone.
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "in-rID")
+class AppDayTest {
+    private lateinit var server: ServerFixture
+    private val t = Texts(english = false)
+    private val app get() = RuntimeEnvironment.getApplication() as TestSalurApp
+
+    @Before
+    fun setUp() {
+        server = ServerFixture()
+        World.serverUrl = server.url
+        World.databasePath = File(server.work, "phone.db").path
+        World.scene = Scene.Person
+        shadowOf(app).grantPermissions(Manifest.permission.CAMERA)
+    }
+
+    @After
+    fun tearDown() = server.close()
+
+    // --- the way in ------------------------------------------------------------------------------
+
+    /** Signs in, registers, and (once an administrator approved the device) reaches the roster choice. */
+    private fun signIn(worker: String = WORKER): Activity {
+        val signIn = launch(SignInActivity::class.java)
+        type(signIn.window.decorView, t.workerId, worker)
+        type(signIn.window.decorView, t.postOffice, "po-1")
+        tap(signIn, t.register)
+        waitUntil("waiting for approval") { shows(signIn, t.waitingApproval) }
+        server.admin("POST", "/v1/admin/devices/${app.deviceId}/approve")
+        tap(signIn, t.checkAgain)
+        return launch(RosterChoiceActivity::class.java, next(signIn, "the roster choice"))
+    }
+
+    /** Signed in and on the roster's list. */
+    private fun roster(): RosterActivity {
+        val choice = signIn()
+        waitUntil("the assigned rosters") { shows(choice, ROSTER) }
+        tap(button(choice, Robo.texts(choice).first { it.startsWith(ROSTER) }))
+        val roster = launch(RosterActivity::class.java, next(choice, "the roster"))
+        waitUntil("the recipients") { items(roster).size == 4 }
+        return roster
+    }
+
+    private fun items(roster: RosterActivity): List<String> {
+        val list = Robo.views(roster).filterIsInstance<ListView>().single()
+        return (0 until (list.adapter?.count ?: 0)).map { list.adapter.getItem(it).toString() }
+    }
+
+    /** Opens a recipient's doorstep from the roster. */
+    private fun doorstep(roster: RosterActivity, name: String): DoorstepActivity {
+        val list = Robo.views(roster).filterIsInstance<ListView>().single()
+        val at = items(roster).indexOfFirst { it.startsWith(name) }
+        assertTrue("$name is on the roster", at >= 0)
+        list.performItemClick(list, at, at.toLong())
+        val d = launch(DoorstepActivity::class.java, next(roster, "the doorstep of $name"))
+        waitUntil("where $name stands") { !shows(d, t.loading) }
+        return d
+    }
+
+    private fun hint(d: Activity) = texts(d).joinToString(" | ")
+
+    private fun sync(): Activity {
+        val s = launch(SyncActivity::class.java)
+        tap(s, t.syncNow)
+        waitUntil("everything uploaded") { shows(s, t.allUploaded) }
+        return s
+    }
+
+    private fun dashboard() = server.admin("GET", "/v1/dashboard?roster=$ROSTER")
+
+    // --- the tests --------------------------------------------------------------------------------
+
+    @Test
+    fun sign_in_registers_the_device_and_waits_for_an_administrator() {
+        val signIn = launch(SignInActivity::class.java)
+        tap(signIn, t.register)
+        assertTrue("empty fields are refused", shows(signIn, t.needWorkerAndOffice))
+        type(signIn.window.decorView, t.workerId, WORKER)
+        type(signIn.window.decorView, t.postOffice, "po-1")
+        tap(signIn, t.register)
+        waitUntil("waiting for approval") { shows(signIn, t.waitingApproval) }
+        assertTrue(server.admin("GET", "/v1/admin/devices").contains("\"status\":\"pending\""))
+        // Still pending: asking again changes nothing.
+        tap(signIn, t.checkAgain)
+        waitUntil("still waiting") { shows(signIn, t.waitingApproval) }
+        server.admin("POST", "/v1/admin/devices/${app.deviceId}/approve")
+        tap(signIn, t.checkAgain)
+        assertEquals(RosterChoiceActivity::class.java.name, next(signIn, "the roster choice").component!!.className)
+        // Next time the app opens straight on the roster choice.
+        val again = launch(SignInActivity::class.java)
+        assertEquals(RosterChoiceActivity::class.java.name, next(again, "straight on").component!!.className)
+    }
+
+    @Test
+    fun the_roster_choice_lists_the_workers_own_rosters_with_counts() {
+        val choice = signIn()
+        waitUntil("the assigned rosters") { shows(choice, ROSTER) }
+        assertTrue(hint(choice), shows(choice, t.rosterLine(ROSTER, 4, 2_400_000)))
+        assertTrue(hint(choice), shows(choice, t.rosterLine("pkh-2026-q4", 1, 300_000)))
+        assertFalse("another worker's recipients are not counted", shows(choice, t.rosterLine(ROSTER, 5, 3_000_000)))
+    }
+
+    @Test
+    fun a_worker_with_no_roster_is_told_so() {
+        val choice = signIn("pos-nobody")
+        waitUntil("no roster") { shows(choice, t.noRosters) }
+        assertFalse(Robo.views(choice).any { it is Button && it.isShown })
+    }
+
+    @Test
+    fun the_roster_searches_filters_and_counts() {
+        val roster = roster()
+        assertTrue(shows(roster, t.counts(0, 4)))
+        type(roster.window.decorView, t.search, "siti")
+        waitUntil("the search") { items(roster).size == 1 }
+        assertTrue(items(roster).single().startsWith("Siti Rahayu"))
+        type(roster.window.decorView, t.search, "nobody-by-that-name")
+        waitUntil("no match") { shows(roster, t.noMatch) }
+        type(roster.window.decorView, t.search, "")
+        tap(roster, t.paid)
+        waitUntil("nobody paid yet") { items(roster).isEmpty() }
+        tap(roster, t.all)
+        waitUntil("all again") { items(roster).size == 4 }
+        assertFalse("another worker's recipient is not on the phone", items(roster).any { it.startsWith("Joko") })
+    }
+
+    @Test
+    fun a_live_recipient_is_paid_after_confirming_the_full_amount_and_the_dashboard_shows_it() {
+        val roster = roster()
+        shadowOf(app).grantPermissions(Manifest.permission.ACCESS_FINE_LOCATION)
+        val d = doorstep(roster, "Siti Rahayu")
+        assertTrue("the amount due is shown large", texts(d).contains(t.amount(600_000)))
+        // Where the worker stands (Jakarta, 12 m).
+        val gps = Location(LocationManager.GPS_PROVIDER).apply {
+            latitude = -6.1754; longitude = 106.8272; accuracy = 12f
+            elapsedRealtimeNanos = SystemClock.elapsedRealtimeNanos(); time = System.currentTimeMillis()
+        }
+        shadowOf(d.getSystemService(LocationManager::class.java)).simulateLocation(gps)
+        val confirm = button(d, t.confirmPayment)
+        waitUntil("a live match: ${hint(d)}", 120_000) { confirm.isEnabled }
+        assertTrue(hint(d), shows(d, t.matched))
+        tap(confirm)
+        // The recipient reads the amount and confirms they received it in full.
+        assertTrue(texts(dialogView()).contains(t.amount(600_000)))
+        tap(button(dialogView(), t.receivedInFull))
+        waitUntil("recorded") { d.isFinishing }
+        assertEquals(1, app.uploadsAsked)
+        sync()
+        val board = dashboard()
+        assertTrue(board, board.contains("\"paid\":1"))
+        // What the phone signed: live, matched, received in full, where and how accurately.
+        val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json")
+        for (field in listOf("\"received_in_full\":true", "\"liveness\":\"passed\"", "\"lat_e7\":-61754000", "\"accuracy_m\":12")) {
+            assertTrue("$field in $signed", signed.replace(" ", "").contains(field))
+        }
+        // The roster counts her as paid.
+        val back = launch(RosterActivity::class.java)
+        waitUntil("paid") { shows(back, t.counts(1, 3)) }
+    }
+
+    @Test
+    fun a_picture_held_up_is_never_payable_and_does_not_open_the_override() {
+        World.scene = Scene.Picture(File(World.root, "test-vectors/liveness/images/sfas_image_F2.jpg"))
+        val d = doorstep(roster(), "Siti Rahayu")
+        val liveFailures = listOf(
+            t.liveFailure(id.salur.core.LiveFailure.SPOOF), t.liveFailure(id.salur.core.LiveFailure.TIMED_OUT),
+            t.liveFailure(id.salur.core.LiveFailure.FLAT_PICTURE),
+        )
+        waitUntil("the live check fails: ${hint(d)}", 120_000) { liveFailures.any { shows(d, it) } }
+        // Two more tries of the picture, still nothing opens.
+        val first = System.currentTimeMillis()
+        waitUntil("more tries") { System.currentTimeMillis() - first > 8_000 }
+        assertFalse(button(d, t.confirmPayment).isEnabled)
+        assertFalse("failed live checks do not unlock the override", button(d, t.supervisorOverride).isEnabled)
+    }
+
+    @Test
+    fun a_recipient_paid_this_period_gets_nothing_but_the_receipt() {
+        val roster = roster()
+        val d = doorstep(roster, "Siti Rahayu")
+        val confirm = button(d, t.confirmPayment)
+        waitUntil("a live match: ${hint(d)}", 120_000) { confirm.isEnabled }
+        tap(confirm)
+        tap(button(dialogView(), t.receivedInFull))
+        waitUntil("recorded") { d.isFinishing }
+        val again = doorstep(roster, "Siti Rahayu")
+        waitUntil("already paid") { shows(again, t.alreadyPaid) }
+        val offered = Robo.views(again).filterIsInstance<Button>().filter { it.isShown }.map { it.text.toString() }
+        assertEquals(listOf(t.viewReceipt), offered)
+        assertFalse("no camera for a paid recipient", Robo.views(again).any { it is TextureView && it.isShown })
+        tap(again, t.viewReceipt)
+        waitUntil("the receipt") { dialog()?.isShowing == true }
+    }
+
+    @Test
+    fun ineligible_and_not_home_are_recorded_and_reach_the_server() {
+        val roster = roster()
+        val dewi = doorstep(roster, "Dewi Lestari")
+        tap(dewi, t.notHome)
+        waitUntil("not home recorded") { dewi.isFinishing }
+        val agus = doorstep(roster, "Agus Salim")
+        tap(agus, t.markIneligible)
+        val list = dialog()!!.listView
+        list.performItemClick(list, 0, 0)
+        waitUntil("ineligible recorded") { agus.isFinishing }
+        sync()
+        val realloc = server.admin("GET", "/v1/admin/reallocations")
+        assertTrue(realloc, realloc.contains("deceased"))
+        val back = launch(RosterActivity::class.java)
+        waitUntil("the statuses") { items(back).any { it.contains(t.notHome) } && items(back).any { it.contains(t.ineligible) } }
+    }
+
+    @Test
+    fun an_override_needs_the_supervisors_own_code_and_the_server_checks_it() {
+        val secret = server.supervisor("spv-1")
+        val roster = roster()
+        // Siti at Budi's door: completed comparisons fail, and only then is the override offered.
+        val d = doorstep(roster, "Budi Santoso")
+        val override = button(d, t.supervisorOverride)
+        assertFalse(override.isEnabled)
+        waitUntil("three failed comparisons: ${hint(d)}", 240_000) { override.isEnabled }
+        assertFalse(button(d, t.confirmPayment).isEnabled)
+        tap(override)
+        waitUntil("the override dialog") { dialog()?.isShowing == true }
+        val challenge = texts(dialogView()).first { it.matches(Regex("[0-9]{4} [0-9]{4}")) }.replace(" ", "")
+        type(dialogView(), t.supervisorId, "spv-1")
+        type(dialogView(), t.overrideReason, "foto registrasi lama, dikenal supervisor")
+        type(dialogView(), t.approvalCode, "1234")
+        tap(button(dialogView(), t.confirmPayment))
+        assertTrue("a short code is refused on the screen", texts(dialogView()).contains(t.approvalCodeNeeded))
+        type(dialogView(), t.approvalCode, server.approvalCode(secret, challenge))
+        tap(button(dialogView(), t.confirmPayment))
+        waitUntil("the hand-over") { texts(dialogView()).contains(t.receivedInFull) }
+        tap(button(dialogView(), t.receivedInFull))
+        waitUntil("recorded") { d.isFinishing }
+        // Dewi cannot turn her head; the worker makes up a code.
+        val dewi = doorstep(roster, "Dewi Lestari")
+        tap(dewi, t.cannotDoLiveCheck)
+        waitUntil("the override dialog") { dialog()?.isShowing == true && texts(dialogView()).contains(t.approvalCode).not() }
+        type(dialogView(), t.supervisorId, "spv-1")
+        type(dialogView(), t.overrideReason, "lansia, tidak bisa menoleh")
+        type(dialogView(), t.approvalCode, "00000000")
+        tap(button(dialogView(), t.confirmPayment))
+        tap(button(dialogView(), t.receivedInFull))
+        waitUntil("recorded") { dewi.isFinishing }
+        sync()
+        val board = dashboard()
+        val unverified = board.substringAfter("\"overrides_unverified\"")
+        assertTrue(board, board.contains("\"paid\":2"))
+        assertTrue("the forged code is listed: $unverified", unverified.contains("invalid"))
+        assertEquals("only the forged one is listed: $unverified", 1, Regex("\"receipt_id\"").findAll(unverified.substringBefore("]")).count())
+    }
+
+    @Test
+    fun frames_without_a_face_never_open_the_override() {
+        World.scene = Scene.Picture(File(World.root, "test-vectors/faces/noface/skimage_coffee.jpg"))
+        val d = doorstep(roster(), "Siti Rahayu")
+        waitUntil("no face: ${hint(d)}", 60_000) { shows(d, t.noFace) || shows(d, t.liveHint(id.salur.core.LiveHint.NO_FACE)) }
+        Thread.sleep(1_500)
+        shadowOf(android.os.Looper.getMainLooper()).idle()
+        assertFalse(button(d, t.supervisorOverride).isEnabled)
+        assertFalse(button(d, t.confirmPayment).isEnabled)
+    }
+
+    @Test
+    fun a_refused_camera_is_explained_and_not_home_still_works() {
+        val roster = roster()
+        shadowOf(app).denyPermissions(Manifest.permission.CAMERA)
+        val d = doorstep(roster, "Dewi Lestari")
+        waitUntil("the camera asked for") { shadowOf(d).lastRequestedPermission != null }
+        val asked = shadowOf(d).lastRequestedPermission
+        assertTrue(asked.requestedPermissions.contains(Manifest.permission.CAMERA))
+        d.onRequestPermissionsResult(asked.requestCode, asked.requestedPermissions, IntArray(asked.requestedPermissions.size) { -1 })
+        assertTrue(hint(d), shows(d, t.cameraNeeded))
+        assertTrue(button(d, t.askCameraAgain).isShown)
+        tap(d, t.notHome)
+        waitUntil("not home recorded") { d.isFinishing }
+    }
+
+    @Test
+    fun without_a_network_the_screens_say_so_and_the_phone_keeps_working() {
+        val roster = roster()
+        server.stop()
+        val offline = launch(RosterActivity::class.java)
+        waitUntil("the offline note") { shows(offline, t.error(id.salur.core.ErrorKind.NETWORK)) }
+        waitUntil("the phone's copy") { items(offline).size == 4 }
+        val dewi = doorstep(roster, "Dewi Lestari")
+        tap(dewi, t.notHome)
+        waitUntil("recorded offline") { dewi.isFinishing }
+        val s = launch(SyncActivity::class.java)
+        tap(s, t.syncNow)
+        waitUntil("the network error: ${hint(s)}", 90_000) { shows(s, t.error(id.salur.core.ErrorKind.NETWORK)) }
+        assertTrue(hint(s), shows(s, t.pending(1)))
+        val choice = launch(RosterChoiceActivity::class.java)
+        waitUntil("the last roster offline") { shows(choice, t.lastRosterOffline) }
+        server.start()
+        sync()
+    }
+
+    @Test
+    fun a_full_disk_shows_the_error_and_nothing_is_lost() {
+        // The phone's database on a small file system of its own (scripts/android-check.sh mounts it).
+        val small = System.getProperty("salur.smallfs")
+        assertTrue("-Dsalur.smallfs=<a small tmpfs> is needed (scripts/android-check.sh mounts one)", small != null)
+        World.databasePath = File(small, "phone-${System.nanoTime()}.db").path
+        val roster = roster()
+        val db = File(World.databasePath)
+        // Fill the phone's file system to the last byte. SQLite may still have room in pages it
+        // holds; each visit recorded in that room is kept; the first that needs more fails.
+        val full = Disk.fill(db.parentFile!!)
+        var recorded = 0
+        try {
+            while (true) {
+                val dewi = doorstep(roster, "Dewi Lestari")
+                tap(dewi, t.notHome)
+                waitUntil("recorded or refused: ${hint(dewi)}") { dewi.isFinishing || shows(dewi, t.error(id.salur.core.ErrorKind.NOT_RECORDED)) }
+                if (!dewi.isFinishing) break
+                recorded++
+                assertTrue("the disk never filled", recorded < 40)
+            }
+        } finally {
+            full.delete()
+        }
+        // Room again: the same tap records, and exactly the visits that were confirmed are kept.
+        val dewi = doorstep(roster, "Dewi Lestari")
+        tap(dewi, t.notHome)
+        waitUntil("recorded once there is room") { dewi.isFinishing }
+        val list = server.run("receipts", "list", "--db", World.databasePath, "--json")
+        assertEquals(list, recorded + 1, Regex("\"seq\"").findAll(list).count())
+        assertTrue(server.run("receipts", "verify-chain", "--db", World.databasePath).isNotEmpty())
+    }
+
+    @Test
+    fun the_app_locks_after_five_idle_minutes_and_asks_for_the_phone_credential() {
+        val roster = roster()
+        ShadowSystemClock.advanceBy(Duration.ofMinutes(6))
+        val c = org.robolectric.Robolectric.buildActivity(SyncActivity::class.java).setup()
+        val asked = shadowOf(c.get()).peekNextStartedActivityForResult()
+        assertEquals(android.app.KeyguardManager.ACTION_CONFIRM_DEVICE_CREDENTIAL, asked?.intent?.action)
+        // Cancelled: the screen stays covered.
+        shadowOf(c.get()).nextStartedActivityForResult
+        shadowOf(c.get()).receiveResult(asked!!.intent, Activity.RESULT_CANCELED, null)
+        assertTrue(shows(c.get(), t.unlockWhy))
+        assertFalse(shows(c.get(), t.syncNow))
+        tap(c.get(), t.unlock)
+        assertTrue(Robo.unlockIfAsked(c.get()))
+        waitUntil("the screen again") { shows(c.get(), t.syncTitle) }
+        roster.finish()
+    }
+
+    @Test
+    fun every_screen_has_large_targets_readable_text_and_descriptions() {
+        val roster = roster()
+        val d = doorstep(roster, "Siti Rahayu")
+        val density = app.resources.displayMetrics.density
+        for (screen in listOf(roster, d, launch(SyncActivity::class.java))) {
+            for (v in Robo.views(screen).filter { it.isShown }) {
+                if (v is Button) {
+                    assertTrue("${v.text}: ${v.minHeight / density} dp", v.minHeight >= (48 * density).toInt())
+                    assertFalse("${v.text} has a description", v.contentDescription.isNullOrBlank())
+                }
+                if (v is TextView) {
+                    val sp = v.textSize / app.resources.displayMetrics.scaledDensity
+                    assertTrue("\"${v.text}\" at $sp sp", sp >= 14f)
+                }
+                if (v is TextureView) assertFalse(v.contentDescription.isNullOrBlank())
+            }
+        }
+    }
+}
+
+/** Fills the file system holding [dir] with one file; deleting it frees the room again. */
+object Disk {
+    fun fill(dir: File): File {
+        val filler = File(dir, "filler")
+        filler.outputStream().use { out ->
+            val block = ByteArray(64 * 1024)
+            runCatching { while (true) out.write(block) }
+            val one = ByteArray(1)
+            runCatching { while (true) out.write(one) }
+        }
+        return filler
+    }
+}

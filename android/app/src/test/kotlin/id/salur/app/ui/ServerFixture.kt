@@ -1,0 +1,95 @@
+package id.salur.app.ui
+
+import org.junit.Assert.assertEquals
+import org.junit.Assert.fail
+import java.io.File
+import java.net.ServerSocket
+import java.net.Socket
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+
+/**
+ * A real `salur serve` on loopback with its own SQLite file and a real roster imported by
+ * `salur import-roster`: two rosters for worker pos-ui, one for someone else.
+ */
+class ServerFixture {
+    val work: File = Files.createTempDirectory("salur-ui").toFile()
+    private val data = File(work, "server")
+    private val salur = System.getProperty("salur.bin")
+    val port = ServerSocket(0).use { it.localPort }
+    val url = "http://127.0.0.1:$port"
+    private var server: Process? = null
+
+    init {
+        val faces = File(World.root, "test-vectors/faces")
+        val csv = File(work, "roster.csv")
+        val head = "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo\n"
+        fun row(nik: String, name: String, amount: Int, roster: String, worker: String, photo: String) =
+            "$nik,$name,Jl. Merdeka $nik,31,3171,317101,3171011001,po-1,$amount,$roster,$worker,$photo\n"
+        csv.writeText(head +
+            row("3171010101800001", "Siti Rahayu", 600000, ROSTER, WORKER, "../liveness/motion/lp_d12/0060.jpg") +
+            row("3171010101800002", "Budi Santoso", 600000, ROSTER, WORKER, "same/fr_obama/1.jpg") +
+            row("3171010101800003", "Dewi Lestari", 600000, ROSTER, WORKER, "") +
+            row("3171010101800004", "Agus Salim", 600000, ROSTER, WORKER, "") +
+            row("3171010101800005", "Rina Wati", 300000, "pkh-2026-q4", WORKER, "") +
+            row("3171010101800006", "Joko Widodo", 600000, ROSTER, "pos-other", ""))
+        run("import-roster", csv.path, "--photos", faces.path, "--data-dir", data.path)
+        start()
+    }
+
+    /** Starts (or restarts) the server on the same port and data. */
+    fun start() {
+        server = ProcessBuilder(salur, "serve", "--data-dir", data.path, "--listen", "127.0.0.1:$port")
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(File(work, "server.log"))
+            .apply { environment()["SALUR_ADMIN_TOKEN"] = ADMIN }
+            .start()
+        repeat(200) {
+            if (runCatching { Socket("127.0.0.1", port).close() }.isSuccess) return
+            Thread.sleep(50)
+        }
+        fail("salur serve did not start")
+    }
+
+    fun stop() {
+        server?.destroyForcibly()?.waitFor()
+        server = null
+    }
+
+    /** Runs the `salur` CLI and returns its standard output. */
+    fun run(vararg args: String): String {
+        val p = ProcessBuilder(salur, *args).redirectError(ProcessBuilder.Redirect.INHERIT).start()
+        val out = String(p.inputStream.readBytes()).trim()
+        assertEquals("salur ${args.first()}: $out", 0, p.waitFor())
+        return out
+    }
+
+    /** An administrator's request; the body of the answer. */
+    fun admin(method: String, path: String): String {
+        val req = HttpRequest.newBuilder(URI("$url$path")).header("authorization", "Bearer $ADMIN")
+            .method(method, HttpRequest.BodyPublishers.noBody()).build()
+        val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
+        assertEquals(resp.body(), 200, resp.statusCode())
+        return resp.body()
+    }
+
+    /** A supervisor with their own secret (which only they and the server hold). */
+    fun supervisor(id: String): String = run("supervisor", "add", id, "--post-office", "po-1", "--data-dir", data.path)
+
+    /** What the supervisor's own tool answers for the phone's challenge. */
+    fun approvalCode(secret: String, challenge: String) = run("supervisor", "code", "--secret", secret, "--challenge", challenge)
+
+    fun close() {
+        stop()
+        work.deleteRecursively()
+    }
+
+    companion object {
+        const val ADMIN = "ui-test-admin"
+        const val WORKER = "pos-ui"
+        const val ROSTER = "blt-2026-12"
+    }
+}

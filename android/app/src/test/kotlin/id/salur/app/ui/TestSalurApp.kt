@@ -1,0 +1,108 @@
+package id.salur.app.ui
+
+import android.app.Activity
+import android.view.TextureView
+import id.salur.app.SalurApp
+import id.salur.app.camera.FrameSource
+import id.salur.app.keys.AppSigner
+import id.salur.app.platform.Provisioning
+import id.salur.core.CameraFrame
+import id.salur.core.DataKeyProvider
+import id.salur.core.FaceEngine
+import id.salur.core.DeviceSigner
+import id.salur.core.HeadMove
+import id.salur.core.test.FixedDataKey
+import id.salur.core.test.JavaSigner
+import id.salur.core.test.TestFrames
+import java.io.File
+
+/**
+ * The app under Robolectric: everything real (core, models, SQLite file, HTTP to a real
+ * `salur serve`) except what the JVM has no Android for: Keystore (a software P-256 key signing
+ * the same way), the Camera2 camera (recorded frames of real people) and the APK's assets.
+ */
+class TestSalurApp : SalurApp() {
+    var uploadsAsked = 0
+
+    override fun provisioning() = Provisioning(World.serverUrl, emptyList(), allowHttpLoopback = true)
+    override fun makeSigner(): AppSigner = SoftwareSigner()
+    override fun makeDataKey(): DataKeyProvider = World.dataKey
+    override fun loadEngine(): FaceEngine = World.engine
+    override fun camera(activity: Activity, preview: TextureView): FrameSource = RecordedCamera(activity as DoorstepActivity, World.scene)
+    override fun databasePath(): String = World.databasePath
+    override fun scheduleUploads() {}
+    override fun uploadSoon() { uploadsAsked++ }
+}
+
+/** What the next test's app sees: the server, the phone's database file, the camera's scene. */
+object World {
+    val root = File(System.getProperty("salur.root"))
+    var serverUrl = "http://127.0.0.1:9"
+    var databasePath = ""
+    var scene: Scene = Scene.Person
+    val dataKey: DataKeyProvider = FixedDataKey()
+    /** The models, loaded once for the whole run. */
+    val engine: FaceEngine by lazy { FaceEngine.fromDir(File(root, "models").path, 320u) }
+}
+
+/** What stands in front of the camera. */
+sealed interface Scene {
+    /** The recipient of `lp_d12`, doing the head turns the screen asks for. */
+    object Person : Scene
+    /** A picture held up to the camera, not moving. */
+    data class Picture(val file: File) : Scene
+}
+
+/** The FFI tests' software P-256 signer (signs as Keystore does), as the app's signer. */
+class SoftwareSigner(private val key: JavaSigner = JavaSigner()) : AppSigner, DeviceSigner by key {
+    override fun attestationChain(): List<ByteArray> = emptyList()
+}
+
+/**
+ * Recorded frames through the app's camera seam, on a thread of their own like Camera2's: the
+ * person follows the prompt (the clip forwards for left-then-right, backwards for right-then-left),
+ * 120 ms apart, again and again until the screen is done.
+ */
+class RecordedCamera(private val screen: DoorstepActivity, private val scene: Scene) : FrameSource {
+    @Volatile private var running = false
+    private var thread: Thread? = null
+
+    override fun start(onFrame: (frame: CameraFrame, capturedMs: Long) -> Unit) {
+        running = true
+        thread = Thread {
+            var t = 1_000L
+            while (running) {
+                val frames = when (scene) {
+                    is Scene.Picture -> List(30) { frame(scene.file) }
+                    Scene.Person -> if (screen.challenge() == listOf(HeadMove.TURN_RIGHT, HeadMove.TURN_LEFT)) clip.reversed() else clip
+                }
+                for (f in frames) {
+                    if (!running) break
+                    onFrame(f, t)
+                    t += 120
+                }
+                // A pause between two tries, as at a real door.
+                t += 2_000
+                Thread.sleep(5)
+            }
+        }.apply { isDaemon = true; start() }
+    }
+
+    override fun still(): ByteArray? = when (scene) {
+        is Scene.Picture -> scene.file.readBytes()
+        Scene.Person -> File(World.root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes()
+    }
+
+    override fun release() {
+        running = false
+        thread?.join(10_000)
+    }
+
+    companion object {
+        private val clip: List<CameraFrame> by lazy {
+            File(World.root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().map(::frame)
+        }
+
+        fun frame(file: File): CameraFrame = TestFrames.nv21(file)
+    }
+}
