@@ -10,11 +10,12 @@ pub mod domain;
 pub mod error;
 pub mod faces;
 pub mod read;
+mod serve;
 pub mod store;
 
 use std::net::SocketAddr;
 
-pub use api::{router, AppState};
+pub use api::{router, AppState, Limits, Rate};
 pub use error::ApiError;
 pub use store::Db;
 
@@ -24,8 +25,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_timeout = state.guards.limits.header_timeout;
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    serve::connections(listener, app, header_timeout, shutdown).await
 }
 
 /// Where the server keeps its data.

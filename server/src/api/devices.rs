@@ -10,7 +10,9 @@ use salur_core::request_auth;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{admin, body_error, check_json, check_signature, device, header, json_body};
+use super::auth::{
+    accept_signed, admin, body_error, check_json, check_signature, device, header, json_body, signed_headers,
+};
 use super::AppState;
 use crate::domain::devices::{check_identifier, DeviceStatus};
 use crate::error::ApiError;
@@ -35,6 +37,8 @@ pub(super) async fn register(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+    // The key is in the body, so only what needs no key is checked before reading it.
+    signed_headers(headers)?;
     check_json(headers)?;
     let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await.map_err(body_error)?;
     let reg: Registration = json_body(&body)?;
@@ -46,7 +50,10 @@ pub(super) async fn register(
     if header(headers, request_auth::DEVICE_HEADER)? != reg.device_id {
         return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
     }
-    check_signature(&spki, method, uri, headers, &body)?;
+    let signature = check_signature(&spki, method, uri, headers, &body)?;
+    // Counted by the key, not the claimed id: anyone may sign a registration naming a real
+    // device's id with a key of their own, and must not use up that device's allowance.
+    accept_signed(&state, &format!("key:{}", hex::encode(salur_core::crypto::key_id(&spki))), &signature)?;
     if reg.attestation.len() > 8 || reg.attestation.iter().any(|c| c.len() > 16 * 1024 || B64.decode(c).is_err()) {
         return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
     }
@@ -67,7 +74,7 @@ pub(super) async fn chain(
     let caller = admin(&state, &headers);
     let device = match caller {
         Ok(()) => state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?,
-        Err(_) => device(&state, &method, &uri, &headers, b"").await?,
+        Err(_) => device(&state, &method, &uri, &headers).await?,
     };
     if device.device_id != id {
         return Err(ApiError::Forbidden("a device may only read its own chain".into()));
