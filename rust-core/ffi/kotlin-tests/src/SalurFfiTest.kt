@@ -34,10 +34,6 @@ import org.junit.BeforeClass
 import org.junit.Test
 import java.io.File
 import java.net.ServerSocket
-import java.net.URI
-import java.net.http.HttpClient
-import java.net.http.HttpRequest
-import java.net.http.HttpResponse
 import java.nio.file.Files
 
 class SalurFfiTest {
@@ -89,13 +85,7 @@ class SalurFfiTest {
 
         fun photo(rel: String): ByteArray = File(faces, rel).readBytes()
 
-        fun admin(method: String, path: String): String {
-            val req = HttpRequest.newBuilder(URI("$url$path")).header("authorization", "Bearer $ADMIN")
-                .method(method, HttpRequest.BodyPublishers.noBody()).build()
-            val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
-            assertEquals(resp.body(), 200, resp.statusCode())
-            return resp.body()
-        }
+        fun admin(method: String, path: String): String = adminCall(url, ADMIN, method, path)
 
         /** An upright JPEG as Camera2 would deliver it: NV21, rotated 90 degrees counter-clockwise. */
         fun nv21Frame(rel: String): CameraFrame = TestFrames.nv21(File(faces, rel))

@@ -7,6 +7,10 @@ import id.salur.core.CameraFrame
 import id.salur.core.DataKeyProvider
 import id.salur.core.DeviceSigner
 import java.io.File
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
 import java.security.KeyPairGenerator
 import java.security.SecureRandom
 import java.security.Signature
@@ -67,4 +71,13 @@ object TestFrames {
             u = vu.copyOfRange(1, vu.size), v = vu, uvRowStride = w.toUInt(), uvPixelStride = 2u,
         )
     }
+}
+
+/** An administrator's request to a real `salur serve` (bearer token); the body of its 200 answer. */
+fun adminCall(url: String, token: String, method: String, path: String): String {
+    val req = HttpRequest.newBuilder(URI("$url$path")).header("authorization", "Bearer $token")
+        .method(method, HttpRequest.BodyPublishers.noBody()).build()
+    val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
+    check(resp.statusCode() == 200) { "$method $path: ${resp.statusCode()} ${resp.body()}" }
+    return resp.body()
 }

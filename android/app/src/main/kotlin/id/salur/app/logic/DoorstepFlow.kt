@@ -1,6 +1,5 @@
 package id.salur.app.logic
 
-import id.salur.core.ErrorKind
 import id.salur.core.FaceCheck
 import id.salur.core.FaceDecision
 import id.salur.core.LiveProgress
@@ -60,7 +59,8 @@ class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
     fun onProgress(result: Result<LiveProgress>, check: () -> FaceCheck?): DoorstepState {
         val p = result.getOrElse { error ->
             val failed = error as? SalurException.Failed
-            state = DoorstepState.Framing(hintFor(failed?.kind) ?: failed?.let { texts.error(it.kind) } ?: texts.holdInOval)
+            // Capture problems (no face, too dark...) and faults alike: the text for the core's kind.
+            state = DoorstepState.Framing(failed?.let { texts.error(it.kind) } ?: texts.holdInOval)
             return state
         }
         if (!p.finished) {
@@ -82,15 +82,5 @@ class DoorstepFlow(private val texts: Texts, private val maxFailures: Int = 3) {
             else -> DoorstepState.Rejected(texts.rejected, r.score).also { failures++ }
         }
         return state
-    }
-
-    /** The hint for a capture problem the core reported. */
-    fun hintFor(kind: ErrorKind?): String? = when (kind) {
-        ErrorKind.NO_FACE -> texts.noFace
-        ErrorKind.MULTIPLE_FACES -> texts.twoFaces
-        ErrorKind.FACE_TOO_SMALL -> texts.tooFar
-        ErrorKind.TOO_DARK -> texts.tooDark
-        ErrorKind.TOO_BLURRY -> texts.blurry
-        else -> null
     }
 }

@@ -1,14 +1,11 @@
 package id.salur.app.ui
 
+import id.salur.core.test.adminCall
 import org.junit.Assert.assertEquals
 import org.junit.Assert.fail
 import java.io.File
 import java.net.ServerSocket
 import java.net.Socket
-import java.net.URI
-import java.net.http.HttpClient
-import java.net.http.HttpRequest
-import java.net.http.HttpResponse
 import java.nio.file.Files
 
 /**
@@ -68,13 +65,7 @@ class ServerFixture {
     }
 
     /** An administrator's request; the body of the answer. */
-    fun admin(method: String, path: String): String {
-        val req = HttpRequest.newBuilder(URI("$url$path")).header("authorization", "Bearer $ADMIN")
-            .method(method, HttpRequest.BodyPublishers.noBody()).build()
-        val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
-        assertEquals(resp.body(), 200, resp.statusCode())
-        return resp.body()
-    }
+    fun admin(method: String, path: String): String = adminCall(url, ADMIN, method, path)
 
     /** A supervisor with their own secret (which only they and the server hold). */
     fun supervisor(id: String): String = run("supervisor", "add", id, "--post-office", "po-1", "--data-dir", data.path)
