@@ -14,7 +14,7 @@ pub mod store;
 
 use std::net::SocketAddr;
 
-pub use api::{router, AppState};
+pub use api::{router, AppState, LoginThrottle};
 pub use error::ApiError;
 pub use store::Db;
 
@@ -25,7 +25,10 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    // The peer address goes into the audit log and keys the login throttle.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Where the server keeps its data.

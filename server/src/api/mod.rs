@@ -1,12 +1,17 @@
-//! HTTP routes: device registration, receipt upload, evidence, server time, administration.
-//! Handlers parse and authenticate, call the store or the read model, and shape the answer;
-//! the rules they rely on live in `domain`.
+//! HTTP routes: device registration, receipt upload, evidence, server time, staff login and
+//! administration. Handlers parse and authenticate (devices by signature, staff by token or
+//! session, each route checking its `Permission`), call the store or the read model, append to
+//! the audit log, and shape the answer; the rules they rely on live in `domain`.
 
 mod admin;
+mod audit;
 mod auth;
 mod devices;
 mod evidence;
 mod receipts;
+mod session;
+mod throttle;
+mod users;
 
 use std::sync::Arc;
 
@@ -15,7 +20,9 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::json;
 
-pub use auth::Signed;
+pub use auth::{Signed, Staff};
+pub use session::{LOGIN_PAGE, SESSION_MS};
+pub use throttle::LoginThrottle;
 
 use crate::clock::now_ms;
 use crate::store::Db;
@@ -31,8 +38,11 @@ pub const MAX_BATCH: usize = 500;
 pub struct AppState {
     /// The database.
     pub db: Db,
-    /// SHA-256 of the administrator token (compared as digests, so timing reveals nothing).
-    pub(crate) admin_token_sha256: Arc<[u8; 32]>,
+    /// SHA-256 of the bootstrap administrator's token (compared as digests in constant time);
+    /// `None` when the server runs without one.
+    pub(crate) bootstrap_sha256: Option<Arc<[u8; 32]>>,
+    /// Login attempts per name and per address.
+    pub(crate) throttle: Arc<LoginThrottle>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::read::metrics::Metrics>,
     /// The face engine for evidence embeddings (loaded on first use).
@@ -40,14 +50,22 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `db`, with the administrator's bearer token.
+    /// State over `db`, with the bootstrap administrator's bearer token (empty: none).
     pub fn new(db: Db, admin_token: &str) -> Self {
+        let token = admin_token.trim();
         Self {
             db,
-            admin_token_sha256: Arc::new(salur_core::crypto::sha256(admin_token.as_bytes())),
+            bootstrap_sha256: (!token.is_empty()).then(|| Arc::new(salur_core::crypto::sha256(token.as_bytes()))),
+            throttle: Arc::default(),
             metrics: Arc::default(),
             faces: crate::faces::Faces::default(),
         }
+    }
+
+    /// The same state with other login limits (tests).
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = Arc::new(throttle);
+        self
     }
 }
 
@@ -68,7 +86,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/devices/{id}/chain", get(devices::chain))
         .route("/v1/admin/face-sweep", get(evidence::face_sweep))
-        .route("/", get(|| async { axum::response::Html(crate::read::dashboard::PAGE) }))
+        .route("/", get(session::page))
+        .route("/v1/login", post(session::login).layer(small))
+        .route("/v1/logout", post(session::logout))
+        .route("/v1/session", get(session::whoami))
+        .route("/v1/admin/users", get(users::list).post(users::add).layer(small))
+        .route("/v1/admin/users/{name}/disable", post(users::disable))
+        .route("/v1/admin/users/{name}/tokens", post(users::token))
+        .route("/v1/admin/audit", get(audit::list))
+        .route("/v1/admin/audit/verify", get(audit::verify))
         .route("/v1/dashboard", get(admin::dashboard))
         .route("/v1/roster/{roster_id}", get(admin::roster))
         .route("/v1/rosters", get(admin::rosters))
