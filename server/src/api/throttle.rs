@@ -44,15 +44,15 @@ impl LoginThrottle {
 
     /// Takes one attempt for `name` from `address`; 429 when either has used up its attempts.
     pub fn attempt(&self, name: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
-        for sweep in [self.by_name.len() > SWEEP_AT, self.by_address.len() > SWEEP_AT] {
-            if sweep {
-                self.by_name.retain_recent();
-                self.by_address.retain_recent();
-            }
+        if self.by_name.len() > SWEEP_AT || self.by_address.len() > SWEEP_AT {
+            self.by_name.retain_recent();
+            self.by_address.retain_recent();
         }
         let refused = || ApiError::TooManyRequests("too many login attempts: wait a minute before trying again".into());
         self.by_address.check_key(&address).map_err(|_| refused())?;
-        self.by_name.check_key(&name.to_string()).map_err(|_| refused())?;
+        // Real names have at most 64 characters: a longer key buys an attacker nothing but memory.
+        let key: String = name.chars().take(64).collect();
+        self.by_name.check_key(&key).map_err(|_| refused())?;
         Ok(())
     }
 }
