@@ -1,4 +1,6 @@
-//! `salur receipts list|show|verify-chain --db PATH`: a phone store, read-only, for an auditor.
+//! `salur receipts list|show|verify-chain --db PATH`: a phone store, read-only, for an auditor;
+//! `salur receipts verify FILE... --public-key SPKI`: signed receipts as files (an export, a
+//! test vector), each checked by the same `receipt::verify` as the phone and the server.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -36,9 +38,60 @@ enum ReceiptsCommand {
     },
     /// Check every signature and link of the device's hash chain (exit 1 when broken).
     VerifyChain,
+    /// Check signed receipts given as files (COSE bytes, raw or hex) against --public-key, or
+    /// the key recorded in --db (exit 1 when any is refused).
+    Verify {
+        /// Files each holding one COSE_Sign1 receipt.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// One receipt file: its bytes as they are, or decoded when the file is hex text.
+fn read_cose(path: &std::path::Path) -> Result<Vec<u8>, Error> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { context: format!("reading {}", path.display()), source })?;
+    // A COSE_Sign1 starts with the tag byte 0xd2, never an ASCII hex digit, so this cannot misread.
+    Ok(std::str::from_utf8(&bytes).ok().and_then(|t| hex::decode(t.trim()).ok()).unwrap_or(bytes))
+}
+
+/// `salur receipts verify`: the verdict of each file, exit 1 when any receipt is refused.
+fn verify_files(files: &[PathBuf], spki: &[u8], json_out: bool) -> Result<ExitCode, Error> {
+    let mut all_valid = true;
+    let mut verdicts = Vec::new();
+    for f in files {
+        let verdict = match verify(&read_cose(f)?, spki) {
+            Ok(s) => json!({ "file": f, "valid": true, "id": s.receipt.id, "seq": s.receipt.seq }),
+            Err(e) => {
+                all_valid = false;
+                json!({ "file": f, "valid": false, "error": e.to_string() })
+            }
+        };
+        if !json_out {
+            match verdict["error"].as_str() {
+                None => println!("{}: valid (receipt {}, sequence {})", f.display(), verdict["id"], verdict["seq"]),
+                Some(e) => println!("{}: REFUSED: {e}", f.display()),
+            }
+        }
+        verdicts.push(verdict);
+    }
+    if json_out {
+        println!("{}", json!({ "valid": all_valid, "receipts": verdicts }));
+    }
+    Ok(if all_valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
+    // Receipt files need no store: the key comes from --public-key (or, with --db, the store's).
+    if let (ReceiptsCommand::Verify { files }, None) = (&args.command, &args.db) {
+        let p = args
+            .public_key
+            .as_ref()
+            .ok_or_else(|| Error::InvalidArgument("--public-key FILE (the device's SPKI DER) is required".into()))?;
+        let spki =
+            std::fs::read(p).map_err(|source| Error::Io { context: format!("reading {}", p.display()), source })?;
+        return verify_files(files, &spki, args.json);
+    }
     let db = args.db.as_ref().ok_or_else(|| Error::InvalidArgument("--db PATH is required".into()))?;
     let log = AuditLog::open(db)?;
     let device = log.device()?.ok_or_else(|| Error::NotFound("the store has no registered device".into()))?;
@@ -128,5 +181,6 @@ pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
             }
             Ok(if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        ReceiptsCommand::Verify { files } => verify_files(files, &spki, args.json),
     }
 }

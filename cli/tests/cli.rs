@@ -129,6 +129,41 @@ fn receipts_commands_list_show_and_find_a_tampered_receipt() {
     assert_eq!((code, out["error"].as_str()), (2, Some("not_found")));
 }
 
+#[test]
+fn receipts_verify_accepts_the_valid_vectors_and_refuses_the_second_forms() {
+    let root = faces().parent().unwrap().join("receipts");
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("vectors.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spki = dir.path().join("device.spki");
+    std::fs::write(&spki, hex::decode(doc["key"]["spki_hex"].as_str().unwrap()).unwrap()).unwrap();
+    let spki_arg = spki.display().to_string();
+    let mut checked = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let file = dir.path().join(format!("{name}.cose"));
+        // Raw bytes for one half, hex text for the other: both are read.
+        let hex_text = case["cose_hex"].as_str().unwrap();
+        if checked % 2 == 0 {
+            std::fs::write(&file, hex::decode(hex_text).unwrap()).unwrap();
+        } else {
+            std::fs::write(&file, format!("{hex_text}\n")).unwrap();
+        }
+        let (code, out) =
+            salur(&["receipts", "verify", &file.display().to_string(), "--public-key", &spki_arg, "--json"]);
+        let valid = case["expect"] == "valid";
+        assert_eq!((code, out["valid"].as_bool()), (if valid { 0 } else { 1 }, Some(valid)), "{name}: {out}");
+        if !valid {
+            let why = case["why"].as_str().unwrap();
+            assert!(out["receipts"][0]["error"].as_str().unwrap().contains(why), "{name}: {out}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 11, "the high-S twin and the extra-header cases are in the file");
+    let (code, out) = salur(&["receipts", "verify", &spki_arg, "--json"]);
+    assert_eq!((code, out["error"].as_str()), (2, Some("invalid_argument")), "no key given: {out}");
+}
+
 fn vector(rel: &str) -> String {
     faces().parent().unwrap().join("liveness").join(rel).display().to_string()
 }

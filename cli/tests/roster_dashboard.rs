@@ -115,6 +115,7 @@ async fn roster_flow(backend: &common::Backend) {
     let store = Store::open(&phone_dir.path().join("p.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
     store.set_device("dev-7", "pos-7", &signer).unwrap();
     let mut upload = Vec::new();
+    let mut last: Option<salur_core::receipt::SignedReceipt> = None;
     for (nik, outcome, method) in [
         (
             "3171010101900001",
@@ -132,11 +133,12 @@ async fn roster_flow(backend: &common::Backend) {
             None,
         ),
         ("3171010101900003", Outcome::NotHome, None),
-        // Biden again, from the camera this time, with a score just over the threshold: the server
-        // must flag the second payment and count the low score.
-        ("3171010101900001", Outcome::Paid, Some(Method::RegistryTemplate)),
         // Rose Leslie is pos-8's recipient: stored, but flagged.
         ("3171010101900004", Outcome::NotHome, None),
+        // Biden again, from the camera this time, with a score just over the threshold: the phone's
+        // store refuses a second payment, so this one is signed past it (a tampered phone), and
+        // the server must flag it and count the low score.
+        ("3171010101900001", Outcome::Paid, Some(Method::RegistryTemplate)),
     ] {
         let low = matches!(method, Some(Method::RegistryTemplate));
         let draft = Draft {
@@ -164,11 +166,28 @@ async fn roster_flow(backend: &common::Backend) {
                 face_sha256: None,
             }),
             evidence_jpeg: None,
-            time: Times { wall_ms: 1, mono_ms: 1, offset_ms: 0 },
+            time: Times { wall_ms: 1_795_000_000_000, mono_ms: 1, offset_ms: 0 },
             location: None,
             received_in_full: None,
         };
-        upload.push(B64.encode(store.record(&signer, draft).unwrap().bytes));
+        let signed = match store.record(&signer, draft.clone()) {
+            Ok(s) => s,
+            Err(salur_core::Error::InvalidArgument(m)) if m.contains("already paid") => {
+                let last = last.as_ref().unwrap();
+                let mut r = last.receipt.clone();
+                let flip = if last.receipt.id.ends_with('0') { '1' } else { '0' };
+                r.id = format!("{}{flip}", &last.receipt.id[..35]);
+                r.seq = last.receipt.seq + 1;
+                r.prev = last.hash().to_vec();
+                r.recipient = draft.recipient;
+                r.outcome = draft.outcome;
+                r.evidence = draft.evidence;
+                salur_core::receipt::sign(&r, &signer).unwrap()
+            }
+            Err(e) => panic!("{e}"),
+        };
+        upload.push(B64.encode(&signed.bytes));
+        last = Some(signed);
     }
     let body = serde_json::to_vec(&json!({ "receipts": upload })).unwrap();
     assert_eq!(call(&app, signed(&signer, "POST", "/v1/receipts", body)).await.0, StatusCode::OK);
@@ -187,7 +206,7 @@ async fn roster_flow(backend: &common::Backend) {
     assert!(!String::from_utf8_lossy(&body).contains("3171010101900001"), "no NIK on the dashboard");
     assert_eq!(d["ineligible_by_reason"], json!([["deceased", 1]]));
     assert_eq!(d["low_score_matches"], 1);
-    assert_eq!(d["paid_by_day"], json!([["1970-01-01", 2]]));
+    assert_eq!(d["paid_by_day"], json!([["2026-11-18", 2]]));
     let double = &d["double_payments"][0];
     assert_eq!((double["receipts"].as_u64(), double["devices"].as_u64()), (Some(2), Some(1)));
     assert_eq!(double["recipient"], hex::encode(recipient_ref(&key, "3171010101900001")));

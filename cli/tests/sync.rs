@@ -43,7 +43,9 @@ impl Phone {
     }
 
     fn record(&self, count: u64) {
-        for n in 0..count {
+        // New recipients each time: the store pays a recipient once.
+        let base = self.store.receipts(0, usize::MAX).unwrap().len() as u64;
+        for n in base..base + count {
             let draft = Draft {
                 roster_id: "blt-2026-11".into(),
                 recipient: salur_core::receipt::recipient_ref(b"k", &format!("3171{n:012}")),

@@ -1,6 +1,6 @@
 //! Writes `test-vectors/receipts/vectors.json`: known-answer receipts that the Rust core, the
-//! server and the Kotlin tests all check. ECDSA signatures are randomized, so the file is written
-//! once and committed; run this only to add cases:
+//! server, the CLI and the Kotlin tests all check. ECDSA signatures are randomized, so the file is
+//! written once and committed; run this only to add cases (it rewrites every signature):
 //!
 //!     cargo run -p salur-core --example receipt_vectors
 //!
@@ -8,7 +8,7 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use coset::{iana, CoseSign1, TaggedCborSerializable};
+use coset::{iana, CoseSign1, HeaderBuilder, TaggedCborSerializable};
 use salur_core::crypto;
 use salur_core::keys::{Signer, SoftwareSigner};
 use salur_core::receipt::{
@@ -118,6 +118,41 @@ fn main() {
     es384.protected.original_data = None;
     let es384 = es384.to_tagged_vec().unwrap();
     cases.push(case("wrong_algorithm", &es384, "invalid", "algorithm is not ES256"));
+
+    // The high-S twin: the same receipt with s := n − s. ECDSA accepts it; we do not.
+    let mut twin = CoseSign1::from_tagged_slice(&chain[0]).unwrap();
+    let s = &mut twin.signature[32..];
+    let mut borrow = 0u16;
+    for i in (0..32).rev() {
+        let d = u16::from(crypto::P256_N[i]).wrapping_sub(u16::from(s[i])).wrapping_sub(borrow);
+        s[i] = d as u8;
+        borrow = u16::from(d > 0xff);
+    }
+    let twin = twin.to_tagged_vec().unwrap();
+    cases.push(case("high_s_twin", &twin, "invalid", "low-S"));
+    // Validly signed, but the protected header carries more than {alg, kid} or spells it
+    // in another order: each would be a second byte form of the same receipt.
+    let kid = crypto::key_id(&spki);
+    let payload = CoseSign1::from_tagged_slice(&chain[0]).unwrap().payload.unwrap();
+    let resign = |protected: coset::ProtectedHeader| {
+        let mut sign1 = CoseSign1 { protected, payload: Some(payload.clone()), ..Default::default() };
+        let der = key.sign_der(&sign1.tbs_data(&[])).unwrap();
+        sign1.signature = crypto::der_to_raw_p256(&der).unwrap().to_vec();
+        sign1.to_tagged_vec().unwrap()
+    };
+    let extra = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .key_id(kid.clone())
+        .content_format(iana::CoapContentFormat::Cbor)
+        .build();
+    let extra = resign(coset::ProtectedHeader { original_data: None, header: extra });
+    cases.push(case("extra_protected_header", &extra, "invalid", "protected header must be exactly"));
+    let header = HeaderBuilder::new().algorithm(iana::Algorithm::ES256).key_id(kid.clone()).build();
+    let mut swapped = vec![0xa2, 0x04, 0x50];
+    swapped.extend(&kid);
+    swapped.extend([0x01, 0x26]);
+    let swapped = resign(coset::ProtectedHeader { original_data: Some(swapped), header });
+    cases.push(case("protected_header_keys_out_of_order", &swapped, "invalid", "protected header must be exactly"));
 
     let hexes = |v: &[&Vec<u8>]| v.iter().map(hex::encode).collect::<Vec<_>>();
     let doc = json!({

@@ -116,16 +116,64 @@ pub fn key_id(spki: &[u8]) -> Vec<u8> {
     sha256(spki)[..16].to_vec()
 }
 
-/// Verifies an ES256 signature in COSE's raw `r || s` form.
+/// The order n of the P-256 group, big-endian (a signature's `s` and `n − s` both verify).
+pub const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// ⌊n / 2⌋ for P-256, big-endian: the largest `s` of a low-S signature.
+const P256_HALF_N: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xde, 0x73, 0x7d,
+    0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// Whether a raw `r || s` signature is in low-S form (`s ≤ n/2`). ECDSA accepts `(r, s)` and
+/// `(r, n − s)` alike; we accept only the lower so that each signed message has one signature
+/// form (a receipt one byte form, a request one id).
+pub fn is_low_s(raw_signature: &[u8]) -> bool {
+    // Big-endian byte strings of equal length compare like the numbers they hold.
+    raw_signature.len() == 64 && raw_signature[32..] <= P256_HALF_N[..]
+}
+
+/// Turns a high-S signature into its low-S twin (`s := n − s`); a low-S one is left as it is.
+/// An `s ≥ n` is left too: it is invalid either way and fails verification.
+fn normalise_low_s(raw: &mut [u8; 64]) {
+    if raw[32..] > P256_HALF_N[..] && raw[32..] < P256_N[..] {
+        let twin = n_minus(&raw[32..]);
+        raw[32..].copy_from_slice(&twin);
+    }
+}
+
+/// `n − s` for a big-endian `s < n` (32 bytes), by schoolbook subtraction with borrow.
+fn n_minus(s: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0u16;
+    for i in (0..32).rev() {
+        let d = u16::from(P256_N[i]).wrapping_sub(u16::from(s[i])).wrapping_sub(borrow);
+        out[i] = d as u8; // the low byte; a wrapped difference sets the borrow
+        borrow = u16::from(d > 0xff);
+    }
+    out
+}
+
+/// Verifies an ES256 signature in COSE's raw `r || s` form; a high-S signature is refused even
+/// when ECDSA alone would accept it.
 pub fn verify_es256(spki: &[u8], message: &[u8], raw_signature: &[u8]) -> Result<()> {
     let point = p256_point(spki)?;
+    if raw_signature.len() == 64 && !is_low_s(raw_signature) {
+        return Err(Error::InvalidReceipt(
+            "signature is not in low-S form (s > n/2): only one form is accepted".into(),
+        ));
+    }
     signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
         .verify(message, raw_signature)
         .map_err(|_| Error::InvalidReceipt("signature does not verify".into()))
 }
 
 /// Converts an ASN.1 DER ECDSA signature (`SEQUENCE { r INTEGER, s INTEGER }`, what Android
-/// Keystore and Java's `SHA256withECDSA` return) to the 64-byte `r || s` that COSE uses.
+/// Keystore and Java's `SHA256withECDSA` return) to the 64-byte `r || s` that COSE uses, in
+/// low-S form: platform signers return either `s` or `n − s`, and only the lower is accepted.
 pub fn der_to_raw_p256(der: &[u8]) -> Result<[u8; 64]> {
     let bad = || Error::Crypto("malformed DER ECDSA signature".into());
     let (tag, body, rest) = der_tlv(der).ok_or_else(bad)?;
@@ -152,6 +200,7 @@ pub fn der_to_raw_p256(der: &[u8]) -> Result<[u8; 64]> {
     if !cursor.is_empty() {
         return Err(bad());
     }
+    normalise_low_s(&mut out);
     Ok(out)
 }
 
@@ -205,5 +254,58 @@ mod tests {
         trailing.push(0);
         assert!(der_to_raw_p256(&trailing).is_err());
         assert!(der_to_raw_p256(&[0x30, 0x00]).is_err());
+    }
+
+    /// The DER signature (minimal integers, as DER requires) of 32-byte `r` and `s`.
+    fn der(r: &[u8; 32], s: &[u8; 32]) -> Vec<u8> {
+        let int = |v: &[u8; 32]| {
+            let start = v.iter().position(|&b| b != 0).unwrap_or(31);
+            let mut i = vec![0x02, 0];
+            if v[start] & 0x80 != 0 {
+                i.push(0);
+            }
+            i.extend(&v[start..]);
+            i[1] = (i.len() - 2) as u8;
+            i
+        };
+        let (r, s) = (int(r), int(s));
+        let mut out = vec![0x30, (r.len() + s.len()) as u8];
+        out.extend(r);
+        out.extend(s);
+        out
+    }
+
+    #[test]
+    fn high_s_signatures_are_normalised_when_converted_and_refused_raw() {
+        let (signer, _) = crate::keys::SoftwareSigner::generate().unwrap();
+        let spki = crate::keys::Signer::public_key_spki(&signer).unwrap();
+        // ring signs with random nonces, so about half its signatures come out high-S.
+        let mut high_seen = 0;
+        for _ in 0..64 {
+            let der_sig = crate::keys::Signer::sign_der(&signer, b"m").unwrap();
+            let raw = der_to_raw_p256(&der_sig).unwrap();
+            assert!(is_low_s(&raw));
+            verify_es256(&spki, b"m", &raw).unwrap();
+            let r: [u8; 32] = raw[..32].try_into().unwrap();
+            let twin_s = n_minus(&raw[32..]);
+            // DER is unique, so the signer's bytes differ from the low-S form's exactly when it was high-S.
+            high_seen += usize::from(der_sig != der(&r, &raw[32..].try_into().unwrap()));
+            // The twin is a valid ECDSA signature that we refuse, and converting it gives `raw` back.
+            let mut twin = raw;
+            twin[32..].copy_from_slice(&twin_s);
+            assert!(!is_low_s(&twin));
+            let e = verify_es256(&spki, b"m", &twin).unwrap_err();
+            assert!(e.to_string().contains("low-S"), "{e}");
+            assert_eq!(der_to_raw_p256(&der(&r, &twin_s)).unwrap(), raw);
+        }
+        assert!(high_seen > 0, "the signer gave some high-S signatures to normalise");
+        // n/2 itself is low; n/2 + 1 is high; s ≥ n is left alone (and fails verification).
+        let mut at_half = [0u8; 64];
+        at_half[32..].copy_from_slice(&P256_HALF_N);
+        assert!(is_low_s(&at_half));
+        let mut above = at_half;
+        above[63] += 1;
+        assert!(!is_low_s(&above));
+        assert_eq!(der_to_raw_p256(&der(&[1; 32], &P256_N)).unwrap()[32..], P256_N);
     }
 }

@@ -46,7 +46,35 @@ pub fn sign_request(
     ])
 }
 
-/// Checks a request's signature and freshness against the device's registered key.
+/// Parses the signing time and checks it is within [`MAX_SKEW_MS`] of `now_ms` (a check the
+/// server makes before it reads the body); returns the signing time.
+pub fn check_fresh(time_header: &str, now_ms: i64) -> Result<i64> {
+    let time_ms: i64 =
+        time_header.parse().map_err(|_| Error::InvalidArgument("x-salur-time is not a number".into()))?;
+    // abs_diff cannot overflow, whatever number the caller sent.
+    if now_ms.abs_diff(time_ms) > MAX_SKEW_MS.unsigned_abs() {
+        return Err(Error::InvalidArgument(
+            "request time is more than 5 minutes from the server's: fix the phone's clock".into(),
+        ));
+    }
+    Ok(time_ms)
+}
+
+/// Decodes the signature header to raw `r || s`, refusing any other length and the high-S form
+/// (`sign_request` always sends the low one), so that each signed request has one signature:
+/// the server remembers it to refuse a replay.
+pub fn decode_signature(signature_header: &str) -> Result<[u8; 64]> {
+    let bad = |why: &str| Error::InvalidArgument(why.to_string());
+    let sig = B64.decode(signature_header).map_err(|_| bad("x-salur-signature is not base64"))?;
+    let raw: [u8; 64] = sig.try_into().map_err(|_| bad("x-salur-signature is not a 64-byte ES256 signature"))?;
+    if !crypto::is_low_s(&raw) {
+        return Err(bad("x-salur-signature is not in low-S form"));
+    }
+    Ok(raw)
+}
+
+/// Checks a request's signature and freshness against the device's registered key; returns the
+/// verified raw signature, which names this one request (for replay detection).
 pub fn verify_request(
     spki: &[u8],
     method: &str,
@@ -55,15 +83,12 @@ pub fn verify_request(
     signature_header: &str,
     body: &[u8],
     now_ms: i64,
-) -> Result<()> {
-    let bad = |why: &str| Error::InvalidArgument(why.to_string());
-    let time_ms: i64 = time_header.parse().map_err(|_| bad("x-salur-time is not a number"))?;
-    if (now_ms - time_ms).abs() > MAX_SKEW_MS {
-        return Err(bad("request time is more than 5 minutes from the server's: fix the phone's clock"));
-    }
-    let sig = B64.decode(signature_header).map_err(|_| bad("x-salur-signature is not base64"))?;
+) -> Result<[u8; 64]> {
+    let time_ms = check_fresh(time_header, now_ms)?;
+    let sig = decode_signature(signature_header)?;
     crypto::verify_es256(spki, &signing_input(method, path_and_query, time_ms, body), &sig)
-        .map_err(|_| bad("request signature does not verify"))
+        .map_err(|_| Error::InvalidArgument("request signature does not verify".into()))?;
+    Ok(sig)
 }
 
 #[cfg(test)]
@@ -80,5 +105,27 @@ mod tests {
         assert!(verify_request(&spki, "POST", "/v1/receipts", &t, &sig, b"{ }", 1_000_500).is_err());
         assert!(verify_request(&spki, "POST", "/v1/roster", &t, &sig, b"{}", 1_000_500).is_err());
         assert!(verify_request(&spki, "POST", "/v1/receipts", &t, &sig, b"{}", 1_000_000 + MAX_SKEW_MS + 1).is_err());
+        // Times at the ends of i64 are refused, not wrapped into range.
+        assert!(check_fresh(&i64::MIN.to_string(), i64::MAX).is_err());
+        assert!(check_fresh(&i64::MAX.to_string(), i64::MIN).is_err());
+    }
+
+    #[test]
+    fn requests_are_signed_low_s_and_the_high_s_twin_is_refused() {
+        let signer = SoftwareSigner::generate().unwrap().0;
+        let spki = signer.public_key_spki().unwrap();
+        for _ in 0..16 {
+            let [_, (_, t), (_, sig)] = sign_request(&signer, "dev-1", "GET", "/v1/rosters", 5_000, b"").unwrap();
+            let raw = verify_request(&spki, "GET", "/v1/rosters", &t, &sig, b"", 5_000).unwrap();
+            let mut twin = raw;
+            let mut borrow = 0u16;
+            for i in (32..64).rev() {
+                let d = u16::from(crypto::P256_N[i - 32]).wrapping_sub(u16::from(raw[i])).wrapping_sub(borrow);
+                twin[i] = d as u8;
+                borrow = u16::from(d > 0xff);
+            }
+            let e = verify_request(&spki, "GET", "/v1/rosters", &t, &B64.encode(twin), b"", 5_000).unwrap_err();
+            assert!(e.to_string().contains("low-S"), "{e}");
+        }
     }
 }

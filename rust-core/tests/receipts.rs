@@ -49,6 +49,94 @@ fn another_key_a_flipped_byte_or_another_algorithm_is_refused() {
     assert!(verify(&unprotected.to_tagged_vec().unwrap(), &spki).is_err());
 }
 
+/// `n − s` for a big-endian 32-byte `s < n`.
+fn n_minus(s: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 32];
+    let mut borrow = 0u16;
+    for i in (0..32).rev() {
+        let d = u16::from(crypto::P256_N[i]).wrapping_sub(u16::from(s[i])).wrapping_sub(borrow);
+        out[i] = d as u8;
+        borrow = u16::from(d > 0xff);
+    }
+    out
+}
+
+/// A minimal DER ECDSA signature of raw `r || s`.
+fn der(raw: &[u8]) -> Vec<u8> {
+    let int = |v: &[u8]| {
+        let v = &v[v.iter().position(|&b| b != 0).unwrap_or(v.len() - 1)..];
+        let pad = v[0] & 0x80 != 0;
+        let mut i = vec![0x02, (v.len() + usize::from(pad)) as u8];
+        i.extend(pad.then_some(0u8));
+        i.extend(v);
+        i
+    };
+    let (r, s) = (int(&raw[..32]), int(&raw[32..]));
+    [vec![0x30, (r.len() + s.len()) as u8], r, s].concat()
+}
+
+#[test]
+fn receipts_are_signed_low_s_even_when_the_platform_signer_returns_high_s() {
+    // Android Keystore returns either s or n − s; this signer always returns the high one.
+    struct HighS(SoftwareSigner);
+    impl Signer for HighS {
+        fn public_key_spki(&self) -> salur_core::Result<Vec<u8>> {
+            self.0.public_key_spki()
+        }
+        fn sign_der(&self, message: &[u8]) -> salur_core::Result<Vec<u8>> {
+            let raw = crypto::der_to_raw_p256(&self.0.sign_der(message)?)?;
+            Ok(der(&[&raw[..32], &n_minus(&raw[32..])].concat()))
+        }
+    }
+    let signer = HighS(common::signer());
+    let spki = signer.public_key_spki().unwrap();
+    for _ in 0..8 {
+        let signed = sign(&common::receipt(&signer.0), &signer).unwrap();
+        let sign1 = CoseSign1::from_tagged_slice(&signed.bytes).unwrap();
+        assert!(crypto::is_low_s(&sign1.signature));
+        // Its high-S twin is a valid ECDSA signature over the same bytes, and refused.
+        let mut twin = sign1.clone();
+        twin.signature = [&sign1.signature[..32], &n_minus(&sign1.signature[32..])].concat();
+        let err = verify(&twin.to_tagged_vec().unwrap(), &spki).unwrap_err();
+        assert!(err.to_string().contains("low-S"), "{err}");
+    }
+}
+
+#[test]
+fn a_protected_header_with_anything_but_alg_and_kid_is_refused_though_signed() {
+    let signer = common::signer();
+    let spki = signer.public_key_spki().unwrap();
+    let signed = sign(&common::receipt(&signer), &signer).unwrap();
+    let base = CoseSign1::from_tagged_slice(&signed.bytes).unwrap();
+    let resign = |protected: coset::ProtectedHeader| {
+        let mut sign1 = CoseSign1 { protected, payload: base.payload.clone(), ..Default::default() };
+        sign1.signature = crypto::der_to_raw_p256(&signer.sign_der(&sign1.tbs_data(&[])).unwrap()).unwrap().to_vec();
+        verify(&sign1.to_tagged_vec().unwrap(), &spki)
+    };
+    let kid = crypto::key_id(&spki);
+    let exact = || coset::HeaderBuilder::new().algorithm(iana::Algorithm::ES256).key_id(kid.clone());
+    assert!(resign(coset::ProtectedHeader { original_data: None, header: exact().build() }).is_ok());
+    for header in [
+        exact().content_type("application/cbor".into()).build(),
+        exact().add_critical(iana::HeaderParameter::Alg).build(),
+        exact().value(-70_000, ciborium::Value::Null).build(),
+    ] {
+        let err = resign(coset::ProtectedHeader { original_data: None, header }).unwrap_err();
+        assert!(err.to_string().contains("exactly {alg: ES256, kid}"), "{err}");
+    }
+    // The same two parameters, spelled with a non-shortest length or in the other key order.
+    let mut long_len = vec![0xa2, 0x01, 0x26, 0x04, 0x58, 0x10];
+    long_len.extend(&kid);
+    let mut swapped = vec![0xa2, 0x04, 0x50];
+    swapped.extend(&kid);
+    swapped.extend([0x01, 0x26]);
+    for bytes in [long_len, swapped] {
+        let header = exact().build();
+        let err = resign(coset::ProtectedHeader { original_data: Some(bytes), header }).unwrap_err();
+        assert!(err.to_string().contains("exactly {alg: ES256, kid}"), "{err}");
+    }
+}
+
 #[test]
 fn a_signer_that_returns_a_bad_signature_is_caught_before_storing() {
     struct Broken(SoftwareSigner);

@@ -40,6 +40,30 @@ fn receipts_chain_and_move_through_the_outbox() {
 }
 
 #[test]
+fn a_recipient_is_paid_once_even_by_two_taps_at_the_same_moment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, signer, _) = common::store(dir.path());
+    // Eight threads pay the same recipient at once: the store's write lock lets exactly one through.
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            (0..8).map(|_| scope.spawn(|| store.record(&signer, common::draft(1)).map(|s| s.receipt.seq))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let paid: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(paid, vec![&1], "{results:?}");
+    for refused in results.iter().filter_map(|r| r.as_ref().err()) {
+        assert!(matches!(refused, Error::InvalidArgument(m) if m.contains("already paid")), "{refused:?}");
+    }
+    // Other outcomes for the same recipient, and payments of others, still record.
+    let mut visit = common::draft(1);
+    visit.outcome = salur_core::receipt::Outcome::NotHome;
+    visit.evidence = None;
+    assert_eq!(store.record(&signer, visit).unwrap().receipt.seq, 2);
+    assert_eq!(store.record(&signer, common::draft(2)).unwrap().receipt.seq, 3);
+    assert!(store.verify_chain().unwrap().is_valid());
+}
+
+#[test]
 fn signed_receipts_cannot_be_updated_or_deleted() {
     let dir = tempfile::tempdir().unwrap();
     let (store, signer, _) = common::store(dir.path());
@@ -149,7 +173,9 @@ fn crash_child_writer() {
     let store = Store::open(&dir.join("salur.db"), &keys).unwrap();
     store.set_device("dev-crash", "pos-1", &signer).unwrap();
     let mut out = std::io::stdout().lock();
-    for n in 0.. {
+    // A recipient is paid once: each run pays new ones, after those the earlier runs committed.
+    let base = store.receipts(0, usize::MAX).unwrap().len() as u64 + 1_000;
+    for n in base.. {
         let s = store.record(&signer, common::draft(n)).unwrap();
         use std::io::Write;
         writeln!(out, "committed {}", s.receipt.seq).unwrap();
@@ -234,7 +260,8 @@ fn fsize_child_writer() {
     let keys = FixedKey(salur_core::crypto::DataKey::new([5; 32]));
     let signer = SoftwareSigner::open_or_create(&dir.join("device.key"), &keys).unwrap();
     let store = Store::open(&dir.join("salur.db"), &keys).unwrap();
-    for n in 0..100_000 {
+    // From 1: the parent paid recipient 0, and a recipient is paid once.
+    for n in 1..100_000 {
         let mut draft = common::draft(n);
         draft.evidence_jpeg = Some(vec![(n % 251) as u8; 4096]);
         match store.record(&signer, draft) {
@@ -286,7 +313,7 @@ fn an_os_write_error_at_commit_records_nothing() {
     assert!(report.is_valid(), "{report:?}");
     assert_eq!(report.last_seq, committed, "nothing beyond the last successful commit");
     // Without the limit the same store takes the next receipt, gapless.
-    assert_eq!(store.record(&signer, common::draft(1)).unwrap().receipt.seq, committed + 1);
+    assert_eq!(store.record(&signer, common::draft(200_000)).unwrap().receipt.seq, committed + 1);
 }
 
 #[test]

@@ -35,6 +35,28 @@ pub enum ApiError {
     /// Too many attempts (login throttling); try again later.
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request took longer than the server allows (a stalled or very slow client).
+    #[error("{0}")]
+    Timeout(String),
+    /// The signed request was already received (a replay).
+    #[error("{0}")]
+    Replayed(String),
+    /// Too many requests from one address or device; answered with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        /// What to tell the caller.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
+    /// The server is at its limit of requests in flight or remembered; answered with `Retry-After`.
+    #[error("{message}")]
+    Busy {
+        /// What to tell the caller.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after_secs: u64,
+    },
     /// A fault on our side; details go to the log, not to the caller.
     #[error("internal error")]
     Internal(String),
@@ -52,6 +74,10 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            Self::Replayed(_) => (StatusCode::UNAUTHORIZED, "replayed"),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -63,7 +89,11 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response()
+        let mut res = (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response();
+        if let Self::RateLimited { retry_after_secs, .. } | Self::Busy { retry_after_secs, .. } = &self {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
+        }
+        res
     }
 }
 

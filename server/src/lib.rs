@@ -10,11 +10,12 @@ pub mod domain;
 pub mod error;
 pub mod faces;
 pub mod read;
+mod serve;
 pub mod store;
 
 use std::net::SocketAddr;
 
-pub use api::{router, AppState, LoginThrottle};
+pub use api::{router, AppState, Limits, LoginThrottle, Rate};
 pub use error::ApiError;
 pub use store::Db;
 
@@ -24,11 +25,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let header_timeout = state.guards.limits.header_timeout;
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    // The peer address goes into the audit log and keys the login throttle.
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address (ConnectInfo, set by the connection loop) keys the per-address limits,
+    // the login throttle and the audit log.
+    serve::connections(listener, app, header_timeout, shutdown).await
 }
 
 /// Where the server keeps its data.

@@ -101,7 +101,7 @@ pub struct RecipientItem {
     pub address: String,
     /// Whole rupiah.
     pub amount: u64,
-    /// Whether a reference template is on the phone (if not: e-KTP photo or enrol at this visit).
+    /// Whether the phone holds a reference (the registry's or one enrolled here); if not: e-KTP or enrol.
     pub has_template: bool,
     /// Where they stand.
     pub status: RecipientStatus,
@@ -418,7 +418,7 @@ impl Phone {
                 status: status_of(standing.get(&r.recipient)),
                 roster_id: r.roster_id,
                 recipient_ref: hex::encode(&r.recipient),
-                has_template: r.template.is_some(),
+                has_template: r.template.is_some() || r.enrolled.is_some(),
                 nik: r.nik,
                 name: r.name,
                 address: r.address,
@@ -463,7 +463,8 @@ impl Phone {
         recipient_ref: String,
         card_image: Vec<u8>,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
-        self.bound_visit(engine, &roster_id, &recipient_ref, |_, engine| {
+        self.bound_visit(engine, &roster_id, &recipient_ref, |r, engine| {
+            no_reference_yet(r)?;
             let template = engine.card_template(&card_image)?;
             Ok(doorstep::Against::Reference { template, method: salur_core::receipt::Method::EktpPhoto })
         })
@@ -477,7 +478,10 @@ impl Phone {
         roster_id: String,
         recipient_ref: String,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
-        self.bound_visit(engine, &roster_id, &recipient_ref, |_, _| Ok(doorstep::Against::Enrol))
+        self.bound_visit(engine, &roster_id, &recipient_ref, |r, _| {
+            no_reference_yet(r)?;
+            Ok(doorstep::Against::Enrol)
+        })
     }
 
     /// Keeps the template a finished enrolment visit for this recipient (with its passed live
@@ -645,4 +649,17 @@ impl Phone {
     pub fn verify_chain(&self) -> Result<bool, SalurError> {
         Ok(self.store.verify_chain()?.is_valid())
     }
+}
+
+/// The e-KTP photo and first-visit enrolment stand in for a missing reference only: with a
+/// registry or enrolled template on the phone, a card or a new face would let any face pay.
+fn no_reference_yet(r: &salur_core::store::Recipient) -> Result<(), SalurError> {
+    if doorstep::reference(r)?.is_some() {
+        return Err(salur_core::Error::InvalidArgument(
+            "this recipient has a reference face: verify against it (the e-KTP or a new enrolment cannot replace it)"
+                .into(),
+        )
+        .into());
+    }
+    Ok(())
 }

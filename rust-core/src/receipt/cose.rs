@@ -43,10 +43,21 @@ pub fn sign(receipt: &Receipt, signer: &dyn Signer) -> Result<SignedReceipt> {
     verify(&bytes, &spki)
 }
 
+/// The one protected header a receipt may carry: the map {1 (alg): -7 (ES256), 4 (kid): kid}
+/// in deterministic CBOR (keys ascending, shortest forms).
+fn protected_header(kid: &[u8]) -> Vec<u8> {
+    let map = ciborium::Value::Map(vec![(1.into(), (-7).into()), (4.into(), ciborium::Value::Bytes(kid.to_vec()))]);
+    let mut out = Vec::new();
+    ciborium::into_writer(&map, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
 /// Verifies a signed receipt against the device's public key (SPKI DER) and decodes it.
 ///
 /// Refused: anything but a tagged COSE_Sign1, an algorithm other than ES256, a key id other than
-/// the key's, unprotected headers, a non-canonical encoding, a bad signature, a bad payload.
+/// the key's, a protected header with anything else or in another encoding, unprotected headers,
+/// a non-canonical encoding, a high-S or bad signature, a bad payload. What is left is the one
+/// byte form of its receipt.
 pub fn verify(bytes: &[u8], spki: &[u8]) -> Result<SignedReceipt> {
     let bad = |why: &str| Error::InvalidReceipt(why.to_string());
     if bytes.len() > MAX_PAYLOAD + 512 {
@@ -63,6 +74,11 @@ pub fn verify(bytes: &[u8], spki: &[u8]) -> Result<SignedReceipt> {
     }
     if !sign1.unprotected.is_empty() {
         return Err(bad("unprotected headers are not allowed"));
+    }
+    // The re-encoding check below keeps the protected header's bytes as they came, so check
+    // them here: exactly {1: -7, 4: kid} in canonical CBOR, nothing else and no other spelling.
+    if sign1.protected.original_data.as_deref() != Some(protected_header(&kid).as_slice()) {
+        return Err(bad("the protected header must be exactly {alg: ES256, kid} in canonical CBOR"));
     }
     if sign1.clone().to_tagged_vec().ok().as_deref() != Some(bytes) {
         return Err(bad("COSE message is not in its canonical encoding"));

@@ -382,6 +382,18 @@ impl Store {
             return Err(Error::InvalidArgument("the signer's key is not this device's registered key".into()));
         }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Checked again inside the write lock: two taps (or two threads) that both passed the
+        // caller's check cannot both pay.
+        if draft.outcome == receipt::Outcome::Paid {
+            let paid: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM receipts WHERE roster_id = ?1 AND recipient = ?2 AND outcome = ?3",
+                params![draft.roster_id, draft.recipient, receipt::Standing::Paid.outcome_name()],
+                |r| r.get(0),
+            )?;
+            if paid > 0 {
+                crate::doorstep::not_paid_yet(receipt::Standing::Paid)?;
+            }
+        }
         let (seq, prev) = tx
             .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Vec<u8>>(1)?))

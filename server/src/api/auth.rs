@@ -37,14 +37,30 @@ fn path_and_query(uri: &Uri) -> &str {
     uri.path_and_query().map_or("/", |p| p.as_str())
 }
 
-/// Checks the request's device signature against `spki`.
+/// What the signature headers say, checked before the body is read: a request without them,
+/// signed at a time outside the clock skew, or with a malformed or high-S signature costs no read.
+pub(super) struct SignedHeaders<'a> {
+    /// The device the request names (not yet proven).
+    pub device_id: &'a str,
+}
+
+/// Checks the signature headers that need no body and no database.
+pub(super) fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders<'_>, ApiError> {
+    let device_id = header(headers, request_auth::DEVICE_HEADER)?;
+    let unauthorized = |e: salur_core::Error| ApiError::Unauthorized(e.to_string());
+    request_auth::check_fresh(header(headers, request_auth::TIME_HEADER)?, now_ms()).map_err(unauthorized)?;
+    request_auth::decode_signature(header(headers, request_auth::SIGNATURE_HEADER)?).map_err(unauthorized)?;
+    Ok(SignedHeaders { device_id })
+}
+
+/// Checks the request's device signature against `spki`; the verified signature names the request.
 pub(super) fn check_signature(
     spki: &[u8],
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(), ApiError> {
+) -> Result<[u8; 64], ApiError> {
     request_auth::verify_request(
         spki,
         method.as_str(),
@@ -57,20 +73,43 @@ pub(super) fn check_signature(
     .map_err(|e| ApiError::Unauthorized(e.to_string()))
 }
 
-/// The approved device that signed this request.
-pub(super) async fn device(
+/// After a signature verified: the device's rate limit, then the replay memory (a rate-limited
+/// request is not remembered, so it costs no room there).
+pub(super) fn accept_signed(state: &AppState, device_id: &str, signature: &[u8; 64]) -> Result<(), ApiError> {
+    state.guards.check_device(device_id)?;
+    state.guards.remember(signature)
+}
+
+/// The registered device a request names, looked up before its body is read.
+async fn named_device(state: &AppState, headers: &HeaderMap) -> Result<Device, ApiError> {
+    let id = signed_headers(headers)?.device_id;
+    state.db.device(id).await?.ok_or_else(|| ApiError::Unauthorized("unknown device: register it first".into()))
+}
+
+/// The approved device that signed this request (whose body is `body`).
+async fn verified_device(
     state: &AppState,
+    device: Device,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Device, ApiError> {
-    let id = header(headers, request_auth::DEVICE_HEADER)?;
-    let device =
-        state.db.device(id).await?.ok_or_else(|| ApiError::Unauthorized("unknown device: register it first".into()))?;
-    check_signature(&device.public_key, method, uri, headers, body)?;
+    let signature = check_signature(&device.public_key, method, uri, headers, body)?;
     device.may_upload()?;
+    accept_signed(state, &device.device_id, &signature)?;
     Ok(device)
+}
+
+/// The approved device that signed this bodiless request.
+pub(super) async fn device(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Device, ApiError> {
+    let device = named_device(state, headers).await?;
+    verified_device(state, device, method, uri, headers, b"").await
 }
 
 /// A request whose signature headers were verified against the approved device that sent it,
@@ -87,11 +126,13 @@ impl FromRequest<AppState> for Signed {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
         let (parts, body) = req.into_parts();
+        // Headers, freshness, content type and the device first: only then is the body read.
+        let device = named_device(state, &parts.headers).await?;
         if parts.method != Method::GET {
             check_json(&parts.headers)?;
         }
         let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(body_error)?;
-        let device = device(state, &parts.method, &parts.uri, &parts.headers, &body).await?;
+        let device = verified_device(state, device, &parts.method, &parts.uri, &parts.headers, &body).await?;
         Ok(Self { device, body })
     }
 }
@@ -105,9 +146,14 @@ pub(super) fn check_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// The answer to a body over the route's limit.
+pub(super) fn too_large() -> ApiError {
+    ApiError::PayloadTooLarge("the body is larger than this route accepts: send fewer receipts per upload".into())
+}
+
 pub(super) fn body_error(e: BytesRejection) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge("the body is larger than this route accepts: send fewer receipts per upload".into())
+        too_large()
     } else {
         ApiError::BadRequest(e.body_text())
     }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{
-    body_error, check_json, check_signature, device, has_staff_credential, header, json_body, staff, Staff,
+    accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body,
+    signed_headers, staff, Staff,
 };
 use super::AppState;
 use crate::domain::audit::Action;
@@ -39,6 +40,8 @@ pub(super) async fn register(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
+    // The key is in the body, so only what needs no key is checked before reading it.
+    signed_headers(headers)?;
     check_json(headers)?;
     let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await.map_err(body_error)?;
     let reg: Registration = json_body(&body)?;
@@ -50,7 +53,10 @@ pub(super) async fn register(
     if header(headers, request_auth::DEVICE_HEADER)? != reg.device_id {
         return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
     }
-    check_signature(&spki, method, uri, headers, &body)?;
+    let signature = check_signature(&spki, method, uri, headers, &body)?;
+    // Counted by the key, not the claimed id: anyone may sign a registration naming a real
+    // device's id with a key of their own, and must not use up that device's allowance.
+    accept_signed(&state, &format!("key:{}", hex::encode(salur_core::crypto::key_id(&spki))), &signature)?;
     if reg.attestation.len() > 8 || reg.attestation.iter().any(|c| c.len() > 16 * 1024 || B64.decode(c).is_err()) {
         return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
     }
@@ -75,7 +81,7 @@ pub(super) async fn chain(
         state.db.audit(staff.did(Action::ChainRead, Some(&id), None)).await?;
         device
     } else {
-        device(&state, &parts.method, &parts.uri, &parts.headers, b"").await?
+        device(&state, &parts.method, &parts.uri, &parts.headers).await?
     };
     if device.device_id != id {
         return Err(ApiError::Forbidden("a device may only read its own chain".into()));

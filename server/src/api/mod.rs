@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod devices;
 mod evidence;
+mod limits;
 mod receipts;
 mod session;
 mod throttle;
@@ -15,16 +16,22 @@ mod users;
 
 use std::sync::Arc;
 
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{middleware, Json, Router};
 use serde_json::json;
+use tower::ServiceBuilder;
 
 pub use auth::{Signed, Staff};
+pub use limits::{Limits, Rate};
 pub use session::{LOGIN_PAGE, SESSION_MS};
 pub use throttle::LoginThrottle;
 
 use crate::clock::now_ms;
+use crate::error::ApiError;
 use crate::store::Db;
 
 /// The OpenAPI 3.1 description of this API (kept beside the code; a test checks it covers every route).
@@ -47,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<crate::read::metrics::Metrics>,
     /// The face engine for evidence embeddings (loaded on first use).
     pub faces: crate::faces::Faces,
+    /// Time, concurrency and rate limits, and the replay memory.
+    pub(crate) guards: Arc<limits::Guards>,
 }
 
 impl AppState {
@@ -59,6 +68,7 @@ impl AppState {
             throttle: Arc::default(),
             metrics: Arc::default(),
             faces: crate::faces::Faces::default(),
+            guards: Arc::new(limits::Guards::new(Limits::default())),
         }
     }
 
@@ -67,39 +77,76 @@ impl AppState {
         self.throttle = Arc::new(throttle);
         self
     }
+
+    /// The same state under other limits (tests shrink them; `salur serve` may widen them).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.guards = Arc::new(limits::Guards::new(limits));
+        self
+    }
 }
 
-/// All routes, with a body limit on each.
+/// Body limits per route: none for reads, small for JSON, larger for evidence and batches.
+const NO_BODY: usize = 0;
+const SMALL: usize = 64 * 1024;
+const EVIDENCE: usize = 512 * 1024;
+const BATCH: usize = 4 * 1024 * 1024;
+
+/// `route` with a body limit of `max` bytes: a declared length over it is refused before the
+/// handler runs, and a body without a declared length is cut at `max` while read.
+fn limited(route: MethodRouter<AppState>, max: usize) -> MethodRouter<AppState> {
+    let guard = middleware::from_fn(move |req, next| limits::declared_length(max, req, next));
+    route.layer::<_, std::convert::Infallible>(guard).layer(DefaultBodyLimit::max(max))
+}
+
+/// All routes, each with a body limit, under a request timeout, a limit of requests in flight
+/// and the per-address rate limit (per-device limits apply once a signature verifies).
 pub fn router(state: AppState) -> Router {
-    let small = DefaultBodyLimit::max(64 * 1024);
+    let limits = state.guards.limits.clone();
+    let openapi = || async { ([("content-type", "application/json")], OPENAPI) };
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(admin::metrics))
-        .route("/openapi.json", get(|| async { ([("content-type", "application/json")], OPENAPI) }))
-        .route("/v1/time", get(|| async { Json(json!({ "server_ms": now_ms() })) }))
-        .route("/v1/devices", post(devices::register).layer(small))
-        .route("/v1/receipts", post(receipts::upload_batch).layer(DefaultBodyLimit::max(4 * 1024 * 1024)))
-        .route("/v1/receipts/{id}", put(receipts::upload_one).layer(small))
-        .route(
-            "/v1/receipts/{id}/evidence",
-            get(evidence::status).put(evidence::put).layer(DefaultBodyLimit::max(512 * 1024)),
+        .route("/healthz", limited(get(|| async { "ok" }), NO_BODY))
+        .route("/metrics", limited(get(admin::metrics), NO_BODY))
+        .route("/openapi.json", limited(get(openapi), NO_BODY))
+        .route("/v1/time", limited(get(|| async { Json(json!({ "server_ms": now_ms() })) }), NO_BODY))
+        .route("/v1/devices", limited(post(devices::register), SMALL))
+        .route("/v1/receipts", limited(post(receipts::upload_batch), BATCH))
+        .route("/v1/receipts/{id}", limited(put(receipts::upload_one), SMALL))
+        .route("/v1/receipts/{id}/evidence", limited(get(evidence::status).put(evidence::put), EVIDENCE))
+        .route("/v1/devices/{id}/chain", limited(get(devices::chain), NO_BODY))
+        .route("/v1/admin/face-sweep", limited(get(evidence::face_sweep), NO_BODY))
+        .route("/", limited(get(session::page), NO_BODY))
+        .route("/v1/login", limited(post(session::login), SMALL))
+        .route("/v1/logout", limited(post(session::logout), NO_BODY))
+        .route("/v1/session", limited(get(session::whoami), NO_BODY))
+        .route("/v1/admin/users", limited(get(users::list).post(users::add), SMALL))
+        .route("/v1/admin/users/{name}/disable", limited(post(users::disable), NO_BODY))
+        .route("/v1/admin/users/{name}/tokens", limited(post(users::token), NO_BODY))
+        .route("/v1/admin/audit", limited(get(audit::list), NO_BODY))
+        .route("/v1/admin/audit/verify", limited(get(audit::verify), NO_BODY))
+        .route("/v1/dashboard", limited(get(admin::dashboard), NO_BODY))
+        .route("/v1/roster/{roster_id}", limited(get(admin::roster), NO_BODY))
+        .route("/v1/rosters", limited(get(admin::rosters), NO_BODY))
+        .route("/v1/admin/reallocations", limited(get(admin::reallocations), NO_BODY))
+        .route("/v1/admin/devices", limited(get(devices::list), NO_BODY))
+        .route("/v1/admin/devices/{id}/{action}", limited(post(devices::set_status), SMALL))
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(state.clone(), limits::per_address))
+                // tower-http answers a bare 408; per_address above gives it the API's error body.
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    limits.request_timeout,
+                ))
+                // Over the limit a request is refused at once (503), not queued past its timeout.
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    ApiError::Busy {
+                        message: "the server is at its limit of requests: retry later".into(),
+                        retry_after_secs: 1,
+                    }
+                    .into_response()
+                }))
+                .load_shed()
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(limits.max_in_flight)),
         )
-        .route("/v1/devices/{id}/chain", get(devices::chain))
-        .route("/v1/admin/face-sweep", get(evidence::face_sweep))
-        .route("/", get(session::page))
-        .route("/v1/login", post(session::login).layer(small))
-        .route("/v1/logout", post(session::logout))
-        .route("/v1/session", get(session::whoami))
-        .route("/v1/admin/users", get(users::list).post(users::add).layer(small))
-        .route("/v1/admin/users/{name}/disable", post(users::disable))
-        .route("/v1/admin/users/{name}/tokens", post(users::token))
-        .route("/v1/admin/audit", get(audit::list))
-        .route("/v1/admin/audit/verify", get(audit::verify))
-        .route("/v1/dashboard", get(admin::dashboard))
-        .route("/v1/roster/{roster_id}", get(admin::roster))
-        .route("/v1/rosters", get(admin::rosters))
-        .route("/v1/admin/reallocations", get(admin::reallocations))
-        .route("/v1/admin/devices", get(devices::list))
-        .route("/v1/admin/devices/{id}/{action}", post(devices::set_status).layer(small))
         .with_state(state)
 }

@@ -130,7 +130,7 @@ pub fn flag(r: &Receipt, worker_id: &str, roster: Option<&RosterFacts>) -> Optio
     match roster {
         None => Some(Flag::NotOnRoster),
         Some(f) if f.worker_id != worker_id => Some(Flag::OtherWorker),
-        Some(f) if r.outcome != Outcome::NotHome && f.amount != r.amount as i64 => {
+        Some(f) if r.outcome != Outcome::NotHome && f.amount != super::bounds::to_i64(r.amount) => {
             Some(Flag::AmountDiffers { roster_amount: f.amount })
         }
         Some(_) => None,
@@ -245,7 +245,7 @@ pub struct Reallocate {
 pub fn reallocation(r: &Receipt) -> Option<Reallocate> {
     let Indexed { outcome, reason, note, .. } = Indexed::of(r);
     (outcome == "ineligible").then_some(())?;
-    Some(Reallocate { reason: reason?, note, amount: r.amount as i64 })
+    Some(Reallocate { reason: reason?, note, amount: super::bounds::to_i64(r.amount) })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod areas;
 pub mod audit;
+pub mod bounds;
 pub mod chain;
 pub mod credentials;
 pub mod dates;

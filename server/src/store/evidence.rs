@@ -110,7 +110,7 @@ impl Db {
                 "the server holds {held} bytes of this evidence: continue at offset {held}"
             )));
         }
-        if held + chunk.len() as u64 > total {
+        if held.checked_add(chunk.len() as u64).is_none_or(|end| end > total) {
             return Err(ApiError::BadRequest("the chunk runs past the declared total".into()));
         }
         data.extend_from_slice(chunk);
@@ -128,7 +128,7 @@ impl Db {
                 updated_ms = excluded.updated_ms",
         )
         .bind(receipt_id)
-        .bind(total as i64)
+        .bind(crate::domain::bounds::to_i64(total))
         .bind(&data)
         .bind(i64::from(complete))
         .bind(now_ms())

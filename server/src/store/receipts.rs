@@ -7,6 +7,7 @@ use super::summaries::Deltas;
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::areas::{self, RecipientStanding};
+use crate::domain::bounds;
 use crate::domain::chain::ChainStatus;
 use crate::domain::devices::Device;
 use crate::domain::ingest::{self, Indexed, Ingest, IngestResult, RosterFacts, Taken};
@@ -53,11 +54,11 @@ impl Db {
                     let why = "the receipt belongs to another device".to_string();
                     return Err(IngestResult::of(&signed.receipt, Ingest::Rejected, Some(why)));
                 }
-                if let Some(Err(e)) = signed.receipt.location.as_ref().map(|l| l.check()) {
+                if let Err(why) = bounds::check(&signed.receipt, now_ms()) {
                     return Err(IngestResult::of(
                         &signed.receipt,
                         Ingest::Rejected,
-                        Some(format!("invalid receipt: {e}")),
+                        Some(format!("invalid receipt: {why}")),
                     ));
                 }
                 Ok(signed)
@@ -149,7 +150,7 @@ async fn store_one(
         sqlx::query_as("SELECT id, cose FROM receipts WHERE id = $1 OR (device_id = $2 AND seq = $3)")
             .bind(&r.id)
             .bind(&device.device_id)
-            .bind(r.seq as i64)
+            .bind(bounds::to_i64(r.seq))
             .fetch_all(&mut **tx)
             .await?;
     let taken: Vec<Taken> = taken.into_iter().map(|t| Taken { id: t.id, cose: t.cose }).collect();
@@ -161,7 +162,7 @@ async fn store_one(
             "SELECT {column} FROM receipts WHERE device_id = $1 AND seq = $2"
         )))
         .bind(device.device_id.clone())
-        .bind(s as i64)
+        .bind(bounds::to_i64(s))
     };
     let prev_hash = match r.seq {
         0 | 1 => None,
@@ -183,6 +184,9 @@ async fn store_one(
     .fetch_optional(&mut **tx)
     .await?;
     let facts = roster.as_ref().map(|row| RosterFacts { worker_id: row.worker_id.clone(), amount: row.amount });
+    if let Err(why) = bounds::within_roster(r, facts.as_ref()) {
+        return Ok(IngestResult::of(r, Ingest::Rejected, Some(format!("invalid receipt: {why}"))));
+    }
     let flag = ingest::flag(r, &device.worker_id, facts.as_ref()).map(|f| f.to_string());
     let supervisor = match overrides::supervisor_of(r) {
         Some(id) => super::supervisors::supervisor(tx, id).await?,
@@ -198,7 +202,7 @@ async fn store_one(
     )
     .bind(&r.id)
     .bind(&device.device_id)
-    .bind(r.seq as i64)
+    .bind(bounds::to_i64(r.seq))
     .bind(&r.prev)
     .bind(hash.to_vec())
     .bind(cose)
@@ -207,7 +211,7 @@ async fn store_one(
     .bind(indexed.outcome)
     .bind(&indexed.reason)
     .bind(&indexed.method)
-    .bind(r.amount as i64)
+    .bind(bounds::to_i64(r.amount))
     .bind(r.time.wall_ms)
     .bind(now)
     .bind(evidence.and_then(|e| e.score_e6).map(i64::from))

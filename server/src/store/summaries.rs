@@ -59,7 +59,7 @@ impl Deltas {
         }
         let d = self.devices.entry(device.to_string()).or_default();
         d.receipts += 1;
-        d.max_seq = d.max_seq.max(seq as i64);
+        d.max_seq = d.max_seq.max(crate::domain::bounds::to_i64(seq));
         d.overrides += i64::from(r.is_override());
         d.unlive_paid += i64::from(r.paid_without_live_check());
         d.lag_sum_ms += now - signed_ms;

@@ -283,6 +283,16 @@ class SalurFfiTest {
             (replace.exceptionOrNull() as SalurException.Failed).kind)
         phone.saveEnrolment("blt-kt", dewi.recipientRef, enrolment)
         assertFalse(enrolment.hasEnrolled())
+        // With a reference on the phone, neither an e-KTP photo nor a new enrolment replaces it:
+        // otherwise any printed face, "the card", would pay.
+        for (start in listOf<() -> LiveSession>(
+            { phone.startEktpVisit(engine, "blt-kt", dewi.recipientRef, photo("same/fr_obama/1.jpg")) },
+            { phone.startEktpVisit(engine, "blt-kt", budi.recipientRef, photo("same/fr_obama/1.jpg")) },
+            { phone.startEnrolment(engine, "blt-kt", budi.recipientRef) },
+        )) {
+            val refused = runCatching { start() }.exceptionOrNull() as SalurException.Failed
+            assertTrue(refused.detail, refused.kind == ErrorKind.INVALID_ARGUMENT && refused.detail.contains("reference face"))
+        }
         // ...and later visits verify against it.
         val enrolled = phone.recipientTemplate("blt-kt", dewi.recipientRef)!!
         val later = engine.checkFrame(enrolled, ReferenceKind.ENROLLED, headTurn[50].first)

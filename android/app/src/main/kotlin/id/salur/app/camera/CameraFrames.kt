@@ -38,7 +38,7 @@ class CameraFrames(private val context: Context, private val preview: TextureVie
         preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
             override fun onSurfaceTextureAvailable(surface: SurfaceTexture, width: Int, height: Int) = open(surface, onFrame)
             override fun onSurfaceTextureSizeChanged(surface: SurfaceTexture, width: Int, height: Int) {}
-            override fun onSurfaceTextureDestroyed(surface: SurfaceTexture): Boolean { stop(); return true }
+            override fun onSurfaceTextureDestroyed(surface: SurfaceTexture): Boolean { closeCamera(); return true }
             override fun onSurfaceTextureUpdated(surface: SurfaceTexture) {}
         }
     }
@@ -84,15 +84,22 @@ class CameraFrames(private val context: Context, private val preview: TextureVie
                     override fun onConfigured(session: CameraCaptureSession) {
                         session.setRepeatingRequest(request.build(), null, handler)
                     }
-                    override fun onConfigureFailed(session: CameraCaptureSession) = stop()
+                    override fun onConfigureFailed(session: CameraCaptureSession) = closeCamera()
                 }, handler)
             }
-            override fun onDisconnected(camera: CameraDevice) = stop()
-            override fun onError(camera: CameraDevice, error: Int) = stop()
+            override fun onDisconnected(camera: CameraDevice) = closeCamera()
+            override fun onError(camera: CameraDevice, error: Int) = closeCamera()
         }, handler)
     }
 
-    fun stop() {
+    override fun stop() {
+        // On the camera thread, after any frame in progress: the reader is never closed under it.
+        val done = java.util.concurrent.CountDownLatch(1)
+        if (!handler.post { closeCamera(); done.countDown() }) return closeCamera()
+        done.await(2, java.util.concurrent.TimeUnit.SECONDS)
+    }
+
+    private fun closeCamera() {
         device?.close()
         device = null
         reader?.close()
@@ -102,6 +109,7 @@ class CameraFrames(private val context: Context, private val preview: TextureVie
     override fun release() {
         stop()
         thread.quitSafely()
+        thread.join(2_000)
     }
 
     companion object {

@@ -8,12 +8,15 @@ import id.salur.core.CameraFrame
  * time they were captured (elapsed milliseconds), which the live check judges motion by.
  */
 interface FrameSource {
-    /** Starts the frames (the caller holds the CAMERA permission). */
+    /** Starts the frames (the caller holds the CAMERA permission); again after [stop]. */
     fun start(onFrame: (frame: CameraFrame, capturedMs: Long) -> Unit)
+
+    /** Stops the frames; returns once no frame is being handled any more. */
+    fun stop()
 
     /** The current picture as a JPEG (the e-KTP photo), or null before the first frame. */
     fun still(): ByteArray?
 
-    /** Stops the camera and its thread. */
+    /** Stops the camera for good and ends its thread. */
     fun release()
 }

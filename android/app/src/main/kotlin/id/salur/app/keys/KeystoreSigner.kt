@@ -6,6 +6,8 @@ import android.os.Build
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.security.keystore.StrongBoxUnavailableException
+import android.security.keystore.UserNotAuthenticatedException
+import id.salur.app.SalurApp
 import id.salur.core.ErrorKind
 import id.salur.core.SalurException
 import java.security.KeyPairGenerator
@@ -68,10 +70,16 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
 
     override fun signDer(message: ByteArray): ByteArray {
         val key = store.getKey(alias, null) as? PrivateKey ?: throw failure("the device key is missing")
-        return Signature.getInstance("SHA256withECDSA").run {
-            initSign(key)
-            update(message)
-            sign()
+        return try {
+            Signature.getInstance("SHA256withECDSA").run {
+                initSign(key)
+                update(message)
+                sign()
+            }
+        } catch (e: UserNotAuthenticatedException) {
+            // The unlock's 30 minutes ran out: lock the app so the next touch asks for the credential.
+            (context.applicationContext as? SalurApp)?.lock?.lockNow()
+            throw SalurException.Failed(ErrorKind.CRYPTO, "the device key needs a fresh unlock", "Unlock the phone, then try again.")
         }
     }
 

@@ -95,6 +95,7 @@ class Texts(private val english: Boolean) {
     val receiptTitle = t("Tanda terima", "Receipt")
     val uploading = t("Mengunggah…", "Uploading…")
     val loading = t("Memuat…", "Loading…")
+    val enrolled = t("Wajah terdaftar: sekarang periksa sekali lagi", "Face enrolled: now check once more")
 
     /** What went wrong, in the worker's language, and what to do next. */
     fun error(e: Throwable): String {

@@ -51,22 +51,33 @@ class DoorstepActivity : Screen() {
     @Volatile private var card: ByteArray? = null
     @Volatile private var enrolling = false
     @Volatile private var paused = false
+    // Set on the UI thread; the camera thread starts the new visit (the core call stays off the UI thread).
+    @Volatile private var restart = false
+    // When the last visit ended (capture clock): its verdict stays on screen a moment before the next.
+    @Volatile private var endedAt = -1L
+    private var faceShown = false
+    private var cameraOn = false
 
     /** The head moves the current visit asks for (what the screen prompts; the tests' camera follows it). */
     fun challenge(): List<HeadMove>? = visit?.challenge()
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        secure()
         val app = app()
         val t = app.texts
         roster = app.prefs.getString("roster_id", null) ?: return finish()
         ref = intent.getStringExtra("recipient_ref") ?: return finish()
         val amount = intent.getLongExtra("amount", 0)
         val standing = label(t.loading, 20f)
-        hint = label(t.holdInOval, 22f)
+        // Read out by screen readers as it changes (the prompts are the check's instructions).
+        hint = label(t.holdInOval, 22f).apply { accessibilityLiveRegion = View.ACCESSIBILITY_LIVE_REGION_POLITE }
         permissionNote = label("", 18f).apply { setTextColor(WARNING); visibility = View.GONE }
-        askCamera = button(t.askCameraAgain) { requestPermissions(PERMISSIONS, PERMISSION_REQUEST) }.apply { visibility = View.GONE }
+        askCamera = button(t.askCameraAgain) {
+            // "Don't ask again" was chosen: only the app's settings page can grant it now.
+            if (shouldShowRequestPermissionRationale(Manifest.permission.CAMERA)) requestPermissions(PERMISSIONS, PERMISSION_REQUEST)
+            else startActivity(android.content.Intent(android.provider.Settings.ACTION_APPLICATION_DETAILS_SETTINGS,
+                android.net.Uri.fromParts("package", packageName, null)))
+        }.apply { visibility = View.GONE }
         val oval = OvalGuide(this).apply { contentDescription = t.holdInOval }
         val preview = TextureView(this).apply { contentDescription = t.verifyFace }
         val worker = app.prefs.getString("worker_id", "") ?: ""
@@ -80,11 +91,11 @@ class DoorstepActivity : Screen() {
         val ektp = button(t.captureEktp) {
             val still = camera?.still() ?: return@button
             core(hint, { app.engine.templateFromCard(still) }) {
-                card = still; enrolling = false; newVisit(); hint.text = t.holdInOval
+                card = still; enrolling = false; restart = true; hint.text = t.holdInOval
             }
         }
         // Enrolment is a live visit too: the person does the challenge, their face becomes the reference.
-        val enrol = button(t.enrolFirstVisit) { enrolling = true; newVisit(); hint.text = t.holdInOval }
+        val enrol = button(t.enrolFirstVisit) { enrolling = true; restart = true; hint.text = t.holdInOval }
         val outcomes = LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
             addView(button(t.notHome) { record { app.phone.recordNotHome(roster, ref, now()) } })
@@ -118,10 +129,19 @@ class DoorstepActivity : Screen() {
             }
             standing.text = id.salur.app.logic.RosterSummary.label(t, item.status)
             hasReference = item.hasTemplate
-            if (!hasReference) hint.text = "${t.captureEktp} / ${t.enrolFirstVisit}"
             faceControls.forEach { it.visibility = View.VISIBLE }
+            // The e-KTP photo and enrolment stand in for a missing reference only (the core refuses them otherwise).
+            if (hasReference) listOf(ektp, enrol).forEach { it.visibility = View.GONE }
+            else hint.text = "${t.captureEktp} / ${t.enrolFirstVisit}"
+            faceShown = true
             if (hasCamera()) startCamera() else requestPermissions(PERMISSIONS, PERMISSION_REQUEST)
         }
+    }
+
+    override fun onResume() {
+        super.onResume()
+        // Back from the background or the lock: the camera and location again.
+        if (faceShown && hasCamera() && !cameraOn) startCamera()
     }
 
     private fun hasCamera() = checkSelfPermission(Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED
@@ -143,8 +163,18 @@ class DoorstepActivity : Screen() {
     }
 
     private fun startCamera() {
+        cameraOn = true
         location?.start()
-        camera?.start { frame, capturedMs -> onFrame(frame, capturedMs) }
+        camera?.start { frame, capturedMs ->
+            // Nothing a frame does may take the app down: the next frame tries again.
+            runCatching { onFrame(frame, capturedMs) }
+        }
+    }
+
+    private fun stopCamera() {
+        cameraOn = false
+        camera?.stop()
+        location?.stop()
     }
 
     /** Camera thread: the core judges the frame here, never on the UI thread. */
@@ -152,19 +182,26 @@ class DoorstepActivity : Screen() {
         if (paused || flow.state is DoorstepState.Matched) return
         val app = app()
         app.lock.touched(SystemClock.elapsedRealtime())
-        val current = (if (flow.visitEnded) null else visit) ?: runCatching { newVisit() }.getOrNull() ?: return
+        if (flow.visitEnded && !restart && capturedMs - endedAt < HOLD_VERDICT_MS) return
+        val fresh = restart || flow.visitEnded
+        restart = false
+        val current = (if (fresh) null else visit) ?: runCatching { newVisit() }.getOrNull() ?: return
         val progress = runCatching { current.pushFrame(frame, capturedMs.toULong()) }
         val state = flow.onProgress(progress) { current.check() }
-        if (enrolling && current.hasEnrolled()) {
-            runCatching { app.phone.saveEnrolment(roster, ref, current) }.onSuccess { hasReference = true; enrolling = false }
-        }
+        if (flow.visitEnded) endedAt = capturedMs
         val t = app.texts
+        var enrolled: String? = null
+        if (enrolling && current.hasEnrolled()) {
+            enrolled = runCatching { app.phone.saveEnrolment(roster, ref, current) }
+                .fold({ hasReference = true; enrolling = false; restart = true; t.enrolled }, { t.error(it) })
+        }
         runOnUiThread {
-            hint.text = when (state) {
+            // No score on screen: it would help someone tune an impostor attempt.
+            hint.text = enrolled ?: when (state) {
                 is DoorstepState.Framing -> state.hint
-                is DoorstepState.Matched -> "${t.matched} (${t.score(state.score)})"
+                is DoorstepState.Matched -> t.matched
                 is DoorstepState.Retry -> state.message
-                is DoorstepState.Rejected -> "${state.message} (${t.score(state.score)})"
+                is DoorstepState.Rejected -> state.message
                 is DoorstepState.LiveFailed -> state.message
             }
             confirm.isEnabled = flow.canPay
@@ -209,28 +246,30 @@ class DoorstepActivity : Screen() {
         paused = true
         lateinit var dialog: AlertDialog
         val status = label("", 18f)
-        val view = column(
-            label(t.amountDue, 20f), label(t.amount(amount), 44f), label(t.handOver, 18f), status,
-            button(t.receivedInFull) {
-                core(status, { pay() }) {
-                    dialog.dismiss()
-                    app().uploadSoon()
-                    hint.text = t.paymentRecorded
-                    finish()
-                }
-            },
-        )
+        lateinit var received: View
+        received = button(t.receivedInFull) {
+            // One tap, one payment: disabled until the core answered (re-enabled on an error).
+            received.isEnabled = false
+            core(status, { pay() }) {
+                dialog.dismiss()
+                app().uploadSoon()
+                hint.text = t.paymentRecorded
+                finish()
+            }.invokeOnCompletion { if (!isFinishing) runOnUiThread { received.isEnabled = true } }
+        }
+        val view = column(label(t.amountDue, 20f), label(t.amount(amount), 44f), label(t.handOver, 18f), status, received)
         dialog = AlertDialog.Builder(this).setTitle(t.confirmPayment).setView(view)
-            .setOnCancelListener { paused = false }.show()
+            .setOnCancelListener { paused = false }.create()
+        show(dialog)
     }
 
     private fun askIneligible() {
         val t = app().texts
         val kinds = listOf(t.deceased to IneligibleKind.DECEASED, t.moved to IneligibleKind.MOVED,
             t.notFound to IneligibleKind.NOT_FOUND, t.notMeetingCriteria to IneligibleKind.NOT_MEETING_CRITERIA)
-        AlertDialog.Builder(this).setTitle(t.markIneligible).setItems(kinds.map { it.first }.toTypedArray()) { _, i ->
+        show(AlertDialog.Builder(this).setTitle(t.markIneligible).setItems(kinds.map { it.first }.toTypedArray()) { _, i ->
             record { app().phone.recordIneligible(roster, ref, kinds[i].second, null, now()) }
-        }.show()
+        }.create())
     }
 
     private fun askOverride(workerId: String, code: OverrideReason) {
@@ -257,7 +296,8 @@ class DoorstepActivity : Screen() {
                     }
                 },
             )
-            dialog = AlertDialog.Builder(this).setTitle(t.supervisorOverride).setView(view).show()
+            dialog = AlertDialog.Builder(this).setTitle(t.supervisorOverride).setView(view).create()
+            show(dialog)
         }
     }
 
@@ -265,24 +305,28 @@ class DoorstepActivity : Screen() {
         val t = app().texts
         core(hint, { app().phone.receiptsFor(roster, ref) }) { receipts ->
             val lines = receipts.joinToString("\n") { t.receiptLine(it.id, it.seq.toLong()) }
-            AlertDialog.Builder(this).setTitle(t.receiptTitle).setMessage(lines).show()
+            show(AlertDialog.Builder(this).setTitle(t.receiptTitle).setMessage(lines).create())
         }
     }
 
     override fun onPause() {
+        // No frames judged (nor counted as the worker's activity) behind the lock or in the background.
+        if (cameraOn) stopCamera()
         super.onPause()
-        location?.stop()
     }
 
     override fun onDestroy() {
+        // The camera thread has stopped (release waits for it) before its visit is closed.
+        stopCamera()
         camera?.release()
-        location?.stop()
         visit?.close()
         super.onDestroy()
     }
 
     companion object {
         private const val PERMISSION_REQUEST = 1
+        /** How long a visit's verdict ("do not pay", "not live") stays before the next visit starts. */
+        private const val HOLD_VERDICT_MS = 1_500L
         private val PERMISSIONS = arrayOf(Manifest.permission.CAMERA, *LocationFeed.PERMISSIONS)
     }
 }

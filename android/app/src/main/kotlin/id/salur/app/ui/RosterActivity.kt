@@ -16,6 +16,7 @@ class RosterActivity : Screen() {
     private var filter: RecipientStatus? = null
     private var shown: List<RecipientItem> = emptyList()
     private lateinit var reload: () -> Unit
+    private var reloading: kotlinx.coroutines.Job? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -32,7 +33,10 @@ class RosterActivity : Screen() {
         val search = field(t.search)
         reload = {
             val query = search.text.toString()
-            core(status, { app.phone.roster(roster, query, filter) to app.phone.roster(roster, "", null) }) { (items, all) ->
+            val only = filter
+            // The newest query wins: an older answer arriving late must not overwrite it.
+            reloading?.cancel()
+            reloading = core(status, { app.phone.roster(roster, query, only) to app.phone.roster(roster, "", null) }) { (items, all) ->
                 val c = RosterSummary.counts(all)
                 counts.text = t.counts(c.paid, c.toDo)
                 shown = RosterSummary.visitOrder(items)
@@ -56,20 +60,16 @@ class RosterActivity : Screen() {
                 .putExtra("recipient_ref", r.recipientRef).putExtra("name", r.name)
                 .putExtra("address", r.address).putExtra("amount", r.amount.toLong()))
         }
-        val filters = LinearLayout(this).apply {
-            orientation = LinearLayout.VERTICAL
-            for ((text, s) in listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)) {
-                addView(button(text) { filter = s; reload() })
-            }
-        }
+        val filters = row(*listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)
+            .map { (text, s) -> button(text) { filter = s; reload() } }.toTypedArray())
         // The list scrolls by itself under a fixed header (a ListView inside a ScrollView would not).
         setContentView(LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
             setBackgroundColor(android.graphics.Color.WHITE)
             setPadding(32, 32, 32, 32)
             for (v in listOf(label(roster, 24f), counts, search, filters,
-                button(t.syncTitle) { startActivity(Intent(this@RosterActivity, SyncActivity::class.java)) },
-                button(t.changeRoster) { startActivity(Intent(this@RosterActivity, RosterChoiceActivity::class.java)); finish() },
+                row(button(t.syncTitle) { startActivity(Intent(this@RosterActivity, SyncActivity::class.java)) },
+                    button(t.changeRoster) { startActivity(Intent(this@RosterActivity, RosterChoiceActivity::class.java)); finish() }),
                 note, status)) addView(v)
             addView(list, LinearLayout.LayoutParams(LinearLayout.LayoutParams.MATCH_PARENT, 0, 1f))
         })

@@ -6,6 +6,8 @@ import android.graphics.Canvas
 import android.graphics.Color
 import android.graphics.Paint
 import android.graphics.RectF
+import android.graphics.drawable.ColorDrawable
+import android.graphics.drawable.StateListDrawable
 import android.util.TypedValue
 import android.view.View
 import android.view.WindowManager
@@ -28,6 +30,7 @@ const val MIN_TOUCH_DP = 48f
 const val INK = 0xFF111111.toInt()
 const val ACTION = 0xFF0B3D91.toInt()
 const val WARNING = 0xFF8B0000.toInt()
+const val DISABLED = 0xFF6B6B6B.toInt()
 
 fun Context.column(vararg views: View) = ScrollView(this).apply {
     setBackgroundColor(Color.WHITE)
@@ -36,6 +39,14 @@ fun Context.column(vararg views: View) = ScrollView(this).apply {
         setPadding(32, 32, 32, 32)
         views.forEach { addView(it) }
     })
+}
+
+/** Views side by side, sharing the width equally (buttons of one choice, on small screens). */
+fun Context.row(vararg views: View) = LinearLayout(this).apply {
+    orientation = LinearLayout.HORIZONTAL
+    views.forEach {
+        addView(it, LinearLayout.LayoutParams(0, LinearLayout.LayoutParams.WRAP_CONTENT, 1f).apply { setMargins(4, 4, 4, 4) })
+    }
 }
 
 /** A line of text; sizes are in sp so they follow the phone's font-size setting. */
@@ -58,7 +69,11 @@ fun Context.button(text: String, onClick: () -> Unit) = Button(this).apply {
     contentDescription = text
     setTextSize(TypedValue.COMPLEX_UNIT_SP, 20f)
     setTextColor(Color.WHITE)
-    setBackgroundColor(ACTION)
+    // A disabled button must look disabled: grey, not the action blue.
+    background = StateListDrawable().apply {
+        addState(intArrayOf(-android.R.attr.state_enabled), ColorDrawable(DISABLED))
+        addState(intArrayOf(), ColorDrawable(ACTION))
+    }
     minHeight = minTouchPx()
     minimumHeight = minTouchPx()
     isAllCaps = false

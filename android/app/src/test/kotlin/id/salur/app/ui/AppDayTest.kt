@@ -205,6 +205,33 @@ class AppDayTest {
     }
 
     @Test
+    fun a_first_visit_enrols_the_live_face_which_then_pays_and_survives_a_roster_refresh() {
+        val roster = roster()
+        val d = doorstep(roster, "Dewi Lestari")
+        assertFalse("no reference yet: nothing to compare with", button(d, t.confirmPayment).isEnabled)
+        tap(d, t.enrolFirstVisit)
+        val confirm = button(d, t.confirmPayment)
+        // The enrolment visit (with its own live check), then a visit against the enrolled face.
+        waitUntil("enrolled and matched: ${hint(d)}", 120_000) { confirm.isEnabled }
+        d.finish()
+        // A roster refresh from the server keeps the face enrolled on the phone: the next visit
+        // compares with it straight away.
+        val again = launch(RosterActivity::class.java)
+        waitUntil("refreshed") { items(again).size == 4 }
+        val next = doorstep(again, "Dewi Lestari")
+        assertFalse(hint(next), shows(next, "${t.captureEktp} / ${t.enrolFirstVisit}"))
+        val pay = button(next, t.confirmPayment)
+        waitUntil("matched against the enrolled face: ${hint(next)}", 120_000) { pay.isEnabled }
+        tap(pay)
+        tap(button(dialogView(), t.receivedInFull))
+        waitUntil("recorded") { next.isFinishing }
+        val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
+        assertTrue(signed, signed.contains("\"kind\":\"enrolled_template\""))
+        sync()
+        assertTrue(dashboard().contains("\"paid\":1"))
+    }
+
+    @Test
     fun a_picture_held_up_is_never_payable_and_does_not_open_the_override() {
         World.scene = Scene.Picture(File(World.root, "test-vectors/liveness/images/sfas_image_F2.jpg"))
         val d = doorstep(roster(), "Siti Rahayu")
@@ -236,6 +263,7 @@ class AppDayTest {
         assertFalse("no camera for a paid recipient", Robo.views(again).any { it is TextureView && it.isShown })
         tap(again, t.viewReceipt)
         waitUntil("the receipt") { dialog()?.isShowing == true }
+        assertTrue(texts(dialogView()).toString(), texts(dialogView()).any { it.startsWith("No. 1 · kode ") })
     }
 
     @Test
@@ -282,7 +310,7 @@ class AppDayTest {
         // Dewi cannot turn her head; the worker makes up a code.
         val dewi = doorstep(roster, "Dewi Lestari")
         tap(dewi, t.cannotDoLiveCheck)
-        waitUntil("the override dialog") { dialog()?.isShowing == true && texts(dialogView()).contains(t.approvalCode).not() }
+        waitUntil("the override dialog") { dialog()?.isShowing == true && texts(dialogView()).contains(t.overrideChallenge) }
         type(dialogView(), t.supervisorId, "spv-1")
         type(dialogView(), t.overrideReason, "lansia, tidak bisa menoleh")
         type(dialogView(), t.approvalCode, "00000000")
@@ -377,33 +405,61 @@ class AppDayTest {
     }
 
     @Test
-    fun the_app_locks_after_five_idle_minutes_and_asks_for_the_phone_credential() {
+    fun the_app_locks_after_five_idle_minutes_even_on_the_open_screen_and_asks_for_the_phone_credential() {
         val roster = roster()
+        // A screen left open: the next touch goes to the lock, not to the screen.
+        val s = launch(SyncActivity::class.java)
         ShadowSystemClock.advanceBy(Duration.ofMinutes(6))
-        val c = org.robolectric.Robolectric.buildActivity(SyncActivity::class.java).setup()
-        val asked = shadowOf(c.get()).peekNextStartedActivityForResult()
+        val down = android.view.MotionEvent.obtain(0, 0, android.view.MotionEvent.ACTION_DOWN, 10f, 10f, 0)
+        assertTrue(s.dispatchTouchEvent(down))
+        val asked = shadowOf(s).nextStartedActivityForResult
         assertEquals(android.app.KeyguardManager.ACTION_CONFIRM_DEVICE_CREDENTIAL, asked?.intent?.action)
-        // Cancelled: the screen stays covered.
-        shadowOf(c.get()).nextStartedActivityForResult
-        shadowOf(c.get()).receiveResult(asked!!.intent, Activity.RESULT_CANCELED, null)
-        assertTrue(shows(c.get(), t.unlockWhy))
-        assertFalse(shows(c.get(), t.syncNow))
-        tap(c.get(), t.unlock)
-        assertTrue(Robo.unlockIfAsked(c.get()))
-        waitUntil("the screen again") { shows(c.get(), t.syncTitle) }
+        assertTrue(shows(s, t.unlockWhy))
+        assertFalse("the screen is covered", shows(s, t.syncNow))
+        // Cancelled: still covered; the worker's credential opens it again.
+        shadowOf(s).receiveResult(asked!!.intent, Activity.RESULT_CANCELED, null)
+        assertFalse(shows(s, t.syncNow))
+        tap(s, t.unlock)
+        assertTrue(Robo.unlockIfAsked(s))
+        // A dialog left open (the ineligible reasons) is closed by the lock after idle, touch or not.
         roster.finish()
+        val list = launch(RosterActivity::class.java)
+        waitUntil("the roster") { items(list).size == 4 }
+        val d = doorstep(list, "Dewi Lestari")
+        tap(d, t.markIneligible)
+        assertTrue(dialog()!!.isShowing)
+        ShadowSystemClock.advanceBy(Duration.ofMinutes(6))
+        shadowOf(android.os.Looper.getMainLooper()).idleFor(Duration.ofSeconds(31))
+        assertFalse("the dialog closed with the lock", dialog()!!.isShowing)
+        assertEquals(android.app.KeyguardManager.ACTION_CONFIRM_DEVICE_CREDENTIAL,
+            shadowOf(d).peekNextStartedActivityForResult()?.intent?.action)
+        assertFalse(shows(d, t.notHome))
+        list.finish()
     }
 
     @Test
-    fun every_screen_has_large_targets_readable_text_and_descriptions() {
+    fun every_screen_has_large_targets_readable_text_strong_contrast_and_descriptions() {
+        val signIn = launch(SignInActivity::class.java)
+        val checked = mutableListOf<Activity>(signIn)
         val roster = roster()
-        val d = doorstep(roster, "Siti Rahayu")
+        checked += roster
+        checked += doorstep(roster, "Siti Rahayu")
+        checked += launch(SyncActivity::class.java)
+        checked += launch(RosterChoiceActivity::class.java).also { c -> waitUntil("rosters") { shows(c, ROSTER) } }
         val density = app.resources.displayMetrics.density
-        for (screen in listOf(roster, d, launch(SyncActivity::class.java))) {
-            for (v in Robo.views(screen).filter { it.isShown }) {
+        var buttons = 0
+        for (screen in checked) {
+            // The app's own views (the window's title bar is the framework's).
+            for (v in Robo.views(screen.findViewById<android.view.View>(android.R.id.content)).filter { it.isShown }) {
                 if (v is Button) {
-                    assertTrue("${v.text}: ${v.minHeight / density} dp", v.minHeight >= (48 * density).toInt())
+                    buttons++
+                    // The size Android laid it out at, not only what was asked for.
+                    assertTrue("${v.text}: ${v.height / density} dp", v.height >= (48 * density).toInt() - 1)
                     assertFalse("${v.text} has a description", v.contentDescription.isNullOrBlank())
+                    val back = (v.background.current as android.graphics.drawable.ColorDrawable).color
+                    assertTrue("${v.text}: contrast ${contrast(v.currentTextColor, back)}", contrast(v.currentTextColor, back) >= if (v.isEnabled) 7.0 else 4.5)
+                } else if (v is TextView && v !is android.widget.EditText && v.text.isNotEmpty() && v.currentTextColor != 0) {
+                    assertTrue("\"${v.text}\": contrast", contrast(v.currentTextColor, android.graphics.Color.WHITE) >= 7.0)
                 }
                 if (v is TextView) {
                     val sp = v.textSize / app.resources.displayMetrics.scaledDensity
@@ -412,6 +468,17 @@ class AppDayTest {
                 if (v is TextureView) assertFalse(v.contentDescription.isNullOrBlank())
             }
         }
+        assertTrue("$buttons buttons checked", buttons >= 12)
+    }
+
+    /** WCAG 2 contrast ratio of two opaque colours. */
+    private fun contrast(a: Int, b: Int): Double {
+        fun lum(c: Int): Double {
+            fun ch(x: Int) = (x / 255.0).let { if (it <= 0.03928) it / 12.92 else Math.pow((it + 0.055) / 1.055, 2.4) }
+            return 0.2126 * ch((c shr 16) and 0xff) + 0.7152 * ch((c shr 8) and 0xff) + 0.0722 * ch(c and 0xff)
+        }
+        val (hi, lo) = listOf(lum(a), lum(b)).sortedDescending()
+        return (hi + 0.05) / (lo + 0.05)
     }
 }
 

@@ -67,10 +67,11 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
     @Volatile private var running = false
     private var thread: Thread? = null
 
+    private var t = 1_000L
+
     override fun start(onFrame: (frame: CameraFrame, capturedMs: Long) -> Unit) {
         running = true
         thread = Thread {
-            var t = 1_000L
             while (running) {
                 val frames = when (scene) {
                     is Scene.Picture -> List(30) { frame(scene.file) }
@@ -88,15 +89,18 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
         }.apply { isDaemon = true; start() }
     }
 
+    override fun stop() {
+        running = false
+        thread?.join(10_000)
+        thread = null
+    }
+
     override fun still(): ByteArray? = when (scene) {
         is Scene.Picture -> scene.file.readBytes()
         Scene.Person -> File(World.root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes()
     }
 
-    override fun release() {
-        running = false
-        thread?.join(10_000)
-    }
+    override fun release() = stop()
 
     companion object {
         private val clip: List<CameraFrame> by lazy {
