@@ -17,7 +17,10 @@ use salur_core::receipt::{Evidence, IneligibleReason, Method, Outcome, OverrideC
 use salur_core::store::{Recipient, Store};
 use salur_core::sync::{now_ms, Backoff, SyncClient, SyncConfig};
 use salur_core::Error;
+use salur_server::domain::audit::{Action, Actor, NewEntry};
+use salur_server::domain::credentials;
 use salur_server::domain::devices::DeviceStatus;
+use salur_server::domain::roles::Role;
 use salur_server::{AppState, Db};
 use serde::Serialize;
 
@@ -26,6 +29,8 @@ use super::demo_sample::{Visit, LIVE_FPS, POST_OFFICE, ROSTER, ROUTE, WORKER};
 /// The demo phone's device id.
 const DEVICE: &str = "demo-phone-01";
 /// The supervisor who approves the demo's overrides.
+/// The demo's administrator (made, or given a new password, on every run).
+const DEMO_ADMIN: &str = "demo-admin";
 const SUPERVISOR: &str = "pos-supervisor-01";
 
 #[derive(Args, Debug)]
@@ -81,6 +86,10 @@ pub struct Summary {
     pub dashboard_paid_after: u64,
     /// The dashboard.
     pub dashboard_url: String,
+    /// The demo's own administrator, to log in to the dashboard with.
+    pub dashboard_user: String,
+    /// Their password (made for this run).
+    pub dashboard_password: String,
     /// Where the data lives.
     pub data_dir: String,
     /// Wall time of the whole demo, seconds.
@@ -136,7 +145,7 @@ fn print_table(s: &Summary) {
     println!("  face check, median        {:>6.0} ms", s.verify_ms_median);
     println!("  dashboard paid            {:>6} -> {}", s.dashboard_paid_before, s.dashboard_paid_after);
     println!("  ----------------------------------------------");
-    println!("  dashboard: {}", s.dashboard_url);
+    println!("  dashboard: {} (log in as {} / {})", s.dashboard_url, s.dashboard_user, s.dashboard_password);
     println!("  data:      {}", s.data_dir);
     println!("  took {:.1} s", s.seconds);
 }
@@ -170,9 +179,19 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let addr = listener.local_addr().map_err(io("reading the listen address".into()))?;
     let url = format!("http://{addr}");
     summary.dashboard_url = format!("{url}/");
-    let token = hex::encode(salur_core::crypto::DataKey::generate()?.as_bytes());
-    tokio::spawn(salur_server::serve(listener, AppState::new(db.clone(), &token), std::future::pending()));
-    say(&format!("      dashboard: {}", summary.dashboard_url));
+    // No bootstrap token: the demo's own administrator logs in to the dashboard.
+    let password = credentials::new_secret("").map_err(storage)?[..24].to_string();
+    let hash = credentials::hash_password(&password).map_err(storage)?;
+    match db.add_user(DEMO_ADMIN, Role::Administrator, &hash).await {
+        Err(salur_server::ApiError::Conflict(_)) => db.set_password(DEMO_ADMIN, &hash).await.map_err(storage)?,
+        other => drop(other.map_err(storage)?),
+    }
+    (summary.dashboard_user, summary.dashboard_password) = (DEMO_ADMIN.to_string(), password);
+    tokio::spawn(salur_server::serve(listener, AppState::new(db.clone(), ""), std::future::pending()));
+    say(&format!(
+        "      dashboard: {} (log in as {} / {})",
+        summary.dashboard_url, summary.dashboard_user, summary.dashboard_password
+    ));
 
     say("[3/6] registering the phone (software key) and downloading the worker's roster");
     let keys = KeyFile(dir.join("phone/data.key"));
@@ -180,7 +199,14 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let store = Store::open(&dir.join("phone/phone.db"), &keys)?;
     let online = SyncClient::new(&client_config(&url))?;
     online.register(&store, &signer, DEVICE, WORKER, POST_OFFICE).await?;
-    db.set_device_status(DEVICE, DeviceStatus::Approved).await.map_err(storage)?;
+    let device = db.set_device_status(DEVICE, DeviceStatus::Approved).await.map_err(storage)?;
+    let approved = NewEntry {
+        actor: Actor { name: DEMO_ADMIN.into(), peer: "local".into() },
+        action: Action::DeviceApproved,
+        target: Some(DEVICE.into()),
+        detail: Some(format!("worker {}", device.worker_id)),
+    };
+    db.audit(approved).await.map_err(storage)?;
     let change = online.refresh_roster(&store, &signer, ROSTER).await?;
     say(&format!("      {} recipients on the phone", change.added + change.updated));
     summary.dashboard_paid_before = db.dashboard(Some(ROSTER)).await.map_err(storage)?.total.paid;

@@ -73,6 +73,14 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         summary.with_template += usize::from(template.is_some());
     }
     bar.finish_and_clear();
+    let file = args.csv.file_name().map(|f| f.to_string_lossy().into_owned());
+    let entry = salur_server::domain::audit::NewEntry {
+        actor: super::serve::cli_actor(),
+        action: salur_server::domain::audit::Action::RosterImported,
+        target: file,
+        detail: Some(format!("{} imported, {} refused", summary.imported, summary.refused.len())),
+    };
+    runtime.block_on(db.audit(entry)).map_err(store)?;
     if args.json {
         println!("{}", serde_json::to_string(&summary).expect("serializable"));
     } else {

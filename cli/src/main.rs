@@ -1,6 +1,7 @@
 //! `salur`: the command line for the face engine, the phone's receipts, the server and the demo.
-//! One module per command group; each calls salur-core or salur-server and formats the answer.
+//! One module per command group (`users` and `audit` for staff accounts and the audit log); each calls salur-core or salur-server and formats the answer.
 
+mod audit;
 mod demo;
 mod demo_sample;
 mod face;
@@ -9,6 +10,7 @@ mod liveness;
 mod receipts;
 mod serve;
 mod supervisor;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,10 @@ enum Command {
     ImportRoster(import::ImportArgs),
     /// Supervisors who approve overrides: add one (prints their secret once), or answer a challenge.
     Supervisor(supervisor::SupervisorArgs),
+    /// Staff accounts: add, list, disable, passwd, token (prints new secrets once).
+    Users(users::UsersArgs),
+    /// The audit log: verify its hash chain (exit 1 naming the first bad entry).
+    Audit(audit::AuditArgs),
 }
 
 /// Options shared by the face commands.
@@ -92,6 +98,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Serve(a) => (false, serve::run(&a)),
         Command::ImportRoster(a) => (a.json, import::run(&a)),
         Command::Supervisor(a) => (a.json(), supervisor::run(&a)),
+        Command::Users(a) => (a.json, users::run(&a)),
+        Command::Audit(a) => (a.json, audit::run(&a)),
     };
     match result {
         Ok(code) => code,

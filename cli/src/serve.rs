@@ -18,22 +18,73 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Administrator bearer token (default: SALUR_ADMIN_TOKEN, else one created in DIR/admin-token).
+    /// The bootstrap administrator's bearer token (default: SALUR_ADMIN_TOKEN, else the one in
+    /// DIR/admin-token, created on first start).
     #[arg(long, env = "SALUR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
 }
 
+/// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
+/// DIR/admin-token (made on first start). The file holds exactly what is sent as the bearer token.
 fn admin_token(args: &ServeArgs) -> Result<String, Error> {
     if let Some(t) = &args.admin_token {
         return Ok(t.clone());
     }
     let path = args.data_dir.join("admin-token");
-    let io = |source| Error::Io { context: format!("admin token {}", path.display()), source };
-    std::fs::create_dir_all(&args.data_dir).map_err(io)?;
-    let keys = salur_core::keys::KeyFile(path.clone());
-    let token = hex::encode(salur_core::keys::KeyProvider::data_key(&keys)?.as_bytes());
-    eprintln!("administrator token in {} (or set SALUR_ADMIN_TOKEN)", path.display());
+    let token = bootstrap_token_file(&path)?;
+    eprintln!(
+        "bootstrap administrator token in {} (send it as `Authorization: Bearer $(cat {})`, or set \
+         SALUR_ADMIN_TOKEN); add staff accounts with `salur users add`",
+        path.display(),
+        path.display()
+    );
     Ok(token)
+}
+
+/// Reads (or creates, owner-only) the token file. Files from before held 32 raw bytes whose hex
+/// was the token: they are rewritten as that hex, so the token in use stays valid.
+pub fn bootstrap_token_file(path: &std::path::Path) -> Result<String, Error> {
+    let io = |source| Error::Io { context: format!("admin token {}", path.display()), source };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = std::str::from_utf8(&bytes).ok().map(str::trim).unwrap_or("");
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic()) {
+                return Ok(text.to_string());
+            }
+            if bytes.len() != 32 {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is not a token: delete it to make a new one",
+                    path.display()
+                )));
+            }
+            let token = hex::encode(&bytes);
+            let tmp = path.with_extension("new");
+            write_private(&tmp, &format!("{token}\n")).map_err(io)?;
+            std::fs::rename(&tmp, path).map_err(io)?;
+            Ok(token)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(io)?;
+            }
+            let token = salur_server::domain::credentials::new_secret("").map_err(|e| Error::Crypto(e.to_string()))?;
+            write_private(path, &format!("{token}\n")).map_err(io)?;
+            Ok(token)
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+/// Writes a new file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
 }
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
@@ -48,6 +99,45 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         .block_on(salur_server::run(&storage(&args.data_dir, args.database_url.as_deref()), args.listen, &token))
         .map_err(|e| Error::Storage(e.to_string()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a command finds the server's database (`--data-dir` or `--database-url`).
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// The server's data folder.
+    #[arg(long, global = true, default_value = "salur-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL instead of the embedded SQLite in --data-dir.
+    #[arg(long, global = true, env = "SALUR_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl DbArgs {
+    /// Opens (and migrates) the database.
+    pub async fn open(&self) -> Result<salur_server::Db, Error> {
+        storage(&self.data_dir, self.database_url.as_deref()).open().await.map_err(server_error)
+    }
+}
+
+/// Who commands on the database are in the audit log: `cli`, from `local` (they run on the
+/// server with its database credentials, so the operating system's own logs say which person).
+pub fn cli_actor() -> salur_server::domain::audit::Actor {
+    salur_server::domain::audit::Actor { name: salur_server::domain::credentials::CLI.into(), peer: "local".into() }
+}
+
+/// A tokio runtime for a command that talks to the database.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })
+}
+
+/// Maps the server's error for a command line answer.
+pub fn server_error(e: salur_server::ApiError) -> Error {
+    match e {
+        salur_server::ApiError::Conflict(m)
+        | salur_server::ApiError::BadRequest(m)
+        | salur_server::ApiError::NotFound(m) => Error::InvalidArgument(m),
+        other => Error::Storage(other.to_string()),
+    }
 }
 
 /// The storage chosen by `--database-url` or `--data-dir`.

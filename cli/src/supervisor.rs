@@ -82,7 +82,14 @@ fn add(args: &AddArgs) -> Result<ExitCode, Error> {
         db.add_supervisor(&args.supervisor_id, &args.post_office, &secret).await.map_err(|e| match e {
             salur_server::ApiError::Conflict(m) | salur_server::ApiError::BadRequest(m) => Error::InvalidArgument(m),
             other => Error::Storage(other.to_string()),
-        })
+        })?;
+        let entry = salur_server::domain::audit::NewEntry {
+            actor: super::serve::cli_actor(),
+            action: salur_server::domain::audit::Action::SupervisorAdded,
+            target: Some(args.supervisor_id.clone()),
+            detail: Some(format!("post office {}", args.post_office)),
+        };
+        db.audit(entry).await.map_err(|e| Error::Storage(e.to_string()))
     })?;
     let secret = hex::encode(secret);
     if args.json {

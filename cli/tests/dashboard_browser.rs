@@ -1,5 +1,7 @@
-//! The dashboard page in headless Chromium against `salur serve` on loopback: it loads, shows
-//! the numbers in the database, and shows new ones after an upload. On SQLite and PostgreSQL.
+//! The dashboard page in headless Chromium against `salur serve` on loopback: without a session
+//! it is the login form; after a real login (typed into the form, a wrong password first) it
+//! shows the numbers in the database, new ones after an upload, and logging out ends it. On
+//! SQLite and PostgreSQL.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -20,7 +22,9 @@ use salur_server::{router, AppState};
 use serde_json::json;
 use tower::ServiceExt;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+use common::browser::{Browser, CHROMIUM};
+
+const PASSWORD: &str = "dashboard viewer passphrase";
 
 /// The page's DOM after its scripts ran (Chromium's virtual time lets the fetch finish).
 fn rendered(url: &str) -> String {
@@ -76,6 +80,15 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             .status()
             .unwrap();
         assert!(status.success());
+        let mut add = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .args(["users", "add", "web", "--role", "viewer", "--password-stdin"])
+            .args(backend.cli_args())
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{PASSWORD}\n").as_bytes()).unwrap();
+        assert!(add.wait().unwrap().success());
 
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut server = Command::new(env!("CARGO_BIN_EXE_salur"))
@@ -93,11 +106,28 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         }
         let url = format!("http://127.0.0.1:{port}/");
 
-        let before = rendered(&url);
+        // No session: the login form, and none of the data.
+        let anonymous = rendered(&url);
+        assert!(anonymous.contains("id=\"login\"") && !anonymous.contains("blt-2026-11"), "{anonymous}");
+
+        let mut browser = Browser::start().await;
+        browser.navigate(&url).await;
+        browser.wait_for("document.getElementById('login')", "the login form").await;
+        let log_in = |password: &str| {
+            format!(
+                "document.getElementById('name').value = 'web'; document.getElementById('password').value = '{password}';
+                 document.getElementById('login').requestSubmit(); true"
+            )
+        };
+        browser.eval(&log_in("not the passphrase")).await;
+        browser.wait_for("document.getElementById('error').textContent.includes('Gagal')", "the refusal").await;
+        browser.eval(&log_in(PASSWORD)).await;
+        let before = browser.wait_for("document.body.innerText.includes('0 / 3')", "the dashboard after login").await;
         assert!(before.contains("blt-2026-11"), "{}: page did not load its data: {before}", backend.name);
-        assert!(before.contains("0 / 3"), "{}: expected 0 of 3 paid: {before}", backend.name);
         assert!(before.contains("jakarta-10220"));
         assert!(!before.contains("3171010101900001") && !before.contains("Siti"), "no NIK or name on the page");
+        browser.wait_for("document.getElementById('user').textContent === 'web (viewer)'", "who is logged in").await;
+        assert_eq!(browser.eval("document.cookie.includes('salur_session')").await, json!(false), "HttpOnly");
 
         // A phone uploads two payments through a second instance over the same database.
         let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin"));
@@ -145,10 +175,20 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             StatusCode::OK
         );
 
-        let after = rendered(&url);
+        // The page refreshes itself every few seconds.
+        let after = browser.wait_for("document.body.innerText.includes('2 / 3')", "2 of 3 paid after the upload").await;
+        assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
+        // Logging out (a POST with the CSRF token) ends the session: back to the form, also after a reload.
+        browser.eval("document.getElementById('logout').click(); true").await;
+        browser.wait_for("document.getElementById('login')", "the login form after logout").await;
+        browser.eval("location.reload(); true").await;
+        browser
+            .wait_for(
+                "document.getElementById('login') && !document.body.innerText.includes('2 / 3')",
+                "still logged out",
+            )
+            .await;
         server.kill().unwrap();
         server.wait().unwrap();
-        assert!(after.contains("2 / 3"), "{}: expected 2 of 3 paid after the upload: {after}", backend.name);
-        assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
     }
 }

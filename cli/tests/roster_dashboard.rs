@@ -192,7 +192,9 @@ async fn roster_flow(backend: &common::Backend) {
     let body = serde_json::to_vec(&json!({ "receipts": upload })).unwrap();
     assert_eq!(call(&app, signed(&signer, "POST", "/v1/receipts", body)).await.0, StatusCode::OK);
 
-    let (status, body) = call(&app, Request::get("/v1/dashboard").body(Body::empty()).unwrap()).await;
+    let (status, body) =
+        call(&app, Request::get("/v1/dashboard").header("authorization", "Bearer admin").body(Body::empty()).unwrap())
+            .await;
     assert_eq!(status, StatusCode::OK);
     let d: Value = serde_json::from_slice(&body).unwrap();
     let t = &d["total"];
@@ -255,6 +257,10 @@ async fn roster_flow(backend: &common::Backend) {
     );
 
     let (status, page) = call(&app, Request::get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the dashboard is behind login");
+    assert!(String::from_utf8(page).unwrap().contains("/v1/login"));
+    let (status, page) =
+        call(&app, Request::get("/").header("authorization", "Bearer admin").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::OK);
     assert!(String::from_utf8(page).unwrap().contains("/v1/dashboard"));
 

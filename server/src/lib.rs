@@ -15,7 +15,7 @@ pub mod store;
 
 use std::net::SocketAddr;
 
-pub use api::{router, AppState, Limits, Rate};
+pub use api::{router, AppState, Limits, LoginThrottle, Rate};
 pub use error::ApiError;
 pub use store::Db;
 
@@ -27,6 +27,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let header_timeout = state.guards.limits.header_timeout;
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+    // The peer address (ConnectInfo, set by the connection loop) keys the per-address limits,
+    // the login throttle and the audit log.
     serve::connections(listener, app, header_timeout, shutdown).await
 }
 

@@ -89,6 +89,10 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+fn get(uri: &str, token: &str) -> Request<Body> {
+    Request::get(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
+}
+
 fn admin(uri: &str, token: &str) -> Request<Body> {
     Request::post(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
 }
@@ -307,18 +311,26 @@ async fn openapi_metrics_and_health_are_served() {
             "/healthz",
             "/metrics",
             "/openapi.json",
+            "/v1/admin/audit",
+            "/v1/admin/audit/verify",
             "/v1/admin/devices",
             "/v1/admin/devices/{id}/{action}",
             "/v1/admin/reallocations",
             "/v1/admin/face-sweep",
+            "/v1/admin/users",
+            "/v1/admin/users/{name}/disable",
+            "/v1/admin/users/{name}/tokens",
             "/v1/dashboard",
             "/v1/devices",
             "/v1/devices/{id}/chain",
+            "/v1/login",
+            "/v1/logout",
             "/v1/receipts",
             "/v1/receipts/{id}",
             "/v1/receipts/{id}/evidence",
             "/v1/roster/{roster_id}",
             "/v1/rosters",
+            "/v1/session",
             "/v1/time",
         ];
         served.sort();
@@ -328,7 +340,7 @@ async fn openapi_metrics_and_health_are_served() {
             assert_ne!(res.status(), StatusCode::NOT_FOUND, "{path} is documented but not routed");
         }
 
-        let res = app.clone().oneshot(Request::get("/metrics").body(Body::empty()).unwrap()).await.unwrap();
+        let res = app.clone().oneshot(get("/metrics", ADMIN)).await.unwrap();
         let text = String::from_utf8(to_bytes(res.into_body(), 1 << 20).await.unwrap().to_vec()).unwrap();
         assert!(text.contains("salur_receipt_uploads_total{result=\"accepted\"} 1"), "{text}");
         assert!(text.contains("salur_receipt_uploads_total{result=\"duplicate\"} 1"), "{text}");
@@ -368,7 +380,7 @@ async fn a_burst_with_duplicates_is_counted_once() {
             })
             .sum();
         assert_eq!(total, 4 * 25 + 4 * 5);
-        let (_, d) = call(&app, Request::get("/v1/dashboard").body(Body::empty()).unwrap()).await;
+        let (_, d) = call(&app, get("/v1/dashboard", ADMIN)).await;
         assert_eq!(d["receipts"].as_u64(), Some(distinct.len() as u64), "{backend}");
         assert_eq!(distinct.len(), 100);
     }

@@ -5,6 +5,7 @@
 #[path = "../../../server/tests/common/mod.rs"]
 mod server_common;
 
+pub mod browser;
 pub mod net;
 
 pub use server_common::*;

@@ -2,7 +2,6 @@
 
 use axum::extract::Path;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -10,8 +9,10 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{admin, Signed};
+use super::auth::{Signed, Staff};
 use super::AppState;
+use crate::domain::audit::Action;
+use crate::domain::roles::Permission;
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -24,7 +25,9 @@ pub(super) struct RosterQuery {
 pub(super) async fn dashboard(
     State(state): State<AppState>,
     Query(q): Query<RosterQuery>,
+    staff: Staff,
 ) -> Result<Json<Value>, ApiError> {
+    staff.require(Permission::ViewDashboard)?;
     Ok(Json(json!(state.db.dashboard(q.roster.as_deref()).await?)))
 }
 
@@ -51,10 +54,13 @@ pub(super) async fn rosters(
 pub(super) async fn reallocations(
     State(state): State<AppState>,
     Query(q): Query<RosterQuery>,
-    headers: HeaderMap,
+    staff: Staff,
 ) -> Result<Response, ApiError> {
-    admin(&state, &headers)?;
+    staff.require(Permission::ReadReallocations)?;
     let rows = state.db.reallocations(q.roster.as_deref()).await?;
+    // The queue names recipients: each read is logged before it is answered.
+    let detail = format!("{} rows, format {}", rows.len(), q.format.as_deref().unwrap_or("json"));
+    state.db.audit(staff.did(Action::ReallocationsRead, q.roster.as_deref(), Some(detail))).await?;
     Ok(match q.format.as_deref() {
         Some("csv") => {
             ([("content-type", "text/csv; charset=utf-8")], crate::store::reallocations_csv(&rows)?).into_response()
@@ -64,7 +70,9 @@ pub(super) async fn reallocations(
     })
 }
 
-pub(super) async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// Prometheus metrics (viewers and above).
+pub(super) async fn metrics(State(state): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
+    staff.require(Permission::ViewDashboard)?;
     let body = state.metrics.render(&state.db).await?;
     Ok(([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response())
 }

@@ -1,16 +1,30 @@
-//! Who is calling: the device signature on every phone request, the administrator's token.
+//! Who is calling: the device signature on every phone request; staff by bearer token (a user's
+//! token or the bootstrap administrator's) or by browser session cookie, with the CSRF token on
+//! every state-changing cookie request.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use salur_core::request_auth;
 use serde::Deserialize;
 
 use super::AppState;
 use crate::clock::now_ms;
+use crate::domain::audit::{Action, Actor, NewEntry};
+use crate::domain::credentials::{csrf_token, digest, same_secret, BOOTSTRAP, TOKEN_PREFIX};
 use crate::domain::devices::Device;
+use crate::domain::roles::{Permission, Role};
 use crate::error::ApiError;
+
+/// The browser session cookie (HttpOnly: scripts never see it).
+pub(super) const SESSION_COOKIE: &str = "salur_session";
+
+/// The header that carries the session's CSRF token on state-changing browser requests.
+pub(super) const CSRF_HEADER: &str = "x-csrf-token";
 
 pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     headers
@@ -145,17 +159,106 @@ pub(super) fn body_error(e: BytesRejection) -> ApiError {
     }
 }
 
-pub(super) fn admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let token = header(headers, "authorization")
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::Unauthorized("administrator bearer token required".into()))?;
-    if salur_core::crypto::sha256(token.as_bytes()) != *state.admin_token_sha256 {
-        return Err(ApiError::Unauthorized("wrong administrator token".into()));
-    }
-    Ok(())
-}
-
 pub(super) fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))
+}
+
+/// The caller's address (`ip:port`) as the socket saw it, or `unknown` (in-process calls).
+pub(super) fn peer(parts: &Parts) -> Option<SocketAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+/// A staff member, authenticated, with where the request came from.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// Login name (`bootstrap` for the static administrator token).
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Peer address for the audit log.
+    pub peer: String,
+    /// The session secret, when the caller came by cookie (for logout and the CSRF token).
+    pub(super) session: Option<String>,
+}
+
+impl Staff {
+    /// Refuses with 403 unless the role allows `p`.
+    pub fn require(&self, p: Permission) -> Result<(), ApiError> {
+        self.role.require(p)
+    }
+
+    /// An audit entry of this caller doing `action` to `target`.
+    pub fn did(&self, action: Action, target: Option<&str>, detail: Option<String>) -> NewEntry {
+        NewEntry {
+            actor: Actor { name: self.name.clone(), peer: self.peer.clone() },
+            action,
+            target: target.map(str::to_string),
+            detail,
+        }
+    }
+}
+
+/// The value of cookie `name` in the request, if sent.
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
+}
+
+/// Whether the request carries any staff credential (so a route that also serves devices knows
+/// which to check).
+pub(super) fn has_staff_credential(headers: &HeaderMap) -> bool {
+    headers.contains_key("authorization") || cookie(headers, SESSION_COOKIE).is_some()
+}
+
+/// Authenticates staff: a bearer token first, else the session cookie (and, on anything but
+/// GET/HEAD, its CSRF token). 401 without a valid credential.
+pub(super) async fn staff(state: &AppState, parts: &Parts) -> Result<Staff, ApiError> {
+    let peer = peer(parts).map_or_else(|| "unknown".to_string(), |p| p.to_string());
+    let headers = &parts.headers;
+    if let Some(auth) = headers.get("authorization") {
+        let token = auth
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| ApiError::Unauthorized("send Authorization: Bearer <token>".into()))?
+            .trim();
+        if let Some(boot) = &state.bootstrap_sha256 {
+            if same_secret(&salur_core::crypto::sha256(token.as_bytes()), &boot[..]) {
+                return Ok(Staff { name: BOOTSTRAP.into(), role: Role::Administrator, peer, session: None });
+            }
+        }
+        let holder = match token.starts_with(TOKEN_PREFIX) {
+            true => state.db.token_holder(&digest(token)).await?,
+            false => None,
+        };
+        let holder = holder.ok_or_else(|| ApiError::Unauthorized("unknown token, or its user is disabled".into()))?;
+        return Ok(Staff { name: holder.name, role: holder.role, peer, session: None });
+    }
+    let Some(session) = cookie(headers, SESSION_COOKIE) else {
+        return Err(ApiError::Unauthorized("log in (POST /v1/login) or send a bearer token".into()));
+    };
+    let holder = state
+        .db
+        .session_holder(&digest(session))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("the session ended: log in again".into()))?;
+    if !matches!(parts.method, Method::GET | Method::HEAD) {
+        let sent = headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+        if !same_secret(sent, csrf_token(session).as_bytes()) {
+            return Err(ApiError::Forbidden(format!("missing or wrong {CSRF_HEADER} header (see GET /v1/session)")));
+        }
+    }
+    Ok(Staff { name: holder.name, role: holder.role, peer, session: Some(session.to_string()) })
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        staff(state, parts).await
+    }
 }

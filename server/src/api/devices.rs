@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -11,10 +11,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{
-    accept_signed, admin, body_error, check_json, check_signature, device, header, json_body, signed_headers,
+    accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body,
+    signed_headers, staff, Staff,
 };
 use super::AppState;
+use crate::domain::audit::Action;
 use crate::domain::devices::{check_identifier, DeviceStatus};
+use crate::domain::roles::Permission;
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -63,18 +66,22 @@ pub(super) async fn register(
     Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
 }
 
-/// The signing device's chain as the server holds it, with a full re-verification.
+/// A device's chain as the server holds it, with a full re-verification: for the signing device
+/// itself, or for staff who may read chains.
 pub(super) async fn chain(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    req: Request,
 ) -> Result<Json<Value>, ApiError> {
-    let caller = admin(&state, &headers);
-    let device = match caller {
-        Ok(()) => state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?,
-        Err(_) => device(&state, &method, &uri, &headers).await?,
+    let (parts, _) = req.into_parts();
+    let device = if has_staff_credential(&parts.headers) {
+        let staff = staff(&state, &parts).await?;
+        staff.require(Permission::ReadChains)?;
+        let device = state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?;
+        state.db.audit(staff.did(Action::ChainRead, Some(&id), None)).await?;
+        device
+    } else {
+        device(&state, &parts.method, &parts.uri, &parts.headers).await?
     };
     if device.device_id != id {
         return Err(ApiError::Forbidden("a device may only read its own chain".into()));
@@ -85,21 +92,25 @@ pub(super) async fn chain(
     Ok(Json(json!({ "status": status, "verification": report, "valid": report.is_valid() })))
 }
 
-pub(super) async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers)?;
+/// Every registered device (approvers and administrators).
+pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<Value>, ApiError> {
+    staff.require(Permission::ManageDevices)?;
     Ok(Json(json!({ "devices": state.db.devices().await? })))
 }
 
+/// Approves or revokes a device (approvers and administrators), logged.
 pub(super) async fn set_status(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    headers: HeaderMap,
+    staff: Staff,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers)?;
-    let status = match action.as_str() {
-        "approve" => DeviceStatus::Approved,
-        "revoke" => DeviceStatus::Revoked,
+    staff.require(Permission::ManageDevices)?;
+    let (status, logged) = match action.as_str() {
+        "approve" => (DeviceStatus::Approved, Action::DeviceApproved),
+        "revoke" => (DeviceStatus::Revoked, Action::DeviceRevoked),
         other => return Err(ApiError::NotFound(format!("no action {other}: use approve or revoke"))),
     };
-    Ok(Json(json!({ "device": state.db.set_device_status(&id, status).await? })))
+    let device = state.db.set_device_status(&id, status).await?;
+    state.db.audit(staff.did(logged, Some(&id), Some(format!("worker {}", device.worker_id)))).await?;
+    Ok(Json(json!({ "device": device })))
 }

@@ -1,15 +1,16 @@
 //! Evidence face crops (resumable upload) and the administrator's 1:N face sweep.
 
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::auth::{admin, json_body, Signed};
+use super::auth::{json_body, Signed, Staff};
 use super::AppState;
+use crate::domain::audit::Action;
+use crate::domain::roles::Permission;
 use crate::error::ApiError;
 
 #[derive(Deserialize)]
@@ -56,13 +57,16 @@ pub(super) struct SweepQuery {
 pub(super) async fn face_sweep(
     State(state): State<AppState>,
     Query(q): Query<SweepQuery>,
-    headers: HeaderMap,
+    staff: Staff,
 ) -> Result<Json<Value>, ApiError> {
-    admin(&state, &headers)?;
+    staff.require(Permission::FaceSweep)?;
     let threshold = q.threshold.unwrap_or(salur_core::face::DEFAULT_MATCH_THRESHOLD);
     if !(-1.0..=1.0).contains(&threshold) {
         return Err(ApiError::BadRequest("threshold is a cosine similarity, -1 to 1".into()));
     }
     let faces = state.db.paid_faces(&q.roster).await?;
-    Ok(Json(json!(crate::domain::sweep::sweep(faces, threshold))))
+    let found = crate::domain::sweep::sweep(faces, threshold);
+    let detail = format!("threshold {threshold}");
+    state.db.audit(staff.did(Action::FaceSweep, Some(&q.roster), Some(detail))).await?;
+    Ok(Json(json!(found)))
 }

@@ -1,13 +1,18 @@
-//! HTTP routes: device registration, receipt upload, evidence, server time, administration.
-//! Handlers parse and authenticate, call the store or the read model, and shape the answer;
-//! the rules they rely on live in `domain`.
+//! HTTP routes: device registration, receipt upload, evidence, server time, staff login and
+//! administration. Handlers parse and authenticate (devices by signature, staff by token or
+//! session, each route checking its `Permission`), call the store or the read model, append to
+//! the audit log, and shape the answer; the rules they rely on live in `domain`.
 
 mod admin;
+mod audit;
 mod auth;
 mod devices;
 mod evidence;
 mod limits;
 mod receipts;
+mod session;
+mod throttle;
+mod users;
 
 use std::sync::Arc;
 
@@ -20,8 +25,10 @@ use axum::{middleware, Json, Router};
 use serde_json::json;
 use tower::ServiceBuilder;
 
-pub use auth::Signed;
+pub use auth::{Signed, Staff};
 pub use limits::{Limits, Rate};
+pub use session::{LOGIN_PAGE, SESSION_MS};
+pub use throttle::LoginThrottle;
 
 use crate::clock::now_ms;
 use crate::error::ApiError;
@@ -38,8 +45,11 @@ pub const MAX_BATCH: usize = 500;
 pub struct AppState {
     /// The database.
     pub db: Db,
-    /// SHA-256 of the administrator token (compared as digests, so timing reveals nothing).
-    pub(crate) admin_token_sha256: Arc<[u8; 32]>,
+    /// SHA-256 of the bootstrap administrator's token (compared as digests in constant time);
+    /// `None` when the server runs without one.
+    pub(crate) bootstrap_sha256: Option<Arc<[u8; 32]>>,
+    /// Login attempts per name and per address.
+    pub(crate) throttle: Arc<LoginThrottle>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::read::metrics::Metrics>,
     /// The face engine for evidence embeddings (loaded on first use).
@@ -49,15 +59,23 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `db`, with the administrator's bearer token.
+    /// State over `db`, with the bootstrap administrator's bearer token (empty: none).
     pub fn new(db: Db, admin_token: &str) -> Self {
+        let token = admin_token.trim();
         Self {
             db,
-            admin_token_sha256: Arc::new(salur_core::crypto::sha256(admin_token.as_bytes())),
+            bootstrap_sha256: (!token.is_empty()).then(|| Arc::new(salur_core::crypto::sha256(token.as_bytes()))),
+            throttle: Arc::default(),
             metrics: Arc::default(),
             faces: crate::faces::Faces::default(),
             guards: Arc::new(limits::Guards::new(Limits::default())),
         }
+    }
+
+    /// The same state with other login limits (tests).
+    pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.throttle = Arc::new(throttle);
+        self
     }
 
     /// The same state under other limits (tests shrink them; `salur serve` may widen them).
@@ -85,7 +103,6 @@ fn limited(route: MethodRouter<AppState>, max: usize) -> MethodRouter<AppState> 
 pub fn router(state: AppState) -> Router {
     let limits = state.guards.limits.clone();
     let openapi = || async { ([("content-type", "application/json")], OPENAPI) };
-    let page = || async { axum::response::Html(crate::read::dashboard::PAGE) };
     Router::new()
         .route("/healthz", limited(get(|| async { "ok" }), NO_BODY))
         .route("/metrics", limited(get(admin::metrics), NO_BODY))
@@ -97,7 +114,15 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/receipts/{id}/evidence", limited(get(evidence::status).put(evidence::put), EVIDENCE))
         .route("/v1/devices/{id}/chain", limited(get(devices::chain), NO_BODY))
         .route("/v1/admin/face-sweep", limited(get(evidence::face_sweep), NO_BODY))
-        .route("/", limited(get(page), NO_BODY))
+        .route("/", limited(get(session::page), NO_BODY))
+        .route("/v1/login", limited(post(session::login), SMALL))
+        .route("/v1/logout", limited(post(session::logout), NO_BODY))
+        .route("/v1/session", limited(get(session::whoami), NO_BODY))
+        .route("/v1/admin/users", limited(get(users::list).post(users::add), SMALL))
+        .route("/v1/admin/users/{name}/disable", limited(post(users::disable), NO_BODY))
+        .route("/v1/admin/users/{name}/tokens", limited(post(users::token), NO_BODY))
+        .route("/v1/admin/audit", limited(get(audit::list), NO_BODY))
+        .route("/v1/admin/audit/verify", limited(get(audit::verify), NO_BODY))
         .route("/v1/dashboard", limited(get(admin::dashboard), NO_BODY))
         .route("/v1/roster/{roster_id}", limited(get(admin::roster), NO_BODY))
         .route("/v1/rosters", limited(get(admin::rosters), NO_BODY))

@@ -6,6 +6,7 @@
 //! (several stateless API instances over one database). The same SQL runs on both through sqlx's
 //! `Any` driver; each backend has its own migrations.
 
+mod audit;
 mod devices;
 mod evidence;
 mod reallocations;
@@ -13,6 +14,7 @@ mod receipts;
 mod roster;
 mod summaries;
 mod supervisors;
+mod users;
 
 use std::path::Path;
 
@@ -21,9 +23,11 @@ use sqlx::{AnyPool, Executor};
 
 use crate::error::ApiError;
 
+pub use audit::audit_csv;
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
 pub use reallocations::{reallocations_csv, Reallocation};
 pub use roster::AssignedRoster;
+pub use users::{Holder, Login, User};
 
 /// Handles to the database.
 #[derive(Clone)]

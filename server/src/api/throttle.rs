@@ -1,0 +1,58 @@
+//! Login throttling: a keyed token bucket (governor's GCRA) per user name and per client address,
+//! checked before a password is hashed, so guessing is slow and cannot burn the server's CPU.
+//! Kept in memory per instance: behind several PostgreSQL-backed instances each counts its own.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+
+/// Keys past which stale buckets are swept (bounds memory under a spray of names).
+const SWEEP_AT: usize = 10_000;
+
+/// The two limiters.
+pub struct LoginThrottle {
+    by_name: DefaultKeyedRateLimiter<String>,
+    by_address: DefaultKeyedRateLimiter<Option<IpAddr>>,
+}
+
+fn quota(burst: u32, every: Duration) -> Quota {
+    // Both numbers are constants above zero; the fallbacks never apply.
+    Quota::with_period(every)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+}
+
+impl Default for LoginThrottle {
+    /// 5 attempts per name then one a minute; 20 per address then one every 3 seconds.
+    fn default() -> Self {
+        Self::new(5, Duration::from_secs(60), 20, Duration::from_secs(3))
+    }
+}
+
+impl LoginThrottle {
+    /// `name_burst` attempts per name, then one per `name_every`; likewise per address.
+    pub fn new(name_burst: u32, name_every: Duration, address_burst: u32, address_every: Duration) -> Self {
+        Self {
+            by_name: RateLimiter::keyed(quota(name_burst, name_every)),
+            by_address: RateLimiter::keyed(quota(address_burst, address_every)),
+        }
+    }
+
+    /// Takes one attempt for `name` from `address`; 429 when either has used up its attempts.
+    pub fn attempt(&self, name: &str, address: Option<IpAddr>) -> Result<(), ApiError> {
+        if self.by_name.len() > SWEEP_AT || self.by_address.len() > SWEEP_AT {
+            self.by_name.retain_recent();
+            self.by_address.retain_recent();
+        }
+        let refused = || ApiError::TooManyRequests("too many login attempts: wait a minute before trying again".into());
+        self.by_address.check_key(&address).map_err(|_| refused())?;
+        // Real names have at most 64 characters: a longer key buys an attacker nothing but memory.
+        let key: String = name.chars().take(64).collect();
+        self.by_name.check_key(&key).map_err(|_| refused())?;
+        Ok(())
+    }
+}

@@ -1,0 +1,180 @@
+//! Staff roles and what each may do: the one role → permission mapping every route checks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::ApiError;
+
+/// A staff member's role (one per account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the service: every permission, including user management.
+    Administrator,
+    /// Approves and revokes devices.
+    Approver,
+    /// Field supervisor: sees the dashboard (overrides are approved on their own tool).
+    Supervisor,
+    /// Reads and decides reallocations of freed funds.
+    Finance,
+    /// Reads receipts, evidence, reallocations, the face sweep and the audit log; exports.
+    Auditor,
+    /// Sees the dashboard and metrics only.
+    Viewer,
+}
+
+/// One thing a route needs its caller to be allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// The dashboard page, `/v1/dashboard`, `/metrics`.
+    ViewDashboard,
+    /// List, approve and revoke devices.
+    ManageDevices,
+    /// Read a device's receipt chain as the server holds it.
+    ReadChains,
+    /// Read (and export) the reallocation queue.
+    ReadReallocations,
+    /// Decide reallocations (approve, reject, reallocate).
+    DecideReallocations,
+    /// Run the 1:N face sweep of a roster's evidence.
+    FaceSweep,
+    /// View payment evidence (face crops).
+    ViewEvidence,
+    /// Read and export the audit log.
+    ReadAudit,
+    /// Add, disable and change staff accounts and their tokens.
+    ManageUsers,
+}
+
+impl Role {
+    /// Every role, in the order they are listed to people.
+    pub const ALL: [Role; 6] =
+        [Role::Administrator, Role::Approver, Role::Supervisor, Role::Finance, Role::Auditor, Role::Viewer];
+
+    /// Whether this role may do `p`. Every role sees the dashboard; the rest is split by duty.
+    /// The administrator holds everything so that the bootstrap credential can run a fresh
+    /// server (and every use of it is audited).
+    pub fn allows(self, p: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Role::Administrator => true,
+            Role::Approver => matches!(p, P::ViewDashboard | P::ManageDevices | P::ReadChains),
+            Role::Supervisor | Role::Viewer => p == P::ViewDashboard,
+            Role::Finance => matches!(p, P::ViewDashboard | P::ReadReallocations | P::DecideReallocations),
+            Role::Auditor => matches!(
+                p,
+                P::ViewDashboard | P::ReadChains | P::ReadReallocations | P::FaceSweep | P::ViewEvidence | P::ReadAudit
+            ),
+        }
+    }
+
+    /// The name stored and shown (`administrator`, `viewer`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Approver => "approver",
+            Role::Supervisor => "supervisor",
+            Role::Finance => "finance",
+            Role::Auditor => "auditor",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Refuses `p` with a 403 that names the permission, unless this role allows it.
+    pub fn require(self, p: Permission) -> Result<(), ApiError> {
+        if self.allows(p) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("the {} role may not {}", self.as_str(), p.describe())))
+        }
+    }
+}
+
+impl Permission {
+    /// What the permission lets one do, for a refusal message.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::ViewDashboard => "view the dashboard",
+            Permission::ManageDevices => "manage devices",
+            Permission::ReadChains => "read device chains",
+            Permission::ReadReallocations => "read reallocations",
+            Permission::DecideReallocations => "decide reallocations",
+            Permission::FaceSweep => "run the face sweep",
+            Permission::ViewEvidence => "view evidence",
+            Permission::ReadAudit => "read the audit log",
+            Permission::ManageUsers => "manage users",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ApiError;
+    fn from_str(s: &str) -> Result<Self, ApiError> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            ApiError::BadRequest(format!("no role {s}: use one of {}", names.join(", ")))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Permission as P;
+    use super::*;
+
+    const EVERY: [P; 9] = [
+        P::ViewDashboard,
+        P::ManageDevices,
+        P::ReadChains,
+        P::ReadReallocations,
+        P::DecideReallocations,
+        P::FaceSweep,
+        P::ViewEvidence,
+        P::ReadAudit,
+        P::ManageUsers,
+    ];
+
+    fn allowed(r: Role) -> Vec<P> {
+        EVERY.into_iter().filter(|p| r.allows(*p)).collect()
+    }
+
+    #[test]
+    fn each_role_holds_exactly_its_duties() {
+        assert_eq!(allowed(Role::Administrator), EVERY);
+        assert_eq!(allowed(Role::Approver), [P::ViewDashboard, P::ManageDevices, P::ReadChains]);
+        assert_eq!(allowed(Role::Supervisor), [P::ViewDashboard]);
+        assert_eq!(allowed(Role::Viewer), [P::ViewDashboard]);
+        assert_eq!(allowed(Role::Finance), [P::ViewDashboard, P::ReadReallocations, P::DecideReallocations]);
+        assert_eq!(
+            allowed(Role::Auditor),
+            [P::ViewDashboard, P::ReadChains, P::ReadReallocations, P::FaceSweep, P::ViewEvidence, P::ReadAudit]
+        );
+    }
+
+    #[test]
+    fn only_administrators_manage_users_and_everyone_sees_the_dashboard() {
+        for r in Role::ALL {
+            assert_eq!(r.allows(P::ManageUsers), r == Role::Administrator, "{r}");
+            assert!(r.allows(P::ViewDashboard), "{r}");
+        }
+        // Devices, reallocation decisions and the audit log sit with different people.
+        assert!(!Role::Approver.allows(P::ReadAudit) && !Role::Finance.allows(P::ManageDevices));
+        assert!(!Role::Auditor.allows(P::DecideReallocations) && !Role::Auditor.allows(P::ManageDevices));
+    }
+
+    #[test]
+    fn names_round_trip_and_unknown_ones_are_refused() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+        assert!(Role::Viewer.require(P::ManageDevices).is_err());
+        assert!(Role::Approver.require(P::ManageDevices).is_ok());
+    }
+}
