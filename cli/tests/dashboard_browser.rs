@@ -16,7 +16,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use salur_core::crypto::DataKey;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
-use salur_core::receipt::{recipient_ref, Outcome, Times};
+use salur_core::receipt::{Outcome, Times};
 use salur_core::store::{Draft, Store};
 use salur_server::{router, AppState};
 use serde_json::json;
@@ -145,10 +145,13 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             .body(Body::empty())
             .unwrap();
         assert_eq!(app.clone().oneshot(approve).await.unwrap().status(), StatusCode::OK);
-        let key = app.clone().oneshot(signed(&signer, "GET", "/v1/roster/blt-2026-11", vec![])).await.unwrap();
-        let key: serde_json::Value =
-            serde_json::from_slice(&axum::body::to_bytes(key.into_body(), 1 << 20).await.unwrap()).unwrap();
-        let key = B64.decode(key["roster_key"].as_str().unwrap()).unwrap();
+        let roster = app.clone().oneshot(signed(&signer, "GET", "/v1/roster/blt-2026-11", vec![])).await.unwrap();
+        let roster: serde_json::Value =
+            serde_json::from_slice(&axum::body::to_bytes(roster.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let reference = |nik: &str| {
+            let entry = roster["recipients"].as_array().unwrap().iter().find(|e| e["nik"] == nik).unwrap();
+            hex::decode(entry["recipient"].as_str().unwrap()).unwrap()
+        };
         let phone = tempfile::tempdir().unwrap();
         let store = Store::open(&phone.path().join("p.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
         store.set_device("dev-b", "pos-b", &signer).unwrap();
@@ -157,7 +160,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             .map(|nik| {
                 let draft = Draft {
                     roster_id: "blt-2026-11".into(),
-                    recipient: recipient_ref(&key, nik),
+                    recipient: reference(nik),
                     amount: 600_000,
                     outcome: Outcome::Paid,
                     evidence: None,

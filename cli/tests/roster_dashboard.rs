@@ -102,9 +102,16 @@ async fn roster_flow(backend: &common::Backend) {
     let roster: Value = serde_json::from_slice(&body).unwrap();
     let entries = roster["recipients"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
-    let key = B64.decode(roster["roster_key"].as_str().unwrap()).unwrap();
+    // The pseudonymisation key stays on the server: the phone gets references, not the key.
+    assert!(roster.get("roster_key").is_none() && !String::from_utf8_lossy(&body).contains("key\""));
+    let key = backend.storage.open().await.unwrap().roster_key("blt-2026-11").await.unwrap();
     let biden = entries.iter().find(|e| e["name"] == "Joe Biden").unwrap();
     assert_eq!(biden["recipient"], hex::encode(recipient_ref(&key, "3171010101900001")));
+    // What the phone knows of a recipient: the reference the server made for it.
+    let reference = |nik: &str| {
+        let entry = entries.iter().find(|e| e["nik"] == nik);
+        entry.map_or_else(|| recipient_ref(&key, nik), |e| hex::decode(e["recipient"].as_str().unwrap()).unwrap())
+    };
     let template = Template::decode(&B64.decode(biden["template"].as_str().unwrap()).unwrap()).unwrap();
     assert_eq!(template.model_id, "sface_2021dec_int8bq");
     assert!(entries.iter().any(|e| e["template"].is_null()));
@@ -143,7 +150,7 @@ async fn roster_flow(backend: &common::Backend) {
         let low = matches!(method, Some(Method::RegistryTemplate));
         let draft = Draft {
             roster_id: "blt-2026-11".into(),
-            recipient: recipient_ref(&key, nik),
+            recipient: reference(nik),
             amount: 600_000,
             outcome,
             evidence: method.map(|method| Evidence {
@@ -249,8 +256,11 @@ async fn roster_flow(backend: &common::Backend) {
     .await;
     assert_eq!(status, StatusCode::OK);
     let text = String::from_utf8(body).unwrap();
-    assert!(text.starts_with("receipt_id,roster_id,nik,name,amount,reason,note,status,created_ms"), "{text}");
-    assert!(text.contains("3171010101900002,Barack Obama,600000,deceased,died in October,queued"), "{text}");
+    assert!(
+        text.starts_with("roster_id,recipient,nik,name,post_office,amount,reason,note,first_receipt,reports,status")
+    );
+    assert!(text.contains("3171010101900002,Barack Obama,jakarta-10110,600000,deceased,died in October,"), "{text}");
+    assert!(text.contains(",1,queued,"), "one report, queued: {text}");
     assert_eq!(
         call(&app, Request::get("/v1/admin/reallocations").body(Body::empty()).unwrap()).await.0,
         StatusCode::UNAUTHORIZED

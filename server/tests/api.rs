@@ -316,6 +316,7 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/admin/devices",
             "/v1/admin/devices/{id}/{action}",
             "/v1/admin/reallocations",
+            "/v1/admin/reallocations/{roster_id}/{recipient}/decision",
             "/v1/admin/face-sweep",
             "/v1/admin/users",
             "/v1/admin/users/{name}/disable",

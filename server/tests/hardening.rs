@@ -14,92 +14,19 @@ use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use salur_core::crypto;
-use salur_core::keys::{Signer, SoftwareSigner};
-use salur_core::receipt::{self, Outcome, Receipt, Times, GENESIS};
+use salur_core::receipt::{self, Outcome, Receipt};
 use salur_server::domain::roster::RosterRow;
 use salur_server::{router, AppState, Limits, Rate};
-use serde_json::{json, Value};
+use serde_json::json;
 use tower::ServiceExt;
 
-const ADMIN: &str = "test-admin-token";
-
-struct Phone {
-    signer: SoftwareSigner,
-    id: String,
-}
-
-impl Phone {
-    fn new(id: &str) -> Self {
-        Self { signer: SoftwareSigner::generate().unwrap().0, id: id.into() }
-    }
-
-    fn request(&self, method: &str, uri: &str, body: Value) -> Request<Body> {
-        let body = if method == "GET" { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
-        common::signed_request(&self.signer, &self.id, method, uri, body)
-    }
-
-    fn registration(&self) -> Request<Body> {
-        let spki = self.signer.public_key_spki().unwrap();
-        let reg = json!({ "device_id": self.id, "worker_id": "pos-1", "post_office": "jakarta-10110",
-                          "public_key": B64.encode(spki) });
-        self.request("POST", "/v1/devices", reg)
-    }
-
-    /// A receipt signed by this phone (a not-home visit at sequence 1), changed by `edit` into
-    /// what the phone's store would never make.
-    fn receipt(&self, edit: impl FnOnce(&mut Receipt)) -> Vec<u8> {
-        let mut r = Receipt {
-            v: receipt::FORMAT_VERSION,
-            id: String::new(),
-            device_id: self.id.clone(),
-            key_id: crypto::key_id(&self.signer.public_key_spki().unwrap()),
-            worker_id: "pos-1".into(),
-            seq: 1,
-            prev: GENESIS.to_vec(),
-            roster_id: "blt-2026-11".into(),
-            recipient: vec![9; 16],
-            amount: 600_000,
-            outcome: Outcome::NotHome,
-            evidence: None,
-            time: Times { wall_ms: salur_server::clock::now_ms() - 60_000, mono_ms: 1, offset_ms: 0 },
-            location: None,
-            received_in_full: None,
-        };
-        edit(&mut r);
-        r.id = format!("0193a6f0-0000-7000-8000-{:012x}", r.seq % (1 << 48));
-        receipt::sign(&r, &self.signer).unwrap().bytes
-    }
-
-    fn upload(&self, receipts: &[&Vec<u8>]) -> Request<Body> {
-        self.request(
-            "POST",
-            "/v1/receipts",
-            json!({ "receipts": receipts.iter().map(|r| B64.encode(r)).collect::<Vec<_>>() }),
-        )
-    }
-}
+use common::phone::{approved, call, Phone, ADMIN};
 
 /// The router over a fresh SQLite database (kept alive by the returned backend) under `limits`.
 async fn app(limits: Limits) -> (axum::Router, common::Backend) {
     let backend = common::backends().await.remove(0);
     let db = backend.storage.open().await.unwrap();
     (router(AppState::new(db, ADMIN).with_limits(limits)), backend)
-}
-
-async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-async fn approved(app: &axum::Router, phone: &Phone) {
-    assert_eq!(call(app, phone.registration()).await.0, StatusCode::CREATED);
-    let approve = Request::post(format!("/v1/admin/devices/{}/approve", phone.id))
-        .header("authorization", format!("Bearer {ADMIN}"))
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(call(app, approve).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -228,7 +155,7 @@ async fn receipts_with_out_of_bounds_numbers_are_refused() {
             photo: None,
         };
         db.put_recipient(&row, None).await.unwrap();
-        let (key, _) = db.roster_for_worker("blt-2026-11", "pos-1").await.unwrap();
+        let key = db.roster_key("blt-2026-11").await.unwrap();
         let siti = receipt::recipient_ref(&key, &row.nik);
         let app = router(AppState::new(db, ADMIN));
         let phone = Phone::new("dev-numbers");

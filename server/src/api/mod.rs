@@ -127,6 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/roster/{roster_id}", limited(get(admin::roster), NO_BODY))
         .route("/v1/rosters", limited(get(admin::rosters), NO_BODY))
         .route("/v1/admin/reallocations", limited(get(admin::reallocations), NO_BODY))
+        .route(
+            "/v1/admin/reallocations/{roster_id}/{recipient}/decision",
+            limited(post(admin::decide_reallocation), SMALL),
+        )
         .route("/v1/admin/devices", limited(get(devices::list), NO_BODY))
         .route("/v1/admin/devices/{id}/{action}", limited(post(devices::set_status), SMALL))
         .layer(

@@ -229,23 +229,21 @@ pub fn is_low_score(r: &Receipt) -> bool {
     r.outcome == Outcome::Paid && score >= threshold && i64::from(*score) < i64::from(*threshold) + LOW_SCORE_MARGIN_E6
 }
 
-/// Funds an ineligible report frees for the finance office: one queue row per report, at the
-/// receipt's amount, with the worker's reason and note.
+/// What an ineligible report says for the finance office: the worker's reason and note (the
+/// amount freed is the roster's, decided in `reallocation`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reallocate {
     /// Why ineligible.
     pub reason: String,
     /// The worker's note.
     pub note: Option<String>,
-    /// Rupiah freed.
-    pub amount: i64,
 }
 
-/// The reallocation a stored receipt asks for, if any.
+/// The ineligible report a stored receipt makes, if any.
 pub fn reallocation(r: &Receipt) -> Option<Reallocate> {
     let Indexed { outcome, reason, note, .. } = Indexed::of(r);
     (outcome == "ineligible").then_some(())?;
-    Some(Reallocate { reason: reason?, note, amount: super::bounds::to_i64(r.amount) })
+    Some(Reallocate { reason: reason?, note })
 }
 
 #[cfg(test)]
@@ -364,7 +362,7 @@ mod tests {
         assert_eq!(reallocation(&r), None);
         let gone = receipt(2, Outcome::Ineligible { reason: IneligibleReason::Deceased, note: Some("n".into()) });
         let q = reallocation(&gone).unwrap();
-        assert_eq!((q.reason.as_str(), q.note.as_deref(), q.amount), ("deceased", Some("n"), 600_000));
+        assert_eq!((q.reason.as_str(), q.note.as_deref()), ("deceased", Some("n")));
         assert_eq!(Indexed::of(&gone).outcome, "ineligible");
     }
 }

@@ -11,6 +11,7 @@ pub mod dates;
 pub mod devices;
 pub mod ingest;
 pub mod overrides;
+pub mod reallocation;
 pub mod roles;
 pub mod roster;
 pub mod sweep;

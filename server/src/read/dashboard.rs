@@ -160,6 +160,10 @@ pub struct Dashboard {
     pub overrides_unverified_count: u64,
     /// Those overrides, newest first, at most [`super::overrides::UNVERIFIED_LIST_LIMIT`].
     pub overrides_unverified: Vec<super::overrides::UnverifiedOverride>,
+    /// Reallocation cases of this roster: `[status, cases, rupiah]` in workflow order.
+    pub reallocations: Vec<(String, u64, u64)>,
+    /// Recipients paid after their funds were reallocated (each a case for the auditor).
+    pub paid_after_reallocation: u64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -342,7 +346,10 @@ impl Db {
         .fetch_all(&self.read)
         .await?;
         let overrides_unverified = self.overrides_unverified(&roster_id).await?;
+        let reallocations = self.reallocation_totals(Some(&roster_id)).await?.by_status;
         Ok(Dashboard {
+            reallocations,
+            paid_after_reallocation: named("paid_after_reallocation").first().map_or(0, |(_, n)| *n),
             overrides_unverified_count: named("override_approval:")
                 .iter()
                 .filter(|(state, _)| state != "verified")

@@ -261,20 +261,8 @@ async fn store_one(
             deltas.moved(key, row.amount, Some(old), new);
         }
     }
-    if let Some(q) = ingest::reallocation(r) {
-        sqlx::query(
-            "INSERT INTO reallocations (receipt_id, roster_id, recipient, amount, reason, note, created_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&r.id)
-        .bind(&r.roster_id)
-        .bind(&r.recipient)
-        .bind(q.amount)
-        .bind(q.reason)
-        .bind(q.note)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-    }
+    let before = roster.as_ref().map_or(Standing::NotVisited, |row| Standing::from_code(row.standing));
+    let roster_amount = roster.as_ref().map(|row| row.amount);
+    super::reallocations::on_receipt(tx, deltas, r, flag.is_some(), roster_amount, before, now).await?;
     Ok(IngestResult::of(r, Ingest::Accepted, flag))
 }

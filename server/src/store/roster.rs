@@ -90,69 +90,23 @@ impl Db {
 
     /// Adds or replaces one recipient, moving its counts between areas on the dashboard.
     pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<(), ApiError> {
-        use super::summaries::Deltas;
         let key = self.roster_key(&row.period).await?;
         let recipient = recipient_ref(&key, &row.nik);
         let mut tx = self.write.begin().await?;
-        let before: Option<Before> = sqlx::query_as(
-            "SELECT province, regency, post_office, amount, standing, overridden FROM recipients
-             WHERE roster_id = $1 AND recipient = $2",
-        )
-        .bind(&row.period)
-        .bind(&recipient)
-        .fetch_optional(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
-                                                village, post_office, worker_id, amount, template)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-             ON CONFLICT (roster_id, recipient) DO UPDATE SET nik = excluded.nik, name = excluded.name,
-                address = excluded.address, province = excluded.province, regency = excluded.regency,
-                district = excluded.district, village = excluded.village, post_office = excluded.post_office,
-                worker_id = excluded.worker_id, amount = excluded.amount, template = excluded.template",
-        )
-        .bind(&row.period)
-        .bind(&recipient)
-        .bind(&row.nik)
-        .bind(&row.name)
-        .bind(&row.address)
-        .bind(&row.province)
-        .bind(&row.regency)
-        .bind(&row.district)
-        .bind(&row.village)
-        .bind(&row.post_office)
-        .bind(&row.worker_id)
-        .bind(row.amount as i64)
-        .bind(template)
-        .execute(&mut *tx)
-        .await?;
-        let mut deltas = Deltas::default();
-        let standing = match before {
-            Some(b) => {
-                let s = RecipientStanding { standing: Standing::from_code(b.standing), overridden: b.overridden != 0 };
-                deltas.leave((row.period.clone(), b.province, b.regency, b.post_office), b.amount, s);
-                s
-            }
-            None => RecipientStanding { standing: Standing::NotVisited, overridden: false },
-        };
-        let new_key = (row.period.clone(), row.province.clone(), row.regency.clone(), row.post_office.clone());
-        deltas.moved(new_key, row.amount as i64, None, standing);
-        deltas.apply(&mut tx).await?;
+        insert_recipient(&mut tx, row, &recipient, template).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The recipients of `roster_id` assigned to `worker_id`, and the roster key.
-    pub async fn roster_for_worker(
-        &self,
-        roster_id: &str,
-        worker_id: &str,
-    ) -> Result<(Vec<u8>, Vec<RosterEntry>), ApiError> {
-        let key: Option<Vec<u8>> = sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
+    /// The recipients of `roster_id` assigned to `worker_id`. The roster's pseudonymisation key
+    /// stays here: NIKs follow a known structure, so a phone holding it could reverse every
+    /// recipient reference of the programme.
+    pub async fn roster_for_worker(&self, roster_id: &str, worker_id: &str) -> Result<Vec<RosterEntry>, ApiError> {
+        let known: Option<String> = sqlx::query_scalar("SELECT roster_id FROM rosters WHERE roster_id = $1")
             .bind(roster_id)
             .fetch_optional(&self.read)
             .await?;
-        let key = key.ok_or_else(|| ApiError::NotFound(format!("no roster {roster_id}")))?;
+        known.ok_or_else(|| ApiError::NotFound(format!("no roster {roster_id}")))?;
         let rows: Vec<EntryRow> = sqlx::query_as(
             "SELECT recipient, nik, name, address, amount, template FROM recipients
              WHERE roster_id = $1 AND worker_id = $2 ORDER BY name",
@@ -172,8 +126,64 @@ impl Db {
                 template: r.template.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
             })
             .collect();
-        Ok((key, entries))
+        Ok(entries)
     }
+}
+
+/// Adds or replaces `row` as `recipient` inside `tx`, moving its counts between areas on the
+/// dashboard (an import, or funds reallocated to a new family).
+pub(super) async fn insert_recipient(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    row: &RosterRow,
+    recipient: &[u8],
+    template: Option<&[u8]>,
+) -> Result<(), ApiError> {
+    use super::summaries::Deltas;
+    let before: Option<Before> = sqlx::query_as(
+        "SELECT province, regency, post_office, amount, standing, overridden FROM recipients
+         WHERE roster_id = $1 AND recipient = $2",
+    )
+    .bind(&row.period)
+    .bind(recipient)
+    .fetch_optional(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
+                                            village, post_office, worker_id, amount, template)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         ON CONFLICT (roster_id, recipient) DO UPDATE SET nik = excluded.nik, name = excluded.name,
+            address = excluded.address, province = excluded.province, regency = excluded.regency,
+            district = excluded.district, village = excluded.village, post_office = excluded.post_office,
+            worker_id = excluded.worker_id, amount = excluded.amount, template = excluded.template",
+    )
+    .bind(&row.period)
+    .bind(recipient)
+    .bind(&row.nik)
+    .bind(&row.name)
+    .bind(&row.address)
+    .bind(&row.province)
+    .bind(&row.regency)
+    .bind(&row.district)
+    .bind(&row.village)
+    .bind(&row.post_office)
+    .bind(&row.worker_id)
+    .bind(row.amount as i64)
+    .bind(template)
+    .execute(&mut **tx)
+    .await?;
+    let mut deltas = Deltas::default();
+    let standing = match before {
+        Some(b) => {
+            let s = RecipientStanding { standing: Standing::from_code(b.standing), overridden: b.overridden != 0 };
+            deltas.leave((row.period.clone(), b.province, b.regency, b.post_office), b.amount, s);
+            s
+        }
+        None => RecipientStanding { standing: Standing::NotVisited, overridden: false },
+    };
+    let new_key = (row.period.clone(), row.province.clone(), row.regency.clone(), row.post_office.clone());
+    deltas.moved(new_key, row.amount as i64, None, standing);
+    deltas.apply(tx).await?;
+    Ok(())
 }
 
 fn ring_random() -> Result<[u8; 32], ApiError> {

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use salur_server::Storage;
 use sqlx::{Connection, Executor};
 
+pub mod phone;
+
 /// One database to run a test against.
 pub struct Backend {
     /// "sqlite" or "postgres".
