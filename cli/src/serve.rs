@@ -22,6 +22,12 @@ pub struct ServeArgs {
     /// DIR/admin-token, created on first start).
     #[arg(long, env = "SALUR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
@@ -93,11 +99,19 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let runtime =
-        tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
+    let runtime = runtime()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(salur_server::TlsFiles { cert: cert.clone(), key: key.clone() }),
+        _ => None,
+    };
     runtime
-        .block_on(salur_server::run(&storage(&args.data_dir, args.database_url.as_deref()), args.listen, &token))
-        .map_err(|e| Error::Storage(e.to_string()))?;
+        .block_on(salur_server::run(
+            &storage(&args.data_dir, args.database_url.as_deref()),
+            args.listen,
+            &token,
+            tls.as_ref(),
+        ))
+        .map_err(server_error)?;
     Ok(ExitCode::SUCCESS)
 }
 

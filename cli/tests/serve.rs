@@ -42,3 +42,33 @@ async fn salur_serve_answers_on_a_real_loopback_socket() {
         }
     }
 }
+
+#[test]
+fn a_tls_certificate_that_is_not_pem_stops_salur_serve_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, b"not a certificate").unwrap();
+    std::fs::write(&key, b"not a key").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+        .arg("serve")
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .env("SALUR_ADMIN_TOKEN", ADMIN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS certificate") && err.contains("PEM"), "{err}");
+    // Half a TLS setup is refused by the argument parser.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+        .args(["serve", "--tls-cert"])
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
+}

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::net::{tls_terminator, Fault, FaultProxy, ServerProcess, TestPki};
+use common::net::{Fault, FaultProxy, ServerProcess, TestPki};
 use salur_core::crypto::DataKey;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
 use salur_core::receipt::{Evidence, Liveness, Method, Outcome, Times};
@@ -408,10 +408,11 @@ async fn a_refused_evidence_crop_is_kept_reported_retried_and_stops_nothing() {
 #[tokio::test]
 async fn tls_is_verified_and_the_server_key_pinned() {
     let backend = common::backends().await.remove(0);
-    let server = ServerProcess::start(&backend);
     let pki = TestPki::new();
-    let (port, _tls) = tls_terminator(&pki, server.port).await;
-    let url = format!("https://127.0.0.1:{port}/");
+    let files = tempfile::tempdir().unwrap();
+    // `salur serve` itself speaks TLS (rustls): no terminator in front.
+    let server = ServerProcess::start_tls(&backend, &pki, files.path());
+    let url = format!("{}/", server.url());
     let right = spki_sha256(&pki.server_cert).unwrap();
     let wrong = [0xab; 32];
     let with = |pins: Vec<[u8; 32]>, ca: bool| {
@@ -440,7 +441,7 @@ async fn tls_is_verified_and_the_server_key_pinned() {
     assert_exactly_once(&backend, &phone, 25).await;
 
     // Plain HTTP only to loopback, and only when allowed.
-    let mut c = SyncConfig::new(&server.url());
+    let mut c = SyncConfig::new(&format!("http://127.0.0.1:{}", server.port));
     assert!(matches!(SyncClient::new(&c), Err(Error::InvalidArgument(_))));
     c.server_url = "http://10.1.2.3:8080".into();
     c.allow_http_loopback = true;

@@ -29,7 +29,32 @@ pub async fn serve(
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     // The peer address (ConnectInfo, set by the connection loop) keys the per-address limits,
     // the login throttle and the audit log.
-    serve::connections(listener, app, header_timeout, shutdown).await
+    serve::connections(listener, app, header_timeout, None, shutdown).await
+}
+
+/// [`serve`] over TLS with the certificate chain and key in these PEM files.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    cert_pem: &std::path::Path,
+    key_pem: &std::path::Path,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ApiError> {
+    let tls = serve::tls_acceptor(cert_pem, key_pem)?;
+    let header_timeout = state.guards.limits.header_timeout;
+    let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
+    serve::connections(listener, app, header_timeout, Some(tls), shutdown)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A certificate chain and private key (PEM files) to serve TLS with.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// Its private key (PKCS#8, SEC1 or PKCS#1).
+    pub key: std::path::PathBuf,
 }
 
 /// Where the server keeps its data.
@@ -60,18 +85,31 @@ impl Storage {
     }
 }
 
-/// Opens the database, binds `addr` and serves until Ctrl-C.
-pub async fn run(storage: &Storage, addr: SocketAddr, admin_token: &str) -> Result<(), ApiError> {
+/// Opens the database, binds `addr` and serves (over TLS when `tls` names the files) until Ctrl-C.
+pub async fn run(
+    storage: &Storage,
+    addr: SocketAddr,
+    admin_token: &str,
+    tls: Option<&TlsFiles>,
+) -> Result<(), ApiError> {
+    // A bad certificate or key is reported before anything else starts.
+    if let Some(t) = tls {
+        serve::tls_acceptor(&t.cert, &t.key)?;
+    }
     let db = storage.open().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ApiError::Internal(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?;
-    tracing::info!(%local, storage = %storage.describe(), "salur API listening");
-    eprintln!("salur API on http://{local} ({}); dashboard at http://{local}/", storage.describe());
-    serve(listener, AppState::new(db, admin_token), async {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%local, storage = %storage.describe(), scheme, "salur API listening");
+    eprintln!("salur API on {scheme}://{local} ({}); dashboard at {scheme}://{local}/", storage.describe());
+    let state = AppState::new(db, admin_token);
+    let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))
+    };
+    match tls {
+        Some(t) => serve_tls(listener, state, &t.cert, &t.key, ctrl_c).await,
+        None => serve(listener, state, ctrl_c).await.map_err(|e| ApiError::Internal(e.to_string())),
+    }
 }

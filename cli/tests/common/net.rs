@@ -1,5 +1,5 @@
 //! Real network pieces for the sync tests: `salur serve` as a child process that can be killed
-//! and restarted on the same port, a fault-injecting HTTP proxy, and a TLS terminator.
+//! and restarted on the same port, a fault-injecting HTTP proxy, and a test PKI for `salur serve --tls-cert`.
 #![allow(dead_code)]
 
 use std::process::{Child, Command, Stdio};
@@ -23,17 +23,30 @@ pub struct ServerProcess {
     args: Vec<String>,
     pub port: u16,
     child: Option<Child>,
+    tls: bool,
 }
 
 impl ServerProcess {
     pub fn start(backend: &Backend) -> Self {
-        let mut s = Self { args: backend.cli_args(), port: free_port(), child: None };
+        let mut s = Self { args: backend.cli_args(), port: free_port(), child: None, tls: false };
+        s.restart();
+        s
+    }
+
+    /// `salur serve --tls-cert --tls-key` with the test PKI's server certificate (files in `dir`).
+    pub fn start_tls(backend: &Backend, pki: &TestPki, dir: &std::path::Path) -> Self {
+        let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+        std::fs::write(&cert, &pki.server_cert_pem).unwrap();
+        std::fs::write(&key, &pki.server_key_pem).unwrap();
+        let mut args = backend.cli_args();
+        args.extend(["--tls-cert".into(), cert.display().to_string(), "--tls-key".into(), key.display().to_string()]);
+        let mut s = Self { args, port: free_port(), child: None, tls: true };
         s.restart();
         s
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("{}://127.0.0.1:{}", if self.tls { "https" } else { "http" }, self.port)
     }
 
     /// Starts (again) and waits until it answers.
@@ -67,7 +80,9 @@ impl ServerProcess {
     /// An administrator call (approve/revoke a device).
     pub async fn admin(&self, path: &str) {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let resp = reqwest::Client::new()
+        // The administrator's tool trusts the test server blindly: the phone's checks are the ones tested.
+        let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
+        let resp = client
             .post(format!("{}{path}", self.url()))
             .header("authorization", format!("Bearer {ADMIN}"))
             .send()
@@ -218,7 +233,8 @@ async fn serve_connection(
 pub struct TestPki {
     pub ca_pem: String,
     pub server_cert: rustls::pki_types::CertificateDer<'static>,
-    pub server_key: rustls::pki_types::PrivateKeyDer<'static>,
+    pub server_cert_pem: String,
+    pub server_key_pem: String,
 }
 
 impl TestPki {
@@ -234,33 +250,8 @@ impl TestPki {
         Self {
             ca_pem: ca.pem(),
             server_cert: cert.der().clone(),
-            server_key: rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            server_cert_pem: cert.pem(),
+            server_key_pem: key.serialize_pem(),
         }
     }
-}
-
-/// Terminates TLS on a loopback port and forwards the plain bytes to `upstream`.
-pub async fn tls_terminator(pki: &TestPki, upstream: u16) -> (u16, tokio::task::JoinHandle<()>) {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![pki.server_cert.clone()], pki.server_key.clone_key())
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else { return };
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(client).await else { return };
-                let Ok(mut up) = TcpStream::connect(("127.0.0.1", upstream)).await else { return };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
-            });
-        }
-    });
-    (port, task)
 }
