@@ -158,6 +158,8 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         let receipts: Vec<String> = ["3171010101900001", "3171010101900003"]
             .iter()
             .map(|nik| {
+                let nov_10_noon_wib =
+                    salur_server::domain::targets::days_from_civil(2026, 11, 10) * 86_400_000 + 5 * 3_600_000;
                 let draft = Draft {
                     roster_id: "blt-2026-11".into(),
                     recipient: reference(nik),
@@ -165,7 +167,8 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                     outcome: Outcome::Paid,
                     evidence: None,
                     evidence_jpeg: None,
-                    time: Times { wall_ms: salur_server::clock::now_ms(), mono_ms: 1, offset_ms: 0 },
+                    // Paid on 10 November (WIB noon), inside the roster's period.
+                    time: Times { wall_ms: nov_10_noon_wib, mono_ms: 1, offset_ms: 0 },
                     location: None,
                     received_in_full: None,
                 };
@@ -181,6 +184,17 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         // The page refreshes itself every few seconds.
         let after = browser.wait_for("document.body.innerText.includes('2 / 3')", "2 of 3 paid after the upload").await;
         assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
+        // The period's chart: November, paid so far (2 of 3 from the 10th) against the target line.
+        let page = browser
+            .wait_for("document.getElementById('progress-today')?.textContent.includes('66.7%')", "the chart's legend")
+            .await;
+        let today = browser.eval("document.getElementById('progress-today').textContent").await;
+        assert_eq!(today, json!("2026-11-30: 66.7% dibayar / paid, target 100.0%"), "{}: {page}", backend.name);
+        let points =
+            browser.eval("document.getElementById('paid-line').getAttribute('points').split(' ').length").await;
+        assert_eq!(points, json!(30), "one point a day of November");
+        let period = browser.eval("document.getElementById('period').textContent").await;
+        assert_eq!(period, json!("(2026-11-01 – 2026-11-30)"));
         // Logging out (a POST with the CSRF token) ends the session: back to the form, also after a reload.
         browser.eval("document.getElementById('logout').click(); true").await;
         browser.wait_for("document.getElementById('login')", "the login form after logout").await;

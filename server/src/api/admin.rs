@@ -29,7 +29,7 @@ pub(super) async fn dashboard(
     staff: Staff,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(Permission::ViewDashboard)?;
-    Ok(Json(json!(state.db.dashboard(q.roster.as_deref()).await?)))
+    Ok(Json(json!(*state.dashboards.get(&state.db, q.roster.as_deref()).await?)))
 }
 
 /// The recipients of a roster assigned to the signing device's worker (the pseudonymisation key
@@ -124,6 +124,7 @@ pub(super) async fn decide_reallocation(
         photo: None,
     });
     let case = state.db.decide_reallocation(&roster_id, &recipient, decision, &staff.name, &body.reason, new).await?;
+    state.dashboards.changed();
     let detail = match &case.new_recipient {
         Some(to) if case.status == "reallocated" => {
             format!("{} Rp {} to {} in {}", case.status, case.amount, to, case.new_roster_id.as_deref().unwrap_or(""))

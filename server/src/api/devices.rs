@@ -111,6 +111,7 @@ pub(super) async fn set_status(
         other => return Err(ApiError::NotFound(format!("no action {other}: use approve or revoke"))),
     };
     let device = state.db.set_device_status(&id, status).await?;
+    state.dashboards.changed();
     state.db.audit(staff.did(logged, Some(&id), Some(format!("worker {}", device.worker_id)))).await?;
     Ok(Json(json!({ "device": device })))
 }

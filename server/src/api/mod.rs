@@ -52,6 +52,8 @@ pub struct AppState {
     pub(crate) throttle: Arc<LoginThrottle>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::read::metrics::Metrics>,
+    /// The dashboard's answers, kept a few seconds.
+    pub(crate) dashboards: Arc<crate::read::cache::DashboardCache>,
     /// The face engine for evidence embeddings (loaded on first use).
     pub faces: crate::faces::Faces,
     /// Time, concurrency and rate limits, and the replay memory.
@@ -67,6 +69,7 @@ impl AppState {
             bootstrap_sha256: (!token.is_empty()).then(|| Arc::new(salur_core::crypto::sha256(token.as_bytes()))),
             throttle: Arc::default(),
             metrics: Arc::default(),
+            dashboards: Arc::default(),
             faces: crate::faces::Faces::default(),
             guards: Arc::new(limits::Guards::new(Limits::default())),
         }

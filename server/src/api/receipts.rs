@@ -28,6 +28,7 @@ async fn ingest_all(state: &AppState, device: &Device, receipts: &[String]) -> R
     let decoded: Vec<Result<Vec<u8>, String>> =
         receipts.iter().map(|r| B64.decode(r).map_err(|_| "not base64".to_string())).collect();
     let results = state.db.ingest_batch(device, &decoded).await?;
+    state.dashboards.changed();
     for r in &results {
         state.metrics.uploaded(r.result);
     }

@@ -15,3 +15,4 @@ pub mod reallocation;
 pub mod roles;
 pub mod roster;
 pub mod sweep;
+pub mod targets;

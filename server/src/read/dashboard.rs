@@ -6,13 +6,13 @@ use serde::Serialize;
 
 use crate::clock::now_ms;
 use crate::domain::areas::AreaCounts;
-use crate::domain::dates::civil_date;
+use crate::domain::dates::{civil_date, wib_day};
 use crate::domain::ingest::{DOUBLE_PAYMENT_RECEIPTS, LIVENESS_PASSED, OVERRIDE_METHOD};
+use crate::domain::targets::{self, ProgressDay};
 use crate::error::ApiError;
 use crate::store::Db;
 
-/// Share of recipients to be paid by the end of the period's second week.
-pub const TARGET_WEEK_TWO: f64 = 0.9;
+pub use crate::domain::targets::TARGET_WEEK_TWO;
 
 /// One region and post office.
 #[derive(Debug, Clone, Serialize)]
@@ -135,6 +135,11 @@ pub struct Dashboard {
     pub ineligible_by_reason: Vec<(String, u64)>,
     /// Payments per day (WIB): (date, count).
     pub paid_by_day: Vec<(String, u64)>,
+    /// The period's first and last day (`YYYY-MM-DD`), once known.
+    pub period: Option<(String, String)>,
+    /// Each day of the period so far: paid in all against the target line (90 % by day 14,
+    /// 100 % by the last day), for the chart.
+    pub progress: Vec<ProgressDay>,
     /// Payments whose face score was less than 0.05 above its threshold.
     pub low_score_matches: u64,
     /// Recipients paid twice or more: the server's flag for the auditor.
@@ -347,7 +352,13 @@ impl Db {
         .await?;
         let overrides_unverified = self.overrides_unverified(&roster_id).await?;
         let reallocations = self.reallocation_totals(Some(&roster_id)).await?.by_status;
+        let period = targets::period(&roster_id, paid_by_day.first().map(|(day, _)| *day));
+        let progress = period.map_or_else(Vec::new, |p| {
+            targets::progress(&p, &paid_by_day, total.recipients - total.ineligible, wib_day(now))
+        });
         Ok(Dashboard {
+            period: period.map(|p| (civil_date(p.first_day), civil_date(p.first_day + p.days - 1))),
+            progress,
             reallocations,
             paid_after_reallocation: named("paid_after_reallocation").first().map_or(0, |(_, n)| *n),
             overrides_unverified_count: named("override_approval:")
