@@ -28,6 +28,10 @@ pub struct ServeArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Names for post offices (and corrections to the bundled province and regency names), as
+    /// `kind,code,name` lines (kind: province, regency or post_office).
+    #[arg(long, value_name = "FILE")]
+    area_names: Option<PathBuf>,
 }
 
 /// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
@@ -104,12 +108,13 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         (Some(cert), Some(key)) => Some(salur_server::TlsFiles { cert: cert.clone(), key: key.clone() }),
         _ => None,
     };
+    let options = salur_server::ServeOptions { tls, area_names: args.area_names.clone() };
     runtime
         .block_on(salur_server::run(
             &storage(&args.data_dir, args.database_url.as_deref()),
             args.listen,
             &token,
-            tls.as_ref(),
+            &options,
         ))
         .map_err(server_error)?;
     Ok(ExitCode::SUCCESS)

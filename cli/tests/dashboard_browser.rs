@@ -91,10 +91,15 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         assert!(add.wait().unwrap().success());
 
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // The post office's name comes from the operator; provinces and regencies are bundled.
+        let names = dir.path().join("names.csv");
+        std::fs::write(&names, "post_office,jakarta-10220,KPC Jakarta Selatan 10220\n").unwrap();
         let mut server = Command::new(env!("CARGO_BIN_EXE_salur"))
             .arg("serve")
             .args(backend.cli_args())
             .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--area-names")
+            .arg(&names)
             .env("SALUR_ADMIN_TOKEN", "admin")
             .stderr(Stdio::null())
             .spawn()
@@ -124,7 +129,8 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         browser.eval(&log_in(PASSWORD)).await;
         let before = browser.wait_for("document.body.innerText.includes('0 / 3')", "the dashboard after login").await;
         assert!(before.contains("blt-2026-11"), "{}: page did not load its data: {before}", backend.name);
-        assert!(before.contains("jakarta-10220"));
+        assert!(before.contains("KPC Jakarta Selatan 10220 (jakarta-10220)"), "{before}");
+        assert!(before.contains("DKI JAKARTA (31)") && before.contains("KOTA JAKARTA SELATAN (3171)"));
         assert!(!before.contains("3171010101900001") && !before.contains("Siti"), "no NIK or name on the page");
         browser.wait_for("document.getElementById('user').textContent === 'web (viewer)'", "who is logged in").await;
         assert_eq!(browser.eval("document.cookie.includes('salur_session')").await, json!(false), "HttpOnly");

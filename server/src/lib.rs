@@ -48,6 +48,15 @@ pub async fn serve_tls(
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// How `salur serve` runs besides its database and address.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Serve HTTPS with these files (plain HTTP without).
+    pub tls: Option<TlsFiles>,
+    /// A `kind,code,name` file naming post offices (and correcting area names).
+    pub area_names: Option<std::path::PathBuf>,
+}
+
 /// A certificate chain and private key (PEM files) to serve TLS with.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
@@ -85,17 +94,22 @@ impl Storage {
     }
 }
 
-/// Opens the database, binds `addr` and serves (over TLS when `tls` names the files) until Ctrl-C.
+/// Opens the database, binds `addr` and serves (as `options` say) until Ctrl-C.
 pub async fn run(
     storage: &Storage,
     addr: SocketAddr,
     admin_token: &str,
-    tls: Option<&TlsFiles>,
+    options: &ServeOptions,
 ) -> Result<(), ApiError> {
-    // A bad certificate or key is reported before anything else starts.
+    // A bad certificate, key or names file is reported before anything else starts.
+    let tls = options.tls.as_ref();
     if let Some(t) = tls {
         serve::tls_acceptor(&t.cert, &t.key)?;
     }
+    let names = match &options.area_names {
+        Some(path) => read::names::AreaNames::bundled_and(path)?,
+        None => read::names::AreaNames::bundled(),
+    };
     let db = storage.open().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -104,7 +118,7 @@ pub async fn run(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, storage = %storage.describe(), scheme, "salur API listening");
     eprintln!("salur API on {scheme}://{local} ({}); dashboard at {scheme}://{local}/", storage.describe());
-    let state = AppState::new(db, admin_token);
+    let state = AppState::new(db, admin_token).with_names(names);
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -29,7 +29,7 @@ pub(super) async fn dashboard(
     staff: Staff,
 ) -> Result<Json<Value>, ApiError> {
     staff.require(Permission::ViewDashboard)?;
-    Ok(Json(json!(*state.dashboards.get(&state.db, q.roster.as_deref()).await?)))
+    Ok(Json(json!(*state.dashboards.get(&state.db, &state.names, q.roster.as_deref()).await?)))
 }
 
 /// The recipients of a roster assigned to the signing device's worker (the pseudonymisation key

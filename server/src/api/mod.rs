@@ -54,6 +54,8 @@ pub struct AppState {
     pub metrics: Arc<crate::read::metrics::Metrics>,
     /// The dashboard's answers, kept a few seconds.
     pub(crate) dashboards: Arc<crate::read::cache::DashboardCache>,
+    /// Names for area and post-office codes.
+    pub(crate) names: Arc<crate::read::names::AreaNames>,
     /// The face engine for evidence embeddings (loaded on first use).
     pub faces: crate::faces::Faces,
     /// Time, concurrency and rate limits, and the replay memory.
@@ -70,6 +72,7 @@ impl AppState {
             throttle: Arc::default(),
             metrics: Arc::default(),
             dashboards: Arc::default(),
+            names: Arc::new(crate::read::names::AreaNames::bundled()),
             faces: crate::faces::Faces::default(),
             guards: Arc::new(limits::Guards::new(Limits::default())),
         }
@@ -78,6 +81,12 @@ impl AppState {
     /// The same state with other login limits (tests).
     pub fn with_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.throttle = Arc::new(throttle);
+        self
+    }
+
+    /// The same state with these area and post-office names.
+    pub fn with_names(mut self, names: crate::read::names::AreaNames) -> Self {
+        self.names = Arc::new(names);
         self
     }
 

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dashboard::Dashboard;
+use super::names::AreaNames;
 use crate::error::ApiError;
 use crate::store::Db;
 
@@ -28,8 +29,8 @@ impl DashboardCache {
         self.changes.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The dashboard of `roster` (newest when `None`), computed at most once per TTL.
-    pub async fn get(&self, db: &Db, roster: Option<&str>) -> Result<Arc<Dashboard>, ApiError> {
+    /// The dashboard of `roster` (newest when `None`) with its areas named, computed at most once per TTL.
+    pub async fn get(&self, db: &Db, names: &AreaNames, roster: Option<&str>) -> Result<Arc<Dashboard>, ApiError> {
         let key = roster.unwrap_or_default().to_string();
         let mut entries = self.entries.lock().await;
         let generation = self.changes.load(Ordering::Relaxed);
@@ -38,7 +39,9 @@ impl DashboardCache {
                 return Ok(d.clone());
             }
         }
-        let fresh = Arc::new(db.dashboard(roster).await?);
+        let mut fresh = db.dashboard(roster).await?;
+        names.apply(&mut fresh);
+        let fresh = Arc::new(fresh);
         // Bounded: a caller naming many rosters cannot grow it past a few hundred answers.
         if entries.len() >= 256 {
             entries.retain(|_, (at, _, _)| at.elapsed() < DASHBOARD_TTL);

@@ -23,6 +23,12 @@ pub struct Area {
     pub regency: String,
     /// Post office.
     pub post_office: String,
+    /// Province name (Kemendagri list), when known.
+    pub province_name: Option<String>,
+    /// Regency (kabupaten/kota) name, when known.
+    pub regency_name: Option<String>,
+    /// Post office name (from the operator's `--area-names` file), when known.
+    pub post_office_name: Option<String>,
     /// Recipients on the roster.
     pub recipients: u64,
     /// Rupiah to be paid.
@@ -451,6 +457,9 @@ fn area(province: &str, regency: &str, post_office: &str, c: AreaCounts) -> Area
         province: province.to_string(),
         regency: regency.to_string(),
         post_office: post_office.to_string(),
+        province_name: None,
+        regency_name: None,
+        post_office_name: None,
         recipients: n(c.recipients),
         target_amount: n(c.target_amount),
         paid: n(c.paid),

@@ -4,4 +4,5 @@
 pub mod cache;
 pub mod dashboard;
 pub mod metrics;
+pub mod names;
 pub mod overrides;
