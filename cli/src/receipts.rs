@@ -1,6 +1,8 @@
 //! `salur receipts list|show|verify-chain --db PATH`: a phone store, read-only, for an auditor;
 //! `salur receipts verify FILE... --public-key SPKI`: signed receipts as files (an export, a
-//! test vector), each checked by the same `receipt::verify` as the phone and the server.
+//! test vector), each checked by the same `receipt::verify` as the phone and the server;
+//! `salur receipts verify-chain --bundle FILE [--public-key SPKI]`: a device's receipts as the
+//! server exported them (`GET /v1/admin/devices/{id}/export`), checked offline.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +24,9 @@ pub struct ReceiptsArgs {
     /// instead of the key recorded in the store itself.
     #[arg(long, global = true, value_name = "FILE")]
     public_key: Option<PathBuf>,
+    /// A device export bundle from the server (`GET /v1/admin/devices/{id}/export`), instead of --db.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "db")]
+    bundle: Option<PathBuf>,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -81,7 +86,68 @@ fn verify_files(files: &[PathBuf], spki: &[u8], json_out: bool) -> Result<ExitCo
     Ok(if all_valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// The receipts and registered key in a server's export bundle.
+fn read_bundle(path: &std::path::Path) -> Result<(Vec<Vec<u8>>, Vec<u8>, String), Error> {
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine;
+    let text =
+        std::fs::read(path).map_err(|source| Error::Io { context: format!("reading {}", path.display()), source })?;
+    let bad = |why: &str| Error::InvalidArgument(format!("{}: not a Salur device export ({why})", path.display()));
+    let bundle: serde_json::Value = serde_json::from_slice(&text).map_err(|_| bad("not JSON"))?;
+    if bundle["format"] != salur_server::api::EXPORT_FORMAT {
+        return Err(bad("unknown format"));
+    }
+    let decode = |v: &serde_json::Value| v.as_str().and_then(|s| B64.decode(s).ok()).ok_or_else(|| bad("bad base64"));
+    let receipts: Result<Vec<_>, _> =
+        bundle["receipts"].as_array().ok_or_else(|| bad("no receipts"))?.iter().map(decode).collect();
+    let device = bundle["device"]["device_id"].as_str().unwrap_or("?").to_string();
+    Ok((receipts?, decode(&bundle["public_key"])?, device))
+}
+
+/// Prints a chain check; exit 1 when broken.
+fn print_chain(report: &salur_core::receipt::ChainReport, key_source: &str, json_out: bool, hint: bool) -> ExitCode {
+    if json_out {
+        println!("{}", json!({ "valid": report.is_valid(), "checked_with": key_source, "report": report }));
+    } else if let Some(b) = &report.first_break {
+        println!(
+            "BROKEN at sequence {}: {} ({} receipts read, checked with the {key_source})",
+            b.seq, b.reason, report.receipts
+        );
+    } else {
+        println!(
+            "chain valid: {} receipts, last sequence {} (checked with the {key_source})",
+            report.receipts, report.last_seq
+        );
+        if hint {
+            println!("note: pass --public-key with the key the server registered to rule out a replaced key");
+        }
+    }
+    if report.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
 pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
+    if let Some(path) = &args.bundle {
+        let ReceiptsCommand::VerifyChain = args.command else {
+            return Err(Error::InvalidArgument("--bundle goes with verify-chain".into()));
+        };
+        let (receipts, bundled_key, device) = read_bundle(path)?;
+        let (spki, source) = match &args.public_key {
+            Some(p) => (
+                std::fs::read(p).map_err(|source| Error::Io { context: format!("reading {}", p.display()), source })?,
+                "given public key",
+            ),
+            None => (bundled_key, "key in the bundle"),
+        };
+        if !args.json {
+            println!("device {device}, {} receipt(s) in {}", receipts.len(), path.display());
+        }
+        let report = salur_core::receipt::verify_chain(&spki, receipts.iter().map(Vec::as_slice));
+        return Ok(print_chain(&report, source, args.json, args.public_key.is_none()));
+    }
     // Receipt files need no store: the key comes from --public-key (or, with --db, the store's).
     if let (ReceiptsCommand::Verify { files }, None) = (&args.command, &args.db) {
         let p = args
@@ -163,23 +229,7 @@ pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
         }
         ReceiptsCommand::VerifyChain => {
             let report = log.verify_chain(Some(&spki))?;
-            if args.json {
-                println!("{}", json!({ "valid": report.is_valid(), "checked_with": key_source, "report": report }));
-            } else if let Some(b) = &report.first_break {
-                println!(
-                    "BROKEN at sequence {}: {} ({} receipts read, checked with the {key_source})",
-                    b.seq, b.reason, report.receipts
-                );
-            } else {
-                println!(
-                    "chain valid: {} receipts, last sequence {} (checked with the {key_source})",
-                    report.receipts, report.last_seq
-                );
-                if args.public_key.is_none() {
-                    println!("note: pass --public-key with the key the server registered to rule out a replaced key");
-                }
-            }
-            Ok(if report.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+            Ok(print_chain(&report, key_source, args.json, args.public_key.is_none()))
         }
         ReceiptsCommand::Verify { files } => verify_files(files, &spki, args.json),
     }

@@ -663,7 +663,84 @@ async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice
         let unauthorised =
             reqwest::get(format!("{}/v1/admin/face-sweep?roster=blt-2026-11", server.url())).await.unwrap();
         assert_eq!(unauthorised.status(), 401);
+
+        // "The photo goes up to the dashboard": the auditor sees a payment's crop (each view
+        // logged); a viewer does not.
+        let base = server.url();
+        let get = |path: String, token: String| {
+            let url = format!("{base}{path}");
+            async move {
+                let res = reqwest::Client::new().get(url).bearer_auth(token).send().await;
+                let res = res.unwrap();
+                let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+                (res.status().as_u16(), kind, res.bytes().await.unwrap().to_vec())
+            }
+        };
+        let admin = common::net::ADMIN.to_string();
+        let viewer = staff_token(&backend, "viewer-1", "viewer");
+        let evidence = format!("/v1/admin/receipts/{}/evidence", signed[2].receipt.id);
+        let (status, kind, jpeg) = get(evidence.clone(), admin.clone()).await;
+        assert_eq!((status, kind.as_deref()), (200, Some("image/jpeg")));
+        assert_eq!(jpeg, checks[2].crop_jpeg, "the crop the phone signed");
+        assert_eq!(get(evidence.clone(), viewer.clone()).await.0, 403);
+        assert_eq!(reqwest::get(format!("{}{evidence}", server.url())).await.unwrap().status(), 401);
+        let (_, _, audit) = get("/v1/admin/audit".into(), admin.clone()).await;
+        let audit: serde_json::Value = serde_json::from_slice(&audit).unwrap();
+        let viewed = audit["entries"].as_array().unwrap().iter().filter(|e| e["action"] == "evidence_viewed").count();
+        assert_eq!(viewed, 1, "one view, one entry (the refused one shows nothing)");
+
+        // The device's export verifies offline with the CLI, and a changed receipt in it does not.
+        let (status, _, bundle) = get("/v1/admin/devices/dev-evidence/export".into(), admin.clone()).await;
+        assert_eq!(status, 200);
+        assert_eq!(get("/v1/admin/devices/dev-evidence/export".into(), viewer).await.0, 403);
+        let file = dir.path().join("export.json");
+        std::fs::write(&file, &bundle).unwrap();
+        let verify = |path: &Path, key: Option<&Path>| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_salur"));
+            cmd.args(["receipts", "verify-chain", "--bundle"]).arg(path);
+            if let Some(k) = key {
+                cmd.arg("--public-key").arg(k);
+            }
+            let out = cmd.output().unwrap();
+            (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+        };
+        let (code, out) = verify(&file, None);
+        assert_eq!(code, Some(0), "{out}");
+        assert!(out.contains("chain valid: 5 receipts, last sequence 5"), "{out}");
+        let spki = dir.path().join("device.der");
+        std::fs::write(&spki, phone.signer.public_key_spki().unwrap()).unwrap();
+        assert_eq!(verify(&file, Some(&spki)).0, Some(0), "with the key the auditor holds");
+        let stranger = dir.path().join("stranger.der");
+        std::fs::write(&stranger, SoftwareSigner::generate().unwrap().0.public_key_spki().unwrap()).unwrap();
+        assert_eq!(verify(&file, Some(&stranger)).0, Some(1), "another key");
+        let mut edited: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut third = b64.decode(edited["receipts"][2].as_str().unwrap()).unwrap();
+        let last = third.len() - 1;
+        third[last] ^= 1;
+        edited["receipts"][2] = serde_json::json!(b64.encode(&third));
+        std::fs::write(&file, edited.to_string()).unwrap();
+        let (code, out) = verify(&file, None);
+        assert_eq!(code, Some(1));
+        assert!(out.contains("BROKEN at sequence 3"), "{out}");
     }
+}
+
+/// A staff account with `role` made through the CLI, and a bearer token for it.
+fn staff_token(backend: &common::Backend, name: &str, role: &str) -> String {
+    let add = Command::new(env!("CARGO_BIN_EXE_salur"))
+        .args(["users", "add", name, "--role", role])
+        .args(backend.cli_args())
+        .output()
+        .unwrap();
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_salur"))
+        .args(["users", "token", name, "--json"])
+        .args(backend.cli_args())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["token"].as_str().unwrap().to_string()
 }
 
 #[tokio::test]

@@ -315,6 +315,8 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/admin/audit/verify",
             "/v1/admin/devices",
             "/v1/admin/devices/{id}/{action}",
+            "/v1/admin/devices/{id}/export",
+            "/v1/admin/receipts/{id}/evidence",
             "/v1/admin/reallocations",
             "/v1/admin/reallocations/{roster_id}/{recipient}/decision",
             "/v1/admin/face-sweep",

@@ -92,6 +92,35 @@ pub(super) async fn chain(
     Ok(Json(json!({ "status": status, "verification": report, "valid": report.is_valid() })))
 }
 
+/// Version of the export bundle's layout.
+pub const EXPORT_FORMAT: &str = "salur-device-export-1";
+
+/// A device's receipts as the server holds them, in sequence order, with its registered public
+/// key and attestation chain: what an auditor needs to check the chain offline
+/// (`salur receipts verify-chain --bundle FILE`). Logged.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: Staff,
+) -> Result<Json<Value>, ApiError> {
+    staff.require(Permission::ReadChains)?;
+    let device = state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?;
+    let receipts = state.db.device_receipts(&id).await?;
+    let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
+    let attestation = state.db.device_attestation(&id).await?;
+    state.db.audit(staff.did(Action::DeviceExported, Some(&id), Some(format!("{} receipts", receipts.len())))).await?;
+    Ok(Json(json!({
+        "format": EXPORT_FORMAT,
+        "exported_ms": crate::clock::now_ms(),
+        "device": device,
+        "key_id": hex::encode(salur_core::crypto::key_id(&device.public_key)),
+        "public_key": B64.encode(&device.public_key),
+        "attestation": attestation,
+        "receipts": receipts.iter().map(|r| B64.encode(r)).collect::<Vec<_>>(),
+        "verification": report,
+    })))
+}
+
 /// Every registered device (approvers and administrators).
 pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<Value>, ApiError> {
     staff.require(Permission::ManageDevices)?;

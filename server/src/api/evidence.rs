@@ -22,6 +22,22 @@ struct EvidenceChunk {
     chunk: String,
 }
 
+/// A payment's evidence face crop (JPEG) for an auditor: each view is logged first, and the
+/// answer is never cached by the browser or a proxy.
+pub(super) async fn view(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    staff: Staff,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    staff.require(Permission::ViewEvidence)?;
+    crate::domain::devices::check_identifier("receipt id", &id)?;
+    let jpeg = state.db.evidence_crop(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no evidence for {id}")))?;
+    state.db.audit(staff.did(Action::EvidenceViewed, Some(&id), None)).await?;
+    Ok(([("content-type", "image/jpeg"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")], jpeg)
+        .into_response())
+}
+
 /// How much of a receipt's evidence crop the server holds (where to resume).
 pub(super) async fn status(
     State(state): State<AppState>,

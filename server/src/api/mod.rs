@@ -26,6 +26,7 @@ use serde_json::json;
 use tower::ServiceBuilder;
 
 pub use auth::{Signed, Staff};
+pub use devices::EXPORT_FORMAT;
 pub use limits::{Limits, Rate};
 pub use session::{LOGIN_PAGE, SESSION_MS};
 pub use throttle::LoginThrottle;
@@ -145,6 +146,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/devices", limited(get(devices::list), NO_BODY))
         .route("/v1/admin/devices/{id}/{action}", limited(post(devices::set_status), SMALL))
+        .route("/v1/admin/devices/{id}/export", limited(get(devices::export), NO_BODY))
+        .route("/v1/admin/receipts/{id}/evidence", limited(get(evidence::view), NO_BODY))
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn_with_state(state.clone(), limits::per_address))

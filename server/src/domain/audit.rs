@@ -48,6 +48,8 @@ pub enum Action {
     TokenCreated,
     /// A supervisor (override approver) was added.
     SupervisorAdded,
+    /// A device's receipts were exported with its key and attestation.
+    DeviceExported,
 }
 
 impl Action {
@@ -71,6 +73,7 @@ impl Action {
             Action::PasswordChanged => "password_changed",
             Action::TokenCreated => "token_created",
             Action::SupervisorAdded => "supervisor_added",
+            Action::DeviceExported => "device_exported",
         }
     }
 }

@@ -106,4 +106,16 @@ impl Db {
         }
         self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
     }
+
+    /// The attestation certificates (base64 DER, leaf first) `device_id` sent at registration.
+    pub async fn device_attestation(&self, device_id: &str) -> Result<Vec<String>, ApiError> {
+        let json: Option<Option<String>> = sqlx::query_scalar("SELECT attestation FROM devices WHERE device_id = $1")
+            .bind(device_id)
+            .fetch_optional(&self.read)
+            .await?;
+        match json.flatten() {
+            Some(j) => serde_json::from_str(&j).map_err(|e| ApiError::Internal(format!("stored attestation: {e}"))),
+            None => Ok(Vec::new()),
+        }
+    }
 }

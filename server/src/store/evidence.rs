@@ -178,4 +178,12 @@ impl Db {
             })
             .collect())
     }
+
+    /// A completed evidence crop (JPEG), for an auditor.
+    pub async fn evidence_crop(&self, receipt_id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        Ok(sqlx::query_scalar("SELECT data FROM evidence WHERE receipt_id = $1 AND complete = 1")
+            .bind(receipt_id)
+            .fetch_optional(&self.read)
+            .await?)
+    }
 }
