@@ -7,6 +7,7 @@ mod demo_sample;
 mod face;
 mod import;
 mod liveness;
+mod purge;
 mod receipts;
 mod serve;
 mod supervisor;
@@ -50,6 +51,9 @@ enum Command {
     Supervisor(supervisor::SupervisorArgs),
     /// Staff accounts: add, list, disable, passwd, token (prints new secrets once).
     Users(users::UsersArgs),
+    /// Delete personal data past its retention (evidence crops; a closed roster's NIKs, names,
+    /// addresses, templates); receipts and amounts stay.
+    Purge(purge::PurgeArgs),
     /// The audit log: verify its hash chain (exit 1 naming the first bad entry).
     Audit(audit::AuditArgs),
 }
@@ -99,6 +103,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::ImportRoster(a) => (a.json, import::run(&a)),
         Command::Supervisor(a) => (a.json(), supervisor::run(&a)),
         Command::Users(a) => (a.json, users::run(&a)),
+        Command::Purge(a) => (a.json, purge::run(&a)),
         Command::Audit(a) => (a.json, audit::run(&a)),
     };
     match result {

@@ -110,7 +110,9 @@ async fn users_are_added_listed_given_tokens_changed_and_disabled_and_each_chang
 /// Runs `salur audit verify` on a copy of `data` after `tamper` ran on the copy's database.
 async fn verify_after(data: &std::path::Path, tamper: &str) -> (Option<i32>, String) {
     let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(data.join("salur.db"), copy.path().join("salur.db")).unwrap();
+    for file in ["salur.db", "seal.key"] {
+        std::fs::copy(data.join(file), copy.path().join(file)).unwrap();
+    }
     let url = format!("sqlite://{}", copy.path().join("salur.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::raw_sql(sqlx::AssertSqlSafe(tamper.to_string())).execute(&mut conn).await.unwrap();
@@ -213,4 +215,22 @@ async fn the_bootstrap_token_file_holds_exactly_the_token_to_send() {
     assert_eq!(devices_status(port, &hex::encode(raw)).await, 200);
     server.kill().unwrap();
     server.wait().unwrap();
+}
+
+#[test]
+fn salur_purge_refuses_a_too_short_retention_reports_a_dry_run_and_logs_a_real_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = vec!["--data-dir".to_string(), dir.path().join("data").display().to_string()];
+    let out = salur(&["purge", "--days", "7"], &db, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 30 days"), "{out:?}");
+    let out = salur(&["purge", "--days", "90", "--dry-run", "--json"], &db, None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["dry_run"].as_bool(), report["evidence_deleted"].as_u64()), (Some(true), Some(0)));
+    let out = salur(&["purge", "--days", "90"], &db, None);
+    assert!(stdout(&out).contains("deleted 0 evidence crop(s)"), "{}", stdout(&out));
+    let out = salur(&["audit", "verify", "--json"], &db, None);
+    let audit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(audit["entries"], 1, "the real purge is logged, the dry run is not");
 }

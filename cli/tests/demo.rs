@@ -46,21 +46,18 @@ async fn the_demo_summary_matches_the_databases() {
     let paid: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE outcome = 'paid'").fetch_one(&mut db).await.unwrap();
     assert_eq!(paid as u64, n("paid"));
-    let impostor_paid: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM receipts r JOIN recipients p ON p.roster_id = r.roster_id AND p.recipient = r.recipient
-         WHERE p.name = 'Rahmat Hidayat'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
+    // Names are sealed at rest: the server's store opens them (with the data folder's key).
+    let server = salur_server::Db::open(&data.path().join("server")).await.unwrap();
+    let roster = server.roster_for_worker("blt-demo", "pos-demo-01").await.unwrap();
+    let paid_to = |name: &str| {
+        let reference = &roster.iter().find(|e| e.name == name).unwrap().recipient;
+        format!("SELECT COUNT(*) FROM receipts WHERE outcome = 'paid' AND recipient = X'{reference}'")
+    };
+    let impostor_paid: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(paid_to("Rahmat Hidayat"))).fetch_one(&mut db).await.unwrap();
     assert_eq!(impostor_paid, 0, "the impostor's visit left no receipt");
-    let photo_paid: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM receipts r JOIN recipients p ON p.roster_id = r.roster_id AND p.recipient = r.recipient
-         WHERE p.name = 'Budi Santoso'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .unwrap();
+    let photo_paid: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(paid_to("Budi Santoso"))).fetch_one(&mut db).await.unwrap();
     assert_eq!(photo_paid, 0, "the photo held up to the camera collected nothing");
     // The one face payment says a live check passed; the two overrides say none did.
     let by_live: Vec<(String, String, i64)> = sqlx::query_as(

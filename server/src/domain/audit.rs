@@ -50,6 +50,8 @@ pub enum Action {
     SupervisorAdded,
     /// A device's receipts were exported with its key and attestation.
     DeviceExported,
+    /// Personal data past its retention was purged.
+    DataPurged,
 }
 
 impl Action {
@@ -74,6 +76,7 @@ impl Action {
             Action::TokenCreated => "token_created",
             Action::SupervisorAdded => "supervisor_added",
             Action::DeviceExported => "device_exported",
+            Action::DataPurged => "data_purged",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod ingest;
 pub mod overrides;
 pub mod reallocation;
+pub mod retention;
 pub mod roles;
 pub mod roster;
 pub mod sweep;

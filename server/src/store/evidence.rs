@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::seal::evidence_aad;
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::devices::Device;
@@ -69,11 +70,9 @@ impl Db {
             .bind(receipt_id)
             .fetch_optional(&self.read)
             .await?;
-        Ok(held.map_or(UploadStatus { received: 0, total: 0, complete: false }, |h| UploadStatus {
-            total: h.total.max(0) as u64,
-            received: h.data.len() as u64,
-            complete: h.complete != 0,
-        }))
+        let Some(h) = held else { return Ok(UploadStatus { received: 0, total: 0, complete: false }) };
+        let data = self.seal.open_bytes(&evidence_aad("data", receipt_id), &h.data)?;
+        Ok(UploadStatus { total: h.total.max(0) as u64, received: data.len() as u64, complete: h.complete != 0 })
     }
 
     /// Appends `chunk` at `offset` of a `total`-byte upload. A wrong offset is a conflict that
@@ -96,12 +95,13 @@ impl Db {
             .bind(receipt_id)
             .fetch_optional(&mut *tx)
             .await?;
+        let aad = evidence_aad("data", receipt_id);
         let (mut data, held_total) = match held {
             Some(h) if h.complete != 0 => {
-                let n = h.data.len() as u64;
+                let n = self.seal.open_bytes(&aad, &h.data)?.len() as u64;
                 return Ok((UploadStatus { received: n, total: n, complete: true }, None));
             }
-            Some(h) => (h.data, Some(h.total.max(0) as u64)),
+            Some(h) => (self.seal.open_bytes(&aad, &h.data)?, Some(h.total.max(0) as u64)),
             None => (Vec::new(), None),
         };
         let held = data.len() as u64;
@@ -129,7 +129,7 @@ impl Db {
         )
         .bind(receipt_id)
         .bind(crate::domain::bounds::to_i64(total))
-        .bind(&data)
+        .bind(self.seal.seal_bytes(&aad, &data)?)
         .bind(i64::from(complete))
         .bind(now_ms())
         .execute(&mut *tx)
@@ -146,7 +146,7 @@ impl Db {
         embedded: Result<Vec<f32>, String>,
     ) -> Result<(), ApiError> {
         let (embedding, problem) = match embedded {
-            Ok(v) => (Some(embedding_bytes(&v)), None),
+            Ok(v) => (Some(self.seal.seal_bytes(&evidence_aad("embedding", receipt_id), &embedding_bytes(&v))?), None),
             Err(why) => (None, Some(why)),
         };
         sqlx::query("UPDATE evidence SET embedding = $1, problem = $2 WHERE receipt_id = $3")
@@ -168,22 +168,26 @@ impl Db {
         .bind(roster_id)
         .fetch_all(&self.read)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| PaidFace {
-                receipt_id: r.id,
-                recipient: r.recipient,
-                post_office: r.post_office,
-                embedding: embedding_from(&r.embedding),
+        rows.into_iter()
+            .map(|r| {
+                let embedding = self.seal.open_bytes(&evidence_aad("embedding", &r.id), &r.embedding)?;
+                Ok(PaidFace {
+                    embedding: embedding_from(&embedding),
+                    receipt_id: r.id,
+                    recipient: r.recipient,
+                    post_office: r.post_office,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// A completed evidence crop (JPEG), for an auditor.
     pub async fn evidence_crop(&self, receipt_id: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        Ok(sqlx::query_scalar("SELECT data FROM evidence WHERE receipt_id = $1 AND complete = 1")
-            .bind(receipt_id)
-            .fetch_optional(&self.read)
-            .await?)
+        let sealed: Option<Vec<u8>> =
+            sqlx::query_scalar("SELECT data FROM evidence WHERE receipt_id = $1 AND complete = 1")
+                .bind(receipt_id)
+                .fetch_optional(&self.read)
+                .await?;
+        sealed.map(|s| self.seal.open_bytes(&evidence_aad("data", receipt_id), &s)).transpose()
     }
 }

@@ -11,7 +11,10 @@ mod devices;
 mod evidence;
 mod reallocations;
 mod receipts;
+mod retention;
 mod roster;
+pub mod seal;
+mod sealing;
 mod summaries;
 mod supervisors;
 mod users;
@@ -26,6 +29,7 @@ use crate::error::ApiError;
 pub use audit::audit_csv;
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
 pub use reallocations::{reallocations_csv, Reallocation};
+pub use retention::PurgeReport;
 pub use roster::AssignedRoster;
 pub use users::{Holder, Login, User};
 
@@ -34,6 +38,8 @@ pub use users::{Holder, Login, User};
 pub struct Db {
     pub(crate) read: AnyPool,
     pub(crate) write: AnyPool,
+    /// Seals personal data at rest (`seal.rs`).
+    pub(crate) seal: std::sync::Arc<seal::Sealer>,
 }
 
 impl Db {
@@ -41,11 +47,19 @@ impl Db {
     pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| ApiError::Internal(format!("creating {}: {e}", data_dir.display())))?;
-        Self::connect(&format!("sqlite://{}?mode=rwc", data_dir.join("salur.db").display())).await
+        let sealer = seal::Sealer::from_file(&seal::key_path(Some(data_dir))?)?;
+        Self::connect_sealed(&format!("sqlite://{}?mode=rwc", data_dir.join("salur.db").display()), sealer).await
     }
 
-    /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
+    /// Connects to `sqlite://PATH` or `postgres://...`, sealing with the key file that
+    /// `SALUR_SEAL_KEY_FILE` names, and brings the schema up to date.
     pub async fn connect(url: &str) -> Result<Self, ApiError> {
+        Self::connect_sealed(url, seal::Sealer::from_file(&seal::key_path(None)?)?).await
+    }
+
+    /// [`Self::connect`] with this sealer; data stored before sealing is sealed on first open.
+    pub async fn connect_sealed(url: &str, sealer: seal::Sealer) -> Result<Self, ApiError> {
+        let seal = std::sync::Arc::new(sealer);
         sqlx::any::install_default_drivers();
         let (db, migrator) = if url.starts_with("sqlite:") {
             let options = || {
@@ -62,15 +76,16 @@ impl Db {
             };
             let write = options().max_connections(1).connect(url).await?;
             let read = options().max_connections(4).connect(url).await?;
-            (Self { read, write }, sqlx::migrate!("./migrations/sqlite"))
+            (Self { read, write, seal }, sqlx::migrate!("./migrations/sqlite"))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
-            (Self { read: pool.clone(), write: pool }, sqlx::migrate!("./migrations/postgres"))
+            (Self { read: pool.clone(), write: pool, seal }, sqlx::migrate!("./migrations/postgres"))
         } else {
             return Err(ApiError::BadRequest("the database URL must start with sqlite: or postgres:".into()));
         };
         migrator.run(&db.write).await.map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
         db.rebuild_if_needed().await?;
+        db.seal_existing().await?;
         Ok(db)
     }
 

@@ -4,6 +4,7 @@
 use salur_core::receipt::{recipient_ref, Receipt, Standing};
 use serde::Serialize;
 
+use super::seal::{recipient_aad, Sealer};
 use super::summaries::Deltas;
 use super::Db;
 use crate::clock::now_ms;
@@ -86,13 +87,17 @@ pub struct Reallocation {
     pub created_ms: i64,
 }
 
-impl From<CaseRow> for Reallocation {
-    fn from(r: CaseRow) -> Self {
-        Self {
+impl Reallocation {
+    /// The case of row `r`, its recipient's NIK and name opened with `seal`.
+    fn open(seal: &Sealer, r: CaseRow) -> Result<Self, ApiError> {
+        let aad = |column: &str| recipient_aad(column, &r.roster_id, &r.recipient);
+        let nik = r.nik.as_deref().map(|v| seal.open_text(&aad("nik"), v)).transpose()?;
+        let name = r.name.as_deref().map(|v| seal.open_text(&aad("name"), v)).transpose()?;
+        Ok(Self {
             roster_id: r.roster_id,
-            recipient: hex::encode(r.recipient),
-            nik: r.nik,
-            name: r.name,
+            recipient: hex::encode(&r.recipient),
+            nik,
+            name,
             post_office: r.post_office,
             amount: r.amount.max(0) as u64,
             reason: r.reason,
@@ -110,7 +115,7 @@ impl From<CaseRow> for Reallocation {
             cancelled_by: r.cancelled_by,
             paid_after_reallocation: r.paid_after_reallocation,
             created_ms: r.created_ms,
-        }
+        })
     }
 }
 
@@ -145,7 +150,7 @@ impl Db {
         .bind(status.map(CaseStatus::as_str))
         .fetch_all(&self.read)
         .await?;
-        Ok(rows.into_iter().map(Reallocation::from).collect())
+        rows.into_iter().map(|r| Reallocation::open(&self.seal, r)).collect()
     }
 
     /// One case, read from the primary (after a decision).
@@ -156,7 +161,8 @@ impl Db {
                 .bind(recipient)
                 .fetch_optional(&self.write)
                 .await?;
-        row.map(Reallocation::from).ok_or_else(|| ApiError::NotFound("no reallocation case for that recipient".into()))
+        let row = row.ok_or_else(|| ApiError::NotFound("no reallocation case for that recipient".into()))?;
+        Reallocation::open(&self.seal, row)
     }
 
     /// Case counts and rupiah per status.
@@ -232,7 +238,7 @@ impl Db {
                     row.period
                 )));
             }
-            super::roster::insert_recipient(&mut tx, row, new_ref, None).await?;
+            super::roster::insert_recipient(&mut tx, &self.seal, row, new_ref, None).await?;
         }
         // Guarded by the status read above: a decision racing another loses, it does not stack.
         let updated = sqlx::query(

@@ -4,6 +4,7 @@
 use base64::Engine;
 use salur_core::receipt::{recipient_ref, Standing};
 
+use super::seal::{recipient_aad, roster_key_aad, Sealer};
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::areas::RecipientStanding;
@@ -70,9 +71,10 @@ impl Db {
             .collect())
     }
 
-    /// The roster's pseudonymisation key, created on first use.
+    /// The roster's pseudonymisation key, created on first use (stored sealed).
     pub async fn roster_key(&self, roster_id: &str) -> Result<Vec<u8>, ApiError> {
         let key: [u8; 32] = ring_random()?;
+        let key = self.seal.seal_bytes(&roster_key_aad(roster_id), &key)?;
         sqlx::query(
             "INSERT INTO rosters (roster_id, roster_key, created_ms) VALUES ($1, $2, $3)
              ON CONFLICT (roster_id) DO NOTHING",
@@ -82,10 +84,11 @@ impl Db {
         .bind(now_ms())
         .execute(&self.write)
         .await?;
-        Ok(sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
             .bind(roster_id)
             .fetch_one(&self.write)
-            .await?)
+            .await?;
+        self.seal.open_bytes(&roster_key_aad(roster_id), &stored)
     }
 
     /// Adds or replaces one recipient, moving its counts between areas on the dashboard.
@@ -93,7 +96,7 @@ impl Db {
         let key = self.roster_key(&row.period).await?;
         let recipient = recipient_ref(&key, &row.nik);
         let mut tx = self.write.begin().await?;
-        insert_recipient(&mut tx, row, &recipient, template).await?;
+        insert_recipient(&mut tx, &self.seal, row, &recipient, template).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -109,23 +112,27 @@ impl Db {
         known.ok_or_else(|| ApiError::NotFound(format!("no roster {roster_id}")))?;
         let rows: Vec<EntryRow> = sqlx::query_as(
             "SELECT recipient, nik, name, address, amount, template FROM recipients
-             WHERE roster_id = $1 AND worker_id = $2 ORDER BY name",
+             WHERE roster_id = $1 AND worker_id = $2",
         )
         .bind(roster_id)
         .bind(worker_id)
         .fetch_all(&self.read)
         .await?;
-        let entries = rows
-            .into_iter()
-            .map(|r| RosterEntry {
-                recipient: hex::encode(r.recipient),
-                nik: r.nik,
-                name: r.name,
-                address: r.address,
+        let open = |r: EntryRow| -> Result<RosterEntry, ApiError> {
+            let aad = |column: &str| recipient_aad(column, roster_id, &r.recipient);
+            let template = r.template.as_ref().map(|t| self.seal.open_bytes(&aad("template"), t)).transpose()?;
+            Ok(RosterEntry {
+                nik: self.seal.open_text(&aad("nik"), &r.nik)?,
+                name: self.seal.open_text(&aad("name"), &r.name)?,
+                address: self.seal.open_text(&aad("address"), &r.address)?,
                 amount: r.amount.max(0) as u64,
-                template: r.template.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+                template: template.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+                recipient: hex::encode(&r.recipient),
             })
-            .collect();
+        };
+        let mut entries = rows.into_iter().map(open).collect::<Result<Vec<_>, _>>()?;
+        // Sorted here: sealed names do not sort in SQL.
+        entries.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.recipient.cmp(&b.recipient)));
         Ok(entries)
     }
 }
@@ -134,11 +141,13 @@ impl Db {
 /// dashboard (an import, or funds reallocated to a new family).
 pub(super) async fn insert_recipient(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    seal: &Sealer,
     row: &RosterRow,
     recipient: &[u8],
     template: Option<&[u8]>,
 ) -> Result<(), ApiError> {
     use super::summaries::Deltas;
+    let aad = |column: &str| recipient_aad(column, &row.period, recipient);
     let before: Option<Before> = sqlx::query_as(
         "SELECT province, regency, post_office, amount, standing, overridden FROM recipients
          WHERE roster_id = $1 AND recipient = $2",
@@ -158,9 +167,9 @@ pub(super) async fn insert_recipient(
     )
     .bind(&row.period)
     .bind(recipient)
-    .bind(&row.nik)
-    .bind(&row.name)
-    .bind(&row.address)
+    .bind(seal.seal_text(&aad("nik"), &row.nik)?)
+    .bind(seal.seal_text(&aad("name"), &row.name)?)
+    .bind(seal.seal_text(&aad("address"), &row.address)?)
     .bind(&row.province)
     .bind(&row.regency)
     .bind(&row.district)
@@ -168,7 +177,7 @@ pub(super) async fn insert_recipient(
     .bind(&row.post_office)
     .bind(&row.worker_id)
     .bind(row.amount as i64)
-    .bind(template)
+    .bind(template.map(|t| seal.seal_bytes(&aad("template"), t)).transpose()?)
     .execute(&mut **tx)
     .await?;
     let mut deltas = Deltas::default();

@@ -45,6 +45,7 @@ pub async fn backends() -> Vec<Backend> {
                 conn.execute(sqlx::AssertSqlSafe(sql)).await.unwrap();
             }
             let base = admin.rsplit_once('/').unwrap().0;
+            seal_key_for_urls();
             out.push(Backend { name: "postgres", storage: Storage::Url(format!("{base}/{name}")), dir: None });
         }
         Err(_) if std::env::var_os("CI").is_some() => {
@@ -53,6 +54,21 @@ pub async fn backends() -> Vec<Backend> {
         Err(_) => eprintln!("SALUR_TEST_POSTGRES_URL not set: PostgreSQL tests skipped (scripts/test.sh sets it)"),
     }
     out
+}
+
+/// A database named by URL seals with the key file `SALUR_SEAL_KEY_FILE` names: one per test
+/// process (and the `salur` processes it starts), made here unless the caller set one.
+fn seal_key_for_urls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os(salur_server::store::seal::KEY_FILE_ENV).is_none() {
+            let path = std::env::temp_dir().join(format!("salur-test-seal-{}.key", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            // Made by the server's own loader (64 hex digits, owner-only).
+            salur_server::store::seal::Sealer::from_file(&path).unwrap();
+            std::env::set_var(salur_server::store::seal::KEY_FILE_ENV, &path);
+        }
+    });
 }
 
 /// A JSON request signed by `signer` as device `device_id`.
