@@ -32,9 +32,6 @@ pub enum ApiError {
     /// Well-formed but refused (e.g. a receipt that does not verify).
     #[error("{0}")]
     Unprocessable(String),
-    /// Too many attempts (login throttling); try again later.
-    #[error("{0}")]
-    TooManyRequests(String),
     /// The request took longer than the server allows (a stalled or very slow client).
     #[error("{0}")]
     Timeout(String),
@@ -73,7 +70,6 @@ impl ApiError {
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
-            Self::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Self::Replayed(_) => (StatusCode::UNAUTHORIZED, "replayed"),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),

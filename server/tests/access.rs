@@ -274,12 +274,10 @@ async fn wrong_passwords_unknown_and_disabled_users_are_refused_and_logins_are_t
                 StatusCode::UNAUTHORIZED
             );
         }
-        let (status, _, body) = call(&strict, login("auditor", PASSWORD, "10.0.0.3:1")).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (StatusCode::TOO_MANY_REQUESTS, Some("too_many_requests")),
-            "{name}"
-        );
+        let (status, headers, body) = call(&strict, login("auditor", PASSWORD, "10.0.0.3:1")).await;
+        assert_eq!((status, body["error"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{name}");
+        let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=3600).contains(&wait), "{name}: Retry-After {wait}");
         assert_eq!(call(&strict, login("approver", PASSWORD, "10.0.0.3:1")).await.0, StatusCode::OK);
 
         // Per address: one address spraying names is stopped; another address is not.

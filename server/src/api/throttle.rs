@@ -48,11 +48,18 @@ impl LoginThrottle {
             self.by_name.retain_recent();
             self.by_address.retain_recent();
         }
-        let refused = || ApiError::TooManyRequests("too many login attempts: wait a minute before trying again".into());
-        self.by_address.check_key(&address).map_err(|_| refused())?;
+        use governor::clock::{Clock, DefaultClock};
+        let refused = |not_until: governor::NotUntil<_>| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+            ApiError::RateLimited {
+                message: format!("too many login attempts: wait {wait} s before trying again"),
+                retry_after_secs: wait,
+            }
+        };
+        self.by_address.check_key(&address).map_err(refused)?;
         // Real names have at most 64 characters: a longer key buys an attacker nothing but memory.
         let key: String = name.chars().take(64).collect();
-        self.by_name.check_key(&key).map_err(|_| refused())?;
+        self.by_name.check_key(&key).map_err(refused)?;
         Ok(())
     }
 }
