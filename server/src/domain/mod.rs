@@ -3,6 +3,7 @@
 //! Each rule is defined once here (or, where the phone needs it too, in `salur-core`).
 
 pub mod areas;
+pub mod attestation;
 pub mod audit;
 pub mod bounds;
 pub mod chain;
