@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// DIR/admin-token, created on first start).
     #[arg(long, env = "SALUR_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// Let phones without a key attestation chain register (emulators, tests, the demo): they stay
+    /// pending until approved and are flagged on the dashboard. Never in production.
+    #[arg(long)]
+    allow_unattested_devices: bool,
 }
 
 /// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
@@ -96,7 +100,12 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     runtime
-        .block_on(salur_server::run(&storage(&args.data_dir, args.database_url.as_deref()), args.listen, &token))
+        .block_on(salur_server::run(
+            &storage(&args.data_dir, args.database_url.as_deref()),
+            args.listen,
+            &token,
+            args.allow_unattested_devices,
+        ))
         .map_err(|e| Error::Storage(e.to_string()))?;
     Ok(ExitCode::SUCCESS)
 }

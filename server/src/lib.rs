@@ -60,8 +60,14 @@ impl Storage {
     }
 }
 
-/// Opens the database, binds `addr` and serves until Ctrl-C.
-pub async fn run(storage: &Storage, addr: SocketAddr, admin_token: &str) -> Result<(), ApiError> {
+/// Opens the database, binds `addr` and serves until Ctrl-C; `allow_unattested` lets devices
+/// without a key attestation register (pending and flagged: the demo, tests and emulators).
+pub async fn run(
+    storage: &Storage,
+    addr: SocketAddr,
+    admin_token: &str,
+    allow_unattested: bool,
+) -> Result<(), ApiError> {
     let db = storage.open().await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -69,7 +75,10 @@ pub async fn run(storage: &Storage, addr: SocketAddr, admin_token: &str) -> Resu
     let local = listener.local_addr().map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!(%local, storage = %storage.describe(), "salur API listening");
     eprintln!("salur API on http://{local} ({}); dashboard at http://{local}/", storage.describe());
-    serve(listener, AppState::new(db, admin_token), async {
+    if allow_unattested {
+        tracing::warn!("devices without a key attestation may register (pending and flagged on the dashboard)");
+    }
+    serve(listener, AppState::new(db, admin_token).allow_unattested_devices(allow_unattested), async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await

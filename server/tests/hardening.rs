@@ -38,10 +38,10 @@ impl Phone {
         common::signed_request(&self.signer, &self.id, method, uri, body)
     }
 
-    fn registration(&self) -> Request<Body> {
+    fn registration(&self, code: &str) -> Request<Body> {
         let spki = self.signer.public_key_spki().unwrap();
         let reg = json!({ "device_id": self.id, "worker_id": "pos-1", "post_office": "jakarta-10110",
-                          "public_key": B64.encode(spki) });
+                          "public_key": B64.encode(spki), "enrolment_code": code });
         self.request("POST", "/v1/devices", reg)
     }
 
@@ -83,7 +83,7 @@ impl Phone {
 async fn app(limits: Limits) -> (axum::Router, common::Backend) {
     let backend = common::backends().await.remove(0);
     let db = backend.storage.open().await.unwrap();
-    (router(AppState::new(db, ADMIN).with_limits(limits)), backend)
+    (router(AppState::new(db, ADMIN).with_limits(limits).allow_unattested_devices(true)), backend)
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
@@ -93,8 +93,12 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+async fn code(app: &axum::Router) -> String {
+    common::enrolment_code(app, ADMIN, "pos-1", "jakarta-10110").await
+}
+
 async fn approved(app: &axum::Router, phone: &Phone) {
-    assert_eq!(call(app, phone.registration()).await.0, StatusCode::CREATED);
+    assert_eq!(call(app, phone.registration(&code(app).await)).await.0, StatusCode::CREATED);
     let approve = Request::post(format!("/v1/admin/devices/{}/approve", phone.id))
         .header("authorization", format!("Bearer {ADMIN}"))
         .body(Body::empty())
@@ -117,7 +121,7 @@ async fn a_replayed_signed_request_is_refused() {
         assert_eq!((status, answer["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("replayed")), "{uri}: {answer}");
     }
     // The registration is signed too: sending it again word for word is a replay, not a re-registration.
-    let (parts, body) = Phone::new("dev-replay-2").registration().into_parts();
+    let (parts, body) = Phone::new("dev-replay-2").registration(&code(&app).await).into_parts();
     let body = to_bytes(body, 1 << 20).await.unwrap();
     assert_eq!(call(&app, Request::from_parts(parts.clone(), Body::from(body.clone()))).await.0, StatusCode::CREATED);
     let (status, answer) = call(&app, Request::from_parts(parts, Body::from(body))).await;
@@ -176,7 +180,7 @@ async fn a_body_over_the_routes_limit_is_refused_before_the_handler() {
     }
     // Not declared: cut while read (a chunked upload of 65 KiB to a 64 KiB route).
     let phone = Phone::new("dev-big");
-    let mut req = phone.registration();
+    let mut req = phone.registration(&code(&app).await);
     *req.body_mut() =
         Body::from_stream(futures::stream::iter((0..65).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024]))));
     req.headers_mut().remove("content-length");
@@ -230,7 +234,7 @@ async fn receipts_with_out_of_bounds_numbers_are_refused() {
         db.put_recipient(&row, None).await.unwrap();
         let (key, _) = db.roster_for_worker("blt-2026-11", "pos-1").await.unwrap();
         let siti = receipt::recipient_ref(&key, &row.nik);
-        let app = router(AppState::new(db, ADMIN));
+        let app = router(AppState::new(db, ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-numbers");
         approved(&app, &phone).await;
 

@@ -55,4 +55,15 @@ impl LoginThrottle {
         self.by_name.check_key(&key).map_err(|_| refused())?;
         Ok(())
     }
+
+    /// Takes one enrolment attempt (a registration nonce or a registration) from `address`: codes
+    /// are short enough to type, so guessing them must stay slow.
+    pub fn attempt_enrolment(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        if self.by_address.len() > SWEEP_AT {
+            self.by_address.retain_recent();
+        }
+        self.by_address.check_key(&address).map_err(|_| {
+            ApiError::TooManyRequests("too many enrolment attempts from this address: wait a minute".into())
+        })
+    }
 }

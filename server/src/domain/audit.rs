@@ -48,6 +48,10 @@ pub enum Action {
     TokenCreated,
     /// A supervisor (override approver) was added.
     SupervisorAdded,
+    /// An enrolment code was issued for a worker (the code itself is never logged).
+    EnrolmentIssued,
+    /// A device registered with an enrolment code (its security level and first state in the detail).
+    DeviceEnrolled,
 }
 
 impl Action {
@@ -71,6 +75,8 @@ impl Action {
             Action::PasswordChanged => "password_changed",
             Action::TokenCreated => "token_created",
             Action::SupervisorAdded => "supervisor_added",
+            Action::EnrolmentIssued => "enrolment_issued",
+            Action::DeviceEnrolled => "device_enrolled",
         }
     }
 }

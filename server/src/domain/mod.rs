@@ -10,6 +10,7 @@ pub mod chain;
 pub mod credentials;
 pub mod dates;
 pub mod devices;
+pub mod enrolment;
 pub mod ingest;
 pub mod overrides;
 pub mod roles;
