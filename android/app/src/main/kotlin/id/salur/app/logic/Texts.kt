@@ -82,6 +82,8 @@ class Texts(private val english: Boolean) {
         "Telepon supervisor, bacakan kode ini, dan masukkan kode persetujuan yang diberikannya.",
         "Call your supervisor, read out this code and enter the approval code they give you.",
     )
+    val enrolmentCode = t("Kode pendaftaran (dari supervisor)", "Enrolment code (from your supervisor)")
+    val needEnrolmentCode = t("Masukkan kode pendaftaran dari supervisor", "Enter the enrolment code from your supervisor")
     val approvalCode = t("Kode persetujuan (8 angka)", "Approval code (8 digits)")
     val approvalCodeNeeded = t("Kode persetujuan harus 8 angka dari supervisor", "The approval code must be the supervisor's 8 digits")
     val locked = t("Salur terkunci", "Salur is locked")
