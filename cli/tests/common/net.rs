@@ -92,7 +92,7 @@ impl ServerProcess {
             .await
             .unwrap();
         assert_eq!(resp.status().as_u16(), 201);
-        let answer: serde_json::Value = resp.json().await.unwrap();
+        let answer: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
         answer["code"].as_str().unwrap().to_string()
     }
 }
