@@ -129,7 +129,7 @@ pub fn verify(chain: &[Vec<u8>], spki: &[u8], nonce: &[u8], now_ms: i64) -> Resu
         .iter()
         .enumerate()
         .map(|(i, der)| match X509Certificate::from_der(der) {
-            Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+            Ok(([], cert)) => Ok(cert),
             _ => Err(AttestationError::Malformed(i)),
         })
         .collect::<Result<Vec<_>, _>>()?;
