@@ -187,7 +187,9 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
         other => drop(other.map_err(storage)?),
     }
     (summary.dashboard_user, summary.dashboard_password) = (DEMO_ADMIN.to_string(), password);
-    tokio::spawn(salur_server::serve(listener, AppState::new(db.clone(), ""), std::future::pending()));
+    // The demo's phone has a software key: the server lets it register unattested (pending, flagged).
+    let state = AppState::new(db.clone(), "").allow_unattested_devices(true);
+    tokio::spawn(salur_server::serve(listener, state, std::future::pending()));
     say(&format!(
         "      dashboard: {} (log in as {} / {})",
         summary.dashboard_url, summary.dashboard_user, summary.dashboard_password
@@ -198,7 +200,21 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let signer = SoftwareSigner::open_or_create(&dir.join("phone/device.key"), &keys)?;
     let store = Store::open(&dir.join("phone/phone.db"), &keys)?;
     let online = SyncClient::new(&client_config(&url))?;
-    online.register(&store, &signer, DEVICE, WORKER, POST_OFFICE).await?;
+    // The administrator issues the worker's one-time enrolment code (as `salur devices enrol` does).
+    let code = salur_server::domain::enrolment::new_code().map_err(storage)?;
+    let hash = salur_server::domain::enrolment::code_hash(&code)
+        .ok_or_else(|| Error::InvalidArgument("a new enrolment code did not read back".into()))?;
+    db.add_enrolment(&hash, WORKER, POST_OFFICE, DEMO_ADMIN, now_ms() + 3_600_000).await.map_err(storage)?;
+    db.audit(NewEntry {
+        actor: Actor { name: DEMO_ADMIN.into(), peer: "local".into() },
+        action: Action::EnrolmentIssued,
+        target: Some(WORKER.into()),
+        detail: Some(format!("post office {POST_OFFICE}, 60 minutes")),
+    })
+    .await
+    .map_err(storage)?;
+    online.enrolment_challenge(&code).await?;
+    online.register(&store, &signer, DEVICE, WORKER, POST_OFFICE, &code).await?;
     let device = db.set_device_status(DEVICE, DeviceStatus::Approved).await.map_err(storage)?;
     let approved = NewEntry {
         actor: Actor { name: DEMO_ADMIN.into(), peer: "local".into() },

@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// `kind,code,name` lines (kind: province, regency or post_office).
     #[arg(long, value_name = "FILE")]
     area_names: Option<PathBuf>,
+    /// Let phones without a key attestation chain register (emulators, tests, the demo): they stay
+    /// pending until approved and are flagged on the dashboard. Never in production.
+    #[arg(long)]
+    allow_unattested_devices: bool,
 }
 
 /// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
@@ -108,7 +112,11 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         (Some(cert), Some(key)) => Some(salur_server::TlsFiles { cert: cert.clone(), key: key.clone() }),
         _ => None,
     };
-    let options = salur_server::ServeOptions { tls, area_names: args.area_names.clone() };
+    let options = salur_server::ServeOptions {
+        tls,
+        area_names: args.area_names.clone(),
+        allow_unattested_devices: args.allow_unattested_devices,
+    };
     runtime
         .block_on(salur_server::run(
             &storage(&args.data_dir, args.database_url.as_deref()),

@@ -136,10 +136,11 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         assert_eq!(browser.eval("document.cookie.includes('salur_session')").await, json!(false), "HttpOnly");
 
         // A phone uploads two payments through a second instance over the same database.
-        let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin"));
+        let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin").allow_unattested_devices(true));
         let signer = SoftwareSigner::generate().unwrap().0;
         let reg = json!({ "device_id": "dev-b", "worker_id": "pos-b", "post_office": "jakarta-10110",
-                          "public_key": B64.encode(signer.public_key_spki().unwrap()) });
+                          "public_key": B64.encode(signer.public_key_spki().unwrap()),
+                          "enrolment_code": enrolment_code(&app, "pos-b").await });
         let res = app
             .clone()
             .oneshot(signed(&signer, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap()))
@@ -214,4 +215,18 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         server.kill().unwrap();
         server.wait().unwrap();
     }
+}
+
+/// A one-time enrolment code for `worker_id` at jakarta-10110, issued over the API.
+async fn enrolment_code(app: &axum::Router, worker_id: &str) -> String {
+    let body = json!({ "worker_id": worker_id, "post_office": "jakarta-10110" }).to_string();
+    let req = Request::post("/v1/admin/enrolments")
+        .header("authorization", "Bearer admin")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["code"].as_str().unwrap().to_string()
 }

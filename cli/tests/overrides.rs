@@ -103,7 +103,8 @@ async fn forged_override_approvals_are_flagged_on_the_dashboard_and_the_right_on
         config.allow_http_loopback = true;
         config.backoff = Backoff { base: Duration::from_millis(50), cap: Duration::from_secs(1), max_attempts: 5 };
         let client = SyncClient::new(&config).unwrap();
-        client.register(&store, &signer, DEVICE, WORKER, "jakarta-10110").await.unwrap();
+        let enrolment = server.enrolment_code(WORKER, "jakarta-10110").await;
+        client.register(&store, &signer, DEVICE, WORKER, "jakarta-10110", &enrolment).await.unwrap();
         server.admin(&format!("/v1/admin/devices/{DEVICE}/approve")).await;
 
         let code = OverrideCode::CannotDoLiveCheck;

@@ -81,11 +81,12 @@ async fn roster_flow(backend: &common::Backend) {
     let refused: Vec<u64> = summary["refused"].as_array().unwrap().iter().map(|r| r[0].as_u64().unwrap()).collect();
     assert_eq!(refused, [6, 7]);
 
-    let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin"));
+    let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin").allow_unattested_devices(true));
     // The worker's phone registers and is approved.
     let signer = SoftwareSigner::generate().unwrap().0;
     let reg = json!({ "device_id": "dev-7", "worker_id": "pos-7", "post_office": "jakarta-10110",
-                      "public_key": B64.encode(signer.public_key_spki().unwrap()) });
+                      "public_key": B64.encode(signer.public_key_spki().unwrap()),
+                          "enrolment_code": enrolment_code(&app, "pos-7").await });
     assert_eq!(
         call(&app, signed(&signer, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap())).await.0,
         StatusCode::CREATED
@@ -298,4 +299,18 @@ async fn roster_flow(backend: &common::Backend) {
     db.rebuild_summaries(true).await.unwrap();
     let rebuilt = serde_json::to_value(db.dashboard(Some("blt-2026-11")).await.unwrap()).unwrap();
     assert_eq!(kept, rebuilt);
+}
+
+/// A one-time enrolment code for `worker_id` at jakarta-10110, issued over the API.
+async fn enrolment_code(app: &axum::Router, worker_id: &str) -> String {
+    let body = json!({ "worker_id": worker_id, "post_office": "jakarta-10110" }).to_string();
+    let req = Request::post("/v1/admin/enrolments")
+        .header("authorization", "Bearer admin")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["code"].as_str().unwrap().to_string()
 }

@@ -90,7 +90,8 @@ fn config(url: &str) -> SyncConfig {
 /// Registers the phone through `url` and approves it.
 async fn enrol(server: &ServerProcess, phone: &Phone) {
     let client = SyncClient::new(&config(&server.url())).unwrap();
-    let reg = client.register(&phone.store, &phone.signer, &phone.device_id, "pos-1", "po-40111").await.unwrap();
+    let code = server.enrolment_code("pos-1", "po-40111").await;
+    let reg = client.register(&phone.store, &phone.signer, &phone.device_id, "pos-1", "po-40111", &code).await.unwrap();
     assert_eq!(reg.status, "pending");
     server.admin(&format!("/v1/admin/devices/{}/approve", phone.device_id)).await;
 }
@@ -133,7 +134,8 @@ async fn a_normal_sync_uploads_each_receipt_once_and_waits_for_approval() {
         let server = ServerProcess::start(&backend);
         let phone = Phone::open(dir.path(), "dev-normal");
         let client = SyncClient::new(&config(&server.url())).unwrap();
-        client.register(&phone.store, &phone.signer, &phone.device_id, "pos-1", "po-40111").await.unwrap();
+        let code = server.enrolment_code("pos-1", "po-40111").await;
+        client.register(&phone.store, &phone.signer, &phone.device_id, "pos-1", "po-40111", &code).await.unwrap();
         phone.record(120);
 
         // Not yet approved: the sync stops with a clear error and loses nothing.
@@ -434,7 +436,8 @@ async fn tls_is_verified_and_the_server_key_pinned() {
     assert!(matches!(err, Error::Tls(_)), "{err}");
     // The backup pin is accepted, and a whole sync runs over TLS.
     let client = with(vec![wrong, right], true);
-    client.register(&phone.store, &phone.signer, "dev-tls", "pos-1", "po-40111").await.unwrap();
+    let code = server.enrolment_code("pos-1", "po-40111").await;
+    client.register(&phone.store, &phone.signer, "dev-tls", "pos-1", "po-40111", &code).await.unwrap();
     server.admin("/v1/admin/devices/dev-tls/approve").await;
     phone.record(25);
     client.sync(&phone.store, &phone.signer, &()).await.unwrap();

@@ -146,6 +146,12 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
+    /// The server refused the enrolment code: unknown, used, expired, or another worker's.
+    #[error("the enrolment code was refused: {0}")]
+    EnrolmentRefused(String),
+    /// The server refused this phone's key attestation (or its lack of one).
+    #[error("the phone's key attestation was refused: {0}")]
+    AttestationRefused(String),
     /// A sync of this store is already running.
     #[error("a sync is already running")]
     SyncBusy,
@@ -188,6 +194,10 @@ impl Error {
             Error::NotRecorded(_) => "The disbursement was NOT recorded: free space on the phone and try again.",
             Error::Network(_) => "No connection: receipts are kept on the phone and upload when there is signal.",
             Error::Tls(_) => "The server could not be verified: do not retry on this network; tell your supervisor.",
+            Error::EnrolmentRefused(_) => "The enrolment code was refused: ask your supervisor for a new one.",
+            Error::AttestationRefused(_) => {
+                "This phone's key is not proven to be in secure hardware: ask your supervisor which phone to use."
+            }
             Error::Server { status: 403, .. } => "This phone is not approved to upload: ask your supervisor.",
             Error::SyncBusy => "An upload is already running: wait for it to finish.",
             _ => return None,
@@ -220,6 +230,8 @@ impl Error {
             Error::Network(_) => ErrorKind::Network,
             Error::Tls(_) => ErrorKind::Tls,
             Error::Server { .. } => ErrorKind::Server,
+            Error::EnrolmentRefused(_) => ErrorKind::EnrolmentRefused,
+            Error::AttestationRefused(_) => ErrorKind::AttestationRefused,
             Error::SyncBusy => ErrorKind::SyncBusy,
             Error::Io { .. } => ErrorKind::Io,
             Error::Platform { kind, .. } => *kind,
@@ -276,6 +288,10 @@ pub enum ErrorKind {
     Tls,
     /// The server refused a request.
     Server,
+    /// The enrolment code was refused (unknown, used, expired, another worker's).
+    EnrolmentRefused,
+    /// The phone's key attestation was refused.
+    AttestationRefused,
     /// A sync is already running.
     SyncBusy,
     /// A file could not be read or written.
@@ -286,7 +302,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 26] = [
+    pub const ALL: [ErrorKind; 28] = [
         ErrorKind::NotAnImage,
         ErrorKind::TruncatedImage,
         ErrorKind::CorruptImage,
@@ -310,6 +326,8 @@ impl ErrorKind {
         ErrorKind::Network,
         ErrorKind::Tls,
         ErrorKind::Server,
+        ErrorKind::EnrolmentRefused,
+        ErrorKind::AttestationRefused,
         ErrorKind::SyncBusy,
         ErrorKind::Io,
         ErrorKind::Internal,
@@ -341,6 +359,8 @@ impl ErrorKind {
             ErrorKind::Network => "network",
             ErrorKind::Tls => "tls",
             ErrorKind::Server => "server",
+            ErrorKind::EnrolmentRefused => "enrolment_refused",
+            ErrorKind::AttestationRefused => "attestation_refused",
             ErrorKind::SyncBusy => "sync_busy",
             ErrorKind::Io => "io",
             ErrorKind::Internal => "internal",

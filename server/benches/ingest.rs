@@ -77,9 +77,13 @@ fn signed(p: &Phone, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
 }
 
 async fn run(name: &str, storage: Storage, phones: &[Phone]) {
-    let app = router(AppState::new(storage.open().await.unwrap(), "admin"));
+    let db = storage.open().await.unwrap();
+    let app = router(AppState::new(db.clone(), "admin").allow_unattested_devices(true));
     for p in phones {
-        let reg = json!({ "device_id": p.id, "worker_id": "w", "post_office": "po",
+        let code = salur_server::domain::enrolment::new_code().unwrap();
+        let hash = salur_server::domain::enrolment::code_hash(&code).unwrap();
+        db.add_enrolment(&hash, "w", "po", "bench", salur_server::clock::now_ms() + 60_000).await.unwrap();
+        let reg = json!({ "device_id": p.id, "worker_id": "w", "post_office": "po", "enrolment_code": code,
                           "public_key": B64.encode(p.signer.public_key_spki().unwrap()) });
         app.clone().oneshot(signed(p, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap())).await.unwrap();
         let approve = Request::post(format!("/v1/admin/devices/{}/approve", p.id))

@@ -21,8 +21,11 @@ async fn run(name: &str, storage: Storage, count: u64) {
     let db = storage.open().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let server =
-        tokio::spawn(salur_server::serve(listener, AppState::new(db.clone(), "bench"), std::future::pending()));
+    let server = tokio::spawn(salur_server::serve(
+        listener,
+        AppState::new(db.clone(), "bench").allow_unattested_devices(true),
+        std::future::pending(),
+    ));
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("phone.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
@@ -31,7 +34,10 @@ async fn run(name: &str, storage: Storage, count: u64) {
     config.allow_http_loopback = true;
     let client = SyncClient::new(&config).unwrap();
     let device = format!("bench-sync-{count}");
-    client.register(&store, &signer, &device, "pos-1", "po-1").await.unwrap();
+    let code = salur_server::domain::enrolment::new_code().unwrap();
+    let hash = salur_server::domain::enrolment::code_hash(&code).unwrap();
+    db.add_enrolment(&hash, "pos-1", "po-1", "bench", salur_server::clock::now_ms() + 60_000).await.unwrap();
+    client.register(&store, &signer, &device, "pos-1", "po-1", &code).await.unwrap();
     db.set_device_status(&device, DeviceStatus::Approved).await.unwrap();
     for n in 0..count {
         let draft = Draft {

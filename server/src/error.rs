@@ -20,6 +20,13 @@ pub enum ApiError {
     /// No such thing.
     #[error("{0}")]
     NotFound(String),
+    /// The enrolment code is unknown, used, expired, or issued for another worker (403, its own
+    /// code so that the phone can say what to do).
+    #[error("{0}")]
+    EnrolmentRefused(String),
+    /// The key attestation chain did not verify, or none was sent where one is required (403).
+    #[error("{0}")]
+    AttestationRefused(String),
     /// Conflicts with what the server already holds (kept as it was).
     #[error("{0}")]
     Conflict(String),
@@ -66,6 +73,8 @@ impl ApiError {
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::EnrolmentRefused(_) => (StatusCode::FORBIDDEN, "enrolment_refused"),
+            Self::AttestationRefused(_) => (StatusCode::FORBIDDEN, "attestation_refused"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
@@ -96,5 +105,11 @@ impl IntoResponse for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         Self::Internal(format!("database: {e}"))
+    }
+}
+
+impl From<crate::domain::attestation::AttestationError> for ApiError {
+    fn from(e: crate::domain::attestation::AttestationError) -> Self {
+        Self::AttestationRefused(e.to_string())
     }
 }

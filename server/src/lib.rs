@@ -55,6 +55,9 @@ pub struct ServeOptions {
     pub tls: Option<TlsFiles>,
     /// A `kind,code,name` file naming post offices (and correcting area names).
     pub area_names: Option<std::path::PathBuf>,
+    /// Let devices without a key attestation register (pending and flagged: the demo, tests,
+    /// emulators; never in production).
+    pub allow_unattested_devices: bool,
 }
 
 /// A certificate chain and private key (PEM files) to serve TLS with.
@@ -118,7 +121,11 @@ pub async fn run(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, storage = %storage.describe(), scheme, "salur API listening");
     eprintln!("salur API on {scheme}://{local} ({}); dashboard at {scheme}://{local}/", storage.describe());
-    let state = AppState::new(db, admin_token).with_names(names);
+    if options.allow_unattested_devices {
+        tracing::warn!("devices without a key attestation may register (pending and flagged on the dashboard)");
+    }
+    let state =
+        AppState::new(db, admin_token).with_names(names).allow_unattested_devices(options.allow_unattested_devices);
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -76,8 +76,9 @@ fn login(name: &str, password: &str, peer: &str) -> Request<Body> {
 
 async fn register(app: &axum::Router, device_id: &str) {
     let signer = SoftwareSigner::generate().unwrap().0;
+    let code = common::enrolment_code(app, BOOTSTRAP, "pos-a", "jakarta-10110").await;
     let reg = json!({ "device_id": device_id, "worker_id": "pos-a", "post_office": "jakarta-10110",
-                      "public_key": B64.encode(signer.public_key_spki().unwrap()) });
+                      "public_key": B64.encode(signer.public_key_spki().unwrap()), "enrolment_code": code });
     let req = common::signed_request(&signer, device_id, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap());
     assert_eq!(call(app, req).await.0, StatusCode::CREATED);
 }
@@ -88,7 +89,7 @@ async fn setups() -> Vec<(common::Backend, axum::Router, Db, Staff)> {
     for b in common::backends().await {
         let db = b.storage.open().await.unwrap();
         let staff = Staff::create(&db).await;
-        let app = router(AppState::new(db.clone(), BOOTSTRAP));
+        let app = router(AppState::new(db.clone(), BOOTSTRAP).allow_unattested_devices(true));
         out.push((b, app, db, staff));
     }
     out
@@ -110,6 +111,13 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             ("GET", "/v1/admin/devices".into(), None, vec![Approver]),
             ("POST", "/v1/admin/devices/dev-acl/approve".into(), None, vec![Approver]),
             ("POST", "/v1/admin/devices/dev-acl/revoke".into(), None, vec![Approver]),
+            ("GET", "/v1/admin/enrolments".into(), None, vec![Approver]),
+            (
+                "POST",
+                "/v1/admin/enrolments".into(),
+                Some(json!({ "worker_id": "pos-a", "post_office": "p" })),
+                vec![Approver],
+            ),
             ("GET", "/v1/devices/dev-acl/chain".into(), None, vec![Approver, Auditor]),
             ("GET", "/v1/admin/devices/dev-acl/export".into(), None, vec![Approver, Auditor]),
             ("GET", "/v1/admin/reallocations".into(), None, vec![Finance, Auditor]),
@@ -142,7 +150,8 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             }
             // The administrator (a user, and the bootstrap token) may use every route.
             let (by_admin, by_bootstrap) = match body {
-                Some(b) => (Some(b.clone()), new_user("by-bootstrap")),
+                Some(b) if path.contains("/users") => (Some(b.clone()), new_user("by-bootstrap")),
+                Some(b) => (Some(b.clone()), Some(b.clone())),
                 None => (None, None),
             };
             let (status, _, answer) =

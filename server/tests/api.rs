@@ -52,12 +52,13 @@ impl Phone {
         common::signed_request(&self.signer, &self.device_id, method, uri, serde_json::to_vec(&body).unwrap())
     }
 
-    fn registration(&self) -> Request<Body> {
+    fn registration(&self, code: &str) -> Request<Body> {
         let spki = self.signer.public_key_spki().unwrap();
         self.request(
             "POST",
             "/v1/devices",
-            json!({ "device_id": self.device_id, "worker_id": "pos-1", "post_office": "jakarta-10110", "public_key": B64.encode(spki) }),
+            json!({ "device_id": self.device_id, "worker_id": "pos-1", "post_office": "jakarta-10110",
+                    "public_key": B64.encode(spki), "enrolment_code": code }),
         )
     }
 
@@ -77,7 +78,7 @@ async fn apps() -> Vec<(&'static str, axum::Router, common::Backend)> {
     let mut out = Vec::new();
     for b in common::backends().await {
         let db = b.storage.open().await.unwrap();
-        out.push((b.name, router(AppState::new(db, ADMIN)), b));
+        out.push((b.name, router(AppState::new(db, ADMIN).allow_unattested_devices(true)), b));
     }
     out
 }
@@ -97,8 +98,14 @@ fn admin(uri: &str, token: &str) -> Request<Body> {
     Request::post(uri).header("authorization", format!("Bearer {token}")).body(Body::empty()).unwrap()
 }
 
+/// A code for the phones of these tests' worker.
+async fn code(app: &axum::Router) -> String {
+    common::enrolment_code(app, ADMIN, "pos-1", "jakarta-10110").await
+}
+
 async fn approved(app: &axum::Router, phone: &Phone) {
-    assert_eq!(call(app, phone.registration()).await.0, StatusCode::CREATED);
+    let code = code(app).await;
+    assert_eq!(call(app, phone.registration(&code)).await.0, StatusCode::CREATED);
     let uri = format!("/v1/admin/devices/{}/approve", phone.device_id);
     assert_eq!(call(app, admin(&uri, ADMIN)).await.0, StatusCode::OK);
 }
@@ -112,8 +119,12 @@ async fn a_device_registers_waits_for_approval_and_uploads_each_receipt_once() {
     for (backend, app, _db) in apps().await {
         eprintln!("backend: {backend}");
         let phone = Phone::new("dev-1");
-        let (status, body) = call(&app, phone.registration()).await;
+        let (status, body) = call(&app, phone.registration(&code(&app).await)).await;
         assert_eq!((status, body["device"]["status"].as_str()), (StatusCode::CREATED, Some("pending")));
+        assert_eq!(
+            (body["device"]["security_level"].as_str(), body["device"]["flagged"].as_bool()),
+            (Some("none"), Some(true))
+        );
         let r: Vec<Vec<u8>> = (1..=5).map(|n| phone.record(n, Outcome::Paid)).collect();
 
         assert_eq!(call(&app, phone.upload(&[&r[0]])).await.0, StatusCode::FORBIDDEN, "pending devices may not upload");
@@ -227,7 +238,7 @@ async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() 
         let impostor = Phone { device_id: "dev-3".into(), ..Phone::new("dev-x") };
         assert_eq!(call(&app, impostor.upload(&[&r1])).await.0, StatusCode::UNAUTHORIZED);
         // Registering a known device id with another key.
-        assert_eq!(call(&app, impostor.registration()).await.0, StatusCode::CONFLICT);
+        assert_eq!(call(&app, impostor.registration(&code(&app).await)).await.0, StatusCode::CONFLICT);
 
         let (status, body) = call(&app, phone.request("POST", "/v1/receipts", json!({ "receipt": "x" }))).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
@@ -270,8 +281,8 @@ async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() 
 #[tokio::test]
 async fn two_instances_over_one_postgres_store_each_receipt_once() {
     for backend in common::backends().await.into_iter().filter(|b| b.name == "postgres") {
-        let a = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN));
-        let b = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN));
+        let a = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN).allow_unattested_devices(true));
+        let b = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-pg");
         approved(&a, &phone).await;
         let receipts: Vec<Vec<u8>> = (1..=30).map(|n| phone.record(n, Outcome::Paid)).collect();
@@ -317,6 +328,7 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/admin/devices/{id}/{action}",
             "/v1/admin/devices/{id}/export",
             "/v1/admin/receipts/{id}/evidence",
+            "/v1/admin/enrolments",
             "/v1/admin/reallocations",
             "/v1/admin/reallocations/{roster_id}/{recipient}/decision",
             "/v1/admin/face-sweep",
@@ -325,6 +337,7 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/admin/users/{name}/tokens",
             "/v1/dashboard",
             "/v1/devices",
+            "/v1/devices/challenge",
             "/v1/devices/{id}/chain",
             "/v1/login",
             "/v1/logout",

@@ -20,13 +20,13 @@ use salur_server::{router, AppState, Limits, Rate};
 use serde_json::json;
 use tower::ServiceExt;
 
-use common::phone::{approved, call, Phone, ADMIN};
+use common::phone::{approved, call, code, Phone, ADMIN};
 
 /// The router over a fresh SQLite database (kept alive by the returned backend) under `limits`.
 async fn app(limits: Limits) -> (axum::Router, common::Backend) {
     let backend = common::backends().await.remove(0);
     let db = backend.storage.open().await.unwrap();
-    (router(AppState::new(db, ADMIN).with_limits(limits)), backend)
+    (router(AppState::new(db, ADMIN).with_limits(limits).allow_unattested_devices(true)), backend)
 }
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn a_replayed_signed_request_is_refused() {
         assert_eq!((status, answer["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("replayed")), "{uri}: {answer}");
     }
     // The registration is signed too: sending it again word for word is a replay, not a re-registration.
-    let (parts, body) = Phone::new("dev-replay-2").registration().into_parts();
+    let (parts, body) = Phone::new("dev-replay-2").registration(&code(&app).await).into_parts();
     let body = to_bytes(body, 1 << 20).await.unwrap();
     assert_eq!(call(&app, Request::from_parts(parts.clone(), Body::from(body.clone()))).await.0, StatusCode::CREATED);
     let (status, answer) = call(&app, Request::from_parts(parts, Body::from(body))).await;
@@ -103,7 +103,7 @@ async fn a_body_over_the_routes_limit_is_refused_before_the_handler() {
     }
     // Not declared: cut while read (a chunked upload of 65 KiB to a 64 KiB route).
     let phone = Phone::new("dev-big");
-    let mut req = phone.registration();
+    let mut req = phone.registration(&code(&app).await);
     *req.body_mut() =
         Body::from_stream(futures::stream::iter((0..65).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1024]))));
     req.headers_mut().remove("content-length");
@@ -157,7 +157,7 @@ async fn receipts_with_out_of_bounds_numbers_are_refused() {
         db.put_recipient(&row, None).await.unwrap();
         let key = db.roster_key("blt-2026-11").await.unwrap();
         let siti = receipt::recipient_ref(&key, &row.nik);
-        let app = router(AppState::new(db, ADMIN));
+        let app = router(AppState::new(db, ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-numbers");
         approved(&app, &phone).await;
 

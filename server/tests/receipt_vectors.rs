@@ -42,9 +42,10 @@ async fn the_second_byte_forms_of_a_receipt_are_refused_at_upload() {
     let device = "dev-test-0001";
     for backend in common::backends().await {
         eprintln!("backend: {}", backend.name);
-        let app = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN));
+        let app = router(AppState::new(backend.storage.open().await.unwrap(), ADMIN).allow_unattested_devices(true));
+        let code = common::enrolment_code(&app, ADMIN, "pos-test-01", "jakarta-10110").await;
         let registration = json!({ "device_id": device, "worker_id": "pos-test-01", "post_office": "jakarta-10110",
-                                   "public_key": B64.encode(&spki) });
+                                   "public_key": B64.encode(&spki), "enrolment_code": code });
         let req =
             common::signed_request(&key, device, "POST", "/v1/devices", serde_json::to_vec(&registration).unwrap());
         assert_eq!(call(&app, req).await.0, StatusCode::CREATED);

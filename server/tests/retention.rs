@@ -39,7 +39,7 @@ async fn personal_data_goes_after_its_retention_and_what_was_paid_stays() {
         db.put_recipient(&row("3171010101900001", "Siti", "blt-2024-01"), None).await.unwrap();
         db.put_recipient(&row("3171010101900002", "Budi", "blt-2026-11"), None).await.unwrap();
         let budi = recipient_ref(&db.roster_key("blt-2026-11").await.unwrap(), "3171010101900002");
-        let app = router(AppState::new(db.clone(), ADMIN));
+        let app = router(AppState::new(db.clone(), ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-retention");
         approved(&app, &phone).await;
         let crop = b"a face crop, as the phone signed it".to_vec();

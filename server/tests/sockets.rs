@@ -17,13 +17,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const ADMIN: &str = "test-admin-token";
 
 /// The API on a real loopback socket under `limits`.
-async fn serve(limits: Limits) -> (std::net::SocketAddr, common::Backend) {
+async fn serve(limits: Limits) -> (std::net::SocketAddr, common::Backend, salur_server::Db) {
     let backend = common::backends().await.remove(0);
     let db = backend.storage.open().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(salur_server::serve(listener, AppState::new(db, ADMIN).with_limits(limits), std::future::pending()));
-    (addr, backend)
+    let state = AppState::new(db.clone(), ADMIN).with_limits(limits).allow_unattested_devices(true);
+    tokio::spawn(salur_server::serve(listener, state, std::future::pending()));
+    (addr, backend, db)
 }
 
 /// Sends `head` (request line and headers) and reads the answer until the server closes or 10 s pass.
@@ -48,7 +49,7 @@ async fn raw(addr: std::net::SocketAddr, head: &str) -> (String, Duration) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_stalls_after_its_headers_is_timed_out_with_408() {
     let limits = Limits { request_timeout: Duration::from_secs(1), ..Limits::default() };
-    let (addr, _db) = serve(limits).await;
+    let (addr, _db, _) = serve(limits).await;
     // Valid, fresh signature headers, so the server goes on to read the body: which never comes.
     let signer = SoftwareSigner::generate().unwrap().0;
     let now = salur_server::clock::now_ms();
@@ -69,7 +70,7 @@ async fn a_request_that_stalls_after_its_headers_is_timed_out_with_408() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_stalls_inside_its_headers_is_closed() {
     let limits = Limits { header_timeout: Duration::from_secs(1), ..Limits::default() };
-    let (addr, _db) = serve(limits).await;
+    let (addr, _db, _) = serve(limits).await;
     // Half a request head, then nothing (slowloris): the server hangs up after the header timeout.
     let (answer, took) = raw(addr, "POST /v1/receipts HTTP/1.1\r\nhost: x\r\nx-salur-dev").await;
     assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "closed after {took:?}: {answer}");
@@ -81,7 +82,7 @@ async fn a_connection_that_stalls_inside_its_headers_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversized_upload_is_answered_413_on_a_real_socket_without_sending_the_body() {
-    let (addr, _db) = serve(Limits::default()).await;
+    let (addr, _db, _) = serve(Limits::default()).await;
     let head =
         "POST /v1/receipts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 104857600\r\n\r\n";
     let (answer, took) = raw(addr, head).await;
@@ -91,7 +92,7 @@ async fn an_oversized_upload_is_answered_413_on_a_real_socket_without_sending_th
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_requests_from_one_address_answer_429_with_retry_after() {
-    let (addr, _db) = serve(Limits { per_address: Rate { per_second: 1, burst: 3 }, ..Limits::default() }).await;
+    let (addr, _db, _) = serve(Limits { per_address: Rate { per_second: 1, burst: 3 }, ..Limits::default() }).await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
         let (answer, _) = raw(addr, "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
@@ -110,7 +111,8 @@ async fn the_phones_sync_client_waits_out_the_rate_limit_and_finishes() {
     use salur_core::store::{Draft, Store};
     use salur_core::sync::{Backoff, SyncClient, SyncConfig};
 
-    let (addr, _db) = serve(Limits { per_device: Rate { per_second: 2, burst: 2 }, ..Limits::default() }).await;
+    let (addr, _backend, db) =
+        serve(Limits { per_device: Rate { per_second: 2, burst: 2 }, ..Limits::default() }).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("phone.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
     let signer = SoftwareSigner::generate().unwrap().0;
@@ -120,7 +122,8 @@ async fn the_phones_sync_client_waits_out_the_rate_limit_and_finishes() {
     // The cap is above the server's Retry-After (1 s), which the client takes as its floor.
     config.backoff = Backoff { base: Duration::from_millis(50), cap: Duration::from_secs(2), max_attempts: 20 };
     let client = SyncClient::new(&config).unwrap();
-    client.register(&store, &signer, "dev-sync", "pos-1", "jakarta-10110").await.unwrap();
+    let code = common::stored_code(&db, "pos-1", "jakarta-10110").await;
+    client.register(&store, &signer, "dev-sync", "pos-1", "jakarta-10110", &code).await.unwrap();
     let (answer, _) = raw(
         addr,
         &format!(

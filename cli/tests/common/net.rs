@@ -56,6 +56,8 @@ impl ServerProcess {
             .arg("serve")
             .args(&self.args)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            // The tests' phones have software keys.
+            .arg("--allow-unattested-devices")
             .env("SALUR_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "warn")
             .stderr(Stdio::null())
@@ -89,6 +91,24 @@ impl ServerProcess {
             .await
             .unwrap();
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    }
+}
+
+impl ServerProcess {
+    /// A one-time enrolment code for `worker_id` at `post_office`, issued over the API.
+    pub async fn enrolment_code(&self, worker_id: &str, post_office: &str) -> String {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/admin/enrolments", self.url()))
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "worker_id": worker_id, "post_office": post_office }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        let answer: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+        answer["code"].as_str().unwrap().to_string()
     }
 }
 

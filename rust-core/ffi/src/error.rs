@@ -53,6 +53,10 @@ pub enum ErrorKind {
     Tls,
     /// The server refused a request.
     Server,
+    /// The enrolment code was refused (unknown, used, expired, another worker's).
+    EnrolmentRefused,
+    /// The phone's key attestation was refused.
+    AttestationRefused,
     /// A sync is already running.
     SyncBusy,
     /// A file could not be read or written.

@@ -320,20 +320,38 @@ impl Phone {
         Ok(salur_core::keys::Signer::public_key_spki(self.signer.as_ref())?)
     }
 
-    /// Registers the device with the server (idempotent), with the Keystore attestation chain
-    /// (DER certificates, leaf first; empty when there is none); returns the device's state.
+    /// The nonce to make the device key with (its attestation challenge) for the enrolment code
+    /// the supervisor gave; `ENROLMENT_REFUSED` when the code is unknown, used or expired.
+    pub async fn registration_challenge(&self, enrolment_code: String) -> Result<Vec<u8>, SalurError> {
+        let client = self.client.clone();
+        self.on_runtime(async move { client.enrolment_challenge(&enrolment_code).await }).await
+    }
+
+    /// Registers the device with the server (idempotent) with the supervisor's enrolment code and
+    /// the Keystore attestation chain (DER certificates, leaf first, made with the nonce from
+    /// `registration_challenge`; empty when there is none); returns the device's state:
+    /// `APPROVED` at once for a key in secure hardware, else `PENDING`.
     pub async fn register(
         &self,
         device_id: String,
         worker_id: String,
         post_office: String,
+        enrolment_code: String,
         attestation: Vec<Vec<u8>>,
     ) -> Result<DeviceState, SalurError> {
         let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
         let status = self
             .on_runtime(async move {
                 let r = client
-                    .register_attested(&store, signer.as_ref(), &device_id, &worker_id, &post_office, &attestation)
+                    .register_attested(
+                        &store,
+                        signer.as_ref(),
+                        &device_id,
+                        &worker_id,
+                        &post_office,
+                        &enrolment_code,
+                        &attestation,
+                    )
                     .await?;
                 Ok(r.status)
             })

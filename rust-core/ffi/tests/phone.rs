@@ -73,7 +73,8 @@ fn assigned_rosters_override_approval_received_in_full_and_location_against_a_re
         db.add_supervisor("sup-1", "jakarta-10110", &secret).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(salur_server::serve(listener, AppState::new(db.clone(), "admin"), std::future::pending()));
+        let state = AppState::new(db.clone(), "admin").allow_unattested_devices(true);
+        tokio::spawn(salur_server::serve(listener, state, std::future::pending()));
         (db, url)
     });
     let server =
@@ -84,7 +85,17 @@ fn assigned_rosters_override_approval_received_in_full_and_location_against_a_re
     // Before registration there is no device to bind a challenge to.
     let unregistered = phone.override_challenge("blt-ffi-1".into(), "00".into(), OverrideReason::Other).unwrap_err();
     assert_eq!(kind(unregistered).0, ErrorKind::InvalidArgument);
-    let state = rt.block_on(phone.register("dev-ffi".into(), "pos-1".into(), "jakarta-10110".into(), vec![])).unwrap();
+    // A code the server does not know is refused as such, before any key is registered.
+    let refused = rt.block_on(phone.registration_challenge("AAAAA-AAAAA".into())).unwrap_err();
+    assert_eq!(kind(refused).0, ErrorKind::EnrolmentRefused);
+    let code = salur_server::domain::enrolment::new_code().unwrap();
+    let hash = salur_server::domain::enrolment::code_hash(&code).unwrap();
+    rt.block_on(db.add_enrolment(&hash, "pos-1", "jakarta-10110", "test", salur_server::clock::now_ms() + 60_000))
+        .unwrap();
+    assert_eq!(rt.block_on(phone.registration_challenge(code.clone())).unwrap().len(), 32);
+    let state = rt
+        .block_on(phone.register("dev-ffi".into(), "pos-1".into(), "jakarta-10110".into(), code.clone(), vec![]))
+        .unwrap();
     assert_eq!(state, DeviceState::Pending);
     rt.block_on(db.set_device_status("dev-ffi", DeviceStatus::Approved)).unwrap();
 

@@ -226,7 +226,23 @@ impl SyncClient {
         Ok(offset)
     }
 
-    /// Registers this device's key with the server (idempotent), binding the store to it first.
+    /// Asks the server for a registration nonce for `enrolment_code` (the code an approver gave the
+    /// worker): the phone makes its key with this nonce as the attestation challenge, then
+    /// registers within 15 minutes. A code that is unknown, used or expired is refused
+    /// ([`Error::EnrolmentRefused`]).
+    pub async fn enrolment_challenge(&self, enrolment_code: &str) -> Result<Vec<u8>> {
+        let body = serde_json::json!({ "enrolment_code": enrolment_code }).to_string();
+        let answer = self
+            .http
+            .call(None, Method::POST, "/v1/devices/challenge", Some(body.as_bytes()), &|_| {})
+            .await
+            .map_err(enrolment_error)?;
+        let nonce: Nonce = decode(&answer, "registration nonce")?;
+        B64.decode(nonce.nonce).map_err(|_| unexpected("the registration nonce is not base64".into()))
+    }
+
+    /// Registers this device's key with the server (idempotent), binding the store to it first,
+    /// without a key attestation (servers run with `--allow-unattested-devices` only).
     pub async fn register(
         &self,
         store: &Store,
@@ -234,12 +250,14 @@ impl SyncClient {
         device_id: &str,
         worker_id: &str,
         post_office: &str,
+        enrolment_code: &str,
     ) -> Result<Registration> {
-        self.register_attested(store, signer, device_id, worker_id, post_office, &[]).await
+        self.register_attested(store, signer, device_id, worker_id, post_office, enrolment_code, &[]).await
     }
 
-    /// [`Self::register`] with the key's attestation certificate chain (DER, leaf first), which the
-    /// server keeps for the administrator who approves the device.
+    /// [`Self::register`] with the key's attestation certificate chain (DER, leaf first), made with
+    /// the nonce from [`Self::enrolment_challenge`] as its challenge; the server verifies it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn register_attested(
         &self,
         store: &Store,
@@ -247,6 +265,7 @@ impl SyncClient {
         device_id: &str,
         worker_id: &str,
         post_office: &str,
+        enrolment_code: &str,
         attestation: &[Vec<u8>],
     ) -> Result<Registration> {
         store.set_device(device_id, worker_id, signer)?;
@@ -256,10 +275,15 @@ impl SyncClient {
             "post_office": post_office,
             "public_key": B64.encode(signer.public_key_spki()?),
             "attestation": attestation.iter().map(|c| B64.encode(c)).collect::<Vec<_>>(),
+            "enrolment_code": enrolment_code,
         })
         .to_string();
         let auth = Self::auth(store, signer, device_id)?;
-        let answer = self.http.call(Some(auth), Method::POST, "/v1/devices", Some(body.as_bytes()), &|_| {}).await?;
+        let answer = self
+            .http
+            .call(Some(auth), Method::POST, "/v1/devices", Some(body.as_bytes()), &|_| {})
+            .await
+            .map_err(enrolment_error)?;
         Ok(decode::<RegistrationAnswer>(&answer, "registration")?.device)
     }
 
@@ -463,6 +487,23 @@ fn evidence_refused(e: Error) -> Error {
         },
         other => other,
     }
+}
+
+/// The server's refusal of an enrolment code or of a key attestation, as its own kind (the phone
+/// tells the worker what to do: ask for a new code, or use another phone).
+fn enrolment_error(e: Error) -> Error {
+    match e {
+        Error::Server { status: 403, code, message } if code == "enrolment_refused" => Error::EnrolmentRefused(message),
+        Error::Server { status: 403, code, message } if code == "attestation_refused" => {
+            Error::AttestationRefused(message)
+        }
+        other => other,
+    }
+}
+
+#[derive(Deserialize)]
+struct Nonce {
+    nonce: String,
 }
 
 fn registered(store: &Store) -> Result<String> {

@@ -1,4 +1,5 @@
-//! Devices: registration signed with the key being registered, approval, the chain a device holds here.
+//! Devices: registration (signed with the key being registered, with an enrolment code and a
+//! verified key attestation), approval, the chain a device holds here.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
@@ -11,14 +12,18 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{
-    accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body,
+    accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body, peer,
     signed_headers, staff, Staff,
 };
 use super::AppState;
-use crate::domain::audit::Action;
+use crate::clock::now_ms;
+use crate::domain::attestation::{self, SecurityLevel, MAX_CHAIN};
+use crate::domain::audit::{Action, Actor, NewEntry};
 use crate::domain::devices::{check_identifier, DeviceStatus};
+use crate::domain::enrolment;
 use crate::domain::roles::Permission;
 use crate::error::ApiError;
+use crate::store::NewDevice;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,9 +33,13 @@ struct Registration {
     post_office: String,
     /// SPKI DER, base64.
     public_key: String,
-    /// Android key attestation chain (base64 DER certificates, leaf first), when the phone has one.
+    /// Android key attestation chain (base64 DER certificates, leaf first), made with the nonce
+    /// issued for the enrolment code as its challenge.
     #[serde(default)]
     attestation: Vec<String>,
+    /// The one-time code an approver issued for this worker.
+    #[serde(default)]
+    enrolment_code: Option<String>,
 }
 
 /// Registration is signed with the key being registered: proof that the caller holds it.
@@ -57,11 +66,75 @@ pub(super) async fn register(
     // Counted by the key, not the claimed id: anyone may sign a registration naming a real
     // device's id with a key of their own, and must not use up that device's allowance.
     accept_signed(&state, &format!("key:{}", hex::encode(salur_core::crypto::key_id(&spki))), &signature)?;
-    if reg.attestation.len() > 8 || reg.attestation.iter().any(|c| c.len() > 16 * 1024 || B64.decode(c).is_err()) {
+    if reg.attestation.len() > MAX_CHAIN || reg.attestation.iter().any(|c| c.len() > 16 * 1024) {
         return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
     }
-    let device =
-        state.db.register_device(&reg.device_id, &reg.worker_id, &reg.post_office, &spki, &reg.attestation).await?;
+    let chain = reg
+        .attestation
+        .iter()
+        .map(|c| B64.decode(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ApiError::BadRequest("attestation: certificates are base64 DER".into()))?;
+    // A retry of a registration the server already holds (its answer was lost) needs no code.
+    if let Some(d) = state.db.device(&reg.device_id).await? {
+        if d.public_key == spki && d.worker_id == reg.worker_id && d.post_office == reg.post_office {
+            let key_id = hex::encode(salur_core::crypto::key_id(&spki));
+            return Ok((StatusCode::CREATED, Json(json!({ "device": d, "key_id": key_id }))));
+        }
+    }
+    state.enrol_throttle.attempt_enrolment(peer(&parts).map(|p| p.ip()))?;
+    let code = reg.enrolment_code.as_deref().ok_or_else(|| {
+        ApiError::EnrolmentRefused("registration needs an enrolment code: ask your supervisor for one".into())
+    })?;
+    let hash = enrolment::code_hash(code).ok_or_else(enrolment::refused)?;
+    let now = now_ms();
+    let code_row = state.db.enrolment(&hash).await?.filter(|e| e.open_at(now)).ok_or_else(enrolment::refused)?;
+    if code_row.worker_id != reg.worker_id || code_row.post_office != reg.post_office {
+        return Err(ApiError::EnrolmentRefused(
+            "this enrolment code was issued for another worker or post office: ask your supervisor".into(),
+        ));
+    }
+    let attested = if chain.is_empty() {
+        if !state.allow_unattested {
+            return Err(ApiError::AttestationRefused(
+                "this phone sent no key attestation: registration needs a key made in the phone's secure hardware"
+                    .into(),
+            ));
+        }
+        None
+    } else {
+        let nonce = code_row.nonce.filter(|(_, until)| *until > now).map(|(n, _)| n).ok_or_else(|| {
+            ApiError::AttestationRefused(
+                "no fresh registration nonce for this code: ask for one (POST /v1/devices/challenge) and try again"
+                    .into(),
+            )
+        })?;
+        Some(attestation::verify(&chain, &spki, &nonce, now)?)
+    };
+    let level = attested.as_ref().map_or(SecurityLevel::None, |a| a.security_level);
+    let status = enrolment::initial_status(level);
+    let new = NewDevice {
+        device_id: &reg.device_id,
+        worker_id: &reg.worker_id,
+        post_office: &reg.post_office,
+        spki: &spki,
+        attestation: &reg.attestation,
+        security_level: level,
+        attestation_version: attested.as_ref().map(|a| a.attestation_version),
+        challenge: attested.as_ref().map(|a| a.challenge.as_slice()),
+        status,
+    };
+    let device = state.db.enrol_device(&new, &hash).await?;
+    let entry = NewEntry {
+        actor: Actor {
+            name: format!("device:{}", reg.device_id),
+            peer: peer(&parts).map_or_else(|| "unknown".to_string(), |p| p.to_string()),
+        },
+        action: Action::DeviceEnrolled,
+        target: Some(reg.device_id.clone()),
+        detail: Some(format!("worker {}, security level {}, {}", reg.worker_id, level.as_str(), status.as_str())),
+    };
+    state.db.audit(entry).await?;
     let key_id = hex::encode(salur_core::crypto::key_id(&spki));
     Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
 }

@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod auth;
 mod devices;
+mod enrolments;
 mod evidence;
 mod limits;
 mod receipts;
@@ -51,6 +52,11 @@ pub struct AppState {
     pub(crate) bootstrap_sha256: Option<Arc<[u8; 32]>>,
     /// Login attempts per name and per address.
     pub(crate) throttle: Arc<LoginThrottle>,
+    /// Enrolment attempts (nonces and registrations) per address.
+    pub(crate) enrol_throttle: Arc<LoginThrottle>,
+    /// Whether a device may register without a key attestation chain (`--allow-unattested-devices`:
+    /// the demo, tests, emulators); such devices stay pending and flagged.
+    pub(crate) allow_unattested: bool,
     /// Prometheus metrics.
     pub metrics: Arc<crate::read::metrics::Metrics>,
     /// The dashboard's answers, kept a few seconds.
@@ -71,6 +77,14 @@ impl AppState {
             db,
             bootstrap_sha256: (!token.is_empty()).then(|| Arc::new(salur_core::crypto::sha256(token.as_bytes()))),
             throttle: Arc::default(),
+            // 10 attempts per address, then one every 6 seconds: a 50-bit code is out of reach.
+            enrol_throttle: Arc::new(LoginThrottle::new(
+                1,
+                std::time::Duration::from_secs(60),
+                10,
+                std::time::Duration::from_secs(6),
+            )),
+            allow_unattested: false,
             metrics: Arc::default(),
             dashboards: Arc::default(),
             names: Arc::new(crate::read::names::AreaNames::bundled()),
@@ -88,6 +102,18 @@ impl AppState {
     /// The same state with these area and post-office names.
     pub fn with_names(mut self, names: crate::read::names::AreaNames) -> Self {
         self.names = Arc::new(names);
+        self
+    }
+
+    /// The same state, letting devices without a key attestation register (pending and flagged).
+    pub fn allow_unattested_devices(mut self, allow: bool) -> Self {
+        self.allow_unattested = allow;
+        self
+    }
+
+    /// The same state with another enrolment throttle (tests).
+    pub fn with_enrolment_throttle(mut self, throttle: LoginThrottle) -> Self {
+        self.enrol_throttle = Arc::new(throttle);
         self
     }
 
@@ -122,6 +148,8 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", limited(get(openapi), NO_BODY))
         .route("/v1/time", limited(get(|| async { Json(json!({ "server_ms": now_ms() })) }), NO_BODY))
         .route("/v1/devices", limited(post(devices::register), SMALL))
+        .route("/v1/devices/challenge", limited(post(enrolments::challenge), SMALL))
+        .route("/v1/admin/enrolments", limited(get(enrolments::list).post(enrolments::issue), SMALL))
         .route("/v1/receipts", limited(post(receipts::upload_batch), BATCH))
         .route("/v1/receipts/{id}", limited(put(receipts::upload_one), SMALL))
         .route("/v1/receipts/{id}/evidence", limited(get(evidence::status).put(evidence::put), EVIDENCE))

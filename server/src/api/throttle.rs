@@ -48,18 +48,30 @@ impl LoginThrottle {
             self.by_name.retain_recent();
             self.by_address.retain_recent();
         }
-        use governor::clock::{Clock, DefaultClock};
-        let refused = |not_until: governor::NotUntil<_>| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
-            ApiError::RateLimited {
-                message: format!("too many login attempts: wait {wait} s before trying again"),
-                retry_after_secs: wait,
-            }
-        };
+        let refused = |n| refusal("too many login attempts", n);
         self.by_address.check_key(&address).map_err(refused)?;
         // Real names have at most 64 characters: a longer key buys an attacker nothing but memory.
         let key: String = name.chars().take(64).collect();
         self.by_name.check_key(&key).map_err(refused)?;
         Ok(())
     }
+
+    /// Takes one enrolment attempt (a registration nonce or a registration) from `address`: codes
+    /// are short enough to type, so guessing them must stay slow.
+    pub fn attempt_enrolment(&self, address: Option<IpAddr>) -> Result<(), ApiError> {
+        if self.by_address.len() > SWEEP_AT {
+            self.by_address.retain_recent();
+        }
+        self.by_address.check_key(&address).map_err(|n| refusal("too many enrolment attempts from this address", n))
+    }
+}
+
+/// 429 with the seconds until the next attempt is allowed.
+fn refusal(
+    what: &str,
+    not_until: governor::NotUntil<<governor::clock::DefaultClock as governor::clock::Clock>::Instant>,
+) -> ApiError {
+    use governor::clock::{Clock, DefaultClock};
+    let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
+    ApiError::RateLimited { message: format!("{what}: wait {wait} s before trying again"), retry_after_secs: wait }
 }

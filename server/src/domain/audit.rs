@@ -52,6 +52,10 @@ pub enum Action {
     DeviceExported,
     /// Personal data past its retention was purged.
     DataPurged,
+    /// An enrolment code was issued for a worker (the code itself is never logged).
+    EnrolmentIssued,
+    /// A device registered with an enrolment code (its security level and first state in the detail).
+    DeviceEnrolled,
 }
 
 impl Action {
@@ -77,6 +81,8 @@ impl Action {
             Action::SupervisorAdded => "supervisor_added",
             Action::DeviceExported => "device_exported",
             Action::DataPurged => "data_purged",
+            Action::EnrolmentIssued => "enrolment_issued",
+            Action::DeviceEnrolled => "device_enrolled",
         }
     }
 }

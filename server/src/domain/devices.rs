@@ -4,6 +4,7 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use super::attestation::SecurityLevel;
 use crate::error::ApiError;
 
 /// Registration state of a device.
@@ -57,6 +58,14 @@ pub struct Device {
     pub status: DeviceStatus,
     /// Certificates in the key attestation chain sent at registration (0: none sent).
     pub attestation_certs: u64,
+    /// Where its key lives, as its verified attestation said (`none`: no attestation).
+    pub security_level: SecurityLevel,
+    /// The attestation's `attestationVersion`, when verified.
+    pub attestation_version: Option<i64>,
+    /// The attestation challenge (hex): the nonce issued for its enrolment code.
+    pub attestation_challenge: Option<String>,
+    /// Whether the dashboard flags it: its key is not proven to be in secure hardware.
+    pub flagged: bool,
 }
 
 impl Device {
@@ -103,6 +112,10 @@ mod tests {
             public_key: vec![],
             status: DeviceStatus::Pending,
             attestation_certs: 0,
+            security_level: SecurityLevel::None,
+            attestation_version: None,
+            attestation_challenge: None,
+            flagged: true,
         };
         assert!(matches!(d.may_upload(), Err(ApiError::Forbidden(_))));
         d.status = DeviceStatus::Approved;

@@ -3,12 +3,14 @@
 //! Each rule is defined once here (or, where the phone needs it too, in `salur-core`).
 
 pub mod areas;
+pub mod attestation;
 pub mod audit;
 pub mod bounds;
 pub mod chain;
 pub mod credentials;
 pub mod dates;
 pub mod devices;
+pub mod enrolment;
 pub mod ingest;
 pub mod overrides;
 pub mod reallocation;

@@ -175,6 +175,26 @@ pub struct Dashboard {
     pub reallocations: Vec<(String, u64, u64)>,
     /// Recipients paid after their funds were reallocated (each a case for the auditor).
     pub paid_after_reallocation: u64,
+    /// Registered, unrevoked devices whose key is not proven to be in secure hardware (a software
+    /// attestation, or none).
+    pub devices_flagged_count: u64,
+    /// Those devices, by id, at most [`DEVICE_LIST_LIMIT`].
+    pub devices_flagged: Vec<FlaggedDevice>,
+}
+
+/// A device the dashboard flags: its key attestation proves no secure hardware.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct FlaggedDevice {
+    /// Device id.
+    pub device_id: String,
+    /// Its worker.
+    pub worker_id: String,
+    /// Their post office.
+    pub post_office: String,
+    /// `software` or `none`.
+    pub security_level: String,
+    /// `pending` or `approved`.
+    pub status: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -362,11 +382,25 @@ impl Db {
         let progress = period.map_or_else(Vec::new, |p| {
             targets::progress(&p, &paid_by_day, total.recipients - total.ineligible, wib_day(now))
         });
+        // Devices from before attestation was verified (NULL) count as unattested.
+        let flagged_where = "status <> 'revoked' AND COALESCE(security_level, 'none') NOT IN ('tee', 'strongbox')";
+        let devices_flagged_count: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM devices WHERE {flagged_where}")))
+                .fetch_one(&self.read)
+                .await?;
+        let devices_flagged: Vec<FlaggedDevice> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT device_id, worker_id, post_office, COALESCE(security_level, 'none') AS security_level, status
+             FROM devices WHERE {flagged_where} ORDER BY device_id LIMIT {DEVICE_LIST_LIMIT}"
+        )))
+        .fetch_all(&self.read)
+        .await?;
         Ok(Dashboard {
             period: period.map(|p| (civil_date(p.first_day), civil_date(p.first_day + p.days - 1))),
             progress,
             reallocations,
             paid_after_reallocation: named("paid_after_reallocation").first().map_or(0, |(_, n)| *n),
+            devices_flagged_count: n(devices_flagged_count),
+            devices_flagged,
             overrides_unverified_count: named("override_approval:")
                 .iter()
                 .filter(|(state, _)| state != "verified")

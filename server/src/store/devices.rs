@@ -4,7 +4,9 @@ use salur_core::crypto;
 
 use super::Db;
 use crate::clock::now_ms;
+use crate::domain::attestation::SecurityLevel;
 use crate::domain::devices::{Device, DeviceStatus};
+use crate::domain::enrolment;
 use crate::error::ApiError;
 
 #[derive(sqlx::FromRow)]
@@ -15,11 +17,15 @@ struct DeviceRow {
     public_key: Vec<u8>,
     status: String,
     attestation: Option<String>,
+    security_level: Option<String>,
+    attestation_version: Option<i64>,
+    attestation_challenge: Option<String>,
 }
 
 impl TryFrom<DeviceRow> for Device {
     type Error = ApiError;
     fn try_from(r: DeviceRow) -> Result<Self, ApiError> {
+        let security_level = SecurityLevel::parse(r.security_level.as_deref().unwrap_or("none"));
         Ok(Device {
             device_id: r.device_id,
             worker_id: r.worker_id,
@@ -30,52 +36,101 @@ impl TryFrom<DeviceRow> for Device {
                 .attestation
                 .and_then(|a| serde_json::from_str::<Vec<String>>(&a).ok())
                 .map_or(0, |certs| certs.len() as u64),
+            security_level,
+            attestation_version: r.attestation_version,
+            attestation_challenge: r.attestation_challenge,
+            flagged: !security_level.is_hardware(),
         })
     }
 }
 
-const DEVICE_COLUMNS: &str = "device_id, worker_id, post_office, public_key, status, attestation";
+const DEVICE_COLUMNS: &str = "device_id, worker_id, post_office, public_key, status, attestation, security_level, \
+                              attestation_version, attestation_challenge";
+
+/// A device about to be registered with an enrolment code.
+#[derive(Debug, Clone)]
+pub struct NewDevice<'a> {
+    /// Device id.
+    pub device_id: &'a str,
+    /// Worker (equal to the code's).
+    pub worker_id: &'a str,
+    /// Post office (equal to the code's).
+    pub post_office: &'a str,
+    /// SPKI DER of its key.
+    pub spki: &'a [u8],
+    /// The chain as sent (base64 DER, leaf first), kept for approvers.
+    pub attestation: &'a [String],
+    /// What the verified chain proved (`None` level: no chain, on a server that allows it).
+    pub security_level: SecurityLevel,
+    /// The attestation version, when verified.
+    pub attestation_version: Option<i64>,
+    /// The challenge the chain carried.
+    pub challenge: Option<&'a [u8]>,
+    /// Its first state (domain/enrolment.rs `initial_status`).
+    pub status: DeviceStatus,
+}
 
 impl Db {
-    /// Registers a device as pending; the same registration again is a no-op, another key for
+    /// Registers a device and uses up its enrolment code (`code_hash`) in one transaction: of two
+    /// registrations with one code, even at once, only the first succeeds. The same registration
+    /// again (a retry after a lost answer) returns the device as it is; another key or worker for
     /// a known device id is a conflict.
-    pub async fn register_device(
-        &self,
-        device_id: &str,
-        worker_id: &str,
-        post_office: &str,
-        spki: &[u8],
-        attestation: &[String],
-    ) -> Result<Device, ApiError> {
-        if let Some(d) = self.device(device_id).await? {
-            if d.public_key == spki && d.worker_id == worker_id && d.post_office == post_office {
+    pub async fn enrol_device(&self, new: &NewDevice<'_>, code_hash: &[u8; 32]) -> Result<Device, ApiError> {
+        if let Some(d) = self.device(new.device_id).await? {
+            if d.public_key == new.spki && d.worker_id == new.worker_id && d.post_office == new.post_office {
                 return Ok(d);
             }
-            return Err(ApiError::Conflict(format!("device {device_id} is registered with another key or worker")));
+            return Err(ApiError::Conflict(format!(
+                "device {} is registered with another key or worker",
+                new.device_id
+            )));
         }
         let now = now_ms();
+        let mut tx = self.write.begin().await?;
+        // The row lock (PostgreSQL) or the one writer (SQLite) orders concurrent uses of one code;
+        // the second sees used_ms set and changes nothing.
+        let used = sqlx::query(
+            "UPDATE enrolments SET used_ms = $1, used_by_device = $2
+             WHERE code_hash = $3 AND used_ms IS NULL AND expires_ms > $4 AND worker_id = $5 AND post_office = $6",
+        )
+        .bind(now)
+        .bind(new.device_id)
+        .bind(&code_hash[..])
+        .bind(now)
+        .bind(new.worker_id)
+        .bind(new.post_office)
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() != 1 {
+            return Err(enrolment::refused());
+        }
         sqlx::query(
             "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms,
-                                  attestation)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+                                  attestation, security_level, attestation_version, attestation_challenge)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
-        .bind(device_id)
-        .bind(worker_id)
-        .bind(post_office)
-        .bind(spki)
-        .bind(crypto::key_id(spki))
+        .bind(new.device_id)
+        .bind(new.worker_id)
+        .bind(new.post_office)
+        .bind(new.spki)
+        .bind(crypto::key_id(new.spki))
+        .bind(new.status.as_str())
         .bind(now)
         .bind(now)
-        .bind((!attestation.is_empty()).then(|| serde_json::json!(attestation).to_string()))
-        .execute(&self.write)
+        .bind((!new.attestation.is_empty()).then(|| serde_json::json!(new.attestation).to_string()))
+        .bind(new.security_level.as_str())
+        .bind(new.attestation_version)
+        .bind(new.challenge.map(hex::encode))
+        .execute(&mut *tx)
         .await
         .map_err(|e| match e {
             sqlx::Error::Database(d) if d.is_unique_violation() => {
-                ApiError::Conflict("this key is already registered to another device".into())
+                ApiError::Conflict("this key (or device id) is already registered to another device".into())
             }
             other => other.into(),
         })?;
-        self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
+        tx.commit().await?;
+        self.device(new.device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
     }
 
     /// One device.

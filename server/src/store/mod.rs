@@ -8,6 +8,7 @@
 
 mod audit;
 mod devices;
+mod enrolments;
 mod evidence;
 mod reallocations;
 mod receipts;
@@ -27,6 +28,8 @@ use sqlx::{AnyPool, Executor};
 use crate::error::ApiError;
 
 pub use audit::audit_csv;
+pub use devices::NewDevice;
+pub use enrolments::{Enrolment, OpenEnrolment};
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
 pub use reallocations::{reallocations_csv, Reallocation};
 pub use retention::PurgeReport;

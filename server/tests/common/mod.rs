@@ -87,3 +87,29 @@ pub fn signed_request(
     }
     req.body(axum::body::Body::from(body)).unwrap()
 }
+
+/// A one-time enrolment code for `worker_id` at `post_office`, issued over the API with `token`
+/// (an approver's or administrator's).
+pub async fn enrolment_code(app: &axum::Router, token: &str, worker_id: &str, post_office: &str) -> String {
+    use tower::ServiceExt;
+    let body = serde_json::json!({ "worker_id": worker_id, "post_office": post_office }).to_string();
+    let req = axum::http::Request::post("/v1/admin/enrolments")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), axum::http::StatusCode::CREATED);
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    answer["code"].as_str().unwrap().to_string()
+}
+
+/// A one-time enrolment code for `worker_id` at `post_office`, put straight into the store.
+pub async fn stored_code(db: &salur_server::Db, worker_id: &str, post_office: &str) -> String {
+    use salur_server::domain::enrolment;
+    let code = enrolment::new_code().unwrap();
+    let expires = salur_server::clock::now_ms() + 3_600_000;
+    db.add_enrolment(&enrolment::code_hash(&code).unwrap(), worker_id, post_office, "test", expires).await.unwrap();
+    code
+}

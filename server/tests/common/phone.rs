@@ -35,11 +35,11 @@ impl Phone {
         super::signed_request(&self.signer, &self.id, method, uri, body)
     }
 
-    /// Its registration.
-    pub fn registration(&self) -> Request<Body> {
+    /// Its registration with enrolment code `code` (no attestation: the app must allow that).
+    pub fn registration(&self, code: &str) -> Request<Body> {
         let spki = self.signer.public_key_spki().unwrap();
         let reg = json!({ "device_id": self.id, "worker_id": "pos-1", "post_office": "jakarta-10110",
-                          "public_key": B64.encode(spki) });
+                          "public_key": B64.encode(spki), "enrolment_code": code });
         self.request("POST", "/v1/devices", reg)
     }
 
@@ -85,9 +85,15 @@ pub async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value)
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
-/// Registers `phone` and has the bootstrap administrator approve it.
+/// A fresh enrolment code for `pos-1` at `jakarta-10110`, issued by the bootstrap administrator.
+pub async fn code(app: &axum::Router) -> String {
+    super::enrolment_code(app, ADMIN, "pos-1", "jakarta-10110").await
+}
+
+/// Registers `phone` with a fresh code (on an app that allows unattested devices) and has the
+/// bootstrap administrator approve it.
 pub async fn approved(app: &axum::Router, phone: &Phone) {
-    assert_eq!(call(app, phone.registration()).await.0, StatusCode::CREATED);
+    assert_eq!(call(app, phone.registration(&code(app).await)).await.0, StatusCode::CREATED);
     let approve = Request::post(format!("/v1/admin/devices/{}/approve", phone.id))
         .header("authorization", format!("Bearer {ADMIN}"))
         .body(Body::empty())

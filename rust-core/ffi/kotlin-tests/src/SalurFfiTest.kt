@@ -64,7 +64,7 @@ class SalurFfiTest {
             val import = ProcessBuilder(salur, "import-roster", csv.path, "--photos", faces.path, "--data-dir", data.path)
                 .redirectErrorStream(true).start()
             assertEquals(String(import.inputStream.readBytes()), 0, import.waitFor())
-            server = ProcessBuilder(salur, "serve", "--data-dir", data.path, "--listen", "127.0.0.1:$port")
+            server = ProcessBuilder(salur, "serve", "--data-dir", data.path, "--listen", "127.0.0.1:$port", "--allow-unattested-devices")
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .apply { environment()["SALUR_ADMIN_TOKEN"] = ADMIN }
@@ -86,6 +86,17 @@ class SalurFfiTest {
         fun photo(rel: String): ByteArray = File(faces, rel).readBytes()
 
         fun admin(method: String, path: String): String = adminCall(url, ADMIN, method, path)
+
+        /** A one-time enrolment code for `worker`, issued over the API as an approver would. */
+        fun enrolmentCode(worker: String): String {
+            val body = "{\"worker_id\":\"$worker\",\"post_office\":\"po-1\"}"
+            val req = java.net.http.HttpRequest.newBuilder(java.net.URI("$url/v1/admin/enrolments"))
+                .header("authorization", "Bearer $ADMIN").header("content-type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build()
+            val resp = java.net.http.HttpClient.newHttpClient().send(req, java.net.http.HttpResponse.BodyHandlers.ofString())
+            assertEquals(resp.body(), 201, resp.statusCode())
+            return Regex("\"code\":\"([0-9A-Z-]+)\"").find(resp.body())!!.groupValues[1]
+        }
 
         /** An upright JPEG as Camera2 would deliver it: NV21, rotated 90 degrees counter-clockwise. */
         fun nv21Frame(rel: String): CameraFrame = TestFrames.nv21(File(faces, rel))
@@ -169,9 +180,16 @@ class SalurFfiTest {
         val signer = JavaSigner()
         val config = ServerConfig(url = url, caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
         val phone = Phone.open(File(work, "phone.db").path, signer, FixedDataKey(), config)
-        assertEquals(DeviceState.PENDING, phone.register("dev-kt-1", "pos-kt", "po-1", listOf(signer.certificate())))
+        val unknown = runCatching { phone.registrationChallenge("AAAAA-AAAAA") }.exceptionOrNull()
+        assertEquals(ErrorKind.ENROLMENT_REFUSED, (unknown as SalurException.Failed).kind)
+        val code = enrolmentCode("pos-kt")
+        assertEquals(32, phone.registrationChallenge(code).size)
+        // Not a certificate chain: the server verifies what it is sent, and says so in its own kind.
+        val forged = runCatching { phone.register("dev-kt-1", "pos-kt", "po-1", code, listOf(signer.certificate())) }
+        assertEquals(ErrorKind.ATTESTATION_REFUSED, (forged.exceptionOrNull() as SalurException.Failed).kind)
+        assertEquals(DeviceState.PENDING, phone.register("dev-kt-1", "pos-kt", "po-1", code, emptyList()))
         admin("POST", "/v1/admin/devices/dev-kt-1/approve")
-        assertTrue(admin("GET", "/v1/admin/devices").contains("\"attestation_certs\":1"))
+        assertTrue(admin("GET", "/v1/admin/devices").contains("\"security_level\":\"none\""))
         assertEquals(3uL, phone.refreshRoster("blt-kt").added)
 
         val roster = phone.roster("blt-kt", "", null)
@@ -233,7 +251,7 @@ class SalurFfiTest {
         assertEquals(ErrorKind.INVALID_ARGUMENT, (refused.exceptionOrNull() as SalurException.Failed).kind)
         // Budi is not home; Kotlin signed each receipt through the callback.
         phone.recordNotHome("blt-kt", budi.recipientRef, 2000uL)
-        assertEquals(2, signer.signatures - 1 /* the registration request */ - 1 /* the roster request */)
+        assertEquals(2, signer.signatures - 2 /* the registration requests (the forged chain refused) */ - 1 /* the roster request */)
         assertEquals(RecipientStatus.PAID, phone.roster("blt-kt", "", RecipientStatus.PAID).single().let { it.status })
         assertEquals(listOf("Budi Santoso"), phone.roster("blt-kt", "", RecipientStatus.NOT_HOME).map { it.name })
         val receipt = verifyReceipt(paid.cose, signer.publicKeySpki())
@@ -300,7 +318,7 @@ class SalurFfiTest {
         val dead = ServerSocket(0).use { it.localPort }
         val config = ServerConfig(url = "http://127.0.0.1:$dead", caPem = null, pinsSha256Hex = emptyList(), allowHttpLoopback = true, maxAttempts = 3u)
         val phone = Phone.open(File(work, "offline.db").path, JavaSigner(), FixedDataKey(), config)
-        val e = runCatching { phone.register("dev-kt-2", "pos-kt", "po-1", emptyList()) }.exceptionOrNull()
+        val e = runCatching { phone.register("dev-kt-2", "pos-kt", "po-1", "AAAAA-AAAAA", emptyList()) }.exceptionOrNull()
         assertEquals(ErrorKind.NETWORK, (e as SalurException.Failed).kind)
         assertNotNull(e.hint)
         val insecure = runCatching {

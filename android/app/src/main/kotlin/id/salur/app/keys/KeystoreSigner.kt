@@ -30,14 +30,19 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
         if (!store.containsAlias(alias)) create()
     }
 
-    private fun create() {
+    override fun prepare(challenge: ByteArray) {
+        if (store.containsAlias(alias)) store.deleteEntry(alias)
+        create(challenge)
+    }
+
+    private fun create(challenge: ByteArray = PLACEHOLDER_CHALLENGE) {
         val strongBox = Build.VERSION.SDK_INT >= 28 &&
             context.packageManager.hasSystemFeature(PackageManager.FEATURE_STRONGBOX_KEYSTORE)
         fun spec(useStrongBox: Boolean) = KeyGenParameterSpec.Builder(alias, KeyProperties.PURPOSE_SIGN)
             .setAlgorithmParameterSpec(ECGenParameterSpec("secp256r1"))
             .setDigests(KeyProperties.DIGEST_SHA256)
-            // The challenge binds the attestation to this app's registration.
-            .setAttestationChallenge("salur-registration".toByteArray())
+            // The server's nonce binds the attestation to this registration (prepare()).
+            .setAttestationChallenge(challenge)
             .setUserAuthenticationRequired(true)
             .apply {
                 if (Build.VERSION.SDK_INT >= 30) {
@@ -86,6 +91,9 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
     companion object {
         /** How long one unlock lets the key sign; the app lock asks again before it runs out. */
         const val AUTH_VALID_SECONDS = 30 * 60
+
+        /** The challenge of a key made before registration asked for a nonce (its attestation is not sent). */
+        private val PLACEHOLDER_CHALLENGE = "salur-unregistered".toByteArray()
     }
 
     private fun failure(detail: String) = SalurException.Failed(ErrorKind.CRYPTO, detail, "Reinstall is not needed: contact your supervisor.")

@@ -82,6 +82,8 @@ class Texts(private val english: Boolean) {
         "Telepon supervisor, bacakan kode ini, dan masukkan kode persetujuan yang diberikannya.",
         "Call your supervisor, read out this code and enter the approval code they give you.",
     )
+    val enrolmentCode = t("Kode pendaftaran (dari supervisor)", "Enrolment code (from your supervisor)")
+    val needEnrolmentCode = t("Masukkan kode pendaftaran dari supervisor", "Enter the enrolment code from your supervisor")
     val approvalCode = t("Kode persetujuan (8 angka)", "Approval code (8 digits)")
     val approvalCodeNeeded = t("Kode persetujuan harus 8 angka dari supervisor", "The approval code must be the supervisor's 8 digits")
     val locked = t("Salur terkunci", "Salur is locked")
@@ -111,6 +113,10 @@ class Texts(private val english: Boolean) {
             "The server's identity could not be verified: stop and contact your supervisor")
         ErrorKind.SERVER -> t("Server menolak permintaan: hubungi supervisor", "The server refused the request: contact your supervisor")
         ErrorKind.SYNC_BUSY -> t("Sedang mengunggah: tunggu sebentar", "An upload is running: wait a moment")
+        ErrorKind.ENROLMENT_REFUSED -> t("Kode pendaftaran tidak dikenal, sudah dipakai, atau kedaluwarsa: minta kode baru ke supervisor",
+            "The enrolment code is unknown, used or expired: ask your supervisor for a new one")
+        ErrorKind.ATTESTATION_REFUSED -> t("Kunci ponsel ini tidak terbukti aman di perangkat keras: tanyakan ke supervisor ponsel mana yang dipakai",
+            "This phone's key is not proven to be in secure hardware: ask your supervisor which phone to use")
         ErrorKind.STORAGE, ErrorKind.IO -> t("Penyimpanan ponsel penuh atau rusak: kosongkan ruang lalu coba lagi; tidak ada yang tercatat",
             "The phone's storage is full or failing: free some space and try again; nothing was recorded")
         ErrorKind.NOT_RECORDED -> t("TIDAK tercatat: penyimpanan ponsel penuh. Kosongkan ruang (hapus foto atau aplikasi lain) lalu coba lagi",

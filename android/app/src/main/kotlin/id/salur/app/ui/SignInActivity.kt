@@ -21,6 +21,8 @@ class SignInActivity : Screen() {
         }
         val worker = field(t.workerId).apply { setText(app.prefs.getString("worker_id", "")) }
         val office = field(t.postOffice).apply { setText(app.prefs.getString("post_office", "")) }
+        // Typed for now; scanning the supervisor's QR code comes with #16's QR decoder.
+        val enrolment = field(t.enrolmentCode)
         val status = label("", 20f)
         lateinit var checkAgain: View
         fun register() {
@@ -30,9 +32,21 @@ class SignInActivity : Screen() {
                 status.text = t.needWorkerAndOffice
                 return
             }
+            val code = enrolment.text.toString().trim()
+            val registered = app.prefs.getString("worker_id", null) != null && app.prefs.getBoolean("registered", false)
+            if (code.isEmpty() && !registered) {
+                status.text = t.needEnrolmentCode
+                return
+            }
             app.prefs.edit().putString("worker_id", w).putString("post_office", o).apply()
             status.text = t.loading
-            core(status, { app.phone.register(app.deviceId, w, o, app.signer.attestationChain()) }) { state ->
+            core(status, {
+                // The key is made anew with the server's nonce only before the first accepted
+                // registration; asking again later (pending) re-sends the same registration.
+                if (!registered) app.signer.prepare(app.phone.registrationChallenge(code))
+                app.phone.register(app.deviceId, w, o, code, app.signer.attestationChain())
+            }) { state ->
+                app.prefs.edit().putBoolean("registered", true).apply()
                 when (state) {
                     DeviceState.APPROVED -> {
                         app.prefs.edit().putBoolean("approved", true).apply()
@@ -48,6 +62,8 @@ class SignInActivity : Screen() {
             }
         }
         checkAgain = button(t.checkAgain) { register() }.apply { visibility = View.GONE }
-        setContentView(column(label(t.signInTitle, 24f), worker, office, button(t.register) { register() }, status, checkAgain))
+        setContentView(
+            column(label(t.signInTitle, 24f), worker, office, enrolment, button(t.register) { register() }, status, checkAgain),
+        )
     }
 }

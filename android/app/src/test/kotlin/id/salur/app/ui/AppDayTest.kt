@@ -70,6 +70,7 @@ class AppDayTest {
         val signIn = launch(SignInActivity::class.java)
         type(signIn.window.decorView, t.workerId, worker)
         type(signIn.window.decorView, t.postOffice, "po-1")
+        type(signIn.window.decorView, t.enrolmentCode, server.enrolmentCode(worker))
         tap(signIn, t.register)
         waitUntil("waiting for approval") { shows(signIn, t.waitingApproval) }
         server.admin("POST", "/v1/admin/devices/${app.deviceId}/approve")
@@ -124,8 +125,18 @@ class AppDayTest {
         type(signIn.window.decorView, t.workerId, WORKER)
         type(signIn.window.decorView, t.postOffice, "po-1")
         tap(signIn, t.register)
+        assertTrue("no enrolment code is refused", shows(signIn, t.needEnrolmentCode))
+        // A code the server does not know: refused in the worker's language.
+        type(signIn.window.decorView, t.enrolmentCode, "AAAAA-AAAAA")
+        tap(signIn, t.register)
+        waitUntil("the refused code") { shows(signIn, t.error(id.salur.core.ErrorKind.ENROLMENT_REFUSED)) }
+        // The supervisor's code, typed as read out (lower case, a space).
+        type(signIn.window.decorView, t.enrolmentCode, server.enrolmentCode().lowercase().replace('-', ' '))
+        tap(signIn, t.register)
         waitUntil("waiting for approval") { shows(signIn, t.waitingApproval) }
         assertTrue(server.admin("GET", "/v1/admin/devices").contains("\"status\":\"pending\""))
+        // A software key registers unattested: flagged for the approver.
+        assertTrue(server.admin("GET", "/v1/admin/devices").contains("\"security_level\":\"none\""))
         // Still pending: asking again changes nothing.
         tap(signIn, t.checkAgain)
         waitUntil("still waiting") { shows(signIn, t.waitingApproval) }

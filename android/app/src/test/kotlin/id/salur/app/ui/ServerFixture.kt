@@ -39,7 +39,7 @@ class ServerFixture {
 
     /** Starts (or restarts) the server on the same port and data. */
     fun start() {
-        server = ProcessBuilder(salur, "serve", "--data-dir", data.path, "--listen", "127.0.0.1:$port")
+        server = ProcessBuilder(salur, "serve", "--data-dir", data.path, "--listen", "127.0.0.1:$port", "--allow-unattested-devices")
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .redirectError(File(work, "server.log"))
             .apply { environment()["SALUR_ADMIN_TOKEN"] = ADMIN }
@@ -66,6 +66,17 @@ class ServerFixture {
 
     /** An administrator's request; the body of the answer. */
     fun admin(method: String, path: String): String = adminCall(url, ADMIN, method, path)
+
+    /** A one-time enrolment code for `worker`'s phone, issued over the API as an approver would. */
+    fun enrolmentCode(worker: String = WORKER): String {
+        val body = "{\"worker_id\":\"$worker\",\"post_office\":\"po-1\"}"
+        val req = java.net.http.HttpRequest.newBuilder(java.net.URI("$url/v1/admin/enrolments"))
+            .header("authorization", "Bearer $ADMIN").header("content-type", "application/json")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build()
+        val resp = java.net.http.HttpClient.newHttpClient().send(req, java.net.http.HttpResponse.BodyHandlers.ofString())
+        assertEquals(resp.body(), 201, resp.statusCode())
+        return Regex("\"code\":\"([0-9A-Z-]+)\"").find(resp.body())!!.groupValues[1]
+    }
 
     /** A supervisor with their own secret (which only they and the server hold). */
     fun supervisor(id: String): String = run("supervisor", "add", id, "--post-office", "po-1", "--data-dir", data.path)

@@ -55,6 +55,13 @@ sealed interface Scene {
 
 /** The FFI tests' software P-256 signer (signs as Keystore does), as the app's signer. */
 class SoftwareSigner(private val key: JavaSigner = JavaSigner()) : AppSigner, DeviceSigner by key {
+    var challenge: ByteArray? = null
+
+    /** Keeps the challenge (a software key has no attestation to put it in). */
+    override fun prepare(challenge: ByteArray) {
+        this.challenge = challenge
+    }
+
     override fun attestationChain(): List<ByteArray> = emptyList()
 }
 

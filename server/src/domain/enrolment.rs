@@ -1,0 +1,130 @@
+//! Enrolment codes: what an approver hands a worker (typed, or shown as a QR code) so that their
+//! phone may register. Short, random, one-time, bound to a worker and post office, expiring; the
+//! server keeps only their SHA-256. The code also fetches the nonce the phone puts into its key
+//! attestation challenge, so an attestation made for one registration is useless for another.
+
+use ring::rand::{SecureRandom, SystemRandom};
+
+use super::attestation::SecurityLevel;
+use super::devices::DeviceStatus;
+use crate::error::ApiError;
+
+/// Crockford's base32: no I, L, O or U, so nothing is mistaken when read out or typed.
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Characters in a code (50 random bits), shown as two groups of five.
+pub const CODE_LEN: usize = 10;
+
+/// Minutes a code lives unless the approver says otherwise.
+pub const DEFAULT_TTL_MINUTES: u32 = 60;
+
+/// Longest life of a code: a week (a worker far from the office may enrol on their next visit).
+pub const MAX_TTL_MINUTES: u32 = 7 * 24 * 60;
+
+/// How long a registration nonce may be used: long enough to make a key, short enough to be fresh.
+pub const NONCE_TTL_MS: i64 = 15 * 60 * 1000;
+
+/// Bytes of a registration nonce.
+pub const NONCE_LEN: usize = 32;
+
+/// A new code, `XXXXX-XXXXX`.
+pub fn new_code() -> Result<String, ApiError> {
+    let mut bytes = [0u8; CODE_LEN];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| ApiError::Internal("the system random source failed".into()))?;
+    // 32 divides 256: taking each byte modulo 32 keeps the characters uniform.
+    let chars: String = bytes.iter().map(|b| char::from(ALPHABET[usize::from(b % 32)])).collect();
+    Ok(format!("{}-{}", &chars[..5], &chars[5..]))
+}
+
+/// A new registration nonce.
+pub fn new_nonce() -> Result<[u8; NONCE_LEN], ApiError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new().fill(&mut nonce).map_err(|_| ApiError::Internal("the system random source failed".into()))?;
+    Ok(nonce)
+}
+
+/// The code as typed, in its one form: case, spaces and hyphens ignored, `I`/`L` read as 1 and
+/// `O` as 0 (Crockford's rule). `None` if it cannot be a code.
+pub fn normalize(typed: &str) -> Option<String> {
+    let code: String = typed
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| match c.to_ascii_uppercase() {
+            'I' | 'L' => '1',
+            'O' => '0',
+            c => c,
+        })
+        .collect();
+    (code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+}
+
+/// What the server stores for a typed code (`None`: it cannot be a code).
+pub fn code_hash(typed: &str) -> Option<[u8; 32]> {
+    normalize(typed).map(|c| salur_core::crypto::sha256(c.as_bytes()))
+}
+
+/// The one answer for a code that is unknown, used or expired: an outsider learns nothing more.
+pub fn refused() -> ApiError {
+    ApiError::EnrolmentRefused("enrolment code unknown, used or expired: ask your supervisor for a new one".into())
+}
+
+/// A code's lifetime in minutes from what the approver asked: the default when unset, else 1 to a week.
+pub fn ttl_minutes(asked: Option<u32>) -> Result<u32, ApiError> {
+    match asked.unwrap_or(DEFAULT_TTL_MINUTES) {
+        n @ 1..=MAX_TTL_MINUTES => Ok(n),
+        _ => Err(ApiError::BadRequest(format!("ttl_minutes must be 1 to {MAX_TTL_MINUTES} (a week)"))),
+    }
+}
+
+/// The state a newly registered device starts in: a verified TEE or StrongBox key is approved at
+/// once (the approver vouched for the worker by issuing the code); anything else waits for an
+/// approver and is flagged on the dashboard.
+pub fn initial_status(level: SecurityLevel) -> DeviceStatus {
+    if level.is_hardware() {
+        DeviceStatus::Approved
+    } else {
+        DeviceStatus::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_two_groups_of_five_and_read_back_however_typed() {
+        let code = new_code().unwrap();
+        assert_eq!(code.len(), CODE_LEN + 1);
+        assert_eq!(&code[5..6], "-");
+        let plain = normalize(&code).unwrap();
+        assert_eq!(normalize(&code.to_lowercase()), Some(plain.clone()));
+        assert_eq!(normalize(&format!(" {} ", plain)), Some(plain.clone()));
+        assert_eq!(code_hash(&code), code_hash(&code.to_lowercase().replace('-', " ")));
+        assert_ne!(new_code().unwrap(), code, "two codes in a row differ");
+    }
+
+    #[test]
+    fn crockford_look_alikes_are_the_same_code() {
+        assert_eq!(normalize("abcde-fghjk"), Some("ABCDEFGHJK".into()));
+        assert_eq!(normalize("O1LI0-00000"), normalize("01110-00000"));
+        for bad in ["", "ABCDE", "ABCDE-FGHJKM", "ABCDE-FGHJU", "ABCDE_FGHJK", "ÄBCDE-FGHJK"] {
+            assert_eq!(normalize(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lifetimes_are_bounded() {
+        assert_eq!(ttl_minutes(None).unwrap(), 60);
+        assert_eq!(ttl_minutes(Some(MAX_TTL_MINUTES)).unwrap(), MAX_TTL_MINUTES);
+        assert!(ttl_minutes(Some(0)).is_err());
+        assert!(ttl_minutes(Some(MAX_TTL_MINUTES + 1)).is_err());
+    }
+
+    #[test]
+    fn only_hardware_keys_start_approved() {
+        assert_eq!(initial_status(SecurityLevel::Tee), DeviceStatus::Approved);
+        assert_eq!(initial_status(SecurityLevel::Strongbox), DeviceStatus::Approved);
+        assert_eq!(initial_status(SecurityLevel::Software), DeviceStatus::Pending);
+        assert_eq!(initial_status(SecurityLevel::None), DeviceStatus::Pending);
+    }
+}
