@@ -81,10 +81,7 @@ impl ServerProcess {
 
     /// An administrator call (approve/revoke a device).
     pub async fn admin(&self, path: &str) {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        // The administrator's tool trusts the test server blindly: the phone's checks are the ones tested.
-        let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap();
-        let resp = client
+        let resp = admin_client()
             .post(format!("{}{path}", self.url()))
             .header("authorization", format!("Bearer {ADMIN}"))
             .send()
@@ -97,8 +94,7 @@ impl ServerProcess {
 impl ServerProcess {
     /// A one-time enrolment code for `worker_id` at `post_office`, issued over the API.
     pub async fn enrolment_code(&self, worker_id: &str, post_office: &str) -> String {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let resp = reqwest::Client::new()
+        let resp = admin_client()
             .post(format!("{}/v1/admin/enrolments", self.url()))
             .header("authorization", format!("Bearer {ADMIN}"))
             .header("content-type", "application/json")
@@ -110,6 +106,13 @@ impl ServerProcess {
         let answer: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
         answer["code"].as_str().unwrap().to_string()
     }
+}
+
+/// The administrator's HTTP client. It trusts the test server blindly: the phone's TLS checks
+/// are the ones under test.
+fn admin_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().danger_accept_invalid_certs(true).build().unwrap()
 }
 
 impl Drop for ServerProcess {
