@@ -28,9 +28,19 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start(backend: &Backend) -> Self {
-        let mut s = Self { args: backend.cli_args(), port: free_port(), child: None, tls: false };
-        s.restart();
-        s
+        Self::start_with(backend.cli_args(), false)
+    }
+
+    /// Starts on a free port, trying another when a parallel test took the one picked.
+    fn start_with(args: Vec<String>, tls: bool) -> Self {
+        let mut s = Self { args, port: 0, child: None, tls };
+        for _ in 0..5 {
+            s.port = free_port();
+            if s.try_start() {
+                return s;
+            }
+        }
+        panic!("salur serve found no free port in 5 tries");
     }
 
     /// `salur serve --tls-cert --tls-key` with the test PKI's server certificate (files in `dir`).
@@ -40,19 +50,24 @@ impl ServerProcess {
         std::fs::write(&key, &pki.server_key_pem).unwrap();
         let mut args = backend.cli_args();
         args.extend(["--tls-cert".into(), cert.display().to_string(), "--tls-key".into(), key.display().to_string()]);
-        let mut s = Self { args, port: free_port(), child: None, tls: true };
-        s.restart();
-        s
+        Self::start_with(args, true)
     }
 
     pub fn url(&self) -> String {
         format!("{}://127.0.0.1:{}", if self.tls { "https" } else { "http" }, self.port)
     }
 
-    /// Starts (again) and waits until it answers.
+    /// Starts (again) on the same port and waits until it is listening.
     pub fn restart(&mut self) {
+        assert!(self.try_start(), "salur serve could not listen on port {} again", self.port);
+    }
+
+    /// Starts and waits for the server's own "listening" line on stderr (a connection alone could
+    /// reach another test's server on a reused port); false when the port was taken.
+    fn try_start(&mut self) -> bool {
+        use std::io::BufRead;
         assert!(self.child.is_none(), "already running");
-        let child = Command::new(env!("CARGO_BIN_EXE_salur"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_salur"))
             .arg("serve")
             .args(&self.args)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
@@ -60,15 +75,36 @@ impl ServerProcess {
             .arg("--allow-unattested-devices")
             .env("SALUR_ADMIN_TOKEN", ADMIN)
             .env("RUST_LOG", "warn")
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        self.child = Some(child);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        // Drained for the process's whole life, so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "salur serve did not start");
-            std::thread::sleep(Duration::from_millis(20));
+        let mut said = Vec::new();
+        loop {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) if line.contains("salur API on") => break,
+                Ok(line) => said.push(line),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let _ = child.wait();
+                    if said.iter().any(|l| l.contains("cannot listen")) {
+                        return false;
+                    }
+                    panic!("salur serve exited: {}", said.join("\n"));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            assert!(Instant::now() < deadline, "salur serve did not start: {}", said.join("\n"));
         }
+        self.child = Some(child);
+        true
     }
 
     /// SIGKILL: no graceful shutdown, whatever was in flight is cut.
