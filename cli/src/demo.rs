@@ -201,18 +201,8 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let store = Store::open(&dir.join("phone/phone.db"), &keys)?;
     let online = SyncClient::new(&client_config(&url))?;
     // The administrator issues the worker's one-time enrolment code (as `salur devices enrol` does).
-    let code = salur_server::domain::enrolment::new_code().map_err(storage)?;
-    let hash = salur_server::domain::enrolment::code_hash(&code)
-        .ok_or_else(|| Error::InvalidArgument("a new enrolment code did not read back".into()))?;
-    db.add_enrolment(&hash, WORKER, POST_OFFICE, DEMO_ADMIN, now_ms() + 3_600_000).await.map_err(storage)?;
-    db.audit(NewEntry {
-        actor: Actor { name: DEMO_ADMIN.into(), peer: "local".into() },
-        action: Action::EnrolmentIssued,
-        target: Some(WORKER.into()),
-        detail: Some(format!("post office {POST_OFFICE}, 60 minutes")),
-    })
-    .await
-    .map_err(storage)?;
+    let admin = Actor { name: DEMO_ADMIN.into(), peer: "local".into() };
+    let (code, _) = db.issue_enrolment(&admin, WORKER, POST_OFFICE, Some(60)).await.map_err(storage)?;
     online.enrolment_challenge(&code).await?;
     online.register(&store, &signer, DEVICE, WORKER, POST_OFFICE, &code).await?;
     let device = db.set_device_status(DEVICE, DeviceStatus::Approved).await.map_err(storage)?;

@@ -4,6 +4,7 @@
 mod audit;
 mod demo;
 mod demo_sample;
+mod devices;
 mod face;
 mod import;
 mod liveness;
@@ -51,6 +52,8 @@ enum Command {
     Supervisor(supervisor::SupervisorArgs),
     /// Staff accounts: add, list, disable, passwd, token (prints new secrets once).
     Users(users::UsersArgs),
+    /// Devices: issue a worker's one-time enrolment code (printed once, with a QR code).
+    Devices(devices::DevicesArgs),
     /// Delete personal data past its retention (evidence crops; a closed roster's NIKs, names,
     /// addresses, templates); receipts and amounts stay.
     Purge(purge::PurgeArgs),
@@ -104,6 +107,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Supervisor(a) => (a.json(), supervisor::run(&a)),
         Command::Users(a) => (a.json, users::run(&a)),
         Command::Purge(a) => (a.json, purge::run(&a)),
+        Command::Devices(a) => (a.json, devices::run(&a)),
         Command::Audit(a) => (a.json, audit::run(&a)),
     };
     match result {

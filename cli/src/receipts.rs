@@ -86,8 +86,18 @@ fn verify_files(files: &[PathBuf], spki: &[u8], json_out: bool) -> Result<ExitCo
     Ok(if all_valid { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
+/// What an export bundle holds for the chain check.
+struct Bundle {
+    /// Signed receipts, in sequence order.
+    receipts: Vec<Vec<u8>>,
+    /// The key the server registered (SPKI DER).
+    public_key: Vec<u8>,
+    /// The device's id.
+    device: String,
+}
+
 /// The receipts and registered key in a server's export bundle.
-fn read_bundle(path: &std::path::Path) -> Result<(Vec<Vec<u8>>, Vec<u8>, String), Error> {
+fn read_bundle(path: &std::path::Path) -> Result<Bundle, Error> {
     use base64::engine::general_purpose::STANDARD as B64;
     use base64::Engine;
     let text =
@@ -101,7 +111,7 @@ fn read_bundle(path: &std::path::Path) -> Result<(Vec<Vec<u8>>, Vec<u8>, String)
     let receipts: Result<Vec<_>, _> =
         bundle["receipts"].as_array().ok_or_else(|| bad("no receipts"))?.iter().map(decode).collect();
     let device = bundle["device"]["device_id"].as_str().unwrap_or("?").to_string();
-    Ok((receipts?, decode(&bundle["public_key"])?, device))
+    Ok(Bundle { receipts: receipts?, public_key: decode(&bundle["public_key"])?, device })
 }
 
 /// Prints a chain check; exit 1 when broken.
@@ -134,7 +144,7 @@ pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
         let ReceiptsCommand::VerifyChain = args.command else {
             return Err(Error::InvalidArgument("--bundle goes with verify-chain".into()));
         };
-        let (receipts, bundled_key, device) = read_bundle(path)?;
+        let Bundle { receipts, public_key: bundled_key, device } = read_bundle(path)?;
         let (spki, source) = match &args.public_key {
             Some(p) => (
                 std::fs::read(p).map_err(|source| Error::Io { context: format!("reading {}", p.display()), source })?,

@@ -234,3 +234,37 @@ fn salur_purge_refuses_a_too_short_retention_reports_a_dry_run_and_logs_a_real_o
     let audit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(audit["entries"], 1, "the real purge is logged, the dry run is not");
 }
+
+#[tokio::test]
+async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_one_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let db = vec!["--data-dir".to_string(), data.display().to_string()];
+    let svg = dir.path().join("code.svg");
+    let svg_arg = svg.display().to_string();
+    let enrol =
+        ["devices", "enrol", "--worker", "pos-1", "--post-office", "jakarta-10110", "--json", "--svg", &svg_arg];
+    let out = salur(&enrol, &db, None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = answer["code"].as_str().unwrap().to_string();
+    assert!(code.len() == 11 && code.as_bytes()[5] == b'-', "{code}");
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"), "a printable QR code");
+    let text = salur(&["devices", "enrol", "--worker", "pos-2", "--post-office", "jakarta-10110"], &db, None);
+    assert!(stdout(&text).contains('█') || stdout(&text).contains('▀'), "a QR code in the terminal");
+    assert!(stdout(&text).contains("Kode pendaftaran"));
+    let refused =
+        salur(&["devices", "enrol", "--worker", "pos-1", "--post-office", "x", "--ttl-minutes", "0"], &db, None);
+    assert_eq!(refused.status.code(), Some(2));
+
+    // The code registers a phone once; the log names the issue, never the code.
+    let store = salur_server::Storage::Dir(data.clone()).open().await.unwrap();
+    let app = router(AppState::new(store.clone(), "admin").allow_unattested_devices(true));
+    let phone = common::phone::Phone::new("dev-enrolled");
+    let (status, _) = common::phone::call(&app, phone.registration(&code)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let again = common::phone::Phone::new("dev-second");
+    assert_eq!(common::phone::call(&app, again.registration(&code)).await.0, StatusCode::FORBIDDEN, "used once");
+    let log = format!("{:?}", store.audit_entries(0, 100).await.unwrap());
+    assert!(log.contains("enrolment_issued") && !log.contains(&code), "{log}");
+}

@@ -187,14 +187,14 @@ impl Staff {
         self.role.require(p)
     }
 
+    /// Who this caller is and from where, as the audit log names them.
+    pub fn actor(&self) -> Actor {
+        Actor { name: self.name.clone(), peer: self.peer.clone() }
+    }
+
     /// An audit entry of this caller doing `action` to `target`.
     pub fn did(&self, action: Action, target: Option<&str>, detail: Option<String>) -> NewEntry {
-        NewEntry {
-            actor: Actor { name: self.name.clone(), peer: self.peer.clone() },
-            action,
-            target: target.map(str::to_string),
-            detail,
-        }
+        NewEntry { actor: self.actor(), action, target: target.map(str::to_string), detail }
     }
 }
 

@@ -13,9 +13,8 @@ use serde_json::{json, Value};
 use super::auth::{check_json, json_body, peer, Staff};
 use super::AppState;
 use crate::clock::now_ms;
-use crate::domain::audit::Action;
 use crate::domain::devices::check_identifier;
-use crate::domain::enrolment::{self, code_hash, new_code, new_nonce, refused, NONCE_TTL_MS};
+use crate::domain::enrolment::{code_hash, new_nonce, refused, NONCE_TTL_MS};
 use crate::domain::roles::Permission;
 use crate::error::ApiError;
 
@@ -38,26 +37,9 @@ pub(super) async fn issue(
     let ask: Issue = json_body(&body)?;
     check_identifier("worker_id", &ask.worker_id)?;
     check_identifier("post_office", &ask.post_office)?;
-    let ttl = enrolment::ttl_minutes(ask.ttl_minutes)?;
-    let (code, expires_ms) = issue_code(&state, &staff.name, &ask.worker_id, &ask.post_office, ttl).await?;
-    let detail = format!("post office {}, {ttl} minutes", ask.post_office);
-    state.db.audit(staff.did(Action::EnrolmentIssued, Some(&ask.worker_id), Some(detail))).await?;
+    let (code, expires_ms) =
+        state.db.issue_enrolment(&staff.actor(), &ask.worker_id, &ask.post_office, ask.ttl_minutes).await?;
     Ok((StatusCode::CREATED, Json(json!({ "code": code, "expires_ms": expires_ms, "worker_id": ask.worker_id }))))
-}
-
-/// Makes and stores a code; returns it (shown once) and its expiry.
-async fn issue_code(
-    state: &AppState,
-    by: &str,
-    worker_id: &str,
-    post_office: &str,
-    ttl_minutes: u32,
-) -> Result<(String, i64), ApiError> {
-    let code = new_code()?;
-    let hash = code_hash(&code).ok_or_else(|| ApiError::Internal("a new code did not read back".into()))?;
-    let expires_ms = now_ms() + i64::from(ttl_minutes) * 60_000;
-    state.db.add_enrolment(&hash, worker_id, post_office, by, expires_ms).await?;
-    Ok((code, expires_ms))
 }
 
 /// Unused, unexpired codes (without the codes themselves).

@@ -16,11 +16,14 @@ use crate::store::Db;
 /// How long an answer is served again.
 pub const DASHBOARD_TTL: Duration = Duration::from_secs(3);
 
+/// One cached answer: when it was computed, at which write generation, and the answer.
+type Entry = (Instant, u64, Arc<Dashboard>);
+
 /// Cached dashboards by roster (`""`: the newest roster).
 #[derive(Default)]
 pub struct DashboardCache {
     changes: AtomicU64,
-    entries: tokio::sync::Mutex<HashMap<String, (Instant, u64, Arc<Dashboard>)>>,
+    entries: tokio::sync::Mutex<HashMap<String, Entry>>,
 }
 
 impl DashboardCache {

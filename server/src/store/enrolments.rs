@@ -57,6 +57,33 @@ struct EnrolmentRow {
 }
 
 impl Db {
+    /// Issues a one-time code for `worker_id` at `post_office`, valid for `ttl_minutes` (bounded),
+    /// stored as its hash and logged (without the code) as issued by `by`: the code, shown once,
+    /// and its expiry. The API, `salur devices enrol` and the demo all issue through here.
+    pub async fn issue_enrolment(
+        &self,
+        by: &crate::domain::audit::Actor,
+        worker_id: &str,
+        post_office: &str,
+        ttl_minutes: Option<u32>,
+    ) -> Result<(String, i64), ApiError> {
+        use crate::domain::enrolment::{code_hash, new_code, ttl_minutes as bounded};
+        let ttl = bounded(ttl_minutes)?;
+        let code = new_code()?;
+        let hash = code_hash(&code).ok_or_else(|| ApiError::Internal("a new code did not read back".into()))?;
+        let expires_ms = now_ms() + i64::from(ttl) * 60_000;
+        self.add_enrolment(&hash, worker_id, post_office, &by.name, expires_ms).await?;
+        let detail = format!("post office {post_office}, {ttl} minutes");
+        self.audit(crate::domain::audit::NewEntry {
+            actor: by.clone(),
+            action: crate::domain::audit::Action::EnrolmentIssued,
+            target: Some(worker_id.to_string()),
+            detail: Some(detail),
+        })
+        .await?;
+        Ok((code, expires_ms))
+    }
+
     /// Stores a new code's digest for `worker_id` at `post_office`, valid until `expires_ms`.
     pub async fn add_enrolment(
         &self,
