@@ -73,7 +73,7 @@ pub fn bootstrap_token_file(path: &std::path::Path) -> Result<String, Error> {
             }
             let token = hex::encode(&bytes);
             let tmp = path.with_extension("new");
-            write_private(&tmp, &format!("{token}\n")).map_err(io)?;
+            salur_server::store::seal::write_private(&tmp, &format!("{token}\n")).map_err(io)?;
             std::fs::rename(&tmp, path).map_err(io)?;
             Ok(token)
         }
@@ -82,23 +82,11 @@ pub fn bootstrap_token_file(path: &std::path::Path) -> Result<String, Error> {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
             let token = salur_server::domain::credentials::new_secret("").map_err(|e| Error::Crypto(e.to_string()))?;
-            write_private(path, &format!("{token}\n")).map_err(io)?;
+            salur_server::store::seal::write_private(path, &format!("{token}\n")).map_err(io)?;
             Ok(token)
         }
         Err(e) => Err(io(e)),
     }
-}
-
-/// Writes a new file only its owner can read.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options.open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
 }
 
 pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {

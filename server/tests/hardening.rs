@@ -15,7 +15,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use salur_core::crypto;
 use salur_core::receipt::{self, Outcome, Receipt};
-use salur_server::domain::roster::RosterRow;
 use salur_server::{router, AppState, Limits, Rate};
 use serde_json::json;
 use tower::ServiceExt;
@@ -140,20 +139,7 @@ async fn receipts_with_out_of_bounds_numbers_are_refused() {
     for backend in common::backends().await {
         eprintln!("backend: {}", backend.name);
         let db = backend.storage.open().await.unwrap();
-        let row = RosterRow {
-            nik: "3171010101900001".into(),
-            name: "Siti Rahayu".into(),
-            address: "Jl. Merdeka 1".into(),
-            province: "31".into(),
-            regency: "3171".into(),
-            district: "317101".into(),
-            village: "3171011001".into(),
-            post_office: "jakarta-10110".into(),
-            amount: 600_000,
-            period: "blt-2026-11".into(),
-            worker_id: "pos-1".into(),
-            photo: None,
-        };
+        let row = common::roster_row("3171010101900001", "Siti Rahayu", "blt-2026-11");
         db.put_recipient(&row, None).await.unwrap();
         let key = db.roster_key("blt-2026-11").await.unwrap();
         let siti = receipt::recipient_ref(&key, &row.nik);

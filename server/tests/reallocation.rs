@@ -21,20 +21,7 @@ use salur_server::{router, AppState};
 use serde_json::{json, Value};
 
 fn row(nik: &str, name: &str, worker: &str) -> RosterRow {
-    RosterRow {
-        nik: nik.into(),
-        name: name.into(),
-        address: "Jl. Melati 1".into(),
-        province: "31".into(),
-        regency: "3171".into(),
-        district: "317101".into(),
-        village: "3171011001".into(),
-        post_office: "jakarta-10110".into(),
-        amount: 600_000,
-        period: "blt-2026-11".into(),
-        worker_id: worker.into(),
-        photo: None,
-    }
+    RosterRow { worker_id: worker.into(), ..common::roster_row(nik, name, "blt-2026-11") }
 }
 
 fn staff(method: &str, uri: &str, token: &str, body: Option<Value>) -> Request<Body> {

@@ -10,34 +10,16 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use common::phone::{approved, call, Phone, ADMIN};
 use salur_core::receipt::{recipient_ref, Evidence, Liveness, Method, Outcome};
-use salur_server::domain::roster::RosterRow;
 use salur_server::{router, AppState};
 use serde_json::json;
-
-fn row(nik: &str, name: &str, period: &str) -> RosterRow {
-    RosterRow {
-        nik: nik.into(),
-        name: name.into(),
-        address: "Jl. Mawar 2".into(),
-        province: "31".into(),
-        regency: "3171".into(),
-        district: "317101".into(),
-        village: "3171011001".into(),
-        post_office: "jakarta-10110".into(),
-        amount: 600_000,
-        period: period.into(),
-        worker_id: "pos-1".into(),
-        photo: None,
-    }
-}
 
 #[tokio::test]
 async fn personal_data_goes_after_its_retention_and_what_was_paid_stays() {
     for backend in common::backends().await {
         let name = backend.name;
         let db = backend.storage.open().await.unwrap();
-        db.put_recipient(&row("3171010101900001", "Siti", "blt-2024-01"), None).await.unwrap();
-        db.put_recipient(&row("3171010101900002", "Budi", "blt-2026-11"), None).await.unwrap();
+        db.put_recipient(&common::roster_row("3171010101900001", "Siti", "blt-2024-01"), None).await.unwrap();
+        db.put_recipient(&common::roster_row("3171010101900002", "Budi", "blt-2026-11"), None).await.unwrap();
         let budi = recipient_ref(&db.roster_key("blt-2026-11").await.unwrap(), "3171010101900002");
         let app = router(AppState::new(db.clone(), ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-retention");

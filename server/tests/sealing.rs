@@ -7,26 +7,14 @@
 
 mod common;
 
-use salur_server::domain::roster::RosterRow;
 use salur_server::store::seal::Sealer;
 use salur_server::{Db, Storage};
 use sqlx::{Connection, Row};
 
-fn siti() -> RosterRow {
-    RosterRow {
-        nik: "3171010101900001".into(),
-        name: "Siti Aminah".into(),
-        address: "Jl. Melati 1, Menteng".into(),
-        province: "31".into(),
-        regency: "3171".into(),
-        district: "317101".into(),
-        village: "3171011001".into(),
-        post_office: "jakarta-10110".into(),
-        amount: 600_000,
-        period: "blt-2026-11".into(),
-        worker_id: "pos-1".into(),
-        photo: None,
-    }
+fn siti() -> salur_server::domain::roster::RosterRow {
+    let mut row = common::roster_row("3171010101900001", "Siti Aminah", "blt-2026-11");
+    row.address = "Jl. Melati 1, Menteng".into();
+    row
 }
 
 /// The database's URL and, for SQLite, its files.

@@ -155,8 +155,8 @@ pub fn roster_key_aad(roster_id: &str) -> Vec<u8> {
     [b"rosters|roster_key|", roster_id.as_bytes()].concat()
 }
 
-/// Writes a new file only its owner can read.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+/// Writes a new file only its owner can read (its folder made if missing); fails if it exists.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;

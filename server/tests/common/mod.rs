@@ -71,6 +71,25 @@ fn seal_key_for_urls() {
     });
 }
 
+/// A roster row for `nik` and `name` in `period`, assigned to worker `pos-1` at post office
+/// `jakarta-10110` (Jakarta Selatan), Rp 600,000.
+pub fn roster_row(nik: &str, name: &str, period: &str) -> salur_server::domain::roster::RosterRow {
+    salur_server::domain::roster::RosterRow {
+        nik: nik.into(),
+        name: name.into(),
+        address: "Jl. Merdeka 1".into(),
+        province: "31".into(),
+        regency: "3171".into(),
+        district: "317101".into(),
+        village: "3171011001".into(),
+        post_office: "jakarta-10110".into(),
+        amount: 600_000,
+        period: period.into(),
+        worker_id: "pos-1".into(),
+        photo: None,
+    }
+}
+
 /// A JSON request signed by `signer` as device `device_id`.
 pub fn signed_request(
     signer: &dyn salur_core::keys::Signer,
