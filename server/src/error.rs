@@ -3,7 +3,6 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 
 /// Everything an API call can answer with instead of success.
 #[derive(Debug, thiserror::Error)]
@@ -66,24 +65,71 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The machine-readable code of an error answer, one per [`ApiError`] variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed request.
+    BadRequest,
+    /// No valid credential, or a replayed request's kind of refusal.
+    Unauthorized,
+    /// Not allowed.
+    Forbidden,
+    /// No such thing.
+    NotFound,
+    /// Enrolment code unknown, used, expired or for another worker.
+    EnrolmentRefused,
+    /// Key attestation refused.
+    AttestationRefused,
+    /// Conflicts with what the server holds.
+    Conflict,
+    /// Body too large.
+    PayloadTooLarge,
+    /// Body is not JSON.
+    UnsupportedMediaType,
+    /// Well-formed but refused.
+    Unprocessable,
+    /// The request took too long.
+    Timeout,
+    /// A signed request received twice.
+    Replayed,
+    /// Too many requests: see `Retry-After`.
+    RateLimited,
+    /// The server is at its limit: see `Retry-After`.
+    Busy,
+    /// A fault on the server's side.
+    Internal,
+}
+
+/// The body of every error answer.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    /// What kind of error (stable, for programs).
+    pub error: ErrorCode,
+    /// What happened and what to do (for people).
+    pub message: String,
+}
+
 impl ApiError {
-    fn status_code(&self) -> (StatusCode, &'static str) {
+    fn status_code(&self) -> (StatusCode, ErrorCode) {
+        use ErrorCode as C;
         match self {
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::EnrolmentRefused(_) => (StatusCode::FORBIDDEN, "enrolment_refused"),
-            Self::AttestationRefused(_) => (StatusCode::FORBIDDEN, "attestation_refused"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
-            Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
-            Self::Replayed(_) => (StatusCode::UNAUTHORIZED, "replayed"),
-            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, C::BadRequest),
+            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, C::Unauthorized),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, C::Forbidden),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, C::NotFound),
+            Self::EnrolmentRefused(_) => (StatusCode::FORBIDDEN, C::EnrolmentRefused),
+            Self::AttestationRefused(_) => (StatusCode::FORBIDDEN, C::AttestationRefused),
+            Self::Conflict(_) => (StatusCode::CONFLICT, C::Conflict),
+            Self::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, C::PayloadTooLarge),
+            Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, C::UnsupportedMediaType),
+            Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, C::Unprocessable),
+            Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, C::Timeout),
+            Self::Replayed(_) => (StatusCode::UNAUTHORIZED, C::Replayed),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, C::RateLimited),
+            Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, C::Busy),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, C::Internal),
         }
     }
 }
@@ -94,7 +140,7 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(%detail, "internal error");
         }
-        let mut res = (status, Json(json!({ "error": code, "message": self.to_string() }))).into_response();
+        let mut res = (status, Json(ErrorBody { error: code, message: self.to_string() })).into_response();
         if let Self::RateLimited { retry_after_secs, .. } | Self::Busy { retry_after_secs, .. } = &self {
             res.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after_secs).into());
         }

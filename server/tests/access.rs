@@ -131,6 +131,18 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             ("POST", "/v1/admin/users/added-by-admin/tokens".into(), None, vec![]),
             ("POST", "/v1/admin/users/added-by-admin/disable".into(), None, vec![]),
         ];
+        // The API description names the same owners for every route as the server enforces.
+        let (_, _, doc) = call(&app, request("GET", "/openapi.json", None, None)).await;
+        for (method, path, _, owners) in &routes {
+            let op = documented(&doc, method, path);
+            let mut expected: Vec<&str> =
+                Role::ALL.iter().filter(|r| **r == Administrator || owners.contains(r)).map(|r| r.as_str()).collect();
+            let mut listed: Vec<&str> =
+                op["x-salur-roles"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+            expected.sort_unstable();
+            listed.sort_unstable();
+            assert_eq!(listed, expected, "{name}: x-salur-roles of {method} {path}");
+        }
         for (method, path, body, owners) in &routes {
             let (status, _, _) = call(&app, request(method, path, None, body.clone())).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {method} {path} without credentials");
@@ -170,6 +182,25 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             assert_eq!(call(&app, request("GET", path, None, None)).await.0, StatusCode::OK, "{name}: {path}");
         }
     }
+}
+
+/// The operation of the API description that serves `method path` (`{name}` matches a segment).
+fn documented<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
+    let (path, method) = (path.split('?').next().unwrap(), method.to_lowercase());
+    let wanted: Vec<&str> = path.split('/').collect();
+    // Literal segments sort before `{`: the most specific template is found first.
+    doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(template, item)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            item.get(&method).is_some()
+                && parts.len() == wanted.len()
+                && parts.iter().zip(&wanted).all(|(t, w)| t.starts_with('{') || t == w)
+        })
+        .map(|(_, item)| &item[&method])
+        .unwrap_or_else(|| panic!("{method} {path} is not documented"))
 }
 
 fn cookie_of(headers: &axum::http::HeaderMap) -> String {

@@ -8,6 +8,7 @@ use crate::crypto;
 
 /// Where and why a chain breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainBreak {
     /// The first sequence number that is not right (the expected one when a receipt is missing).
     pub seq: u64,
@@ -19,6 +20,8 @@ pub struct ChainBreak {
 
 /// The result of a chain check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ReceiptChainReport))]
 pub struct ChainReport {
     /// Receipts checked.
     pub receipts: usize,

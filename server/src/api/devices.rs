@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
+use salur_core::receipt::ChainReport;
 use salur_core::request_auth;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::{
     accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body, peer,
@@ -19,34 +20,54 @@ use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::attestation::{self, SecurityLevel, MAX_CHAIN};
 use crate::domain::audit::{Action, Actor, NewEntry};
-use crate::domain::devices::{check_identifier, DeviceStatus};
+use crate::domain::chain::ChainStatus;
+use crate::domain::devices::{check_identifier, Device, DeviceStatus};
 use crate::domain::enrolment;
 use crate::domain::roles::Permission;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::store::NewDevice;
 
-#[derive(Deserialize)]
+/// A phone's registration, signed with the key it registers.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Registration {
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     device_id: String,
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     worker_id: String,
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
     post_office: String,
-    /// SPKI DER, base64.
+    /// SPKI DER of the P-256 key, base64.
+    #[schema(content_encoding = "base64")]
     public_key: String,
     /// Android key attestation chain (base64 DER certificates, leaf first), made with the nonce
     /// issued for the enrolment code as its challenge.
     #[serde(default)]
+    #[schema(max_items = 8)]
     attestation: Vec<String>,
     /// The one-time code an approver issued for this worker.
     #[serde(default)]
     enrolment_code: Option<String>,
 }
 
-/// Registration is signed with the key being registered: proof that the caller holds it.
+/// A device and the id of its key.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Registered {
+    device: Device,
+    /// hex SHA-256 of the key's SPKI, first 16 bytes: what receipts name.
+    key_id: String,
+}
+
+/// Registration is signed with the key being registered: proof that the caller holds it. A
+/// retry of a registration already held answers 201 again without the code.
+#[utoipa::path(post, path = "/v1/devices", request_body = Registration,
+    responses((status = 201, description = "Registered (pending or approved by its attestation)", body = Registered),
+        (status = 409, description = "The device id is taken by another key", body = ErrorBody)),
+    security(("deviceSignature" = [])))]
 pub(super) async fn register(
     State(state): State<AppState>,
     req: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
     let (parts, body) = req.into_parts();
     let (method, uri, headers) = (&parts.method, &parts.uri, &parts.headers);
     // The key is in the body, so only what needs no key is checked before reading it.
@@ -79,7 +100,7 @@ pub(super) async fn register(
     if let Some(d) = state.db.device(&reg.device_id).await? {
         if d.public_key == spki && d.worker_id == reg.worker_id && d.post_office == reg.post_office {
             let key_id = hex::encode(salur_core::crypto::key_id(&spki));
-            return Ok((StatusCode::CREATED, Json(json!({ "device": d, "key_id": key_id }))));
+            return Ok((StatusCode::CREATED, Json(Registered { device: d, key_id })));
         }
     }
     state.enrol_throttle.attempt_enrolment(peer(&parts).map(|p| p.ip()))?;
@@ -136,16 +157,30 @@ pub(super) async fn register(
     };
     state.db.audit(entry).await?;
     let key_id = hex::encode(salur_core::crypto::key_id(&spki));
-    Ok((StatusCode::CREATED, Json(json!({ "device": device, "key_id": key_id }))))
+    Ok((StatusCode::CREATED, Json(Registered { device, key_id })))
+}
+
+/// A device's chain as the server holds it, and its re-verification.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Chain {
+    status: ChainStatus,
+    verification: ChainReport,
+    /// Every receipt held verifies and links.
+    valid: bool,
 }
 
 /// A device's chain as the server holds it, with a full re-verification: for the signing device
 /// itself, or for staff who may read chains.
+#[utoipa::path(get, path = "/v1/devices/{id}/chain", params(("id" = String, Path, description = "Device")),
+    responses((status = 200, description = "The chain", body = Chain),
+        (status = 404, description = "No such device", body = ErrorBody)),
+    security(("deviceSignature" = []), ("staffBearer" = []), ("sessionCookie" = [])),
+    extensions(("x-salur-permission" = json!("read_chains"))))]
 pub(super) async fn chain(
     State(state): State<AppState>,
     Path(id): Path<String>,
     req: Request,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Chain>, ApiError> {
     let (parts, _) = req.into_parts();
     let device = if has_staff_credential(&parts.headers) {
         let staff = staff(&state, &parts).await?;
@@ -162,50 +197,91 @@ pub(super) async fn chain(
     let status = state.db.chain_status(&id).await?;
     let receipts = state.db.device_receipts(&id).await?;
     let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
-    Ok(Json(json!({ "status": status, "verification": report, "valid": report.is_valid() })))
+    Ok(Json(Chain { status, valid: report.is_valid(), verification: report }))
 }
 
 /// Version of the export bundle's layout.
 pub const EXPORT_FORMAT: &str = "salur-device-export-1";
 
+/// Everything needed to check a device's chain offline.
+#[derive(Serialize, ToSchema)]
+pub(super) struct DeviceExport {
+    /// [`EXPORT_FORMAT`].
+    format: &'static str,
+    exported_ms: i64,
+    device: Device,
+    key_id: String,
+    /// SPKI DER, base64.
+    public_key: String,
+    /// The attestation chain sent at registration (base64 DER, leaf first).
+    attestation: Vec<String>,
+    /// The receipts (base64 COSE_Sign1), in sequence order.
+    receipts: Vec<String>,
+    /// The server's check of them.
+    verification: ChainReport,
+}
+
 /// A device's receipts as the server holds them, in sequence order, with its registered public
 /// key and attestation chain: what an auditor needs to check the chain offline
 /// (`salur receipts verify-chain --bundle FILE`). Logged.
+#[utoipa::path(get, path = "/v1/admin/devices/{id}/export", params(("id" = String, Path, description = "Device")),
+    responses((status = 200, description = "The bundle", body = DeviceExport),
+        (status = 404, description = "No such device", body = ErrorBody)),
+    extensions(("x-salur-permission" = json!("read_chains"))))]
 pub(super) async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
     staff: Staff,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeviceExport>, ApiError> {
     staff.require(Permission::ReadChains)?;
     let device = state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?;
     let receipts = state.db.device_receipts(&id).await?;
     let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
     let attestation = state.db.device_attestation(&id).await?;
     state.db.audit(staff.did(Action::DeviceExported, Some(&id), Some(format!("{} receipts", receipts.len())))).await?;
-    Ok(Json(json!({
-        "format": EXPORT_FORMAT,
-        "exported_ms": crate::clock::now_ms(),
-        "device": device,
-        "key_id": hex::encode(salur_core::crypto::key_id(&device.public_key)),
-        "public_key": B64.encode(&device.public_key),
-        "attestation": attestation,
-        "receipts": receipts.iter().map(|r| B64.encode(r)).collect::<Vec<_>>(),
-        "verification": report,
-    })))
+    Ok(Json(DeviceExport {
+        format: EXPORT_FORMAT,
+        exported_ms: crate::clock::now_ms(),
+        key_id: hex::encode(salur_core::crypto::key_id(&device.public_key)),
+        public_key: B64.encode(&device.public_key),
+        device,
+        attestation,
+        receipts: receipts.iter().map(|r| B64.encode(r)).collect(),
+        verification: report,
+    }))
+}
+
+/// Registered devices.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Devices {
+    devices: Vec<Device>,
+}
+
+/// One device.
+#[derive(Serialize, ToSchema)]
+pub(super) struct OneDevice {
+    device: Device,
 }
 
 /// Every registered device (approvers and administrators).
-pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/admin/devices", responses((status = 200, description = "The devices", body = Devices)),
+    extensions(("x-salur-permission" = json!("manage_devices"))))]
+pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<Devices>, ApiError> {
     staff.require(Permission::ManageDevices)?;
-    Ok(Json(json!({ "devices": state.db.devices().await? })))
+    Ok(Json(Devices { devices: state.db.devices().await? }))
 }
 
 /// Approves or revokes a device (approvers and administrators), logged.
+#[utoipa::path(post, path = "/v1/admin/devices/{id}/{action}",
+    params(("id" = String, Path, description = "Device"), ("action" = String, Path, description = "`approve` or `revoke`")),
+    responses((status = 200, description = "The device", body = OneDevice),
+        (status = 404, description = "No such device or action", body = ErrorBody)),
+    extensions(("x-salur-permission" = json!("manage_devices"))))]
 pub(super) async fn set_status(
     State(state): State<AppState>,
     Path((id, action)): Path<(String, String)>,
     staff: Staff,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OneDevice>, ApiError> {
     staff.require(Permission::ManageDevices)?;
     let (status, logged) = match action.as_str() {
         "approve" => (DeviceStatus::Approved, Action::DeviceApproved),
@@ -215,5 +291,5 @@ pub(super) async fn set_status(
     let device = state.db.set_device_status(&id, status).await?;
     state.dashboards.changed();
     state.db.audit(staff.did(logged, Some(&id), Some(format!("worker {}", device.worker_id)))).await?;
-    Ok(Json(json!({ "device": device })))
+    Ok(Json(OneDevice { device }))
 }

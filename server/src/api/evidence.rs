@@ -5,25 +5,36 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::{json_body, Signed, Staff};
 use super::AppState;
 use crate::domain::audit::Action;
 use crate::domain::roles::Permission;
-use crate::error::ApiError;
+use crate::domain::sweep::Sweep;
+use crate::error::{ApiError, ErrorBody};
+use crate::store::UploadStatus;
 
-#[derive(Deserialize)]
+/// Part of an evidence face crop.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EvidenceChunk {
+    /// Where the chunk starts (the `received` of the last status).
     offset: u64,
+    /// Size of the whole crop.
+    #[schema(minimum = 1, maximum = 262144)]
     total: u64,
     /// The bytes from `offset`, base64.
+    #[schema(content_encoding = "base64")]
     chunk: String,
 }
 
 /// A payment's evidence face crop (JPEG) for an auditor: each view is logged first, and the
 /// answer is never cached by the browser or a proxy.
+#[utoipa::path(get, path = "/v1/admin/receipts/{id}/evidence", params(("id" = String, Path, description = "Receipt")),
+    responses((status = 200, description = "The signed face crop", content_type = "image/jpeg", body = Vec<u8>),
+        (status = 404, description = "No evidence for this receipt", body = ErrorBody)),
+    extensions(("x-salur-permission" = json!("view_evidence"))))]
 pub(super) async fn view(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -39,20 +50,31 @@ pub(super) async fn view(
 }
 
 /// How much of a receipt's evidence crop the server holds (where to resume).
+#[utoipa::path(get, path = "/v1/receipts/{id}/evidence", params(("id" = String, Path, description = "Receipt")),
+    responses((status = 200, description = "Upload status", body = UploadStatus),
+        (status = 404, description = "No such receipt of this device", body = ErrorBody)),
+    security(("deviceSignature" = [])))]
 pub(super) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Signed { device, .. }: Signed,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.db.evidence_status(&device, &id).await?)))
+) -> Result<Json<UploadStatus>, ApiError> {
+    Ok(Json(state.db.evidence_status(&device, &id).await?))
 }
 
 /// Appends a chunk of a receipt's evidence crop at its offset (409 names the right offset).
+#[utoipa::path(put, path = "/v1/receipts/{id}/evidence", params(("id" = String, Path, description = "Receipt")),
+    request_body = EvidenceChunk,
+    responses((status = 200, description = "Upload status after the chunk", body = UploadStatus),
+        (status = 404, description = "No such receipt of this device", body = ErrorBody),
+        (status = 409, description = "Wrong offset (the message names the right one) or another total", body = ErrorBody),
+        (status = 422, description = "The whole crop does not match the receipt's hash", body = ErrorBody)),
+    security(("deviceSignature" = [])))]
 pub(super) async fn put(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Signed { device, body }: Signed,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UploadStatus>, ApiError> {
     let c: EvidenceChunk = json_body(&body)?;
     let chunk = B64.decode(&c.chunk).map_err(|_| ApiError::BadRequest("chunk is not base64".into()))?;
     let (status, completed) = state.db.put_evidence(&device, &id, c.offset, c.total, &chunk).await?;
@@ -60,21 +82,29 @@ pub(super) async fn put(
         let embedded = state.faces.embed(jpeg).await?;
         state.db.set_evidence_embedding(&id, embedded).await?;
     }
-    Ok(Json(json!(status)))
+    Ok(Json(status))
 }
 
-#[derive(Deserialize)]
+/// Which roster, at what similarity.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SweepQuery {
+    /// Roster.
     roster: String,
+    /// Cosine similarity from which two faces count as one (default: the match threshold).
+    #[param(minimum = -1.0, maximum = 1.0)]
     threshold: Option<f32>,
 }
 
 /// The 1:N sweep of a roster's evidence faces: one face paid as several recipients.
+#[utoipa::path(get, path = "/v1/admin/face-sweep", params(SweepQuery),
+    responses((status = 200, description = "Pairs of payments that look like one face", body = Sweep)),
+    extensions(("x-salur-permission" = json!("face_sweep"))))]
 pub(super) async fn face_sweep(
     State(state): State<AppState>,
     Query(q): Query<SweepQuery>,
     staff: Staff,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Sweep>, ApiError> {
     staff.require(Permission::FaceSweep)?;
     let threshold = q.threshold.unwrap_or(salur_core::face::DEFAULT_MATCH_THRESHOLD);
     if !(-1.0..=1.0).contains(&threshold) {
@@ -84,5 +114,5 @@ pub(super) async fn face_sweep(
     let found = crate::domain::sweep::sweep(faces, threshold);
     let detail = format!("threshold {threshold}");
     state.db.audit(staff.did(Action::FaceSweep, Some(&q.roster), Some(detail))).await?;
-    Ok(Json(json!(found)))
+    Ok(Json(found))
 }

@@ -10,37 +10,35 @@ mod devices;
 mod enrolments;
 mod evidence;
 mod limits;
+mod openapi;
 mod receipts;
 mod session;
 mod throttle;
 mod users;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put, MethodRouter};
 use axum::{middleware, Json, Router};
-use serde_json::json;
+use serde::Serialize;
 use tower::ServiceBuilder;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+use utoipa_axum::routes;
 
 pub use auth::{Signed, Staff};
 pub use devices::EXPORT_FORMAT;
 pub use limits::{Limits, Rate};
+pub use receipts::MAX_BATCH;
 pub use session::{LOGIN_PAGE, SESSION_MS};
 pub use throttle::LoginThrottle;
 
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::store::Db;
-
-/// The OpenAPI 3.1 description of this API (kept beside the code; a test checks it covers every route).
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-/// Most receipts accepted in one upload.
-pub const MAX_BATCH: usize = 500;
 
 /// Shared state of the service.
 #[derive(Clone)]
@@ -132,50 +130,87 @@ const BATCH: usize = 4 * 1024 * 1024;
 
 /// `route` with a body limit of `max` bytes: a declared length over it is refused before the
 /// handler runs, and a body without a declared length is cut at `max` while read.
-fn limited(route: MethodRouter<AppState>, max: usize) -> MethodRouter<AppState> {
+fn limited((schemas, paths, route): UtoipaMethodRouter<AppState>, max: usize) -> UtoipaMethodRouter<AppState> {
     let guard = middleware::from_fn(move |req, next| limits::declared_length(max, req, next));
-    route.layer::<_, std::convert::Infallible>(guard).layer(DefaultBodyLimit::max(max))
+    (schemas, paths, route.layer::<_, std::convert::Infallible>(guard).layer(DefaultBodyLimit::max(max)))
+}
+
+/// Whether the server answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok", content_type = "text/plain", body = String)))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The server's clock.
+#[derive(Serialize, ToSchema)]
+struct ServerTime {
+    /// Unix milliseconds.
+    server_ms: i64,
+}
+
+/// The server's clock, for the phone's offset.
+#[utoipa::path(get, path = "/v1/time", responses((status = 200, description = "Server time", body = ServerTime)))]
+async fn time() -> Json<ServerTime> {
+    Json(ServerTime { server_ms: now_ms() })
+}
+
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "OpenAPI 3.1", body = Object)))]
+async fn openapi_json() -> Result<impl IntoResponse, ApiError> {
+    Ok(([("content-type", "application/json")], openapi()?))
+}
+
+/// Every route with its body limit, and its description.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(limited(routes!(health), NO_BODY))
+        .routes(limited(routes!(admin::metrics), NO_BODY))
+        .routes(limited(routes!(openapi_json), NO_BODY))
+        .routes(limited(routes!(time), NO_BODY))
+        .routes(limited(routes!(devices::register), SMALL))
+        .routes(limited(routes!(enrolments::challenge), SMALL))
+        .routes(limited(routes!(enrolments::list, enrolments::issue), SMALL))
+        .routes(limited(routes!(receipts::upload_batch), BATCH))
+        .routes(limited(routes!(receipts::upload_one), SMALL))
+        .routes(limited(routes!(evidence::status, evidence::put), EVIDENCE))
+        .routes(limited(routes!(devices::chain), NO_BODY))
+        .routes(limited(routes!(evidence::face_sweep), NO_BODY))
+        .routes(limited(routes!(session::page), NO_BODY))
+        .routes(limited(routes!(session::login), SMALL))
+        .routes(limited(routes!(session::logout), NO_BODY))
+        .routes(limited(routes!(session::whoami), NO_BODY))
+        .routes(limited(routes!(users::list, users::add), SMALL))
+        .routes(limited(routes!(users::disable), NO_BODY))
+        .routes(limited(routes!(users::token), NO_BODY))
+        .routes(limited(routes!(audit::list), NO_BODY))
+        .routes(limited(routes!(audit::verify), NO_BODY))
+        .routes(limited(routes!(admin::dashboard), NO_BODY))
+        .routes(limited(routes!(admin::roster), NO_BODY))
+        .routes(limited(routes!(admin::rosters), NO_BODY))
+        .routes(limited(routes!(admin::reallocations), NO_BODY))
+        .routes(limited(routes!(admin::decide_reallocation), SMALL))
+        .routes(limited(routes!(devices::list), NO_BODY))
+        .routes(limited(routes!(devices::set_status), SMALL))
+        .routes(limited(routes!(devices::export), NO_BODY))
+        .routes(limited(routes!(evidence::view), NO_BODY))
+}
+
+/// The OpenAPI 3.1 description of this API, generated from the routes (built once).
+pub fn openapi() -> Result<&'static str, ApiError> {
+    static DOCUMENT: OnceLock<Result<String, String>> = OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| openapi::document(routes().split_for_parts().1).map_err(|e| e.to_string()))
+        .as_deref()
+        .map_err(|e| ApiError::Internal(format!("OpenAPI document: {e}")))
 }
 
 /// All routes, each with a body limit, under a request timeout, a limit of requests in flight
 /// and the per-address rate limit (per-device limits apply once a signature verifies).
 pub fn router(state: AppState) -> Router {
     let limits = state.guards.limits.clone();
-    let openapi = || async { ([("content-type", "application/json")], OPENAPI) };
-    Router::new()
-        .route("/healthz", limited(get(|| async { "ok" }), NO_BODY))
-        .route("/metrics", limited(get(admin::metrics), NO_BODY))
-        .route("/openapi.json", limited(get(openapi), NO_BODY))
-        .route("/v1/time", limited(get(|| async { Json(json!({ "server_ms": now_ms() })) }), NO_BODY))
-        .route("/v1/devices", limited(post(devices::register), SMALL))
-        .route("/v1/devices/challenge", limited(post(enrolments::challenge), SMALL))
-        .route("/v1/admin/enrolments", limited(get(enrolments::list).post(enrolments::issue), SMALL))
-        .route("/v1/receipts", limited(post(receipts::upload_batch), BATCH))
-        .route("/v1/receipts/{id}", limited(put(receipts::upload_one), SMALL))
-        .route("/v1/receipts/{id}/evidence", limited(get(evidence::status).put(evidence::put), EVIDENCE))
-        .route("/v1/devices/{id}/chain", limited(get(devices::chain), NO_BODY))
-        .route("/v1/admin/face-sweep", limited(get(evidence::face_sweep), NO_BODY))
-        .route("/", limited(get(session::page), NO_BODY))
-        .route("/v1/login", limited(post(session::login), SMALL))
-        .route("/v1/logout", limited(post(session::logout), NO_BODY))
-        .route("/v1/session", limited(get(session::whoami), NO_BODY))
-        .route("/v1/admin/users", limited(get(users::list).post(users::add), SMALL))
-        .route("/v1/admin/users/{name}/disable", limited(post(users::disable), NO_BODY))
-        .route("/v1/admin/users/{name}/tokens", limited(post(users::token), NO_BODY))
-        .route("/v1/admin/audit", limited(get(audit::list), NO_BODY))
-        .route("/v1/admin/audit/verify", limited(get(audit::verify), NO_BODY))
-        .route("/v1/dashboard", limited(get(admin::dashboard), NO_BODY))
-        .route("/v1/roster/{roster_id}", limited(get(admin::roster), NO_BODY))
-        .route("/v1/rosters", limited(get(admin::rosters), NO_BODY))
-        .route("/v1/admin/reallocations", limited(get(admin::reallocations), NO_BODY))
-        .route(
-            "/v1/admin/reallocations/{roster_id}/{recipient}/decision",
-            limited(post(admin::decide_reallocation), SMALL),
-        )
-        .route("/v1/admin/devices", limited(get(devices::list), NO_BODY))
-        .route("/v1/admin/devices/{id}/{action}", limited(post(devices::set_status), SMALL))
-        .route("/v1/admin/devices/{id}/export", limited(get(devices::export), NO_BODY))
-        .route("/v1/admin/receipts/{id}/evidence", limited(get(evidence::view), NO_BODY))
+    routes()
+        .split_for_parts()
+        .0
         .layer(
             ServiceBuilder::new()
                 .layer(middleware::from_fn_with_state(state.clone(), limits::per_address))

@@ -9,16 +9,16 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::{body_error, check_json, json_body, peer, Staff, SESSION_COOKIE};
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::audit::{Action, Actor, NewEntry};
 use crate::domain::credentials::{self, csrf_token, digest, verify_password};
-use crate::domain::roles::Permission;
-use crate::error::ApiError;
+use crate::domain::roles::{Permission, Role};
+use crate::error::{ApiError, ErrorBody};
 
 /// The login form, for browsers without a session.
 pub const LOGIN_PAGE: &str = include_str!("login.html");
@@ -26,14 +26,27 @@ pub const LOGIN_PAGE: &str = include_str!("login.html");
 /// How long a browser session lasts (one working day).
 pub const SESSION_MS: i64 = 8 * 3600 * 1000;
 
-#[derive(Deserialize)]
+/// A staff member's name and password.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Credentials {
     name: String,
     password: String,
 }
 
+/// Who is logged in, and the CSRF token for state-changing requests (none for bearer tokens).
+#[derive(Serialize, ToSchema)]
+pub(super) struct Session {
+    name: String,
+    role: Role,
+    csrf: Option<String>,
+}
+
 /// The dashboard for staff who may see it; the login form (401) for everyone else.
+#[utoipa::path(get, path = "/",
+    responses((status = 200, description = "The dashboard page", content_type = "text/html", body = String),
+        (status = 401, description = "The login page", content_type = "text/html", body = String)),
+    extensions(("x-salur-permission" = json!("view_dashboard"))))]
 pub(super) async fn page(staff: Result<Staff, ApiError>) -> Response {
     match staff {
         Ok(s) => match s.require(Permission::ViewDashboard) {
@@ -66,7 +79,12 @@ fn session_cookie(value: &str, max_age_s: i64, secure: bool) -> Result<HeaderVal
     .map_err(|e| ApiError::Internal(format!("cookie: {e}")))
 }
 
-/// Checks a name and password (throttled per name and per address) and starts a session.
+/// Checks a name and password (throttled per name and per address) and starts a session: the
+/// answer sets the HttpOnly, SameSite=Strict `salur_session` cookie.
+#[utoipa::path(post, path = "/v1/login", request_body = Credentials,
+    responses((status = 200, description = "Logged in; the cookie is set", body = Session),
+        (status = 401, description = "Wrong name or password", body = ErrorBody),
+        (status = 403, description = "The account is disabled", body = ErrorBody)))]
 pub(super) async fn login(State(state): State<AppState>, req: Request) -> Result<Response, ApiError> {
     let (parts, body) = req.into_parts();
     check_json(&parts.headers)?;
@@ -109,16 +127,22 @@ pub(super) async fn login(State(state): State<AppState>, req: Request) -> Result
     state.db.add_session(&c.name, &digest(&session), now_ms() + SESSION_MS).await?;
     state.db.audit(NewEntry { actor, action: Action::LoginOk, target: None, detail: None }).await?;
     let cookie = session_cookie(&session, SESSION_MS / 1000, !loopback_http(address.map(|a| a.ip()), &parts.headers))?;
-    let body = json!({ "name": c.name, "role": login.role, "csrf": csrf_token(&session) });
+    let body = Session { name: c.name, role: login.role, csrf: Some(csrf_token(&session)) };
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
 /// Who is logged in, and the CSRF token the page sends on state-changing requests.
-pub(super) async fn whoami(staff: Staff) -> Json<serde_json::Value> {
-    Json(json!({ "name": staff.name, "role": staff.role, "csrf": staff.session.as_deref().map(csrf_token) }))
+#[utoipa::path(get, path = "/v1/session", responses((status = 200, description = "The caller", body = Session)),
+    security(("staffBearer" = []), ("sessionCookie" = [])))]
+pub(super) async fn whoami(staff: Staff) -> Json<Session> {
+    Json(Session { csrf: staff.session.as_deref().map(csrf_token), name: staff.name, role: staff.role })
 }
 
 /// Ends the caller's session (the CSRF token was checked with it) and clears the cookie.
+#[utoipa::path(post, path = "/v1/logout",
+    responses((status = 204, description = "Logged out; the cookie is cleared"),
+        (status = 400, description = "A bearer token has no session to end", body = ErrorBody)),
+    security(("sessionCookie" = [], "csrfToken" = [])))]
 pub(super) async fn logout(State(state): State<AppState>, staff: Staff) -> Result<Response, ApiError> {
     let Some(session) = &staff.session else {
         return Err(ApiError::BadRequest("log out ends a browser session; bearer tokens have none".into()));

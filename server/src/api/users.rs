@@ -3,36 +3,67 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::{json_body, Staff};
 use super::AppState;
 use crate::domain::audit::Action;
 use crate::domain::credentials::{self, digest, hash_password, TOKEN_PREFIX};
 use crate::domain::roles::{Permission, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::store::User;
 
-#[derive(Deserialize)]
+/// A new account.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUser {
+    #[schema(pattern = "^[a-z0-9._-]{1,64}$")]
     name: String,
     role: Role,
+    /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     password: String,
 }
 
+/// Staff accounts.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Users {
+    users: Vec<User>,
+}
+
+/// One account.
+#[derive(Serialize, ToSchema)]
+pub(super) struct OneUser {
+    user: User,
+}
+
+/// A new bearer token (shown only here).
+#[derive(Serialize, ToSchema)]
+pub(super) struct NewToken {
+    name: String,
+    /// `salur_` and 64 hex digits.
+    token: String,
+}
+
 /// Every account (no password hashes).
-pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/v1/admin/users", responses((status = 200, description = "Accounts", body = Users)),
+    extensions(("x-salur-permission" = json!("manage_users"))))]
+pub(super) async fn list(State(state): State<AppState>, staff: Staff) -> Result<Json<Users>, ApiError> {
     staff.require(Permission::ManageUsers)?;
-    Ok(Json(json!({ "users": state.db.users().await? })))
+    Ok(Json(Users { users: state.db.users().await? }))
 }
 
 /// Adds an account with a password.
+#[utoipa::path(post, path = "/v1/admin/users", request_body = NewUser,
+    responses((status = 201, description = "Added", body = OneUser),
+        (status = 409, description = "The name is taken", body = ErrorBody)),
+    extensions(("x-salur-permission" = json!("manage_users"))))]
 pub(super) async fn add(
     State(state): State<AppState>,
     staff: Staff,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<OneUser>), ApiError> {
     staff.require(Permission::ManageUsers)?;
     let new: NewUser = json_body(&body)?;
     credentials::check_user_name(&new.name)?;
@@ -42,30 +73,39 @@ pub(super) async fn add(
         .map_err(|e| ApiError::Internal(format!("hashing: {e}")))??;
     let user = state.db.add_user(&new.name, new.role, &hash).await?;
     state.db.audit(staff.did(Action::UserAdded, Some(&new.name), Some(format!("role {}", new.role)))).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "user": user }))))
+    Ok((StatusCode::CREATED, Json(OneUser { user })))
 }
 
 /// Disables an account (its sessions and tokens end).
+#[utoipa::path(post, path = "/v1/admin/users/{name}/disable", params(("name" = String, Path, description = "Account")),
+    responses((status = 200, description = "Disabled", body = OneUser),
+        (status = 404, description = "No such account", body = ErrorBody)),
+    extensions(("x-salur-permission" = json!("manage_users"))))]
 pub(super) async fn disable(
     State(state): State<AppState>,
     Path(name): Path<String>,
     staff: Staff,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OneUser>, ApiError> {
     staff.require(Permission::ManageUsers)?;
     let user = state.db.disable_user(&name).await?;
     state.db.audit(staff.did(Action::UserDisabled, Some(&name), None)).await?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(OneUser { user }))
 }
 
 /// A new bearer token for an account, shown only in this answer.
+#[utoipa::path(post, path = "/v1/admin/users/{name}/tokens", params(("name" = String, Path, description = "Account")),
+    responses((status = 201, description = "The token", body = NewToken),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "The account is disabled", body = ErrorBody)),
+    extensions(("x-salur-permission" = json!("manage_users"))))]
 pub(super) async fn token(
     State(state): State<AppState>,
     Path(name): Path<String>,
     staff: Staff,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     staff.require(Permission::ManageUsers)?;
     let token = credentials::new_secret(TOKEN_PREFIX)?;
     state.db.add_token(&name, &digest(&token)).await?;
     state.db.audit(staff.did(Action::TokenCreated, Some(&name), None)).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "name": name, "token": token }))))
+    Ok((StatusCode::CREATED, Json(NewToken { name, token })))
 }

@@ -24,7 +24,7 @@ pub const MAX_CHAIN: usize = 8;
 const KEY_DESCRIPTION: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 1, 17];
 
 /// Where the attested key lives, as the key description says (or `None`: no attestation at all).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecurityLevel {
     /// No attestation was sent (only on a server run with `--allow-unattested-devices`).

@@ -110,7 +110,8 @@ pub struct NewEntry {
 }
 
 /// An entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEntry)]
 pub struct Entry {
     /// Position in the log, from 1, without gaps.
     pub seq: i64,
@@ -128,6 +129,7 @@ pub struct Entry {
     pub detail: Option<String>,
     /// SHA-256 of the previous entry's canonical bytes ([`GENESIS`] for the first), hex in JSON.
     #[serde(serialize_with = "hex_bytes")]
+    #[schema(value_type = String)]
     pub prev: Vec<u8>,
 }
 
@@ -181,7 +183,8 @@ pub fn next(new: NewEntry, seq: i64, at_ms: i64, prev_hash: [u8; 32]) -> Entry {
 }
 
 /// Where and why the chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditBreak)]
 pub struct Break {
     /// The first entry that does not follow from the one before (or the expected position of a
     /// missing last entry).
@@ -191,7 +194,8 @@ pub struct Break {
 }
 
 /// What a check of the whole log found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditChainReport)]
 pub struct ChainReport {
     /// Entries checked.
     pub entries: u64,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 /// A device's chain as the server holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ChainStatus {
     /// Receipts held.
     pub received: u64,

@@ -8,7 +8,7 @@ use super::attestation::SecurityLevel;
 use crate::error::ApiError;
 
 /// Registration state of a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeviceStatus {
     /// Waiting for an administrator.
@@ -43,7 +43,7 @@ impl FromStr for DeviceStatus {
 }
 
 /// A registered device.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Device {
     /// Device id.
     pub device_id: String,

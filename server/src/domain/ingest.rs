@@ -5,7 +5,7 @@ use salur_core::receipt::{Evidence, Liveness, Method, Outcome, Receipt, Standing
 use serde::Serialize;
 
 /// What happened to one uploaded receipt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Ingest {
     /// Verified and stored.
@@ -31,7 +31,7 @@ impl Ingest {
 }
 
 /// The answer for one receipt.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct IngestResult {
     /// Receipt id, when the receipt could be read.
     pub id: Option<String>,

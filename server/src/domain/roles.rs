@@ -6,7 +6,7 @@ use std::str::FromStr;
 use crate::error::ApiError;
 
 /// A staff member's role (one per account).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Runs the service: every permission, including user management.
@@ -91,6 +91,44 @@ impl Role {
 }
 
 impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 9] = [
+        Permission::ViewDashboard,
+        Permission::ManageDevices,
+        Permission::ReadChains,
+        Permission::ReadReallocations,
+        Permission::DecideReallocations,
+        Permission::FaceSweep,
+        Permission::ViewEvidence,
+        Permission::ReadAudit,
+        Permission::ManageUsers,
+    ];
+
+    /// Its name in the API description (`x-salur-permission`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ViewDashboard => "view_dashboard",
+            Permission::ManageDevices => "manage_devices",
+            Permission::ReadChains => "read_chains",
+            Permission::ReadReallocations => "read_reallocations",
+            Permission::DecideReallocations => "decide_reallocations",
+            Permission::FaceSweep => "face_sweep",
+            Permission::ViewEvidence => "view_evidence",
+            Permission::ReadAudit => "read_audit",
+            Permission::ManageUsers => "manage_users",
+        }
+    }
+
+    /// The permission of that name.
+    pub fn named(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The roles that hold it, in [`Role::ALL`] order.
+    pub fn holders(self) -> Vec<Role> {
+        Role::ALL.into_iter().filter(|r| r.allows(self)).collect()
+    }
+
     /// What the permission lets one do, for a refusal message.
     pub fn describe(self) -> &'static str {
         match self {
@@ -128,17 +166,7 @@ mod tests {
     use super::Permission as P;
     use super::*;
 
-    const EVERY: [P; 9] = [
-        P::ViewDashboard,
-        P::ManageDevices,
-        P::ReadChains,
-        P::ReadReallocations,
-        P::DecideReallocations,
-        P::FaceSweep,
-        P::ViewEvidence,
-        P::ReadAudit,
-        P::ManageUsers,
-    ];
+    const EVERY: [P; 9] = P::ALL;
 
     fn allowed(r: Role) -> Vec<P> {
         EVERY.into_iter().filter(|p| r.allows(*p)).collect()
@@ -176,5 +204,10 @@ mod tests {
         assert!("root".parse::<Role>().is_err());
         assert!(Role::Viewer.require(P::ManageDevices).is_err());
         assert!(Role::Approver.require(P::ManageDevices).is_ok());
+        for p in P::ALL {
+            assert_eq!(P::named(p.as_str()), Some(p));
+        }
+        assert_eq!(P::named("view dashboard"), None);
+        assert_eq!(P::ManageUsers.holders(), [Role::Administrator]);
     }
 }

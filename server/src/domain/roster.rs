@@ -35,7 +35,7 @@ pub struct RosterRow {
 }
 
 /// A recipient as sent to the assigned worker's phone.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RosterEntry {
     /// Keyed hash of the NIK (hex): what receipts name.
     pub recipient: String,

@@ -19,7 +19,7 @@ pub struct PaidFace {
 }
 
 /// Two paid receipts of different recipients whose evidence faces match.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SuspiciousPair {
     /// One receipt.
     pub receipt_a: String,
@@ -32,7 +32,7 @@ pub struct SuspiciousPair {
 }
 
 /// The result of a sweep.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Sweep {
     /// Faces compared.
     pub faces: u64,

@@ -22,7 +22,7 @@ pub struct Period {
 }
 
 /// One day of the period: paid so far against the target line.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ProgressDay {
     /// `YYYY-MM-DD` (WIB).
     pub date: String,

@@ -15,7 +15,7 @@ use crate::store::Db;
 pub use crate::domain::targets::TARGET_WEEK_TWO;
 
 /// One region and post office.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Area {
     /// Province code.
     pub province: String,
@@ -57,7 +57,7 @@ pub const DEVICE_LIST_LIMIT: i64 = 200;
 pub const SILENT_AFTER_MS: i64 = 6 * 3600 * 1000;
 
 /// One device's activity.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeviceActivity {
     /// Device.
     pub device_id: String,
@@ -78,7 +78,7 @@ pub struct DeviceActivity {
 }
 
 /// One worker's rates, over all their devices.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WorkerRates {
     /// Worker.
     pub worker_id: String,
@@ -93,7 +93,7 @@ pub struct WorkerRates {
 }
 
 /// A payment made without a passed live-person check, for the auditor.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UnlivePayment {
     /// Receipt.
     pub receipt_id: String,
@@ -110,7 +110,7 @@ pub struct UnlivePayment {
 }
 
 /// A recipient paid more than once in the roster's period.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DoublePayment {
     /// Keyed hash of the NIK (hex); administrators resolve it through the reallocation export.
     pub recipient: String,
@@ -121,7 +121,7 @@ pub struct DoublePayment {
 }
 
 /// The whole dashboard for one roster.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     /// Roster shown.
     pub roster_id: String,
@@ -183,7 +183,7 @@ pub struct Dashboard {
 }
 
 /// A device the dashboard flags: its key attestation proves no secure hardware.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FlaggedDevice {
     /// Device id.
     pub device_id: String,

@@ -11,7 +11,7 @@ use crate::store::Db;
 pub const UNVERIFIED_LIST_LIMIT: i64 = 200;
 
 /// An override the server could not verify as a supervisor's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UnverifiedOverride {
     /// Receipt.
     pub receipt_id: String,

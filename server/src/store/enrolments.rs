@@ -30,7 +30,7 @@ impl Enrolment {
 }
 
 /// An unused, unexpired code as listed to approvers (never the code: only its digest's start).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OpenEnrolment {
     /// The first 8 hex digits of the code's SHA-256, to tell codes apart.
     pub id: String,

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 pub const MAX_EVIDENCE: u64 = 256 * 1024;
 
 /// How far an upload has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UploadStatus {
     /// Bytes held (the offset to send next).
     pub received: u64,

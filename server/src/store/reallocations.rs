@@ -41,7 +41,7 @@ struct CaseRow {
 }
 
 /// A reallocation case as finance and auditors see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Reallocation {
     /// Roster.
     pub roster_id: String,

@@ -32,7 +32,7 @@ struct EntryRow {
 }
 
 /// A roster with recipients assigned to one worker.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct AssignedRoster {
     /// Roster.
     pub roster_id: String,

@@ -19,7 +19,7 @@ struct UserRow {
 }
 
 /// A staff account as listed (never its password hash).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     /// Login name.
     pub name: String,
