@@ -401,3 +401,17 @@ async fn a_burst_with_duplicates_is_counted_once() {
         assert_eq!(distinct.len(), 100);
     }
 }
+
+#[tokio::test]
+async fn malformed_query_strings_are_refused_as_json_errors() {
+    // Found by schemathesis: axum's own refusals were text/plain, which the API does not promise.
+    for (backend, app, _db) in apps().await {
+        for uri in ["/v1/admin/audit?limit=9223372036854775808", "/v1/admin/face-sweep?threshold=-1"] {
+            let res = app.clone().oneshot(get(uri, ADMIN)).await.unwrap();
+            assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{backend}: {uri}");
+            assert_eq!(res.headers()["content-type"], "application/json", "{backend}: {uri}");
+            let body: Value = serde_json::from_slice(&to_bytes(res.into_body(), 1 << 16).await.unwrap()).unwrap();
+            assert_eq!(body["error"], "bad_request", "{backend}: {uri}");
+        }
+    }
+}

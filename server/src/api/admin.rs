@@ -1,7 +1,8 @@
 //! The dashboard, the worker's roster, the reallocation queue and metrics.
 
-use axum::extract::Path;
-use axum::extract::{Query, State};
+use super::params::Path;
+use super::params::Query;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,8 @@
 //! The audit log for auditors and administrators: JSON pages or CSV, and the chain check; every
 //! read is itself logged.
 
-use axum::extract::{Query, State};
+use super::params::Query;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};

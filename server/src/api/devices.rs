@@ -1,8 +1,9 @@
 //! Devices: registration (signed with the key being registered, with an enrolment code and a
 //! verified key attestation), approval, the chain a device holds here.
 
+use super::params::Path;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -1,6 +1,7 @@
 //! Evidence face crops (resumable upload) and the administrator's 1:N face sweep.
 
-use axum::extract::{Path, Query, State};
+use super::params::{Path, Query};
+use axum::extract::State;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

@@ -11,6 +11,7 @@ mod enrolments;
 mod evidence;
 mod limits;
 mod openapi;
+mod params;
 mod receipts;
 mod session;
 mod throttle;

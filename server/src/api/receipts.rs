@@ -1,6 +1,7 @@
 //! Receipt upload: a batch, or one receipt by id.
 
-use axum::extract::{Path, State};
+use super::params::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;

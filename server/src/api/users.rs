@@ -1,6 +1,7 @@
 //! Staff accounts over HTTP (administrators only): list, add, disable, new bearer token.
 
-use axum::extract::{Path, State};
+use super::params::Path;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
