@@ -71,7 +71,7 @@ pub enum ApiError {
 pub enum ErrorCode {
     /// Malformed request.
     BadRequest,
-    /// No valid credential, or a replayed request's kind of refusal.
+    /// No valid credential (missing, wrong, expired or disabled).
     Unauthorized,
     /// Not allowed.
     Forbidden,
