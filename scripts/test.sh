@@ -21,6 +21,8 @@ echo "== tests (release: the face models are too slow unoptimised)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
+echo "== the API against its OpenAPI document (schemathesis, SQLite and PostgreSQL)"
+scripts/schemathesis.sh 2>&1 | tee -a "$log"
 echo "== Kotlin on the JVM over the UniFFI bindings"
 scripts/kotlin-test.sh 2>&1 | tee -a "$log"
 echo "== the Android app: compiled against the Android framework, its logic run on the JVM"

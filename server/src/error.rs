@@ -150,6 +150,13 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL text cannot hold a NUL character (SQLite's can): a name or id with one is
+        // the caller's bad input, not the server's fault (found by schemathesis).
+        if let sqlx::Error::Database(db) = &e {
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Self::BadRequest("text must not contain NUL or characters outside UTF-8".into());
+            }
+        }
         Self::Internal(format!("database: {e}"))
     }
 }

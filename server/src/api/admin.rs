@@ -73,7 +73,8 @@ pub(super) async fn dashboard(
 /// The recipients of a roster assigned to the signing device's worker (the pseudonymisation key
 /// stays on the server).
 #[utoipa::path(get, path = "/v1/roster/{roster_id}", params(("roster_id" = String, Path, description = "Roster")),
-    responses((status = 200, description = "The worker's recipients", body = RosterDownload)),
+    responses((status = 200, description = "The worker's recipients", body = RosterDownload),
+        (status = 404, description = "No such roster for this worker", body = ErrorBody)),
     security(("deviceSignature" = [])))]
 pub(super) async fn roster(
     State(state): State<AppState>,

@@ -160,7 +160,27 @@ pub(super) fn body_error(e: BytesRejection) -> ApiError {
 }
 
 pub(super) fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON body: {e}")))
+    let malformed = |e: serde_json::Error| ApiError::BadRequest(format!("malformed JSON body: {e}"));
+    // JSON can carry a NUL only as the escape `\u0000`; only then is the body walked to tell
+    // a NUL in a string from an escaped backslash followed by "u0000".
+    if body.windows(6).any(|w| w == b"\\u0000") {
+        let value: serde_json::Value = serde_json::from_slice(body).map_err(malformed)?;
+        if holds_nul(&value) {
+            return Err(super::params::nul_refused());
+        }
+    }
+    serde_json::from_slice(body).map_err(malformed)
+}
+
+/// Whether any string (or key) in `value` holds a NUL character.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// The caller's address (`ip:port`) as the socket saw it, or `unknown` (in-process calls).

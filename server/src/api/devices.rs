@@ -183,7 +183,14 @@ pub(super) async fn chain(
     req: Request,
 ) -> Result<Json<Chain>, ApiError> {
     let (parts, _) = req.into_parts();
-    let device = if has_staff_credential(&parts.headers) {
+    let staff_credential = has_staff_credential(&parts.headers);
+    // One credential per request: with both, which one was checked would depend on the order
+    // of the code below, and a bad device signature would go unnoticed beside a good token.
+    let device_headers = [request_auth::DEVICE_HEADER, request_auth::TIME_HEADER, request_auth::SIGNATURE_HEADER];
+    if staff_credential && device_headers.iter().any(|h| parts.headers.contains_key(*h)) {
+        return Err(ApiError::BadRequest("send a staff credential or a device signature, not both".into()));
+    }
+    let device = if staff_credential {
         let staff = staff(&state, &parts).await?;
         staff.require(Permission::ReadChains)?;
         let device = state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?;

@@ -94,7 +94,7 @@ pub(super) struct SweepQuery {
     roster: String,
     /// Cosine similarity from which two faces count as one (default: the match threshold).
     #[param(minimum = -1.0, maximum = 1.0)]
-    threshold: Option<f32>,
+    threshold: Option<f64>,
 }
 
 /// The 1:N sweep of a roster's evidence faces: one face paid as several recipients.
@@ -107,10 +107,12 @@ pub(super) async fn face_sweep(
     staff: Staff,
 ) -> Result<Json<Sweep>, ApiError> {
     staff.require(Permission::FaceSweep)?;
-    let threshold = q.threshold.unwrap_or(salur_core::face::DEFAULT_MATCH_THRESHOLD);
-    if !(-1.0..=1.0).contains(&threshold) {
-        return Err(ApiError::BadRequest("threshold is a cosine similarity, -1 to 1".into()));
-    }
+    // Checked as sent, before narrowing: -1.0000000000000004 would round to -1 as an f32.
+    let threshold = match q.threshold {
+        None => salur_core::face::DEFAULT_MATCH_THRESHOLD,
+        Some(t) if (-1.0..=1.0).contains(&t) => t as f32,
+        Some(_) => return Err(ApiError::BadRequest("threshold is a cosine similarity, -1 to 1".into())),
+    };
     let faces = state.db.paid_faces(&q.roster).await?;
     let found = crate::domain::sweep::sweep(faces, threshold);
     let detail = format!("threshold {threshold}");
