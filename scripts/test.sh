@@ -17,6 +17,10 @@ echo "== headless Chromium for the dashboard test (Debian's chromium when missin
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+echo "== poppler (pdftotext, pdftoppm) to read the printed letters back (Debian's poppler-utils when missing)"
+if ! command -v pdftoppm >/dev/null || ! command -v pdftotext >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+fi
 echo "== tests (release: the face models are too slow unoptimised)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

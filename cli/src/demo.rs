@@ -459,7 +459,7 @@ fn refusal(outcome: &Result<FaceCheck, Error>) -> String {
 }
 
 /// Rupiah the Indonesian way: Rp600.000.
-fn rupiah(amount: u64) -> String {
+pub(crate) fn rupiah(amount: u64) -> String {
     let digits = amount.to_string();
     let mut out = String::from("Rp");
     for (i, c) in digits.chars().enumerate() {

@@ -7,6 +7,7 @@ mod demo_sample;
 mod devices;
 mod face;
 mod import;
+mod letters;
 mod liveness;
 mod purge;
 mod receipts;
@@ -59,6 +60,11 @@ enum Command {
     Purge(purge::PurgeArgs),
     /// The audit log: verify its hash chain (exit 1 naming the first bad entry).
     Audit(audit::AuditArgs),
+    /// Print a roster's invitation letters (A4 PDF, one page per recipient, signed QR code).
+    Letters(letters::LettersArgs),
+    /// Invitation letters: verify a letter's QR text (exit 0 valid, 1 invalid, 2 error), or
+    /// export the programme's public key.
+    Letter(letters::LetterArgs),
 }
 
 /// Options shared by the face commands.
@@ -109,6 +115,8 @@ fn run(cli: Cli) -> ExitCode {
         Command::Purge(a) => (a.json, purge::run(&a)),
         Command::Devices(a) => (a.json, devices::run(&a)),
         Command::Audit(a) => (a.json, audit::run(&a)),
+        Command::Letters(a) => (a.json, letters::print(&a)),
+        Command::Letter(a) => (a.json, letters::run(&a)),
     };
     match result {
         Ok(code) => code,

@@ -115,6 +115,9 @@ pub enum Error {
     /// A signed receipt that does not verify or decode.
     #[error("invalid receipt: {0}")]
     InvalidReceipt(String),
+    /// An invitation letter whose token does not verify, or is not for this roster or worker.
+    #[error("invalid letter: {0}")]
+    InvalidLetter(String),
     /// Encryption, decryption or key handling failed.
     #[error("crypto: {0}")]
     Crypto(String),
@@ -200,6 +203,9 @@ impl Error {
             }
             Error::Server { status: 403, .. } => "This phone is not approved to upload: ask your supervisor.",
             Error::SyncBusy => "An upload is already running: wait for it to finish.",
+            Error::InvalidLetter(_) => {
+                "This letter is not valid for your roster: do not pay; check the recipient's KTP and call your supervisor."
+            }
             _ => return None,
         })
     }
@@ -223,6 +229,7 @@ impl Error {
             Error::ModelHash { .. } => ErrorKind::ModelHash,
             Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
             Error::InvalidReceipt(_) => ErrorKind::InvalidReceipt,
+            Error::InvalidLetter(_) => ErrorKind::InvalidLetter,
             Error::Crypto(_) => ErrorKind::Crypto,
             Error::Storage(_) => ErrorKind::Storage,
             Error::NotRecorded(_) => ErrorKind::NotRecorded,
@@ -274,6 +281,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A receipt that does not verify.
     InvalidReceipt,
+    /// An invitation letter that does not verify or is not for this roster.
+    InvalidLetter,
     /// Encryption or key handling failed.
     Crypto,
     /// The database failed.
@@ -302,7 +311,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind.
-    pub const ALL: [ErrorKind; 28] = [
+    pub const ALL: [ErrorKind; 29] = [
         ErrorKind::NotAnImage,
         ErrorKind::TruncatedImage,
         ErrorKind::CorruptImage,
@@ -319,6 +328,7 @@ impl ErrorKind {
         ErrorKind::ModelHash,
         ErrorKind::InvalidArgument,
         ErrorKind::InvalidReceipt,
+        ErrorKind::InvalidLetter,
         ErrorKind::Crypto,
         ErrorKind::Storage,
         ErrorKind::NotRecorded,
@@ -352,6 +362,7 @@ impl ErrorKind {
             ErrorKind::ModelHash => "model_hash",
             ErrorKind::InvalidArgument => "invalid_argument",
             ErrorKind::InvalidReceipt => "invalid_receipt",
+            ErrorKind::InvalidLetter => "invalid_letter",
             ErrorKind::Crypto => "crypto",
             ErrorKind::Storage => "storage",
             ErrorKind::NotRecorded => "not_recorded",

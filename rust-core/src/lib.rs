@@ -4,6 +4,7 @@
 //! - [`face`]: on-device face verification (YuNet detector, SFace recognizer, on tract).
 //! - [`doorstep`]: from a capture at the door to the evidence a receipt signs.
 //! - [`receipt`]: signed, hash-chained disbursement receipts (COSE_Sign1, ES256).
+//! - [`letter`]: the signed token of an invitation letter's QR code, and scanning it.
 //! - [`keys`]: the device signing key and the data-encryption key.
 //! - [`store`]: the phone's durable, encrypted SQLite store.
 //! - [`sync`]: the background upload queue and the other calls to the disbursement API.
@@ -14,8 +15,10 @@ pub mod doorstep;
 pub mod error;
 pub mod face;
 pub mod keys;
+pub mod letter;
 pub mod receipt;
 pub mod request_auth;
+pub mod sign1;
 pub mod store;
 pub mod sync;
 

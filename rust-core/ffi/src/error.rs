@@ -39,6 +39,8 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A receipt that does not verify.
     InvalidReceipt,
+    /// An invitation letter that does not verify or is not for this roster.
+    InvalidLetter,
     /// Encryption or key handling failed.
     Crypto,
     /// The database failed.

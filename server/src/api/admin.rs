@@ -5,6 +5,7 @@ use super::params::Query;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -36,6 +37,9 @@ pub(super) struct RosterQuery {
 pub(super) struct RosterDownload {
     roster_id: String,
     recipients: Vec<RosterEntry>,
+    /// The programme's public key (SPKI DER, base64): invitation letters verify against it.
+    #[schema(content_encoding = "base64")]
+    programme_key: String,
 }
 
 /// The rosters a worker has recipients in.
@@ -82,7 +86,8 @@ pub(super) async fn roster(
     Signed { device, .. }: Signed,
 ) -> Result<Json<RosterDownload>, ApiError> {
     let recipients = state.db.roster_for_worker(&roster_id, &device.worker_id).await?;
-    Ok(Json(RosterDownload { roster_id, recipients }))
+    let programme_key = base64::engine::general_purpose::STANDARD.encode(state.db.programme_public_key().await?);
+    Ok(Json(RosterDownload { roster_id, recipients, programme_key }))
 }
 
 /// The rosters with recipients assigned to the signing device's worker (to pick one to download).

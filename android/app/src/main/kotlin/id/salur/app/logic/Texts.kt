@@ -126,6 +126,9 @@ class Texts(private val english: Boolean) {
             "The device key cannot be used: unlock the phone and try again")
         ErrorKind.INVALID_ARGUMENT -> t("Tidak bisa dicatat seperti ini: periksa isian", "Cannot be recorded like this: check what was entered")
         ErrorKind.INVALID_RECEIPT -> t("Tanda terima tidak sah", "The receipt does not verify")
+        ErrorKind.INVALID_LETTER -> t(
+            "Surat undangan tidak sah untuk daftar Anda: jangan bayar; periksa KTP penerima dan hubungi supervisor",
+            "This letter is not valid for your roster: do not pay; check the recipient's KTP and call your supervisor")
         ErrorKind.NO_FACE -> noFace
         ErrorKind.MULTIPLE_FACES -> twoFaces
         ErrorKind.FACE_TOO_SMALL -> tooFar

@@ -1,0 +1,280 @@
+//! `salur letters` prints a roster's invitation letters (A4 PDF, Bahasa Indonesia, one page per
+//! recipient, each with its signed QR code); `salur letter` verifies a letter's token offline and
+//! exports the programme's public key for auditors and phones.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use clap::{Args, Subcommand};
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
+use qrcode::{EcLevel, QrCode};
+use salur_core::letter;
+use salur_core::Error;
+use salur_server::store::PrintedLetter;
+use serde_json::json;
+
+use super::serve::{runtime, server_error, DbArgs};
+
+/// `salur letters`.
+#[derive(Args, Debug)]
+pub struct LettersArgs {
+    /// Roster (period) whose letters to print.
+    #[arg(long)]
+    roster: String,
+    /// The PDF to write.
+    #[arg(long, value_name = "FILE.pdf")]
+    out: PathBuf,
+    /// When recipients may collect, as printed on the letter.
+    #[arg(long, default_value = "sesuai jadwal yang diumumkan Kantor Pos")]
+    schedule: String,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `salur letter`.
+#[derive(Args, Debug)]
+pub struct LetterArgs {
+    #[command(subcommand)]
+    command: LetterCommand,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum LetterCommand {
+    /// Check a letter's QR text (exit 0 valid, 1 invalid, 2 error), with the programme key from
+    /// the database in --data-dir or from --public-key.
+    Verify {
+        /// The QR code's text (`SALUR-L1:...`).
+        token: String,
+        /// The programme's public key (PEM, from `salur letter public-key`) instead of the database.
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<PathBuf>,
+        /// Also require the letter to be of this roster (period).
+        #[arg(long)]
+        roster: Option<String>,
+    },
+    /// Write the programme's public key (PEM), for auditors who check letters offline.
+    PublicKey {
+        /// File to write (default: print it).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+}
+
+/// A4 in points.
+const A4: Rect = Rect { x1: 0.0, y1: 0.0, x2: 595.0, y2: 842.0 };
+/// Side of the printed QR code in points (8.5 cm: about 1.3 mm a module, read from arm's length).
+const QR_SIDE: f32 = 240.0;
+
+/// Runs `salur letters`.
+pub fn print(args: &LettersArgs) -> Result<ExitCode, Error> {
+    let letters = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        db.letters(&args.roster).await.map_err(server_error)
+    })?;
+    let pdf = render(&letters, &args.schedule)?;
+    std::fs::write(&args.out, pdf)
+        .map_err(|source| Error::Io { context: format!("writing {}", args.out.display()), source })?;
+    if args.json {
+        println!("{}", json!({ "roster": args.roster, "letters": letters.len(), "out": args.out }));
+    } else {
+        println!("{} letters for {} written to {}", letters.len(), args.roster, args.out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `salur letter`.
+pub fn run(args: &LetterArgs) -> Result<ExitCode, Error> {
+    match &args.command {
+        LetterCommand::PublicKey { out } => {
+            let spki = runtime()?
+                .block_on(async { args.db.open().await?.programme_public_key().await.map_err(server_error) })?;
+            let pem = pem(&spki);
+            match out {
+                Some(path) => std::fs::write(path, &pem)
+                    .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })?,
+                None => print!("{pem}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LetterCommand::Verify { token, public_key, roster } => {
+            let spki = match public_key {
+                Some(path) => read_pem(path)?,
+                None => runtime()?
+                    .block_on(async { args.db.open().await?.programme_public_key().await.map_err(server_error) })?,
+            };
+            let checked = letter::verify(token, &spki).and_then(|l| match roster {
+                Some(r) if *r != l.roster => {
+                    Err(Error::InvalidLetter(format!("the letter is for roster {}, not {r}", l.roster)))
+                }
+                _ => Ok(l),
+            });
+            match checked {
+                Ok(l) => {
+                    if args.json {
+                        println!("{}", json!({ "valid": true, "letter": l }));
+                    } else {
+                        println!(
+                            "valid: letter {} of {} for recipient {}, {}",
+                            l.letter_id,
+                            l.roster,
+                            l.recipient,
+                            super::demo::rupiah(l.amount)
+                        );
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e @ Error::InvalidLetter(_)) => {
+                    if args.json {
+                        println!("{}", json!({ "valid": false, "reason": e.to_string() }));
+                    } else {
+                        println!("INVALID: {e}");
+                    }
+                    Ok(ExitCode::from(1))
+                }
+                Err(e) => Err(e),
+            }
+        }
+    }
+}
+
+/// SPKI DER as a PEM public key.
+fn pem(spki: &[u8]) -> String {
+    let b64 = B64.encode(spki);
+    let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+    format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", lines.join("\n"))
+}
+
+/// A PEM public key's SPKI DER (a P-256 key).
+fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| Error::Io { context: format!("reading {}", path.display()), source })?;
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    let spki = B64
+        .decode(body.trim())
+        .map_err(|_| Error::InvalidArgument(format!("{} is not a PEM public key", path.display())))?;
+    salur_core::crypto::p256_point(&spki)?;
+    Ok(spki)
+}
+
+/// Text for Helvetica's WinAnsiEncoding (Latin-1 for what Indonesian names use; '?' otherwise).
+fn win_ansi(text: &str) -> Vec<u8> {
+    text.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c as u8 } else { b'?' }).collect()
+}
+
+/// One letter's QR code as grey pixels, one per module, with the 4-module quiet zone.
+fn qr_pixels(token: &str) -> Result<(u32, Vec<u8>), Error> {
+    // Level M: a creased or smudged letter still reads (15 % of the code may be lost).
+    let code = QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M)
+        .map_err(|e| Error::InvalidArgument(format!("QR code: {e}")))?;
+    let modules = code.width();
+    let side = modules + 8;
+    let colors = code.to_colors();
+    let mut pixels = vec![255u8; side * side];
+    for y in 0..modules {
+        for x in 0..modules {
+            if colors[y * modules + x] == qrcode::Color::Dark {
+                pixels[(y + 4) * side + x + 4] = 0;
+            }
+        }
+    }
+    Ok((side as u32, pixels))
+}
+
+/// The letters as one PDF, a page each.
+fn render(letters: &[PrintedLetter], schedule: &str) -> Result<Vec<u8>, Error> {
+    let mut pdf = Pdf::new();
+    let catalog = Ref::new(1);
+    let tree = Ref::new(2);
+    let (regular, bold) = (Ref::new(3), Ref::new(4));
+    let mut next = 5;
+    let mut alloc = || {
+        next += 1;
+        Ref::new(next - 1)
+    };
+    let pages: Vec<(Ref, Ref, Ref)> = letters.iter().map(|_| (alloc(), alloc(), alloc())).collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids(pages.iter().map(|p| p.0)).count(pages.len() as i32);
+    pdf.type1_font(regular).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold).base_font(Name(b"Helvetica-Bold")).encoding_predefined(Name(b"WinAnsiEncoding"));
+    for (l, &(page_id, content_id, image_id)) in letters.iter().zip(&pages) {
+        let mut page = pdf.page(page_id);
+        page.media_box(A4).parent(tree).contents(content_id);
+        let mut resources = page.resources();
+        resources.fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold);
+        resources.x_objects().pair(Name(b"Qr"), image_id);
+        resources.finish();
+        page.finish();
+
+        let (side, pixels) = qr_pixels(&l.token)?;
+        let mut image = pdf.image_xobject(image_id, &pixels);
+        image.width(side as i32).height(side as i32).bits_per_component(8).interpolate(false);
+        image.color_space().device_gray();
+        image.finish();
+
+        let amount = super::demo::rupiah(l.letter.amount);
+        let lines: Vec<(bool, f32, String)> = vec![
+            (true, 16.0, "SURAT UNDANGAN PENYALURAN BANTUAN SOSIAL".into()),
+            (false, 11.0, format!("Nomor surat: {}    Periode: {}", l.letter.letter_id, l.letter.period)),
+            (false, 11.0, String::new()),
+            (false, 12.0, "Kepada Yth.".into()),
+            (true, 13.0, l.name.clone()),
+            (false, 12.0, l.address.clone()),
+            (false, 11.0, String::new()),
+            (false, 12.0, "Anda terdaftar sebagai Keluarga Penerima Manfaat (KPM) dengan besaran bantuan:".into()),
+            (true, 18.0, amount.clone()),
+            (
+                false,
+                12.0,
+                format!("Tempat: Kantor Pos {}, atau diantar ke rumah oleh petugas {}.", l.post_office, l.worker_id),
+            ),
+            (false, 12.0, format!("Waktu: {schedule}.")),
+            (false, 11.0, String::new()),
+            (false, 11.0, "Bawa surat ini, e-KTP dan Kartu Keluarga (KK) asli. Wajah Anda akan dicocokkan.".into()),
+            (false, 11.0, "Jika sakit, lanjut usia atau disabilitas, anggota keluarga dalam KK yang sama boleh".into()),
+            (false, 11.0, "mengambil dengan surat kuasa bertanda tangan dan e-KTP-nya sendiri.".into()),
+            (false, 11.0, format!("Hitung uang yang Anda terima: harus {amount} penuh, tanpa potongan apa pun.")),
+            (false, 11.0, "Simpan kode tanda terima yang diberikan petugas; laporkan jika uang kurang.".into()),
+        ];
+        let mut content = Content::new();
+        let mut y = 780.0;
+        for (is_bold, size, text) in &lines {
+            content.begin_text();
+            content.set_font(Name(if *is_bold { b"F2" } else { b"F1" }), *size);
+            content.next_line(60.0, y);
+            content.show(Str(&win_ansi(text)));
+            content.end_text();
+            y -= size * 1.6;
+        }
+        content.save_state();
+        content.transform([QR_SIDE, 0.0, 0.0, QR_SIDE, (A4.x2 - QR_SIDE) / 2.0, y - QR_SIDE - 10.0]);
+        content.x_object(Name(b"Qr"));
+        content.restore_state();
+        content.begin_text();
+        content.set_font(Name(b"F1"), 9.0);
+        content.next_line(60.0, y - QR_SIDE - 30.0);
+        content
+            .show(Str(b"Kode QR ini ditandatangani secara digital oleh penyelenggara program; petugas memindainya."));
+        content.end_text();
+        pdf.stream(content_id, &content.finish());
+    }
+    Ok(pdf.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn win_ansi_keeps_latin1_and_marks_the_rest() {
+        assert_eq!(super::win_ansi("Siti Ñ"), b"Siti \xd1");
+        assert_eq!(super::win_ansi("李"), b"?");
+    }
+}

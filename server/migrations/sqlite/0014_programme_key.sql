@@ -1,0 +1,7 @@
+-- The programme's signing key for invitation letters (PKCS#8, sealed like the roster keys):
+-- it never leaves the server; phones and auditors get its public key.
+CREATE TABLE programme_keys (
+    key_name    TEXT PRIMARY KEY,
+    pkcs8       BLOB NOT NULL,
+    created_ms  INTEGER NOT NULL
+);
