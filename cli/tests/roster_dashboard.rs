@@ -103,8 +103,13 @@ async fn roster_flow(backend: &common::Backend) {
     let roster: Value = serde_json::from_slice(&body).unwrap();
     let entries = roster["recipients"].as_array().unwrap();
     assert_eq!(entries.len(), 3);
+    // With the programme's public key, so the phone can check invitation letters offline.
+    let programme = backend.storage.open().await.unwrap().programme_public_key().await.unwrap();
+    assert_eq!(roster["programme_key"].as_str(), Some(B64.encode(programme).as_str()));
     // The pseudonymisation key stays on the server: the phone gets references, not the key.
-    assert!(roster.get("roster_key").is_none() && !String::from_utf8_lossy(&body).contains("key\""));
+    // (The one key in the answer is the programme's public key.)
+    let text = String::from_utf8_lossy(&body).replace("\"programme_key\"", "");
+    assert!(roster.get("roster_key").is_none() && !text.contains("key\""));
     let key = backend.storage.open().await.unwrap().roster_key("blt-2026-11").await.unwrap();
     let biden = entries.iter().find(|e| e["name"] == "Joe Biden").unwrap();
     assert_eq!(biden["recipient"], hex::encode(recipient_ref(&key, "3171010101900001")));
