@@ -142,8 +142,9 @@ pub fn scan(luma: &[u8], width: u32, height: u32, stride: u32) -> Result<String>
     // Sensor noise breaks the binarisation of a small code; a 3x3 mean before it is what
     // camera scanners do (a noisy photo of a printed letter reads after it, not before).
     // quirc's binarisation (rqrr is its port) is fragile on such frames, and which smoothing
-    // helps varies from code to code; these attempts read every one of a sample of noisy,
-    // turned, unevenly lit photographed letters where each alone missed some.
+    // helps varies from code to code: on seven noisy, turned photographed letters each attempt
+    // alone missed some and together they read all. Turned or resampled frames are still often
+    // missed (cli/tests/letters.rs says how often): a known gap.
     let smooth = box_mean_3x3(luma, w, h, s);
     if let Some(text) = read(&|x, y| smooth[y * w + x]) {
         return Ok(text);

@@ -4,7 +4,6 @@ use salur_core::keys::{Signer, SoftwareSigner};
 use salur_core::letter::{self, Letter};
 
 use super::Db;
-use crate::clock::now_ms;
 use crate::error::ApiError;
 
 /// The one programme key's name in `programme_keys`.
@@ -52,21 +51,16 @@ impl Db {
     /// The programme key, created on first use and stored sealed.
     pub async fn programme_signer(&self) -> Result<SoftwareSigner, ApiError> {
         let (_, pkcs8) = SoftwareSigner::generate().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let sealed = self.seal.seal_bytes(&programme_key_aad(LETTER_KEY), &pkcs8)?;
-        sqlx::query(
-            "INSERT INTO programme_keys (key_name, pkcs8, created_ms) VALUES ($1, $2, $3)
-             ON CONFLICT (key_name) DO NOTHING",
-        )
-        .bind(LETTER_KEY)
-        .bind(&sealed[..])
-        .bind(now_ms())
-        .execute(&self.write)
-        .await?;
-        let stored: Vec<u8> = sqlx::query_scalar("SELECT pkcs8 FROM programme_keys WHERE key_name = $1")
-            .bind(LETTER_KEY)
-            .fetch_one(&self.write)
+        let pkcs8 = self
+            .first_key_kept(
+                "INSERT INTO programme_keys (key_name, pkcs8, created_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (key_name) DO NOTHING",
+                "SELECT pkcs8 FROM programme_keys WHERE key_name = $1",
+                LETTER_KEY,
+                &programme_key_aad(LETTER_KEY),
+                &pkcs8,
+            )
             .await?;
-        let pkcs8 = self.seal.open_bytes(&programme_key_aad(LETTER_KEY), &stored)?;
         SoftwareSigner::from_pkcs8(&pkcs8).map_err(|e| ApiError::Internal(e.to_string()))
     }
 

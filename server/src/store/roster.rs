@@ -74,21 +74,31 @@ impl Db {
     /// The roster's pseudonymisation key, created on first use (stored sealed).
     pub async fn roster_key(&self, roster_id: &str) -> Result<Vec<u8>, ApiError> {
         let key: [u8; 32] = ring_random()?;
-        let key = self.seal.seal_bytes(&roster_key_aad(roster_id), &key)?;
-        sqlx::query(
+        self.first_key_kept(
             "INSERT INTO rosters (roster_id, roster_key, created_ms) VALUES ($1, $2, $3)
              ON CONFLICT (roster_id) DO NOTHING",
+            "SELECT roster_key FROM rosters WHERE roster_id = $1",
+            roster_id,
+            &roster_key_aad(roster_id),
+            &key,
         )
-        .bind(roster_id)
-        .bind(&key[..])
-        .bind(now_ms())
-        .execute(&self.write)
-        .await?;
-        let stored: Vec<u8> = sqlx::query_scalar("SELECT roster_key FROM rosters WHERE roster_id = $1")
-            .bind(roster_id)
-            .fetch_one(&self.write)
-            .await?;
-        self.seal.open_bytes(&roster_key_aad(roster_id), &stored)
+        .await
+    }
+
+    /// Stores `candidate` sealed under `id` unless a key is already there, and returns the key
+    /// that is (opened): two servers starting at once agree on the first one written.
+    pub(super) async fn first_key_kept(
+        &self,
+        insert: &'static str,
+        select: &'static str,
+        id: &str,
+        aad: &[u8],
+        candidate: &[u8],
+    ) -> Result<Vec<u8>, ApiError> {
+        let sealed = self.seal.seal_bytes(aad, candidate)?;
+        sqlx::query(insert).bind(id).bind(&sealed[..]).bind(now_ms()).execute(&self.write).await?;
+        let stored: Vec<u8> = sqlx::query_scalar(select).bind(id).fetch_one(&self.write).await?;
+        self.seal.open_bytes(aad, &stored)
     }
 
     /// Adds or replaces one recipient, moving its counts between areas on the dashboard.
