@@ -105,7 +105,7 @@ pub fn verify(token: &str, programme_spki: &[u8]) -> Result<Letter> {
     }
     let body = token.trim().strip_prefix(QR_PREFIX).ok_or_else(|| bad("not a Salur invitation letter".into()))?;
     let bytes = B64URL.decode(body).map_err(|_| bad("token is not base64url".into()))?;
-    let payload = sign1::open(&bytes, programme_spki, MAX_TOKEN_CHARS, bad)?;
+    let payload = sign1::open(&bytes, programme_spki, MAX_TOKEN_CHARS, "programme", bad)?;
     decode_payload(&payload)
 }
 

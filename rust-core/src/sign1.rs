@@ -29,12 +29,13 @@ fn protected_header(kid: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Verifies `bytes` against `spki` and returns the payload. `bad` makes the caller's error.
+/// Verifies `bytes` against `spki`, the key of `owner` ("device", "programme"), and returns the
+/// payload. `bad` makes the caller's error.
 ///
 /// Refused: more than `max_len` bytes, anything but a tagged COSE_Sign1, an algorithm other
 /// than ES256, a key id other than the key's, a protected header with anything else or in
 /// another encoding, unprotected headers, a non-canonical encoding, a high-S or bad signature.
-pub fn open(bytes: &[u8], spki: &[u8], max_len: usize, bad: fn(String) -> Error) -> Result<Vec<u8>> {
+pub fn open(bytes: &[u8], spki: &[u8], max_len: usize, owner: &str, bad: fn(String) -> Error) -> Result<Vec<u8>> {
     if bytes.len() > max_len {
         return Err(bad(format!("signed message of {} bytes exceeds {max_len}", bytes.len())));
     }
@@ -45,7 +46,7 @@ pub fn open(bytes: &[u8], spki: &[u8], max_len: usize, bad: fn(String) -> Error)
     }
     let kid = crypto::key_id(spki);
     if header.key_id != kid {
-        return Err(bad("signed with another key".into()));
+        return Err(bad(format!("signed with another key than the {owner}'s")));
     }
     if !sign1.unprotected.is_empty() {
         return Err(bad("unprotected headers are not allowed".into()));

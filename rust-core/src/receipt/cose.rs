@@ -39,7 +39,7 @@ pub fn sign(receipt: &Receipt, signer: &dyn Signer) -> Result<SignedReceipt> {
 /// [`sign1::open`]'s checks, then a payload that decodes and names the same key. What is left
 /// is the one byte form of its receipt.
 pub fn verify(bytes: &[u8], spki: &[u8]) -> Result<SignedReceipt> {
-    let payload = sign1::open(bytes, spki, MAX_PAYLOAD + 512, Error::InvalidReceipt)?;
+    let payload = sign1::open(bytes, spki, MAX_PAYLOAD + 512, "device", Error::InvalidReceipt)?;
     let receipt = decode_payload(&payload)?;
     if receipt.key_id != crypto::key_id(spki) {
         return Err(Error::InvalidReceipt("payload names another key than the signature's".into()));
