@@ -24,6 +24,7 @@ use salur_server::domain::roles::Role;
 use salur_server::{AppState, Db};
 use serde::Serialize;
 
+use super::demo_letters;
 use super::demo_sample::{Visit, LIVE_FPS, POST_OFFICE, ROSTER, ROUTE, WORKER};
 
 /// The demo phone's device id.
@@ -52,6 +53,10 @@ pub struct DemoArgs {
 /// The day in numbers (the keys are read by other tools: keep them stable).
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
+    /// Invitation letters scanned at the door that opened their recipient.
+    pub letters_scanned: u64,
+    /// Letters refused at the door (forged or altered).
+    pub letters_refused: u64,
     /// Recipients paid (supervisor overrides included).
     pub paid: u64,
     /// Face checks that did not accept (impostor, no face, two faces, too dark).
@@ -130,6 +135,7 @@ fn print_table(s: &Summary) {
     println!();
     println!("  Salur demo: one postal worker's day");
     println!("  ----------------------------------------------");
+    println!("  letters scanned           {:>6}  (forged letters refused: {})", s.letters_scanned, s.letters_refused);
     println!("  paid                      {:>6}  (of which supervisor overrides: {})", s.paid, s.overrides);
     println!("  overrides not verified    {:>6}", s.overrides_unverified);
     println!("  paid by face + live check {:>6}", s.paid_live);
@@ -214,18 +220,51 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     };
     db.audit(approved).await.map_err(storage)?;
     let change = online.refresh_roster(&store, &signer, ROSTER).await?;
-    say(&format!("      {} recipients on the phone", change.added + change.updated));
+    say(&format!("      {} recipients on the phone, with the programme's public key", change.added + change.updated));
+    // The post office prints the period's invitation letters (as `salur letters` does).
+    let printed = db.letters(ROSTER).await.map_err(storage)?;
+    let pdf = dir.join("letters.pdf");
+    std::fs::write(&pdf, super::letters::render(&printed, super::letters::DEFAULT_SCHEDULE)?)
+        .map_err(io(format!("writing {}", pdf.display())))?;
+    say(&format!("      {} invitation letters printed to {}", printed.len(), pdf.display()));
     summary.dashboard_paid_before = db.dashboard(Some(ROSTER)).await.map_err(storage)?.total.paid;
 
     say("[4/6] walking the route with no signal");
     let recipients = store.recipients(ROSTER)?;
     let route_start = Instant::now();
     let mut timings = Vec::new();
-    for sample in ROUTE {
-        let recipient = recipients
-            .iter()
-            .find(|r| r.nik == sample.nik)
-            .ok_or_else(|| Error::NotFound(format!("{} is not on the phone's roster", sample.name)))?;
+    for (i, sample) in ROUTE.iter().enumerate() {
+        say(&format!("      {} ({})", sample.name, sample.address));
+        // Whoever opens the door shows the invitation letter; the phone opens the recipient from it.
+        let opened;
+        let recipient = if matches!(sample.visit, Visit::NotHome | Visit::Deceased) {
+            recipients
+                .iter()
+                .find(|r| r.nik == sample.nik)
+                .ok_or_else(|| Error::NotFound(format!("{} is not on the phone's roster", sample.name)))?
+        } else {
+            let letter = printed
+                .iter()
+                .find(|l| l.name == sample.name)
+                .ok_or_else(|| Error::NotFound(format!("no letter printed for {}", sample.name)))?;
+            if i == 0 {
+                // Before the genuine letter: a copy with a higher amount, printed by a forger.
+                let copy = demo_letters::forged(letter, letter.letter.amount + 300_000)?;
+                let refused = demo_letters::scan_at_door(&store, ROSTER, &demo_letters::photographed(&copy)?)?;
+                let why = refused.err().ok_or_else(|| Error::InvalidLetter("a forged letter opened".into()))?;
+                summary.letters_refused += 1;
+                say(&format!(
+                    "        a copy of the letter saying {}: refused ({why})",
+                    rupiah(letter.letter.amount + 300_000)
+                ));
+            }
+            let frame = demo_letters::photographed(&letter.token)?;
+            opened = demo_letters::scan_at_door(&store, ROSTER, &frame)?
+                .map_err(|why| Error::InvalidLetter(format!("{}'s genuine letter was refused: {why}", sample.name)))?;
+            summary.letters_scanned += 1;
+            say(&format!("        letter {} scanned: genuine, {} due", letter.letter.letter_id, rupiah(opened.amount)));
+            &opened
+        };
         let reference = recipient
             .template
             .as_deref()
@@ -241,7 +280,6 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
             answer
         };
         let time = Times { wall_ms: now_ms(), mono_ms: route_start.elapsed().as_millis() as u64, offset_ms: 0 };
-        say(&format!("      {} ({})", sample.name, sample.address));
         match sample.visit {
             Visit::Live(frames) => {
                 let (state, challenge) = doorstep.live_visit(frames, LIVE_FPS)?;

@@ -27,7 +27,7 @@ pub struct LettersArgs {
     #[arg(long, value_name = "FILE.pdf")]
     out: PathBuf,
     /// When recipients may collect, as printed on the letter.
-    #[arg(long, default_value = "sesuai jadwal yang diumumkan Kantor Pos")]
+    #[arg(long, default_value = DEFAULT_SCHEDULE)]
     schedule: String,
     #[command(flatten)]
     db: DbArgs,
@@ -72,6 +72,9 @@ enum LetterCommand {
 
 /// A4 in points.
 const A4: Rect = Rect { x1: 0.0, y1: 0.0, x2: 595.0, y2: 842.0 };
+/// When recipients may collect, printed when no schedule is given.
+pub(crate) const DEFAULT_SCHEDULE: &str = "sesuai jadwal yang diumumkan Kantor Pos";
+
 /// Side of the printed QR code in points (8.5 cm: about 1.3 mm a module, read from arm's length).
 const QR_SIDE: f32 = 240.0;
 
@@ -172,7 +175,7 @@ fn win_ansi(text: &str) -> Vec<u8> {
 }
 
 /// One letter's QR code as grey pixels, one per module, with the 4-module quiet zone.
-fn qr_pixels(token: &str) -> Result<(u32, Vec<u8>), Error> {
+pub(crate) fn qr_pixels(token: &str) -> Result<(u32, Vec<u8>), Error> {
     // Level M: a creased or smudged letter still reads (15 % of the code may be lost).
     let code = QrCode::with_error_correction_level(token.as_bytes(), EcLevel::M)
         .map_err(|e| Error::InvalidArgument(format!("QR code: {e}")))?;
@@ -191,7 +194,7 @@ fn qr_pixels(token: &str) -> Result<(u32, Vec<u8>), Error> {
 }
 
 /// The letters as one PDF, a page each.
-fn render(letters: &[PrintedLetter], schedule: &str) -> Result<Vec<u8>, Error> {
+pub(crate) fn render(letters: &[PrintedLetter], schedule: &str) -> Result<Vec<u8>, Error> {
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
     let tree = Ref::new(2);

@@ -3,6 +3,7 @@
 
 mod audit;
 mod demo;
+mod demo_letters;
 mod demo_sample;
 mod devices;
 mod face;

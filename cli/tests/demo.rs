@@ -25,6 +25,12 @@ async fn the_demo_summary_matches_the_databases() {
     let s: Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("key {k} missing"));
     assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (3, 2, 1, 1));
+    assert_eq!(
+        (n("letters_scanned"), n("letters_refused")),
+        (5, 1),
+        "everyone at the door showed a letter; one forged"
+    );
+    assert!(data.path().join("letters.pdf").metadata().unwrap().len() > 10_000, "the letters were printed");
     assert_eq!(n("overrides_unverified"), 0, "both overrides carry the supervisor's real approval");
     assert_eq!(n("paid_live"), 1, "one recipient paid by face after the head-turn challenge");
     assert_eq!(n("live_refused"), 1, "the photo held up to the camera");

@@ -50,6 +50,7 @@ fn main() {
         },
         location: Some(Location { lat_e7: -62_088_000, lon_e7: 1_068_456_000, accuracy_m: 9 }),
         received_in_full: None,
+        letter_id: None,
     };
     let face = |method| {
         Some(Evidence {

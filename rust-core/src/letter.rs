@@ -37,6 +37,30 @@ pub struct Letter {
     pub amount: u64,
 }
 
+/// A letter's id: derived from the roster and the recipient's reference, so a reprint carries
+/// the same id and the server can tell a receipt's letter id is that recipient's letter.
+pub fn letter_id(roster_id: &str, recipient: &[u8]) -> String {
+    let digest = crate::crypto::sha256(&[b"letter|", roster_id.as_bytes(), b"|", recipient].concat());
+    format!("SU-{}", hex::encode_upper(&digest[..5]))
+}
+
+/// Why a scanned letter does not open a payment on this phone (what the worker is told).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The code is not a Salur invitation letter (another QR code).
+    NotALetter,
+    /// The signature does not verify: forged, altered, or damaged beyond reading.
+    Forged,
+    /// Signed, but for another roster or period.
+    OtherRoster,
+    /// Signed for this roster, but the recipient is not on this phone (another worker's).
+    NotOnThisPhone,
+    /// The amount printed differs from the roster's (a letter from before a correction).
+    AmountDiffers,
+    /// The phone has no programme key for the roster yet (download the roster again).
+    NoProgrammeKey,
+}
+
 fn bad(why: String) -> Error {
     Error::InvalidLetter(why)
 }

@@ -353,12 +353,13 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
             any::<i64>(),
             location,
             proptest::option::of(any::<bool>()),
+            proptest::option::of("SU-[0-9A-F]{10}"),
         ),
     )
         .prop_map(
             |(
                 (id, device_id, worker_id, seq, prev, recipient),
-                (amount, outcome, evidence, wall, mono, off, location, received_in_full),
+                (amount, outcome, evidence, wall, mono, off, location, received_in_full, letter_id),
             )| {
                 Receipt {
                     // Format 2 (it may carry every field).
@@ -377,6 +378,7 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
                     time: Times { wall_ms: wall, mono_ms: mono, offset_ms: off },
                     location,
                     received_in_full,
+                    letter_id,
                 }
             },
         )

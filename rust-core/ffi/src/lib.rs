@@ -10,6 +10,7 @@ mod error;
 mod face;
 mod field;
 mod keys;
+mod letters;
 mod live;
 mod phone;
 
@@ -17,6 +18,7 @@ pub use error::{ErrorKind, SalurError};
 pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceDecision, FaceEngine, FaceQuality, ReferenceKind};
 pub use field::{GeoFix, OverrideApproval, OverrideReason};
 pub use keys::{DataKeyProvider, DeviceSigner};
+pub use letters::{LetterProblem, LetterScan};
 pub use live::{HeadMove, LiveFailure, LiveHint, LiveProgress, LiveSession};
 pub use phone::{
     AssignedRoster, DeviceState, IneligibleKind, Phone, ReceiptInfo, RecipientItem, RecipientStatus, RosterChange,

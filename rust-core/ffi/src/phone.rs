@@ -107,6 +107,29 @@ pub struct RecipientItem {
     pub status: RecipientStatus,
 }
 
+impl RecipientItem {
+    /// The row for `r`, standing `s` (the same rule as the server's dashboard).
+    pub(crate) fn new(r: salur_core::store::Recipient, s: Standing) -> Self {
+        let status = match s {
+            Standing::Paid => RecipientStatus::Paid,
+            Standing::Ineligible => RecipientStatus::Ineligible,
+            Standing::Refused => RecipientStatus::Refused,
+            Standing::NotHome => RecipientStatus::NotHome,
+            Standing::NotVisited => RecipientStatus::ToDo,
+        };
+        RecipientItem {
+            status,
+            roster_id: r.roster_id,
+            recipient_ref: hex::encode(&r.recipient),
+            has_template: r.template.is_some() || r.enrolled.is_some(),
+            nik: r.nik,
+            name: r.name,
+            address: r.address,
+            amount: r.amount,
+        }
+    }
+}
+
 /// What a roster refresh changed.
 #[derive(Debug, Clone, Copy, uniffi::Record)]
 pub struct RosterChange {
@@ -207,7 +230,7 @@ impl salur_core::sync::SyncListener for Observer {
 /// One phone's store, key and server connection.
 #[derive(uniffi::Object)]
 pub struct Phone {
-    store: Arc<Store>,
+    pub(crate) store: Arc<Store>,
     signer: Arc<Signer>,
     client: Arc<SyncClient>,
     runtime: tokio::runtime::Runtime,
@@ -420,27 +443,14 @@ impl Phone {
             let e = standing.entry(recipient).or_default();
             *e = (*e).max(Standing::of_name(&outcome));
         }
-        let status_of = |s: Option<&Standing>| match s.copied().unwrap_or_default() {
-            Standing::Paid => RecipientStatus::Paid,
-            Standing::Ineligible => RecipientStatus::Ineligible,
-            Standing::Refused => RecipientStatus::Refused,
-            Standing::NotHome => RecipientStatus::NotHome,
-            Standing::NotVisited => RecipientStatus::ToDo,
-        };
         let q = query.trim().to_lowercase();
         Ok(self
             .store
             .recipients(&roster_id)?
             .into_iter()
-            .map(|r| RecipientItem {
-                status: status_of(standing.get(&r.recipient)),
-                roster_id: r.roster_id,
-                recipient_ref: hex::encode(&r.recipient),
-                has_template: r.template.is_some() || r.enrolled.is_some(),
-                nik: r.nik,
-                name: r.name,
-                address: r.address,
-                amount: r.amount,
+            .map(|r| {
+                let s = standing.get(&r.recipient).copied().unwrap_or_default();
+                RecipientItem::new(r, s)
             })
             .filter(|r| q.is_empty() || r.name.to_lowercase().contains(&q) || r.nik.starts_with(&q))
             .filter(|r| status.is_none_or(|s| s == r.status))

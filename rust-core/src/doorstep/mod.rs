@@ -5,8 +5,10 @@
 //! passed live check on one camera sequence. A single-image check ([`check_face`]) records
 //! `liveness: not_run` and can only support a supervisor override.
 
+mod letter;
 mod visit;
 
+pub use letter::{open_letter, LetterOpening};
 pub use visit::{Against, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
 
 use crate::error::Result;

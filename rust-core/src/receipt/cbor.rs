@@ -54,6 +54,7 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Receipt> {
     }
     // A version 1 receipt cannot carry what version 2 added: one meaning per byte form.
     let v2_fields = receipt.received_in_full.is_some()
+        || receipt.letter_id.is_some()
         || receipt.evidence.as_ref().is_some_and(|e| {
             e.live.is_some()
                 || matches!(e.method, super::Method::SupervisorOverride { code: Some(_), .. })

@@ -66,6 +66,9 @@ pub struct Receipt {
     /// The recipient confirmed they received the whole amount (format 2; set on payments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub received_in_full: Option<bool>,
+    /// The id of the invitation letter scanned at this door (format 2; absent when none was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub letter_id: Option<String>,
 }
 
 /// What happened at the door.

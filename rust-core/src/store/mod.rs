@@ -5,6 +5,7 @@
 //! reads the chain head, signs and inserts. If the commit fails (disk full, I/O error) the caller
 //! gets an error and nothing was recorded.
 
+mod letters;
 mod schema;
 mod sync_state;
 
@@ -400,6 +401,14 @@ impl Store {
             })
             .optional()?
             .unwrap_or((0, receipt::GENESIS.to_vec()));
+        // The letter scanned at this door, if one was: the receipt names it.
+        let letter_id: Option<String> = tx
+            .query_row(
+                "SELECT letter_id FROM scanned_letter WHERE roster_id = ?1 AND recipient = ?2",
+                params![draft.roster_id, draft.recipient],
+                |r| r.get(0),
+            )
+            .optional()?;
         let mut evidence = draft.evidence;
         if let (Some(e), Some(jpeg)) = (evidence.as_mut(), &draft.evidence_jpeg) {
             e.face_sha256 = Some(crypto::sha256(jpeg).to_vec());
@@ -420,6 +429,7 @@ impl Store {
             time: draft.time,
             location: draft.location,
             received_in_full: draft.received_in_full,
+            letter_id,
         };
         let signed = receipt::sign(&r, signer)?;
         let now = now_ms();

@@ -84,9 +84,26 @@ const V4: &str = "ALTER TABLE roster ADD COLUMN enrolled_enc BLOB;";
 const V5: &str =
     "ALTER TABLE evidence ADD COLUMN refused_ms INTEGER; ALTER TABLE evidence ADD COLUMN refused_reason TEXT;";
 
+// Invitation letters: the programme's public key that came with each roster (letters are
+// verified offline against it), and the letter scanned at a recipient's door, which the receipts
+// recorded for that recipient afterwards name.
+const V6: &str = r#"
+CREATE TABLE programme_key (
+    roster_id   TEXT PRIMARY KEY,
+    spki        BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE scanned_letter (
+    roster_id   TEXT NOT NULL,
+    recipient   BLOB NOT NULL,
+    letter_id   TEXT NOT NULL,
+    scanned_ms  INTEGER NOT NULL,
+    PRIMARY KEY (roster_id, recipient)
+) WITHOUT ROWID;
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
 }
 
 #[cfg(test)]

@@ -188,8 +188,14 @@ impl Store {
     }
 
     /// Replaces the phone's copy of a roster with the server's (one transaction): recipients no
-    /// longer assigned are removed, the others replaced (templates included).
-    pub fn replace_roster(&self, roster_id: &str, recipients: &[Recipient]) -> Result<RosterChange> {
+    /// longer assigned are removed, the others replaced (templates included), and the programme's
+    /// public key that its letters verify with kept when the server sent one.
+    pub fn replace_roster(
+        &self,
+        roster_id: &str,
+        recipients: &[Recipient],
+        programme_key: Option<&[u8]>,
+    ) -> Result<RosterChange> {
         if let Some(r) = recipients.iter().find(|r| r.roster_id != roster_id) {
             return Err(Error::InvalidArgument(format!("recipient of roster {} given for {roster_id}", r.roster_id)));
         }
@@ -217,6 +223,13 @@ impl Store {
                 delete.execute(params![roster_id, r])?;
             }
             self.insert_recipients(&tx, recipients)?;
+            if let Some(spki) = programme_key {
+                tx.execute(
+                    "INSERT INTO programme_key (roster_id, spki) VALUES (?1, ?2)
+                     ON CONFLICT (roster_id) DO UPDATE SET spki = excluded.spki",
+                    params![roster_id, spki],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(change)

@@ -29,6 +29,9 @@ struct RostersAnswer {
 #[derive(Deserialize)]
 struct RosterAnswer {
     recipients: Vec<RosterEntry>,
+    /// The programme's public key (base64 SPKI DER) that the roster's letters verify with.
+    #[serde(default)]
+    programme_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +77,16 @@ impl SyncClient {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        store.replace_roster(roster_id, &recipients)
+        let programme_key = roster
+            .programme_key
+            .map(|k| B64.decode(k))
+            .transpose()
+            .map_err(|_| unexpected("roster with a malformed programme key".into()))?;
+        if let Some(spki) = &programme_key {
+            // A key that cannot verify would refuse every genuine letter at the door: refuse it here.
+            crate::crypto::p256_point(spki)
+                .map_err(|_| unexpected("roster with a programme key that is not a P-256 public key".into()))?;
+        }
+        store.replace_roster(roster_id, &recipients, programme_key.as_deref())
     }
 }

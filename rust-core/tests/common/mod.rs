@@ -60,6 +60,7 @@ pub fn receipt(signer: &dyn Signer) -> Receipt {
         time: Times { wall_ms: 1_795_000_000_000, mono_ms: 86_400_000, offset_ms: -1_250 },
         location: Some(Location { lat_e7: -62_088_000, lon_e7: 1_068_456_000, accuracy_m: 12 }),
         received_in_full: None,
+        letter_id: None,
     }
 }
 

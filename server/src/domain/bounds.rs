@@ -64,6 +64,13 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
     if let Some(l) = &r.location {
         l.check().map_err(|e| e.to_string())?;
     }
+    // A letter id is derived from the roster and the recipient (the phone took it from a letter
+    // it verified): any other names no letter of this recipient.
+    if let Some(id) = &r.letter_id {
+        if *id != salur_core::letter::letter_id(&r.roster_id, &r.recipient) {
+            return Err("the letter id is not the id of this recipient's invitation letter".into());
+        }
+    }
     if let Some(e) = &r.evidence {
         let scores = [e.score_e6, e.threshold_e6];
         let live_scores = e.live.as_ref().map_or([None, None], |l| [l.passive_e6, l.passive_threshold_e6]);
@@ -125,6 +132,7 @@ mod tests {
             time: Times { wall_ms: NOW - 3_600_000, mono_ms: 5, offset_ms: -840 },
             location: None,
             received_in_full: Some(true),
+            letter_id: None,
         }
     }
 
@@ -171,6 +179,15 @@ mod tests {
         assert!(refused(|r| r.evidence = with_live(live.clone())).contains("counts"));
         assert!(refused(|r| r.evidence = with_live(LiveCheck { frames: 30, passive_e6: Some(-1), ..live }))
             .contains("score"));
+    }
+
+    #[test]
+    fn a_letter_id_must_be_the_recipients_own() {
+        let mut ok = receipt();
+        ok.letter_id = Some(salur_core::letter::letter_id("blt", &[7; 16]));
+        check(&ok, NOW).unwrap();
+        assert!(refused(|r| r.letter_id = Some(salur_core::letter::letter_id("blt", &[8; 16]))).contains("letter id"));
+        assert!(refused(|r| r.letter_id = Some("x".repeat(100_000))).contains("letter id"));
     }
 
     #[test]

@@ -269,6 +269,7 @@ mod tests {
             time: Times { wall_ms: 0, mono_ms: 0, offset_ms: 0 },
             location: None,
             received_in_full: None,
+            letter_id: None,
         }
     }
 

@@ -41,12 +41,6 @@ struct LetterRow {
     worker_id: String,
 }
 
-/// A letter's id: derived from the roster and recipient, so a reprint carries the same id.
-pub fn letter_id(roster_id: &str, recipient: &[u8]) -> String {
-    let digest = salur_core::crypto::sha256(&[b"letter|", roster_id.as_bytes(), b"|", recipient].concat());
-    format!("SU-{}", hex::encode_upper(&digest[..5]))
-}
-
 impl Db {
     /// The programme key, created on first use and stored sealed.
     pub async fn programme_signer(&self) -> Result<SoftwareSigner, ApiError> {
@@ -85,7 +79,7 @@ impl Db {
         for r in rows {
             let aad = |column: &str| super::seal::recipient_aad(column, roster_id, &r.recipient);
             let letter = Letter {
-                letter_id: letter_id(roster_id, &r.recipient),
+                letter_id: letter::letter_id(roster_id, &r.recipient),
                 roster: roster_id.to_string(),
                 period: roster_id.to_string(),
                 recipient: hex::encode(&r.recipient),

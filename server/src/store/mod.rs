@@ -32,7 +32,7 @@ pub use audit::audit_csv;
 pub use devices::NewDevice;
 pub use enrolments::{Enrolment, OpenEnrolment};
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
-pub use letters::{letter_id, PrintedLetter};
+pub use letters::PrintedLetter;
 pub use reallocations::{reallocations_csv, Reallocation};
 pub use retention::PurgeReport;
 pub use roster::AssignedRoster;

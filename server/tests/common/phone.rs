@@ -61,6 +61,7 @@ impl Phone {
             time: Times { wall_ms: salur_server::clock::now_ms() - 60_000, mono_ms: 1, offset_ms: 0 },
             location: None,
             received_in_full: None,
+            letter_id: None,
         };
         edit(&mut r);
         r.id = format!("0193a6f0-0000-7000-8000-{:012x}", r.seq % (1 << 48));

@@ -1,6 +1,7 @@
 package id.salur.app.logic
 
 import id.salur.core.ErrorKind
+import id.salur.core.LetterProblem
 import id.salur.core.LiveFailure
 import id.salur.core.LiveHint
 import id.salur.core.SalurException
@@ -98,6 +99,26 @@ class Texts(private val english: Boolean) {
     val uploading = t("Mengunggah…", "Uploading…")
     val loading = t("Memuat…", "Loading…")
     val enrolled = t("Wajah terdaftar: sekarang periksa sekali lagi", "Face enrolled: now check once more")
+    val scanLetter = t("Pindai surat undangan", "Scan the invitation letter")
+    val scanLetterHint = t("Arahkan kamera ke kode QR pada surat undangan, tahan rata dan dekat",
+        "Point the camera at the invitation letter's QR code, held flat and close")
+
+    /** Why a scanned letter does not open a payment, and what to do instead. */
+    fun letterProblem(p: LetterProblem) = when (p) {
+        LetterProblem.NOT_A_LETTER -> t("Itu bukan kode QR surat undangan Salur: arahkan ke kode di surat",
+            "That is not a Salur invitation letter's QR code: point at the code on the letter")
+        LetterProblem.FORGED -> t("Surat PALSU atau diubah: jangan bayar. Periksa KTP dan KK penerima, lalu hubungi supervisor",
+            "FORGED or altered letter: do not pay. Check the recipient's KTP and KK, then call your supervisor")
+        LetterProblem.OTHER_ROSTER -> t("Surat untuk periode atau daftar lain: jangan bayar dengan surat ini",
+            "A letter of another period or roster: do not pay on this letter")
+        LetterProblem.NOT_ON_THIS_PHONE -> t("Penerima ini bukan di daftar Anda (petugas lain): arahkan ke petugasnya atau perbarui daftar",
+            "This recipient is not on your roster (another worker's): send them to their worker or refresh the roster")
+        LetterProblem.AMOUNT_DIFFERS -> t("Jumlah di surat berbeda dengan daftar: bayar sesuai daftar hanya setelah supervisor memeriksa",
+            "The amount on the letter differs from the roster: pay only after your supervisor checks")
+        LetterProblem.NO_PROGRAMME_KEY -> t("Ponsel belum punya kunci program untuk daftar ini: perbarui daftar saat ada sinyal",
+            "The phone has no programme key for this roster: refresh the roster when there is signal")
+    }
+    fun letterOpened(id: String) = t("Surat undangan $id sah", "Invitation letter $id is genuine")
 
     /** What went wrong, in the worker's language, and what to do next. */
     fun error(e: Throwable): String {

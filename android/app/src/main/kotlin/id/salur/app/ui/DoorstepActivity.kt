@@ -110,6 +110,8 @@ class DoorstepActivity : Screen() {
         setContentView(column(
             label(intent.getStringExtra("name") ?: "", 24f),
             label(intent.getStringExtra("address") ?: "", 18f),
+            // Opened from a verified letter: the worker sees which (the receipt names it too).
+            label(intent.getStringExtra("letter_id")?.let(t::letterOpened) ?: "", 16f),
             // The amount due, large, for the recipient to read.
             label(t.amountDue, 18f), label(t.amount(amount), 40f).apply { contentDescription = "${t.amountDue} ${t.amount(amount)}" },
             standing, permissionNote, askCamera, *faceControls.toTypedArray(),

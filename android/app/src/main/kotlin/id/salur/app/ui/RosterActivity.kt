@@ -67,7 +67,9 @@ class RosterActivity : Screen() {
             orientation = LinearLayout.VERTICAL
             setBackgroundColor(android.graphics.Color.WHITE)
             setPadding(32, 32, 32, 32)
-            for (v in listOf(label(roster, 24f), counts, search, filters,
+            for (v in listOf(label(roster, 24f), counts,
+                button(t.scanLetter) { startActivity(Intent(this@RosterActivity, LetterScanActivity::class.java)) },
+                search, filters,
                 row(button(t.syncTitle) { startActivity(Intent(this@RosterActivity, SyncActivity::class.java)) },
                     button(t.changeRoster) { startActivity(Intent(this@RosterActivity, RosterChoiceActivity::class.java)); finish() }),
                 note, status)) addView(v)

@@ -216,6 +216,50 @@ class AppDayTest {
     }
 
     @Test
+    fun the_door_starts_from_the_scanned_letter_and_forged_or_other_workers_letters_are_refused() {
+        val roster = roster()
+        val pages = server.letterPages()
+        /** Holds [page] to the camera on the scan screen (opened from the roster) until [done]. */
+        fun scan(page: File, what: String, done: (LetterScanActivity) -> Boolean): LetterScanActivity {
+            World.letter = page
+            tap(roster, t.scanLetter)
+            val s = launch(LetterScanActivity::class.java, next(roster, "the letter scan"))
+            waitUntil("$what: ${hint(s)}", 60_000) { done(s) }
+            return s
+        }
+        // Another worker's recipient: a genuine letter, but not this phone's to pay.
+        val joko = scan(pages.getValue("Joko Widodo"), "another worker's letter") {
+            shows(it, t.letterProblem(id.salur.core.LetterProblem.NOT_ON_THIS_PHONE))
+        }
+        assertFalse(joko.isFinishing)
+        joko.finish()
+        // Siti's letter printed by someone without the programme's key.
+        val forged = scan(server.letterPages(forged = true).getValue("Siti Rahayu"), "a forged letter") {
+            shows(it, t.letterProblem(id.salur.core.LetterProblem.FORGED))
+        }
+        forged.finish()
+        // Her real letter opens her doorstep, which names the letter.
+        val scanned = scan(pages.getValue("Siti Rahayu"), "the genuine letter") { it.isFinishing }
+        val intent = next(scanned, "the doorstep")
+        assertEquals(DoorstepActivity::class.java.name, intent.component!!.className)
+        val letterId = intent.getStringExtra("letter_id")!!
+        assertTrue(letterId, letterId.matches(Regex("SU-[0-9A-F]{10}")))
+        val d = launch(DoorstepActivity::class.java, intent)
+        waitUntil("her standing") { !shows(d, t.loading) }
+        assertTrue(hint(d), shows(d, "Siti Rahayu") && shows(d, t.letterOpened(letterId)))
+        val confirm = button(d, t.confirmPayment)
+        waitUntil("a live match: ${hint(d)}", 120_000) { confirm.isEnabled }
+        tap(confirm)
+        tap(button(dialogView(), t.receivedInFull))
+        waitUntil("recorded") { d.isFinishing }
+        // The signed receipt names the letter, and the server accepted it.
+        val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
+        assertTrue(signed, signed.contains("\"letter_id\":\"$letterId\""))
+        sync()
+        assertTrue(dashboard().contains("\"paid\":1"))
+    }
+
+    @Test
     fun a_first_visit_enrols_the_live_face_which_then_pays_and_survives_a_roster_refresh() {
         val roster = roster()
         val d = doorstep(roster, "Dewi Lestari")

@@ -20,9 +20,10 @@ class ServerFixture {
     val url = "http://127.0.0.1:$port"
     private var server: Process? = null
 
+    private val csv = File(work, "roster.csv")
+    private val faces = File(World.root, "test-vectors/faces")
+
     init {
-        val faces = File(World.root, "test-vectors/faces")
-        val csv = File(work, "roster.csv")
         val head = "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo\n"
         fun row(nik: String, name: String, amount: Int, roster: String, worker: String, photo: String) =
             "$nik,$name,Jl. Merdeka $nik,31,3171,317101,3171011001,po-1,$amount,$roster,$worker,$photo\n"
@@ -61,6 +62,34 @@ class ServerFixture {
         val p = ProcessBuilder(salur, *args).redirectError(ProcessBuilder.Redirect.INHERIT).start()
         val out = String(p.inputStream.readBytes()).trim()
         assertEquals("salur ${args.first()}: $out", 0, p.waitFor())
+        return out
+    }
+
+    /**
+     * The roster's invitation letters as `salur letters` prints them, each page rendered to a
+     * PNG at 100 dpi by poppler (what a camera sees of a sheet held flat), by recipient name.
+     * With [forged]: the same roster imported into another server, whose programme key is not
+     * this server's (a letter printed by someone who is not the programme).
+     */
+    fun letterPages(forged: Boolean = false): Map<String, File> {
+        val dir = File(work, if (forged) "forged-letters" else "letters").apply { mkdirs() }
+        val dataDir = if (forged) File(work, "forger").also {
+            if (!it.exists()) run("import-roster", csv.path, "--photos", faces.path, "--data-dir", it.path)
+        } else data
+        val pdf = File(dir, "letters.pdf")
+        run("letters", "--roster", ROSTER, "--data-dir", dataDir.path, "--out", pdf.path)
+        tool("pdftoppm", "-r", "100", "-png", pdf.path, File(dir, "page").path)
+        return dir.listFiles { f -> f.name.endsWith(".png") }!!.sorted().withIndex().associate { (i, page) ->
+            val text = tool("pdftotext", "-f", "${i + 1}", "-l", "${i + 1}", pdf.path, "-")
+            val name = listOf("Siti Rahayu", "Budi Santoso", "Dewi Lestari", "Agus Salim", "Joko Widodo").single { text.contains(it) }
+            name to page
+        }
+    }
+
+    private fun tool(vararg args: String): String {
+        val p = ProcessBuilder(*args).redirectError(ProcessBuilder.Redirect.INHERIT).start()
+        val out = String(p.inputStream.readBytes())
+        assertEquals("${args.first()}: $out", 0, p.waitFor())
         return out
     }
 

@@ -28,7 +28,9 @@ class TestSalurApp : SalurApp() {
     override fun makeSigner(): AppSigner = SoftwareSigner()
     override fun makeDataKey(): DataKeyProvider = World.dataKey
     override fun loadEngine(): FaceEngine = World.engine
-    override fun camera(activity: Activity, preview: TextureView): FrameSource = RecordedCamera(activity as DoorstepActivity, World.scene)
+    override fun camera(activity: Activity, preview: TextureView): FrameSource =
+        if (activity is LetterScanActivity) PaperCamera(World.letter ?: error("World.letter: no letter in front of the camera"))
+        else RecordedCamera(activity as DoorstepActivity, World.scene)
     override fun databasePath(): String = World.databasePath
     override fun scheduleUploads() {}
     override fun uploadSoon() { uploadsAsked++ }
@@ -40,6 +42,8 @@ object World {
     var serverUrl = "http://127.0.0.1:9"
     var databasePath = ""
     var scene: Scene = Scene.Person
+    /** The letter page held in front of the camera on the letter scan screen. */
+    var letter: File? = null
     val dataKey: DataKeyProvider = FixedDataKey()
     /** The models, loaded once for the whole run. */
     val engine: FaceEngine by lazy { FaceEngine.fromDir(File(root, "models").path, 320u) }
@@ -63,6 +67,35 @@ class SoftwareSigner(private val key: JavaSigner = JavaSigner()) : AppSigner, De
     }
 
     override fun attestationChain(): List<ByteArray> = emptyList()
+}
+
+/** A printed page held still in front of the camera: the same frame every 150 ms until stopped. */
+class PaperCamera(private val page: File) : FrameSource {
+    @Volatile private var running = false
+    private var thread: Thread? = null
+
+    override fun start(onFrame: (frame: CameraFrame, capturedMs: Long) -> Unit) {
+        running = true
+        val frame = TestFrames.nv21(page)
+        var t = 1_000L
+        thread = Thread {
+            while (running) {
+                onFrame(frame, t)
+                t += 150
+                Thread.sleep(150)
+            }
+        }.apply { isDaemon = true; start() }
+    }
+
+    override fun stop() {
+        running = false
+        thread?.join(10_000)
+        thread = null
+    }
+
+    override fun still(): ByteArray = page.readBytes()
+
+    override fun release() = stop()
 }
 
 /**
