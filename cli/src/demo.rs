@@ -57,6 +57,12 @@ pub struct Summary {
     pub letters_scanned: u64,
     /// Letters refused at the door (forged or altered).
     pub letters_refused: u64,
+    /// The period was closed at the end of the day, its report and retur list written.
+    pub period_closed: bool,
+    /// Recipients on the retur list.
+    pub retur: u64,
+    /// A recipient checked her receipt code on the server's public check, and it said paid.
+    pub receipt_checked: bool,
     /// Recipients paid (supervisor overrides included).
     pub paid: u64,
     /// Face checks that did not accept (impostor, no face, two faces, too dark).
@@ -125,6 +131,8 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode, Error> {
         });
     }
     let healthy = summary.chains_valid
+        && summary.receipt_checked
+        && summary.period_closed
         && summary.pending == 0
         && summary.synced == summary.server_receipts
         && summary.overrides_unverified == 0;
@@ -148,6 +156,8 @@ fn print_table(s: &Summary) {
     println!("  pending now               {:>6}", s.pending);
     println!("  receipts on the server    {:>6}", s.server_receipts);
     println!("  device chains valid       {:>6}", if s.chains_valid { "yes" } else { "NO" });
+    println!("  receipt code checked      {:>6}", if s.receipt_checked { "paid" } else { "NO" });
+    println!("  period closed, retur      {:>6}", if s.period_closed { s.retur.to_string() } else { "NO".into() });
     println!("  face check, median        {:>6.0} ms", s.verify_ms_median);
     println!("  dashboard paid            {:>6} -> {}", s.dashboard_paid_before, s.dashboard_paid_after);
     println!("  ----------------------------------------------");
@@ -233,6 +243,8 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let recipients = store.recipients(ROSTER)?;
     let route_start = Instant::now();
     let mut timings = Vec::new();
+    // The first receipt code handed out: its recipient checks it once the phone has synced.
+    let mut receipt_code: Option<String> = None;
     for (i, sample) in ROUTE.iter().enumerate() {
         say(&format!("      {} ({})", sample.name, sample.address));
         // Whoever opens the door shows the invitation letter; the phone opens the recipient from it.
@@ -290,13 +302,28 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                         let standing = store.standing(ROSTER, &recipient.recipient)?;
                         doorstep::may_pay(&check, recipient, standing)?;
                         let score = check.verification.score;
-                        doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
+                        let signed =
+                            doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
                         summary.paid += 1;
                         summary.paid_live += 1;
                         say(&format!(
                             "        live person, face matches (score {score:.2}): paid {}",
                             rupiah(recipient.amount)
                         ));
+                        let code = salur_core::receipt::code(&signed.bytes);
+                        let slip = salur_core::slip::escpos(&salur_core::slip::Slip {
+                            code: code.clone(),
+                            amount: signed.receipt.amount,
+                            paid_at: salur_core::dates::wib_minute(signed.receipt.time.wall_ms),
+                            post_office: POST_OFFICE.into(),
+                            roster: ROSTER.into(),
+                            check_url: format!("{url}/cek"),
+                        });
+                        say(&format!(
+                            "        receipt code {code} read out to her ({} bytes of ESC/POS for the slip printer)",
+                            slip.len()
+                        ));
+                        receipt_code.get_or_insert(code);
                     }
                     VisitState::Checked(other) => {
                         summary.rejected += 1;
@@ -398,6 +425,31 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     summary.dashboard_paid_after = dashboard.total.paid;
     summary.server_receipts = dashboard.receipts;
     summary.chains_valid = chains_valid(&db).await?;
+    // The period ends: the post office closes it and writes its report and retur list.
+    let closing = super::close_period::close_and_write(&db, ROSTER, &dir, admin.clone()).await?;
+    summary.period_closed = closing.closed.now;
+    summary.retur = closing.retur as u64;
+    say(&format!(
+        "      period closed: {} of {} paid ({}), {} to return ({}); report {}",
+        closing.total.paid,
+        closing.total.recipients,
+        rupiah(closing.total.paid_amount),
+        closing.retur,
+        rupiah(closing.total.retur_amount),
+        closing.written.pdf.display()
+    ));
+    if let Some(code) = &receipt_code {
+        // At home, the recipient types the code from her slip into the public check page.
+        let checked = online.check_receipt(code).await?;
+        summary.receipt_checked = checked.outcome == "paid";
+        say(&format!(
+            "      the recipient checks {code} on {url}/cek: {} {} on {} at post office {}",
+            checked.outcome,
+            rupiah(checked.amount),
+            checked.paid_at,
+            checked.post_office
+        ));
+    }
     summary.overrides_unverified = dashboard.overrides_unverified_count;
     timings.sort_by(f64::total_cmp);
     summary.verify_ms_median = timings.get(timings.len() / 2).copied().unwrap_or_default();
@@ -449,13 +501,12 @@ impl Doorstep<'_> {
         evidence: Option<Evidence>,
         crop: Option<Vec<u8>>,
         time: Times,
-    ) -> Result<(), Error> {
+    ) -> Result<salur_core::receipt::SignedReceipt, Error> {
         let paid = outcome == Outcome::Paid;
         let mut draft = doorstep::draft(self.recipient, outcome, evidence, crop, time);
         // The recipient counts the money and confirms it is all there.
         draft.received_in_full = paid.then_some(true);
-        self.store.record(self.signer, draft)?;
-        Ok(())
+        self.store.record(self.signer, draft)
     }
 }
 
@@ -497,17 +548,7 @@ fn refusal(outcome: &Result<FaceCheck, Error>) -> String {
 }
 
 /// Rupiah the Indonesian way: Rp600.000.
-pub(crate) fn rupiah(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::from("Rp");
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out
-}
+pub(crate) use salur_core::slip::rupiah;
 
 /// A dim room: every pixel at a tenth of its brightness.
 fn darken(img: &RgbImage) -> RgbImage {

@@ -170,7 +170,7 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
 }
 
 /// Text for Helvetica's WinAnsiEncoding (Latin-1 for what Indonesian names use; '?' otherwise).
-fn win_ansi(text: &str) -> Vec<u8> {
+pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
     text.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c as u8 } else { b'?' }).collect()
 }
 

@@ -2,6 +2,7 @@
 //! One module per command group (`users` and `audit` for staff accounts and the audit log); each calls salur-core or salur-server and formats the answer.
 
 mod audit;
+mod close_period;
 mod demo;
 mod demo_letters;
 mod demo_sample;
@@ -11,6 +12,7 @@ mod import;
 mod letters;
 mod liveness;
 mod purge;
+mod receipt_check;
 mod receipts;
 mod serve;
 mod supervisor;
@@ -46,6 +48,8 @@ enum Command {
     Eval(face::EvalArgs),
     /// Inspect and verify the receipts in a phone's store (read-only).
     Receipts(receipts::ReceiptsArgs),
+    /// Check a receipt code on the server, as the recipient can (`receipt check CODE --server URL`).
+    Receipt(receipt_check::ReceiptArgs),
     /// Run the disbursement API (embedded SQLite).
     Serve(serve::ServeArgs),
     /// Import a roster CSV (and reference photos) into the server's database.
@@ -63,6 +67,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Print a roster's invitation letters (A4 PDF, one page per recipient, signed QR code).
     Letters(letters::LettersArgs),
+    /// Close a period: its realisation report and retur list (CSV and PDF); later receipts are marked late.
+    ClosePeriod(close_period::ClosePeriodArgs),
     /// Invitation letters: verify a letter's QR text (exit 0 valid, 1 invalid, 2 error), or
     /// export the programme's public key.
     Letter(letters::LetterArgs),
@@ -109,6 +115,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Eval(a) => (a.engine.json, face::eval(&a)),
         Command::Liveness(a) => (a.engine.json, liveness::run(&a)),
         Command::Receipts(a) => (a.json, receipts::run(&a)),
+        Command::Receipt(a) => (a.json, receipt_check::run(&a)),
         Command::Serve(a) => (false, serve::run(&a)),
         Command::ImportRoster(a) => (a.json, import::run(&a)),
         Command::Supervisor(a) => (a.json(), supervisor::run(&a)),
@@ -117,6 +124,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Devices(a) => (a.json, devices::run(&a)),
         Command::Audit(a) => (a.json, audit::run(&a)),
         Command::Letters(a) => (a.json, letters::print(&a)),
+        Command::ClosePeriod(a) => (a.json, close_period::run(&a)),
         Command::Letter(a) => (a.json, letters::run(&a)),
     };
     match result {

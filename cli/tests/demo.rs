@@ -37,6 +37,10 @@ async fn the_demo_summary_matches_the_databases() {
     assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
     assert_eq!((n("pending_offline"), n("pending"), n("synced")), (5, 0, 5));
     assert_eq!(s["chains_valid"], true);
+    // Not paid: the deceased, the one not home, and the two the camera refused.
+    assert_eq!((s["period_closed"].as_bool(), n("retur")), (Some(true), 4));
+    assert!(data.path().join("laporan-blt-demo.pdf").exists() && data.path().join("retur-blt-demo.csv").exists());
+    assert_eq!(s["receipt_checked"], true, "the paid recipient's code says paid on the public check");
     assert!(s["verify_ms_median"].as_f64().unwrap() > 0.0);
     assert_eq!((n("dashboard_paid_before"), n("dashboard_paid_after")), (0, 3));
     assert!(std::fs::read_dir(cwd.path()).unwrap().next().is_none(), "nothing written to the current folder");

@@ -10,7 +10,9 @@
 //! - [`sync`]: the background upload queue and the other calls to the disbursement API.
 
 pub mod approval;
+pub mod crockford;
 pub mod crypto;
+pub mod dates;
 pub mod doorstep;
 pub mod error;
 pub mod face;
@@ -19,6 +21,7 @@ pub mod letter;
 pub mod receipt;
 pub mod request_auth;
 pub mod sign1;
+pub mod slip;
 pub mod store;
 pub mod sync;
 

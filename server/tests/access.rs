@@ -126,6 +126,7 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             ("GET", "/v1/admin/audit".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/audit?format=csv".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/audit/verify".into(), None, vec![Auditor]),
+            ("GET", "/v1/admin/complaints".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/users".into(), None, vec![]),
             ("POST", "/v1/admin/users".into(), new_user("added-by-admin"), vec![]),
             ("POST", "/v1/admin/users/added-by-admin/tokens".into(), None, vec![]),
@@ -178,7 +179,7 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {path}");
         }
         // Public: health, time, the API description.
-        for path in ["/healthz", "/v1/time", "/openapi.json"] {
+        for path in ["/healthz", "/v1/time", "/openapi.json", "/cek"] {
             assert_eq!(call(&app, request("GET", path, None, None)).await.0, StatusCode::OK, "{name}: {path}");
         }
     }

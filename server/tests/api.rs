@@ -328,11 +328,13 @@ async fn openapi_metrics_and_health_are_served() {
         documented.sort();
         let mut served = vec![
             "/",
+            "/cek",
             "/healthz",
             "/metrics",
             "/openapi.json",
             "/v1/admin/audit",
             "/v1/admin/audit/verify",
+            "/v1/admin/complaints",
             "/v1/admin/devices",
             "/v1/admin/devices/{id}/{action}",
             "/v1/admin/devices/{id}/export",
@@ -354,6 +356,8 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/receipts/{id}",
             "/v1/receipts/{id}/evidence",
             "/v1/roster/{roster_id}",
+            "/v1/public/receipts/{code}",
+            "/v1/public/receipts/{code}/complaints",
             "/v1/rosters",
             "/v1/session",
             "/v1/time",

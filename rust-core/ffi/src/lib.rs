@@ -13,6 +13,7 @@ mod keys;
 mod letters;
 mod live;
 mod phone;
+mod slip;
 
 pub use error::{ErrorKind, SalurError};
 pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceDecision, FaceEngine, FaceQuality, ReferenceKind};

@@ -196,6 +196,15 @@ pub struct ReceiptInfo {
     pub seq: u64,
     /// The signed bytes (COSE_Sign1).
     pub cose: Vec<u8>,
+    /// The code the recipient keeps and checks (`XXXX-XXXX-XXXX`, read aloud or printed).
+    pub code: String,
+}
+
+impl ReceiptInfo {
+    fn new(id: String, seq: u64, cose: Vec<u8>) -> Self {
+        let code = salur_core::receipt::code(&cose);
+        Self { id, seq, cose, code }
+    }
 }
 
 /// Hears a running sync (for the progress bar).
@@ -236,6 +245,8 @@ pub struct Phone {
     runtime: tokio::runtime::Runtime,
     /// The last location fix the app gave (`set_location`).
     location: Mutex<Option<GeoFix>>,
+    /// Where recipients check their receipt codes (the server's `/cek` page).
+    pub(crate) check_url: String,
 }
 
 fn recipient_ref(hex_ref: &str) -> Result<Vec<u8>, SalurError> {
@@ -277,14 +288,14 @@ impl Phone {
         draft.location = GeoFix::at(self.location_fix().as_ref(), mono_ms);
         draft.received_in_full = received_in_full;
         let signed = self.store.record(self.signer.as_ref(), draft)?;
-        Ok(ReceiptInfo { id: signed.receipt.id.clone(), seq: signed.receipt.seq, cose: signed.bytes })
+        Ok(ReceiptInfo::new(signed.receipt.id.clone(), signed.receipt.seq, signed.bytes))
     }
 
     fn location_fix(&self) -> Option<GeoFix> {
         *self.location.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn registered(&self) -> Result<salur_core::store::Device, SalurError> {
+    pub(crate) fn registered(&self) -> Result<salur_core::store::Device, SalurError> {
         Ok(self.store.device()?.ok_or_else(|| {
             salur_core::Error::InvalidArgument("register the device before recording receipts".into())
         })?)
@@ -335,6 +346,7 @@ impl Phone {
             client: Arc::new(SyncClient::new(&config)?),
             runtime,
             location: Mutex::new(None),
+            check_url: format!("{}/cek", server.url.trim_end_matches('/')),
         }))
     }
 
@@ -552,7 +564,7 @@ impl Phone {
             .store
             .receipts_for(&roster_id, &recipient)?
             .into_iter()
-            .map(|r| ReceiptInfo { id: r.id, seq: r.seq, cose: r.cose })
+            .map(|r| ReceiptInfo::new(r.id, r.seq, r.cose))
             .collect())
     }
 

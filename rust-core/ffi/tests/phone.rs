@@ -174,9 +174,27 @@ fn assigned_rosters_override_approval_received_in_full_and_location_against_a_re
     assert_eq!(ids(budi), vec![later.id.clone(), refused.id.clone()]);
     assert_eq!(kind(phone.receipts_for("blt-ffi-1".into(), "zz".into()).unwrap_err()).0, ErrorKind::InvalidArgument);
 
+    // The code the recipient keeps is the receipt's, and prints on the slip with a QR code of
+    // the check page.
+    assert_eq!(paid.code, salur_core::receipt::code(&paid.cose));
+    let slip = phone.receipt_slip(paid.id.clone(), "jakarta-10110".into()).unwrap();
+    let slip_text = String::from_utf8_lossy(&slip);
+    assert!(slip_text.contains(&paid.code) && slip_text.contains("Rp600.000"), "{slip_text}");
+    assert!(slip_text.contains(&format!("{}?kode={}", phone.check_url(), paid.code.replace('-', ""))));
+    assert_eq!(kind(phone.receipt_slip("no-such".into(), "x".into()).unwrap_err()).0, ErrorKind::NotFound);
+
     // The server verifies the approval: nothing to flag.
     let counts = rt.block_on(phone.sync(None)).unwrap();
     assert_eq!((counts.acknowledged, counts.rejected), (3, 0));
+    // Once uploaded, the recipient's code says paid on the public check.
+    let client = salur_core::sync::SyncClient::new(&{
+        let mut c = salur_core::sync::SyncConfig::new(phone.check_url().trim_end_matches("/cek"));
+        c.allow_http_loopback = true;
+        c
+    })
+    .unwrap();
+    let checked = rt.block_on(client.check_receipt(&paid.code)).unwrap();
+    assert_eq!((checked.outcome.as_str(), checked.amount), ("paid", 600_000));
     let dashboard = rt.block_on(db.dashboard(Some("blt-ffi-1"))).unwrap();
     assert_eq!(dashboard.overrides_unverified_count, 0);
     assert!(dashboard.overrides_unverified.is_empty());

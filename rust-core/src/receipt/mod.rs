@@ -386,9 +386,35 @@ mod serde_bytes_opt {
     }
 }
 
+/// Characters of a receipt code: 60 bits of the receipt's hash (a guess is one in 10^18; two of
+/// ten million receipts share a code about once in 20 000 such periods).
+pub const CODE_LEN: usize = 12;
+
+/// The code the recipient keeps and can check (`/cek`, `salur receipt check`): the first 60 bits
+/// of the SHA-256 of the receipt's signed bytes in Crockford base32, `XXXX-XXXX-XXXX`. Short
+/// enough to read aloud; it names this receipt only, never the person.
+pub fn code(cose: &[u8]) -> String {
+    crate::crockford::grouped(&crate::crockford::encode_bits(&crate::crypto::sha256(cose), CODE_LEN), 4)
+}
+
+/// A typed receipt code in its one stored form (no hyphens, upper case), if it can be one.
+pub fn normalize_code(typed: &str) -> Option<String> {
+    crate::crockford::normalize(typed, CODE_LEN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{IneligibleReason, Location, Outcome, OverrideCode, Standing};
+
+    #[test]
+    fn a_receipt_code_is_its_hash_read_aloud_and_typed_back() {
+        let code = super::code(b"signed receipt bytes");
+        assert!(code.len() == 14 && code.chars().filter(|&c| c == '-').count() == 2, "{code}");
+        assert_ne!(code, super::code(b"signed receipt byteZ"));
+        let typed = code.to_lowercase().replace('-', " ").replace('0', "o");
+        assert_eq!(super::normalize_code(&typed), Some(code.replace('-', "")));
+        assert_eq!(super::normalize_code("ABCD-EFGH-JKM"), None);
+    }
 
     #[test]
     fn override_code_names_are_their_signed_names() {

@@ -9,6 +9,7 @@
 //! its future) is safe at any await point for the same reason.
 
 mod backoff;
+mod check;
 mod http;
 mod roster;
 mod tls;
@@ -22,6 +23,7 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
 pub use backoff::Backoff;
+pub use check::CheckedReceipt;
 pub use http::now_ms;
 pub use roster::AssignedRoster;
 pub use tls::spki_sha256;

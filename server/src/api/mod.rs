@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod checks;
 mod devices;
 mod enrolments;
 mod evidence;
@@ -194,6 +195,10 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(limited(routes!(devices::set_status), SMALL))
         .routes(limited(routes!(devices::export), NO_BODY))
         .routes(limited(routes!(evidence::view), NO_BODY))
+        .routes(limited(routes!(checks::page), NO_BODY))
+        .routes(limited(routes!(checks::check), NO_BODY))
+        .routes(limited(routes!(checks::complain), SMALL))
+        .routes(limited(routes!(checks::list), NO_BODY))
 }
 
 /// The OpenAPI 3.1 description of this API, generated from the routes (built once).

@@ -30,6 +30,10 @@ pub enum Action {
     ReallocationsRead,
     /// A reallocation was decided.
     ReallocationDecided,
+    /// The complaints list was read.
+    ComplaintsRead,
+    /// A period was closed (its report and retur list written).
+    PeriodClosed,
     /// A payment's evidence was viewed.
     EvidenceViewed,
     /// The 1:N face sweep ran.
@@ -70,6 +74,8 @@ impl Action {
             Action::RosterImported => "roster_imported",
             Action::ReallocationsRead => "reallocations_read",
             Action::ReallocationDecided => "reallocation_decided",
+            Action::ComplaintsRead => "complaints_read",
+            Action::PeriodClosed => "period_closed",
             Action::EvidenceViewed => "evidence_viewed",
             Action::FaceSweep => "face_sweep",
             Action::AuditRead => "audit_read",

@@ -9,8 +9,7 @@ use super::attestation::SecurityLevel;
 use super::devices::DeviceStatus;
 use crate::error::ApiError;
 
-/// Crockford's base32: no I, L, O or U, so nothing is mistaken when read out or typed.
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+use salur_core::crockford::ALPHABET;
 
 /// Characters in a code (50 random bits), shown as two groups of five.
 pub const CODE_LEN: usize = 10;
@@ -46,16 +45,7 @@ pub fn new_nonce() -> Result<[u8; NONCE_LEN], ApiError> {
 /// The code as typed, in its one form: case, spaces and hyphens ignored, `I`/`L` read as 1 and
 /// `O` as 0 (Crockford's rule). `None` if it cannot be a code.
 pub fn normalize(typed: &str) -> Option<String> {
-    let code: String = typed
-        .chars()
-        .filter(|c| !matches!(c, '-' | ' '))
-        .map(|c| match c.to_ascii_uppercase() {
-            'I' | 'L' => '1',
-            'O' => '0',
-            c => c,
-        })
-        .collect();
-    (code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+    salur_core::crockford::normalize(typed, CODE_LEN)
 }
 
 /// What the server stores for a typed code (`None`: it cannot be a code).

@@ -7,6 +7,8 @@ pub mod attestation;
 pub mod audit;
 pub mod bounds;
 pub mod chain;
+pub mod closing;
+pub mod complaints;
 pub mod credentials;
 pub mod dates;
 pub mod devices;

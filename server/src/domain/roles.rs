@@ -44,6 +44,8 @@ pub enum Permission {
     ReadAudit,
     /// Add, disable and change staff accounts and their tokens.
     ManageUsers,
+    /// Read the complaints recipients filed against their receipts (with worker and device).
+    ReadComplaints,
 }
 
 impl Role {
@@ -63,7 +65,13 @@ impl Role {
             Role::Finance => matches!(p, P::ViewDashboard | P::ReadReallocations | P::DecideReallocations),
             Role::Auditor => matches!(
                 p,
-                P::ViewDashboard | P::ReadChains | P::ReadReallocations | P::FaceSweep | P::ViewEvidence | P::ReadAudit
+                P::ViewDashboard
+                    | P::ReadChains
+                    | P::ReadReallocations
+                    | P::FaceSweep
+                    | P::ViewEvidence
+                    | P::ReadAudit
+                    | P::ReadComplaints
             ),
         }
     }
@@ -92,7 +100,7 @@ impl Role {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::ViewDashboard,
         Permission::ManageDevices,
         Permission::ReadChains,
@@ -102,6 +110,7 @@ impl Permission {
         Permission::ViewEvidence,
         Permission::ReadAudit,
         Permission::ManageUsers,
+        Permission::ReadComplaints,
     ];
 
     /// Its name in the API description (`x-salur-permission`).
@@ -116,6 +125,7 @@ impl Permission {
             Permission::ViewEvidence => "view_evidence",
             Permission::ReadAudit => "read_audit",
             Permission::ManageUsers => "manage_users",
+            Permission::ReadComplaints => "read_complaints",
         }
     }
 
@@ -141,6 +151,7 @@ impl Permission {
             Permission::ViewEvidence => "view evidence",
             Permission::ReadAudit => "read the audit log",
             Permission::ManageUsers => "manage users",
+            Permission::ReadComplaints => "read complaints",
         }
     }
 }
@@ -166,7 +177,7 @@ mod tests {
     use super::Permission as P;
     use super::*;
 
-    const EVERY: [P; 9] = P::ALL;
+    const EVERY: [P; 10] = P::ALL;
 
     fn allowed(r: Role) -> Vec<P> {
         EVERY.into_iter().filter(|p| r.allows(*p)).collect()
@@ -181,7 +192,15 @@ mod tests {
         assert_eq!(allowed(Role::Finance), [P::ViewDashboard, P::ReadReallocations, P::DecideReallocations]);
         assert_eq!(
             allowed(Role::Auditor),
-            [P::ViewDashboard, P::ReadChains, P::ReadReallocations, P::FaceSweep, P::ViewEvidence, P::ReadAudit]
+            [
+                P::ViewDashboard,
+                P::ReadChains,
+                P::ReadReallocations,
+                P::FaceSweep,
+                P::ViewEvidence,
+                P::ReadAudit,
+                P::ReadComplaints
+            ]
         );
     }
 

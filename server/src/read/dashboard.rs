@@ -90,6 +90,8 @@ pub struct WorkerRates {
     pub refusal_rate: f64,
     /// Their payments without a passed live-person check (overrides included).
     pub paid_without_live_check: u64,
+    /// Complaints filed against their receipts.
+    pub complaints: u64,
 }
 
 /// A payment made without a passed live-person check, for the auditor.
@@ -175,6 +177,10 @@ pub struct Dashboard {
     pub reallocations: Vec<(String, u64, u64)>,
     /// Recipients paid after their funds were reallocated (each a case for the auditor).
     pub paid_after_reallocation: u64,
+    /// Complaints recipients filed against this roster's receipts (from `/cek`).
+    pub complaints: u64,
+    /// Receipts that arrived after the period was closed (kept, marked late).
+    pub late_receipts: u64,
     /// Registered, unrevoked devices whose key is not proven to be in secure hardware (a software
     /// attestation, or none).
     pub devices_flagged_count: u64,
@@ -258,6 +264,7 @@ struct WorkerRow {
     overrides: i64,
     refusals: i64,
     unlive: i64,
+    complaints: i64,
 }
 
 fn n(v: i64) -> u64 {
@@ -317,6 +324,12 @@ impl Db {
         let named = |prefix: &str| -> Vec<(String, u64)> {
             counts.iter().filter_map(|(k, n)| k.strip_prefix(prefix).map(|k| (k.to_string(), *n))).collect()
         };
+        let complaints: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM complaints c JOIN receipts r ON r.id = c.receipt_id WHERE r.roster_id = $1",
+        )
+        .bind(&roster_id)
+        .fetch_one(&self.read)
+        .await?;
         let paid_by_day: Vec<(i64, i64)> =
             sqlx::query_as("SELECT day, paid FROM daily_paid WHERE roster_id = $1 ORDER BY day")
                 .bind(&roster_id)
@@ -444,6 +457,8 @@ impl Db {
             devices_silent: n(device_counts.silent.unwrap_or(0)),
             flagged: named("flag:"),
             workers: self.workers().await?,
+            complaints: n(complaints),
+            late_receipts: counts.iter().find(|(k, _)| k == "late").map_or(0, |(_, n)| *n),
             roster_id,
         })
     }
@@ -451,7 +466,8 @@ impl Db {
     /// Workers whose override or refusal rate needs a look, highest override rate first.
     async fn workers(&self) -> Result<Vec<WorkerRates>, ApiError> {
         let rows: Vec<WorkerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals, w.unlive FROM (
+            "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals, w.unlive,
+                    COALESCE(cp.n, 0) AS complaints FROM (
                  SELECT d.worker_id, CAST(COALESCE(SUM(s.receipts), 0) AS BIGINT) AS receipts,
                         CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides,
                         CAST(COALESCE(SUM(s.unlive_paid), 0) AS BIGINT) AS unlive
@@ -460,8 +476,12 @@ impl Db {
              LEFT JOIN (SELECT x.worker_id, CAST(COUNT(*) AS BIGINT) AS n FROM upload_refusals u
                         JOIN devices x ON x.device_id = u.device_id GROUP BY x.worker_id) rf
                     ON rf.worker_id = w.worker_id
+             LEFT JOIN (SELECT x.worker_id, CAST(COUNT(*) AS BIGINT) AS n FROM complaints c
+                        JOIN receipts r ON r.id = c.receipt_id JOIN devices x ON x.device_id = r.device_id
+                        GROUP BY x.worker_id) cp
+                    ON cp.worker_id = w.worker_id
              WHERE w.overrides * {WORKER_OVERRIDE_WATCH_DEN} > w.receipts * {WORKER_OVERRIDE_WATCH_NUM} OR rf.n > 0
-                   OR w.unlive > 0
+                   OR w.unlive > 0 OR cp.n > 0
              ORDER BY CAST(w.overrides AS DOUBLE PRECISION) / (CASE WHEN w.receipts > 0 THEN w.receipts ELSE 1 END) DESC,
                       w.worker_id
              LIMIT {DEVICE_LIST_LIMIT}"
@@ -476,6 +496,7 @@ impl Db {
                 refusal_rate: share(r.refusals, r.receipts + r.refusals),
                 receipts: n(r.receipts),
                 paid_without_live_check: n(r.unlive),
+                complaints: n(r.complaints),
                 worker_id: r.worker_id,
             })
             .collect())

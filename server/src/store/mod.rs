@@ -7,6 +7,8 @@
 //! `Any` driver; each backend has its own migrations.
 
 mod audit;
+mod checks;
+mod closing;
 mod devices;
 mod enrolments;
 mod evidence;
@@ -29,6 +31,8 @@ use sqlx::{AnyPool, Executor};
 use crate::error::ApiError;
 
 pub use audit::audit_csv;
+pub use checks::{Complaint, PublicReceipt};
+pub use closing::ClosedPeriod;
 pub use devices::NewDevice;
 pub use enrolments::{Enrolment, OpenEnrolment};
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
@@ -91,6 +95,7 @@ impl Db {
         migrator.run(&db.write).await.map_err(|e| ApiError::Internal(format!("migrating the database: {e}")))?;
         db.rebuild_if_needed().await?;
         db.seal_existing().await?;
+        db.code_existing().await?;
         Ok(db)
     }
 

@@ -193,12 +193,18 @@ async fn store_one(
         None => None,
     };
     let approval = overrides::check(r, &device.worker_id, supervisor.as_ref());
+    // After the period closed the receipt is still kept (nothing is lost), marked late.
+    let late = sqlx::query_scalar::<_, i64>("SELECT closed_ms FROM closed_periods WHERE roster_id = $1")
+        .bind(&r.roster_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
     let evidence = r.evidence.as_ref();
     sqlx::query(
         "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
                                amount, signed_ms, received_ms, score_e6, threshold_e6, flag, liveness,
-                               override_approval)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                               override_approval, code, late)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
     )
     .bind(&r.id)
     .bind(&device.device_id)
@@ -219,6 +225,8 @@ async fn store_one(
     .bind(&flag)
     .bind(indexed.liveness)
     .bind(approval.map(overrides::Approval::as_str))
+    .bind(salur_core::receipt::code(cose).replace('-', ""))
+    .bind(i64::from(late))
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {
@@ -233,6 +241,9 @@ async fn store_one(
     deltas.receipt(&device.device_id, &r.roster_id, &indexed, r.seq, r.time.wall_ms, now);
     if let Some(why) = &flag {
         deltas.count(&r.roster_id, format!("flag:{why}"));
+    }
+    if late {
+        deltas.count(&r.roster_id, "late".into());
     }
     if let Some(a) = approval {
         deltas.count(&r.roster_id, format!("override_approval:{}", a.as_str()));

@@ -196,6 +196,9 @@ impl Db {
              SELECT roster_id, 'flag:' || flag, COUNT(*) FROM receipts WHERE flag IS NOT NULL GROUP BY roster_id, flag"
                 .into(),
             "INSERT INTO roster_counts (roster_id, name, n)
+             SELECT roster_id, 'late', COUNT(*) FROM receipts WHERE late <> 0 GROUP BY roster_id"
+                .into(),
+            "INSERT INTO roster_counts (roster_id, name, n)
              SELECT roster_id, 'override_approval:' || override_approval, COUNT(*) FROM receipts
              WHERE override_approval IS NOT NULL GROUP BY roster_id, override_approval"
                 .into(),

@@ -118,6 +118,11 @@ class Texts(private val english: Boolean) {
         LetterProblem.NO_PROGRAMME_KEY -> t("Ponsel belum punya kunci program untuk daftar ini: perbarui daftar saat ada sinyal",
             "The phone has no programme key for this roster: refresh the roster when there is signal")
     }
+    val receiptCodeIntro = t("Bacakan kode tanda terima ini kepada penerima (atau cetak):",
+        "Read this receipt code to the recipient (or print it):")
+    val done = t("Selesai", "Done")
+    fun checkAt(url: String) = t("Penerima bisa mengecek kode ini dan melapor jika uang kurang di $url",
+        "The recipient can check this code, and report if the money was short, at $url")
     fun letterOpened(id: String) = t("Surat undangan $id sah", "Invitation letter $id is genuine")
 
     /** What went wrong, in the worker's language, and what to do next. */

@@ -22,6 +22,7 @@ import id.salur.core.IneligibleKind
 import id.salur.core.LiveSession
 import id.salur.core.OverrideApproval
 import id.salur.core.OverrideReason
+import id.salur.core.ReceiptInfo
 import id.salur.core.RecipientStatus
 
 /**
@@ -243,7 +244,7 @@ class DoorstepActivity : Screen() {
     }
 
     /** The money changes hands: the amount large, and the recipient's own "received in full". */
-    private fun handOver(amount: Long, pay: () -> Any) {
+    private fun handOver(amount: Long, pay: () -> ReceiptInfo) {
         val t = app().texts
         paused = true
         lateinit var dialog: AlertDialog
@@ -252,17 +253,28 @@ class DoorstepActivity : Screen() {
         received = button(t.receivedInFull) {
             // One tap, one payment: disabled until the core answered (re-enabled on an error).
             received.isEnabled = false
-            core(status, { pay() }) {
+            core(status, { pay() to app().phone.checkUrl() }) { (receipt, checkUrl) ->
                 dialog.dismiss()
                 app().uploadSoon()
                 hint.text = t.paymentRecorded
-                finish()
+                showCode(receipt, checkUrl)
             }.invokeOnCompletion { if (!isFinishing) runOnUiThread { received.isEnabled = true } }
         }
         val view = column(label(t.amountDue, 20f), label(t.amount(amount), 44f), label(t.handOver, 18f), status, received)
         dialog = AlertDialog.Builder(this).setTitle(t.confirmPayment).setView(view)
             .setOnCancelListener { paused = false }.create()
         show(dialog)
+    }
+
+    /** The receipt code the recipient keeps, large, to read aloud; the screen closes when done. */
+    private fun showCode(receipt: ReceiptInfo, checkUrl: String) {
+        val t = app().texts
+        val view = column(
+            label(t.paymentRecorded, 18f), label(t.receiptCodeIntro, 18f),
+            label(receipt.code, 34f).apply { contentDescription = "${t.receiptTitle} ${receipt.code.toList().joinToString(" ")}" },
+            label(t.checkAt(checkUrl), 16f), button(t.done) { finish() },
+        )
+        show(AlertDialog.Builder(this).setTitle(t.receiptTitle).setView(view).setCancelable(false).create())
     }
 
     private fun askIneligible() {
@@ -306,7 +318,7 @@ class DoorstepActivity : Screen() {
     private fun showReceipt() {
         val t = app().texts
         core(hint, { app().phone.receiptsFor(roster, ref) }) { receipts ->
-            val lines = receipts.joinToString("\n") { t.receiptLine(it.id, it.seq.toLong()) }
+            val lines = receipts.joinToString("\n") { t.receiptLine(it.code, it.seq.toLong()) }
             show(AlertDialog.Builder(this).setTitle(t.receiptTitle).setMessage(lines).create())
         }
     }

@@ -113,6 +113,24 @@ class AppDayTest {
         return s
     }
 
+    /**
+     * The recipient confirms receiving it all; the screen then shows the receipt code to read
+     * aloud (the code of the receipt the phone signed), and closes when the worker is done.
+     */
+    private fun handOver(d: Activity): String {
+        tap(button(dialogView(), t.receivedInFull))
+        var code = ""
+        waitUntil("the receipt code") {
+            code = dialog()?.takeIf { it.isShowing }?.let { texts(dialogView()) }
+                ?.firstOrNull { it.matches(Regex("[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")) } ?: ""
+            code.isNotEmpty()
+        }
+        assertTrue(texts(dialogView()).any { it.contains("/cek") })
+        tap(button(dialogView(), t.done))
+        waitUntil("closed") { d.isFinishing }
+        return code
+    }
+
     private fun dashboard() = server.admin("GET", "/v1/dashboard?roster=$ROSTER")
 
     // --- the tests --------------------------------------------------------------------------------
@@ -199,8 +217,7 @@ class AppDayTest {
         tap(confirm)
         // The recipient reads the amount and confirms they received it in full.
         assertTrue(texts(dialogView()).contains(t.amount(600_000)))
-        tap(button(dialogView(), t.receivedInFull))
-        waitUntil("recorded") { d.isFinishing }
+        handOver(d)
         assertEquals(1, app.uploadsAsked)
         sync()
         val board = dashboard()
@@ -250,13 +267,16 @@ class AppDayTest {
         val confirm = button(d, t.confirmPayment)
         waitUntil("a live match: ${hint(d)}", 120_000) { confirm.isEnabled }
         tap(confirm)
-        tap(button(dialogView(), t.receivedInFull))
-        waitUntil("recorded") { d.isFinishing }
+        val code = handOver(d)
         // The signed receipt names the letter, and the server accepted it.
         val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
         assertTrue(signed, signed.contains("\"letter_id\":\"$letterId\""))
         sync()
         assertTrue(dashboard().contains("\"paid\":1"))
+        // The code read out to her is the one the server knows: she can check it herself.
+        val checked = server.run("receipt", "check", code.lowercase(), "--server", server.url)
+        assertTrue(checked, checked.contains("paid Rp600.000") && checked.contains("po-1"))
+        assertFalse("no name on the public check", checked.contains("Siti"))
     }
 
     @Test
@@ -278,8 +298,7 @@ class AppDayTest {
         val pay = button(next, t.confirmPayment)
         waitUntil("matched against the enrolled face: ${hint(next)}", 120_000) { pay.isEnabled }
         tap(pay)
-        tap(button(dialogView(), t.receivedInFull))
-        waitUntil("recorded") { next.isFinishing }
+        handOver(next)
         val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
         assertTrue(signed, signed.contains("\"kind\":\"enrolled_template\""))
         sync()
@@ -309,8 +328,7 @@ class AppDayTest {
         val confirm = button(d, t.confirmPayment)
         waitUntil("a live match: ${hint(d)}", 120_000) { confirm.isEnabled }
         tap(confirm)
-        tap(button(dialogView(), t.receivedInFull))
-        waitUntil("recorded") { d.isFinishing }
+        handOver(d)
         val again = doorstep(roster, "Siti Rahayu")
         waitUntil("already paid") { shows(again, t.alreadyPaid) }
         val offered = Robo.views(again).filterIsInstance<Button>().filter { it.isShown }.map { it.text.toString() }
@@ -360,8 +378,7 @@ class AppDayTest {
         type(dialogView(), t.approvalCode, server.approvalCode(secret, challenge))
         tap(button(dialogView(), t.confirmPayment))
         waitUntil("the hand-over") { texts(dialogView()).contains(t.receivedInFull) }
-        tap(button(dialogView(), t.receivedInFull))
-        waitUntil("recorded") { d.isFinishing }
+        handOver(d)
         // Dewi cannot turn her head; the worker makes up a code.
         val dewi = doorstep(roster, "Dewi Lestari")
         tap(dewi, t.cannotDoLiveCheck)
@@ -370,8 +387,7 @@ class AppDayTest {
         type(dialogView(), t.overrideReason, "lansia, tidak bisa menoleh")
         type(dialogView(), t.approvalCode, "00000000")
         tap(button(dialogView(), t.confirmPayment))
-        tap(button(dialogView(), t.receivedInFull))
-        waitUntil("recorded") { dewi.isFinishing }
+        handOver(dewi)
         sync()
         val board = dashboard()
         val unverified = board.substringAfter("\"overrides_unverified\"")

@@ -1,0 +1,281 @@
+//! `salur close-period --roster ID --out DIR`: freezes the period and writes its realisation
+//! report (per regency and post office) and the retur list (every unpaid recipient with the
+//! reason), each as CSV, and both in one PDF. Receipts arriving later are kept and marked late.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
+use salur_core::slip::rupiah;
+use salur_core::Error;
+use salur_server::domain::audit::{Action, NewEntry};
+use salur_server::domain::closing::{self, ReportRow, ReturRow};
+use serde_json::json;
+
+use super::serve::{cli_actor, runtime, server_error, DbArgs};
+
+#[derive(Args, Debug)]
+pub struct ClosePeriodArgs {
+    /// The roster (programme and period) to close.
+    #[arg(long)]
+    roster: String,
+    /// Folder for the report files.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    out: PathBuf,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What was written.
+pub(crate) struct Written {
+    pub report_csv: PathBuf,
+    pub retur_csv: PathBuf,
+    pub pdf: PathBuf,
+}
+
+/// A period closed and its report written.
+pub(crate) struct Closing {
+    /// When and by whom, and whether by this call.
+    pub closed: salur_server::store::ClosedPeriod,
+    /// The close's time, WIB.
+    pub closed_at: String,
+    /// The report's total line.
+    pub total: ReportRow,
+    /// Recipients on the retur list.
+    pub retur: usize,
+    /// Receipts that arrived after the close.
+    pub late: u64,
+    /// The files.
+    pub written: Written,
+}
+
+/// Closes `roster` (once; audited) and writes its report and retur list into `out`.
+pub(crate) async fn close_and_write(
+    db: &salur_server::Db,
+    roster: &str,
+    out: &Path,
+    actor: salur_server::domain::audit::Actor,
+) -> Result<Closing, Error> {
+    let closed = db.close_period(roster, &actor.name).await.map_err(server_error)?;
+    if closed.now {
+        let entry = NewEntry {
+            actor,
+            action: Action::PeriodClosed,
+            target: Some(roster.to_string()),
+            detail: Some("report and retur list written".into()),
+        };
+        db.audit(entry).await.map_err(server_error)?;
+    }
+    let facts = db.period_facts(roster).await.map_err(server_error)?;
+    let late = db.late_receipts(roster).await.map_err(server_error)?;
+    let (rows, total) = closing::report(&facts);
+    let retur = closing::retur(&facts);
+    let closed_at = salur_core::dates::wib_minute(closed.closed_ms);
+    let written = write(out, roster, &closed_at, &rows, &total, &retur, late)?;
+    Ok(Closing { closed, closed_at, total, retur: retur.len(), late, written })
+}
+
+/// Runs `salur close-period`.
+pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
+    let roster = &args.roster;
+    let c = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        close_and_write(&db, roster, &args.out, cli_actor()).await
+    })?;
+    let (closed, total, written, late) = (&c.closed, &c.total, &c.written, c.late);
+    if args.json {
+        println!(
+            "{}",
+            json!({ "roster": roster, "closed_at": c.closed_at, "closed_now": closed.now, "total": total,
+                    "retur": c.retur, "late_receipts": late, "report_csv": written.report_csv,
+                    "retur_csv": written.retur_csv, "pdf": written.pdf })
+        );
+    } else {
+        let when = if closed.now { "closed now" } else { "closed earlier" };
+        println!("{roster} {when} ({}, by {})", c.closed_at, closed.closed_by);
+        println!(
+            "  {} recipients: {} paid ({}), {} ineligible, {} not home, {} refused, {} not visited",
+            total.recipients,
+            total.paid,
+            rupiah(total.paid_amount),
+            total.ineligible_total(),
+            total.not_home,
+            total.refused,
+            total.not_visited
+        );
+        println!(
+            "  retur: {} recipients, {}; overrides {}, proxy {}, complaints {}, late receipts {late}",
+            c.retur,
+            rupiah(total.retur_amount),
+            total.overrides,
+            total.proxy,
+            total.complaints
+        );
+        for p in [&written.report_csv, &written.retur_csv, &written.pdf] {
+            println!("  wrote {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |source| Error::Io { context, source }
+}
+
+fn csv_error(e: csv::Error) -> Error {
+    Error::InvalidArgument(format!("writing CSV: {e}"))
+}
+
+fn ineligible_text(r: &ReportRow) -> String {
+    r.ineligible.iter().map(|(why, n)| format!("{why}={n}")).collect::<Vec<_>>().join(";")
+}
+
+fn write(
+    out: &Path,
+    roster: &str,
+    closed_at: &str,
+    rows: &[ReportRow],
+    total: &ReportRow,
+    retur: &[ReturRow],
+    late: u64,
+) -> Result<Written, Error> {
+    std::fs::create_dir_all(out).map_err(io(format!("creating {}", out.display())))?;
+    let written = Written {
+        report_csv: out.join(format!("realisasi-{roster}.csv")),
+        retur_csv: out.join(format!("retur-{roster}.csv")),
+        pdf: out.join(format!("laporan-{roster}.pdf")),
+    };
+    let mut w = csv::Writer::from_path(&written.report_csv).map_err(csv_error)?;
+    w.write_record([
+        "regency",
+        "post_office",
+        "recipients",
+        "paid",
+        "paid_amount",
+        "ineligible",
+        "ineligible_by_reason",
+        "not_home",
+        "refused",
+        "not_visited",
+        "proxy",
+        "overrides",
+        "complaints",
+        "retur_amount",
+    ])
+    .map_err(csv_error)?;
+    for r in rows.iter().chain(std::iter::once(total)) {
+        let n = |v: u64| v.to_string();
+        w.write_record([
+            r.regency.clone(),
+            r.post_office.clone(),
+            n(r.recipients),
+            n(r.paid),
+            n(r.paid_amount),
+            n(r.ineligible_total()),
+            ineligible_text(r),
+            n(r.not_home),
+            n(r.refused),
+            n(r.not_visited),
+            n(r.proxy),
+            n(r.overrides),
+            n(r.complaints),
+            n(r.retur_amount),
+        ])
+        .map_err(csv_error)?;
+    }
+    w.flush().map_err(io(format!("writing {}", written.report_csv.display())))?;
+    let mut w = csv::Writer::from_path(&written.retur_csv).map_err(csv_error)?;
+    w.write_record(["regency", "post_office", "nik", "name", "amount", "reason"]).map_err(csv_error)?;
+    for r in retur {
+        let amount = r.amount.to_string();
+        w.write_record([&r.regency, &r.post_office, &r.nik, &r.name, &amount, &r.reason]).map_err(csv_error)?;
+    }
+    w.flush().map_err(io(format!("writing {}", written.retur_csv.display())))?;
+    std::fs::write(&written.pdf, pdf(roster, closed_at, rows, total, retur, late))
+        .map_err(io(format!("writing {}", written.pdf.display())))?;
+    Ok(written)
+}
+
+/// The report and the retur list as A4 pages of monospaced lines (columns line up).
+fn pdf(roster: &str, closed_at: &str, rows: &[ReportRow], total: &ReportRow, retur: &[ReturRow], late: u64) -> Vec<u8> {
+    let mut lines = vec![
+        format!("LAPORAN REALISASI PENYALURAN {roster}"),
+        format!("Ditutup {closed_at}. Tanda terima terlambat setelah penutupan: {late}."),
+        String::new(),
+        format!(
+            "{:<8} {:<16} {:>7} {:>7} {:>15} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5}",
+            "Kab/Kota",
+            "Kantor pos",
+            "KPM",
+            "Dibayar",
+            "Rupiah",
+            "TdkLyk",
+            "TdkDiR",
+            "Tolak",
+            "Belum",
+            "Kuasa",
+            "Ovrd",
+            "Adu"
+        ),
+    ];
+    for r in rows.iter().chain(std::iter::once(total)) {
+        lines.push(format!(
+            "{:<8} {:<16} {:>7} {:>7} {:>15} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5}",
+            r.regency,
+            r.post_office.chars().take(16).collect::<String>(),
+            r.recipients,
+            r.paid,
+            rupiah(r.paid_amount),
+            r.ineligible_total(),
+            r.not_home,
+            r.refused,
+            r.not_visited,
+            r.proxy,
+            r.overrides,
+            r.complaints
+        ));
+    }
+    lines.push(String::new());
+    lines.push(format!("DAFTAR RETUR: {} KPM, {}", retur.len(), rupiah(total.retur_amount)));
+    for r in retur {
+        lines.push(format!(
+            "{:<16} {:<16} {:<24} {:>12} {}",
+            r.post_office.chars().take(16).collect::<String>(),
+            r.nik,
+            r.name.chars().take(24).collect::<String>(),
+            rupiah(r.amount),
+            r.reason
+        ));
+    }
+    const PER_PAGE: usize = 60;
+    let mut pdf = Pdf::new();
+    let (catalog, tree, font) = (Ref::new(1), Ref::new(2), Ref::new(3));
+    let pages: Vec<&[String]> = lines.chunks(PER_PAGE).collect();
+    let ids: Vec<(Ref, Ref)> =
+        (0..pages.len()).map(|i| (Ref::new(4 + 2 * i as i32), Ref::new(5 + 2 * i as i32))).collect();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree).kids(ids.iter().map(|p| p.0)).count(ids.len() as i32);
+    pdf.type1_font(font).base_font(Name(b"Courier")).encoding_predefined(Name(b"WinAnsiEncoding"));
+    for (chunk, &(page_id, content_id)) in pages.iter().zip(&ids) {
+        let mut page = pdf.page(page_id);
+        page.media_box(Rect::new(0.0, 0.0, 842.0, 595.0)).parent(tree).contents(content_id);
+        page.resources().fonts().pair(Name(b"F1"), font);
+        page.finish();
+        let mut content = Content::new();
+        let mut y = 560.0;
+        for line in chunk.iter() {
+            content.begin_text();
+            content.set_font(Name(b"F1"), 8.0);
+            content.next_line(30.0, y);
+            content.show(Str(&super::letters::win_ansi(line)));
+            content.end_text();
+            y -= 9.0;
+        }
+        pdf.stream(content_id, &content.finish());
+    }
+    pdf.finish()
+}

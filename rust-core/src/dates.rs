@@ -1,0 +1,54 @@
+//! Days as the programme counts them: Western Indonesian Time (UTC+7).
+
+/// Offset of WIB from UTC.
+pub const WIB_OFFSET_MS: i64 = 7 * 3600 * 1000;
+
+/// The WIB day number (days since 1970-01-01) of a Unix time in milliseconds.
+pub fn wib_day(unix_ms: i64) -> i64 {
+    (unix_ms + WIB_OFFSET_MS).div_euclid(86_400_000)
+}
+
+/// `YYYY-MM-DD` of a day number since 1970-01-01 (Howard Hinnant's civil-from-days).
+pub fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `YYYY-MM-DD HH:MM WIB` of a Unix time in milliseconds, as printed on a receipt.
+pub fn wib_minute(unix_ms: i64) -> String {
+    let minute = (unix_ms + WIB_OFFSET_MS).div_euclid(60_000).rem_euclid(24 * 60);
+    format!("{} {:02}:{:02} WIB", civil_date(wib_day(unix_ms)), minute / 60, minute % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn civil_dates() {
+        assert_eq!(super::civil_date(0), "1970-01-01");
+        assert_eq!(super::civil_date(20_774), "2026-11-17");
+        assert_eq!(super::civil_date(11_016), "2000-02-29");
+    }
+
+    #[test]
+    fn receipt_times_are_printed_in_wib() {
+        // 2026-11-17 16:05 UTC is 23:05 WIB the same day; 18:05 UTC is 01:05 the next.
+        let day = 20_774 * 86_400_000;
+        assert_eq!(super::wib_minute(day + 16 * 3_600_000 + 300_000), "2026-11-17 23:05 WIB");
+        assert_eq!(super::wib_minute(day + 18 * 3_600_000 + 300_000), "2026-11-18 01:05 WIB");
+    }
+
+    #[test]
+    fn a_payment_at_18_utc_counts_on_the_next_wib_day() {
+        let day = 20_774 * 86_400_000;
+        assert_eq!(super::wib_day(day + 16 * 3_600_000), 20_774);
+        assert_eq!(super::wib_day(day + 18 * 3_600_000), 20_775);
+    }
+}

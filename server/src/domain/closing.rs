@@ -1,0 +1,197 @@
+//! Closing a period: the realisation report per regency and post office, and the retur list of
+//! every recipient not paid with the reason, from each recipient's facts. Pure: the store reads
+//! the facts, this decides what they add up to.
+
+use std::collections::BTreeMap;
+
+use salur_core::receipt::Standing;
+use serde::Serialize;
+
+/// What the period recorded for one recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientFacts {
+    /// Regency code.
+    pub regency: String,
+    /// Post office.
+    pub post_office: String,
+    /// NIK (for the retur list the ministry reconciles against).
+    pub nik: String,
+    /// Name.
+    pub name: String,
+    /// Whole rupiah due.
+    pub amount: u64,
+    /// Where they stand (the dashboard's rule).
+    pub standing: Standing,
+    /// Rupiah paid by their payment receipts.
+    pub paid_amount: u64,
+    /// Payment receipts (more than one is a double payment).
+    pub payments: u64,
+    /// The reason of their latest ineligible report.
+    pub ineligible_reason: Option<String>,
+    /// Payments made on a supervisor's override.
+    pub overrides: u64,
+    /// Payments collected by a family member.
+    pub proxies: u64,
+    /// Complaints against their receipts.
+    pub complaints: u64,
+}
+
+/// One line of the realisation report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReportRow {
+    /// Regency code (`all` for the total).
+    pub regency: String,
+    /// Post office (`all` for the total).
+    pub post_office: String,
+    /// Recipients on the roster.
+    pub recipients: u64,
+    /// Recipients paid.
+    pub paid: u64,
+    /// Rupiah paid.
+    pub paid_amount: u64,
+    /// Rupiah due to the recipients not paid (what goes back).
+    pub retur_amount: u64,
+    /// Recipients found ineligible, by reason.
+    pub ineligible: BTreeMap<String, u64>,
+    /// Recipients last recorded not home.
+    pub not_home: u64,
+    /// Recipients who refused.
+    pub refused: u64,
+    /// Recipients never visited.
+    pub not_visited: u64,
+    /// Payments collected by a family member.
+    pub proxy: u64,
+    /// Payments on a supervisor's override.
+    pub overrides: u64,
+    /// Complaints against the receipts.
+    pub complaints: u64,
+}
+
+impl ReportRow {
+    fn add(&mut self, f: &RecipientFacts) {
+        self.recipients += 1;
+        match f.standing {
+            Standing::Paid => self.paid += 1,
+            Standing::Ineligible => {
+                *self.ineligible.entry(f.ineligible_reason.clone().unwrap_or_else(|| "other".into())).or_default() += 1
+            }
+            Standing::NotHome => self.not_home += 1,
+            Standing::Refused => self.refused += 1,
+            Standing::NotVisited => self.not_visited += 1,
+        }
+        if f.standing != Standing::Paid {
+            self.retur_amount += f.amount;
+        }
+        self.paid_amount += f.paid_amount;
+        self.proxy += f.proxies;
+        self.overrides += f.overrides;
+        self.complaints += f.complaints;
+    }
+
+    /// Recipients found ineligible, whatever the reason.
+    pub fn ineligible_total(&self) -> u64 {
+        self.ineligible.values().sum()
+    }
+}
+
+/// The report: a row per (regency, post office), sorted, and the total.
+pub fn report(facts: &[RecipientFacts]) -> (Vec<ReportRow>, ReportRow) {
+    let mut rows: BTreeMap<(String, String), ReportRow> = BTreeMap::new();
+    let mut total = ReportRow { regency: "all".into(), post_office: "all".into(), ..ReportRow::default() };
+    for f in facts {
+        let row = rows.entry((f.regency.clone(), f.post_office.clone())).or_insert_with(|| ReportRow {
+            regency: f.regency.clone(),
+            post_office: f.post_office.clone(),
+            ..ReportRow::default()
+        });
+        row.add(f);
+        total.add(f);
+    }
+    (rows.into_values().collect(), total)
+}
+
+/// One recipient whose money goes back, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReturRow {
+    /// Regency code.
+    pub regency: String,
+    /// Post office.
+    pub post_office: String,
+    /// NIK.
+    pub nik: String,
+    /// Name.
+    pub name: String,
+    /// Rupiah returned.
+    pub amount: u64,
+    /// `ineligible:<reason>`, `not_home`, `refused` or `not_visited`.
+    pub reason: String,
+}
+
+/// Every recipient not paid, by post office and name.
+pub fn retur(facts: &[RecipientFacts]) -> Vec<ReturRow> {
+    let mut out: Vec<ReturRow> = facts
+        .iter()
+        .filter(|f| f.standing != Standing::Paid)
+        .map(|f| ReturRow {
+            regency: f.regency.clone(),
+            post_office: f.post_office.clone(),
+            nik: f.nik.clone(),
+            name: f.name.clone(),
+            amount: f.amount,
+            reason: match f.standing {
+                Standing::Ineligible => format!("ineligible:{}", f.ineligible_reason.as_deref().unwrap_or("other")),
+                Standing::NotHome => "not_home".into(),
+                Standing::Refused => "refused".into(),
+                _ => "not_visited".into(),
+            },
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.regency, &a.post_office, &a.name).cmp(&(&b.regency, &b.post_office, &b.name)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(po: &str, standing: Standing, paid_amount: u64) -> RecipientFacts {
+        RecipientFacts {
+            regency: "3171".into(),
+            post_office: po.into(),
+            nik: "3171010101900001".into(),
+            name: format!("{standing:?}"),
+            amount: 600_000,
+            standing,
+            paid_amount,
+            payments: u64::from(paid_amount > 0),
+            ineligible_reason: (standing == Standing::Ineligible).then(|| "deceased".into()),
+            overrides: 0,
+            proxies: 0,
+            complaints: 0,
+        }
+    }
+
+    #[test]
+    fn the_report_adds_up_and_the_retur_lists_every_unpaid_recipient() {
+        let mut all = vec![
+            facts("a", Standing::Paid, 600_000),
+            facts("a", Standing::Ineligible, 0),
+            facts("a", Standing::NotHome, 0),
+            facts("b", Standing::Refused, 0),
+            facts("b", Standing::NotVisited, 0),
+        ];
+        all[0].overrides = 1;
+        all[0].complaints = 2;
+        let (rows, total) = report(&all);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((total.recipients, total.paid, total.paid_amount, total.retur_amount), (5, 1, 600_000, 2_400_000));
+        assert_eq!((total.ineligible_total(), total.not_home, total.refused, total.not_visited), (1, 1, 1, 1));
+        assert_eq!((total.overrides, total.complaints), (1, 2));
+        assert_eq!(rows[0].recipients + rows[1].recipients, total.recipients);
+        let retur = retur(&all);
+        let reasons: Vec<&str> = retur.iter().map(|r| r.reason.as_str()).collect();
+        // By post office, then name.
+        assert_eq!(reasons, ["ineligible:deceased", "not_home", "not_visited", "refused"]);
+        assert_eq!(retur.iter().map(|r| r.amount).sum::<u64>(), total.retur_amount);
+    }
+}

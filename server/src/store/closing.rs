@@ -1,0 +1,125 @@
+//! Closing a period: the close itself (once), and each recipient's facts for the report.
+
+use salur_core::receipt::Standing;
+
+use super::Db;
+use crate::clock::now_ms;
+use crate::domain::closing::RecipientFacts;
+use crate::domain::ingest::OVERRIDE_METHOD;
+use crate::error::ApiError;
+
+/// When a period was closed, and by whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedPeriod {
+    /// Unix ms of the close.
+    pub closed_ms: i64,
+    /// Who closed it.
+    pub closed_by: String,
+    /// Whether this call closed it (false: it was closed before).
+    pub now: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    recipient: Vec<u8>,
+    nik: String,
+    name: String,
+    regency: String,
+    post_office: String,
+    amount: i64,
+    standing: i64,
+    paid_amount: i64,
+    payments: i64,
+    ineligible_reason: Option<String>,
+    overrides: i64,
+    proxies: i64,
+    complaints: i64,
+}
+
+fn n(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+impl Db {
+    /// Closes `roster_id` (the first close stands: a second call returns it unchanged). Receipts
+    /// for it that arrive afterwards are stored and marked late.
+    pub async fn close_period(&self, roster_id: &str, closed_by: &str) -> Result<ClosedPeriod, ApiError> {
+        let known: Option<String> = sqlx::query_scalar("SELECT roster_id FROM rosters WHERE roster_id = $1")
+            .bind(roster_id)
+            .fetch_optional(&self.read)
+            .await?;
+        if known.is_none() {
+            return Err(ApiError::NotFound(format!("no roster {roster_id}: import it first")));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO closed_periods (roster_id, closed_ms, closed_by) VALUES ($1, $2, $3)
+             ON CONFLICT (roster_id) DO NOTHING",
+        )
+        .bind(roster_id)
+        .bind(now_ms())
+        .bind(closed_by)
+        .execute(&self.write)
+        .await?
+        .rows_affected();
+        let (closed_ms, closed_by): (i64, String) =
+            sqlx::query_as("SELECT closed_ms, closed_by FROM closed_periods WHERE roster_id = $1")
+                .bind(roster_id)
+                .fetch_one(&self.write)
+                .await?;
+        Ok(ClosedPeriod { closed_ms, closed_by, now: inserted == 1 })
+    }
+
+    /// Receipts of `roster_id` that arrived after it was closed.
+    pub async fn late_receipts(&self, roster_id: &str) -> Result<u64, ApiError> {
+        let late: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM receipts WHERE roster_id = $1 AND late <> 0")
+            .bind(roster_id)
+            .fetch_one(&self.read)
+            .await?;
+        Ok(n(late))
+    }
+
+    /// What the period recorded for each recipient of `roster_id` (names and NIKs opened).
+    pub async fn period_facts(&self, roster_id: &str) -> Result<Vec<RecipientFacts>, ApiError> {
+        let rows: Vec<FactsRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount, p.standing,
+                    CAST(COALESCE(SUM(CASE WHEN r.outcome = 'paid' THEN r.amount END), 0) AS BIGINT) AS paid_amount,
+                    CAST(COUNT(CASE WHEN r.outcome = 'paid' THEN 1 END) AS BIGINT) AS payments,
+                    (SELECT i.reason FROM receipts i WHERE i.roster_id = p.roster_id AND i.recipient = p.recipient
+                       AND i.outcome = 'ineligible' ORDER BY i.signed_ms DESC, i.id DESC LIMIT 1) AS ineligible_reason,
+                    CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = '{OVERRIDE_METHOD}' THEN 1 END) AS BIGINT)
+                        AS overrides,
+                    CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = 'proxy' THEN 1 END) AS BIGINT) AS proxies,
+                    CAST((SELECT COUNT(*) FROM complaints c JOIN receipts x ON x.id = c.receipt_id
+                          WHERE x.roster_id = p.roster_id AND x.recipient = p.recipient) AS BIGINT) AS complaints
+             FROM recipients p
+             LEFT JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient
+             WHERE p.roster_id = $1
+             GROUP BY p.roster_id, p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount, p.standing"
+        )))
+        .bind(roster_id)
+        .fetch_all(&self.read)
+        .await?;
+        if rows.is_empty() {
+            return Err(ApiError::NotFound(format!("no recipients in roster {roster_id}: import it first")));
+        }
+        rows.into_iter()
+            .map(|r| {
+                let aad = |column: &str| super::seal::recipient_aad(column, roster_id, &r.recipient);
+                Ok(RecipientFacts {
+                    regency: r.regency,
+                    post_office: r.post_office,
+                    nik: self.seal.open_text(&aad("nik"), &r.nik)?,
+                    name: self.seal.open_text(&aad("name"), &r.name)?,
+                    amount: n(r.amount),
+                    standing: Standing::from_code(r.standing),
+                    paid_amount: n(r.paid_amount),
+                    payments: n(r.payments),
+                    ineligible_reason: r.ineligible_reason,
+                    overrides: n(r.overrides),
+                    proxies: n(r.proxies),
+                    complaints: n(r.complaints),
+                })
+            })
+            .collect()
+    }
+}
