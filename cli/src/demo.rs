@@ -11,7 +11,7 @@ use clap::Args;
 use salur_core::approval;
 use salur_core::doorstep::{self, Against, FaceCheck, LiveVisit, VisitFailure, VisitState};
 use salur_core::face::liveness::{Challenge, FailReason, LivenessEngine, Movement};
-use salur_core::face::{decode_image, FaceConfig, FaceEngine, FacePick, RgbImage, Template};
+use salur_core::face::{decode_image, FaceConfig, FaceEngine, RgbImage, Template};
 use salur_core::keys::{KeyFile, SoftwareSigner};
 use salur_core::receipt::{Evidence, IneligibleReason, Method, Outcome, OverrideCode, Times};
 use salur_core::store::{Recipient, Store};
@@ -187,7 +187,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let supervisor_secret = salur_core::approval::new_secret()?;
     db.add_supervisor(SUPERVISOR, POST_OFFICE, &supervisor_secret).await.map_err(storage)?;
     for sample in ROUTE {
-        let template = engine.template(&decode_image(sample.reference)?, FacePick::Single)?;
+        let (template, _) = engine.reference_template(&decode_image(sample.reference)?)?;
         db.put_recipient(&sample.row(), Some(&template.encode())).await.map_err(storage)?;
     }
     let listener =

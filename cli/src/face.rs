@@ -45,8 +45,21 @@ pub struct EvalArgs {
     /// Also write every pair's score to this CSV (a,b,same,score).
     #[arg(long, value_name = "CSV")]
     scores: Option<PathBuf>,
+    /// How each photo's face is chosen: as a reference photo (the clear face nearest the centre,
+    /// small or soft faces kept) or the earlier rule (the largest clear face, capture gates on).
+    #[arg(long, value_enum, default_value_t = EvalPick::Centered)]
+    pick: EvalPick,
     #[command(flatten)]
     pub engine: EngineArgs,
+}
+
+/// The face choice `salur eval` scores with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalPick {
+    /// The reference rule: nearest the centre, small or soft faces still give a template.
+    Centered,
+    /// The largest clear face, with the doorstep's size and sharpness gates.
+    Largest,
 }
 
 pub fn detect(args: &DetectArgs) -> Result<ExitCode, Error> {
@@ -128,7 +141,10 @@ pub fn eval(args: &EvalArgs) -> Result<ExitCode, Error> {
         for path in [&pair.a, &pair.b] {
             cache.entry(path).or_insert_with(|| {
                 read_image(&args.root.join(path))
-                    .and_then(|img| engine.capture(&img, FacePick::Largest))
+                    .and_then(|img| match args.pick {
+                        EvalPick::Centered => engine.capture_reference(&img),
+                        EvalPick::Largest => engine.capture(&img, FacePick::Largest),
+                    })
                     .map(|c| c.embedding)
                     .map_err(|e| e.to_string())
             });
@@ -165,10 +181,18 @@ pub fn eval(args: &EvalArgs) -> Result<ExitCode, Error> {
     out["pairs_total"] = json!(pairs.len());
     out["failed"] = json!(failed);
     out["threshold"] = json!(engine.config().match_threshold);
+    out["pick"] = json!(format!("{:?}", args.pick).to_lowercase());
     if args.engine.json {
         println!("{out}");
     } else {
-        println!("pairs scored {} of {} ({} genuine, {} impostor)", out["pairs"], pairs.len(), m.genuine, m.impostor);
+        println!(
+            "pairs scored {} of {} ({} genuine, {} impostor), face chosen: {}",
+            out["pairs"],
+            pairs.len(),
+            m.genuine,
+            m.impostor,
+            out["pick"].as_str().unwrap_or_default()
+        );
         println!("ROC AUC {:.4}  EER {:.4}", m.auc, m.eer);
         println!(
             "TAR at FAR 1e-2 {:.4}  TAR at FAR 1e-3 {:.4}  threshold at FAR 1e-3 {:.4}",

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use salur_core::face::{read_image, FaceConfig, FaceEngine, FacePick};
+use salur_core::face::{read_image, FaceConfig, FaceEngine};
 use salur_core::Error;
 use salur_server::domain::roster::{ImportSummary, RosterRow};
 
@@ -62,10 +62,21 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
             }
         };
         let template = match (&engine, &args.photos) {
-            (Some(engine), Some(dir)) => template_for(engine, dir, &row).unwrap_or_else(|why| {
-                summary.without_template.push((line, why));
-                None
-            }),
+            (Some(engine), Some(dir)) => match template_for(engine, dir, &row) {
+                Ok(Some((template, quality))) => {
+                    let c = FaceConfig::default();
+                    if quality.face_px < c.min_face_px || quality.sharpness < c.min_sharpness {
+                        let what = format!("face {:.0} px, sharpness {:.0}", quality.face_px, quality.sharpness);
+                        summary.low_quality_template.push((line, what));
+                    }
+                    Some(template)
+                }
+                Ok(None) => None,
+                Err(why) => {
+                    summary.without_template.push((line, why));
+                    None
+                }
+            },
             _ => None,
         };
         runtime.block_on(db.put_recipient(&row, template.as_deref())).map_err(store)?;
@@ -93,6 +104,9 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         for (line, why) in &summary.without_template {
             println!("  line {line}: no template ({why}); the recipient enrols at the first visit");
         }
+        for (line, what) in &summary.low_quality_template {
+            println!("  line {line}: template from a small or soft photo ({what}); kept, worth a better photo");
+        }
         for (line, why) in &summary.refused {
             println!("  line {line}: refused: {why}");
         }
@@ -100,8 +114,13 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     Ok(if summary.refused.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// The template for a row's photo: `Ok(None)` when there is no photo.
-fn template_for(engine: &FaceEngine, photos: &Path, row: &RosterRow) -> Result<Option<Vec<u8>>, String> {
+/// The template for a row's photo (the face nearest the centre) and the photo's quality:
+/// `Ok(None)` when there is no photo.
+fn template_for(
+    engine: &FaceEngine,
+    photos: &Path,
+    row: &RosterRow,
+) -> Result<Option<(Vec<u8>, salur_core::face::Quality)>, String> {
     let candidates = match &row.photo {
         Some(p) => vec![photos.join(p)],
         None => vec![photos.join(format!("{}.jpg", row.nik)), photos.join(format!("{}.png", row.nik))],
@@ -113,6 +132,6 @@ fn template_for(engine: &FaceEngine, photos: &Path, row: &RosterRow) -> Result<O
         };
     };
     let img = read_image(&path).map_err(|e| format!("photo: {e}"))?;
-    let template = engine.template(&img, FacePick::Single).map_err(|e| format!("photo: {e}"))?;
-    Ok(Some(template.encode()))
+    let (template, quality) = engine.reference_template(&img).map_err(|e| format!("photo: {e}"))?;
+    Ok(Some((template.encode(), quality)))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use salur_core::doorstep::{self, Against};
 use salur_core::face::liveness::LivenessEngine;
-use salur_core::face::{self, decode_image, FacePick, Plane, RgbImage, Rotation, Template, YuvFrame};
+use salur_core::face::{self, decode_image, Plane, RgbImage, Rotation, Template, YuvFrame};
 use salur_core::receipt::Method;
 
 use crate::SalurError;
@@ -171,9 +171,10 @@ impl FaceEngine {
         &self.liveness
     }
 
-    /// The reference template from a photo of the e-KTP card (the largest face on it).
+    /// The reference template from a photo of the e-KTP card (the clear face nearest the centre
+    /// of the picture: the worker frames the card's photo; small or soft still counts).
     pub(crate) fn card_template(&self, image: &[u8]) -> salur_core::Result<Template> {
-        self.engine.template(&decode_image(image)?, FacePick::Largest)
+        Ok(self.engine.reference_template(&decode_image(image)?)?.0)
     }
 
     fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
@@ -259,7 +260,7 @@ impl FaceEngine {
         self.check(&template, kind, &decode_image(&image)?)
     }
 
-    /// A reference template from a photo of the e-KTP card (the largest face on it).
+    /// A reference template from a photo of the e-KTP card (the clear face nearest the centre).
     pub fn template_from_card(&self, image: Vec<u8>) -> Result<Vec<u8>, SalurError> {
         Ok(self.card_template(&image)?.encode())
     }

@@ -80,7 +80,15 @@ pub enum FacePick {
     Single,
     /// The largest clear face (the largest among those scoring within 0.1 of the best).
     Largest,
+    /// The clear face nearest the image's centre (among those scoring within 0.1 of the best):
+    /// reference photos and e-KTP captures frame the recipient in the middle, and a bystander
+    /// behind them (often larger, nearer the lens) stands to a side.
+    Centered,
 }
+
+/// Smallest face a reference photo still gives a template from: a registry photo is what it
+/// is; below this YuNet's landmarks are too coarse to align.
+pub const REFERENCE_MIN_FACE_PX: f32 = 24.0;
 
 /// One face taken from one image, ready to compare.
 #[derive(Debug, Clone)]
@@ -122,11 +130,21 @@ pub struct Verification {
     pub probe: Quality,
 }
 
-/// The largest face among those scoring within 0.1 of the best: a big, weak detection (a poster,
-/// a blurred shape) must not win over the clear face in front of the camera.
-fn main_face(faces: &[Detection]) -> Option<Detection> {
+/// The face `pick` chooses among the clear ones (scoring within 0.1 of the best: a big, weak
+/// detection, a poster or a blurred shape, must not win over the clear face): the largest, or
+/// the one nearest the centre of a `width` x `height` image.
+fn main_face(faces: &[Detection], pick: FacePick, width: u32, height: u32) -> Option<Detection> {
     let best = faces.iter().map(|d| d.bbox.score).fold(f32::MIN, f32::max);
-    faces.iter().filter(|d| d.bbox.score >= best - 0.1).max_by(|a, b| a.area().total_cmp(&b.area())).copied()
+    let clear = faces.iter().filter(|d| d.bbox.score >= best - 0.1);
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    let off_centre = |d: &Detection| {
+        let (x, y) = (d.bbox.x + d.bbox.width / 2.0 - cx, d.bbox.y + d.bbox.height / 2.0 - cy);
+        x * x + y * y
+    };
+    match pick {
+        FacePick::Centered => clear.min_by(|a, b| off_centre(a).total_cmp(&off_centre(b))).copied(),
+        FacePick::Single | FacePick::Largest => clear.max_by(|a, b| a.area().total_cmp(&b.area())).copied(),
+    }
 }
 
 /// The face engine: both models loaded and optimized, plus its settings.
@@ -183,9 +201,26 @@ impl FaceEngine {
 
     /// Finds, checks and embeds the face to compare; typed errors say what to fix.
     pub fn capture(&self, img: &RgbImage, pick: FacePick) -> Result<Capture> {
+        self.capture_with(img, pick, self.config.min_face_px, self.config.min_sharpness)
+    }
+
+    /// A registry photo or e-KTP capture as the reference: the face nearest the centre, and a
+    /// small or soft face still gives a template (its quality is in the capture, for the record);
+    /// only no face, a face under [`REFERENCE_MIN_FACE_PX`] or a dark one are refused.
+    pub fn capture_reference(&self, img: &RgbImage) -> Result<Capture> {
+        self.capture_with(img, FacePick::Centered, REFERENCE_MIN_FACE_PX, 0.0)
+    }
+
+    /// The reference template of `img` ([`Self::capture_reference`]) and the capture's quality.
+    pub fn reference_template(&self, img: &RgbImage) -> Result<(Template, Quality)> {
+        let cap = self.capture_reference(img)?;
+        Ok((Template::fuse(self.model_sha256, models::SFACE.id, &[cap.embedding])?, cap.quality))
+    }
+
+    fn capture_with(&self, img: &RgbImage, pick: FacePick, min_face_px: f32, min_sharpness: f32) -> Result<Capture> {
         let faces = self.detect(img)?;
         let c = &self.config;
-        let Some(largest) = main_face(&faces) else {
+        let Some(chosen) = main_face(&faces, pick, img.width(), img.height()) else {
             let brightness = quality::mean_brightness(img);
             if brightness < c.min_brightness {
                 return Err(Error::TooDark { brightness, min: c.min_brightness });
@@ -195,19 +230,19 @@ impl FaceEngine {
         if pick == FacePick::Single && faces.len() > 1 {
             return Err(Error::MultipleFaces { faces: faces.iter().map(|d| d.bbox).collect() });
         }
-        let crop = align_crop(img, &largest.landmarks);
-        let quality = quality::measure(faces.len(), &largest, &crop);
-        if quality.face_px < c.min_face_px {
-            return Err(Error::FaceTooSmall { size_px: quality.face_px, min_px: c.min_face_px });
+        let crop = align_crop(img, &chosen.landmarks);
+        let quality = quality::measure(faces.len(), &chosen, &crop);
+        if quality.face_px < min_face_px {
+            return Err(Error::FaceTooSmall { size_px: quality.face_px, min_px: min_face_px });
         }
         if quality.brightness < c.min_brightness {
             return Err(Error::TooDark { brightness: quality.brightness, min: c.min_brightness });
         }
-        if quality.sharpness < c.min_sharpness {
-            return Err(Error::TooBlurry { sharpness: quality.sharpness, min: c.min_sharpness });
+        if quality.sharpness < min_sharpness {
+            return Err(Error::TooBlurry { sharpness: quality.sharpness, min: min_sharpness });
         }
         let embedding = self.recognizer.embed(&crop)?;
-        Ok(Capture { detection: largest, quality, crop, embedding })
+        Ok(Capture { detection: chosen, quality, crop, embedding })
     }
 
     /// Embedding of an already aligned 112x112 crop (see [`align_crop`]).

@@ -87,6 +87,9 @@ pub struct ImportSummary {
     pub with_template: usize,
     /// Imported without a template (they enrol at the first visit), with why.
     pub without_template: Vec<(usize, String)>,
+    /// Templates made from photos below the doorstep's capture gates (small or soft faces: a
+    /// registry photo is what it is), with the face's size and sharpness.
+    pub low_quality_template: Vec<(usize, String)>,
     /// Rows refused (line number, reason).
     pub refused: Vec<(usize, String)>,
 }
