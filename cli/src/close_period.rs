@@ -130,6 +130,24 @@ fn csv_error(e: csv::Error) -> Error {
     Error::InvalidArgument(format!("writing CSV: {e}"))
 }
 
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) starts with a quote.
+fn cell(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// A new file only its owner may read: the retur list names recipients.
+fn private_file(path: &Path) -> Result<std::fs::File, Error> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map_err(io(format!("writing {}", path.display())))
+}
+
 fn ineligible_text(r: &ReportRow) -> String {
     r.ineligible.iter().map(|(why, n)| format!("{why}={n}")).collect::<Vec<_>>().join(";")
 }
@@ -149,7 +167,7 @@ fn write(
         retur_csv: out.join(format!("retur-{roster}.csv")),
         pdf: out.join(format!("laporan-{roster}.pdf")),
     };
-    let mut w = csv::Writer::from_path(&written.report_csv).map_err(csv_error)?;
+    let mut w = csv::Writer::from_writer(private_file(&written.report_csv)?);
     w.write_record([
         "regency",
         "post_office",
@@ -170,8 +188,8 @@ fn write(
     for r in rows.iter().chain(std::iter::once(total)) {
         let n = |v: u64| v.to_string();
         w.write_record([
-            r.regency.clone(),
-            r.post_office.clone(),
+            cell(&r.regency),
+            cell(&r.post_office),
             n(r.recipients),
             n(r.paid),
             n(r.paid_amount),
@@ -188,14 +206,15 @@ fn write(
         .map_err(csv_error)?;
     }
     w.flush().map_err(io(format!("writing {}", written.report_csv.display())))?;
-    let mut w = csv::Writer::from_path(&written.retur_csv).map_err(csv_error)?;
+    let mut w = csv::Writer::from_writer(private_file(&written.retur_csv)?);
     w.write_record(["regency", "post_office", "nik", "name", "amount", "reason"]).map_err(csv_error)?;
     for r in retur {
         let amount = r.amount.to_string();
-        w.write_record([&r.regency, &r.post_office, &r.nik, &r.name, &amount, &r.reason]).map_err(csv_error)?;
+        w.write_record([cell(&r.regency), cell(&r.post_office), cell(&r.nik), cell(&r.name), amount, r.reason.clone()])
+            .map_err(csv_error)?;
     }
     w.flush().map_err(io(format!("writing {}", written.retur_csv.display())))?;
-    std::fs::write(&written.pdf, pdf(roster, closed_at, rows, total, retur, late))
+    std::io::Write::write_all(&mut private_file(&written.pdf)?, &pdf(roster, closed_at, rows, total, retur, late))
         .map_err(io(format!("writing {}", written.pdf.display())))?;
     Ok(written)
 }

@@ -149,6 +149,14 @@ async fn the_report_adds_up_to_the_receipts_and_late_receipts_are_kept_and_marke
         .await;
         assert_eq!(board["late_receipts"], 1, "{}", backend.name);
         let again = close(&backend, out.path());
+        // The report is what it was at the close: Rina's late payment is not in it.
+        assert_eq!(again["total"], summary["total"], "{}", backend.name);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.path().join(format!("retur-{ROSTER}.csv"))).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "the retur list names recipients: owner only");
+        }
         assert_eq!(
             (again["closed_now"].as_bool(), again["closed_at"].as_str()),
             (Some(false), summary["closed_at"].as_str())

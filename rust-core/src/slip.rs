@@ -23,6 +23,8 @@ pub struct Slip {
 }
 
 const ESC: u8 = 0x1b;
+/// Most bytes put into the printer's QR code.
+const MAX_QR_BYTES: usize = 2_000;
 const GS: u8 = 0x1d;
 
 /// Whole rupiah as Indonesians write it: `Rp600.000`.
@@ -62,7 +64,12 @@ pub fn escpos(slip: &Slip) -> Vec<u8> {
     out.extend([ESC, b'E', 1]);
     text(&mut out, &slip.code);
     out.extend([ESC, b'E', 0]);
-    qr(&mut out, format!("{}?kode={}", slip.check_url, slip.code.replace('-', "")).as_bytes());
+    let link = format!("{}?kode={}", slip.check_url, slip.code.replace('-', ""));
+    // A link longer than a slip's QR code should hold is printed as text only: GS ( k takes a
+    // 16-bit length, which must never wrap and let the rest reach the printer as commands.
+    if link.len() <= MAX_QR_BYTES {
+        qr(&mut out, link.as_bytes());
+    }
     text(&mut out, "Cek dan lapor jika uang kurang:");
     text(&mut out, &slip.check_url);
     out.extend([ESC, b'd', 4]); // feed four lines
@@ -145,6 +152,14 @@ mod tests {
         assert!(lines.contains(&"Kantor Pos Gambir?@".to_string()), "{lines:?}");
         assert_eq!(qr, b"https://salur.example/cek?kode=7QK2M9XD4HTR");
         assert!(cut, "the paper is cut at the end");
+    }
+
+    #[test]
+    fn a_link_too_long_for_a_qr_code_is_printed_as_text_only() {
+        let long = Slip { check_url: format!("https://x/{}", "a".repeat(70_000)), ..slip() };
+        let (lines, qr, cut) = read(&escpos(&long));
+        assert!(qr.is_empty() && cut, "no QR code, and the slip still ends with the cut");
+        assert!(lines.iter().any(|l| l.len() > 70_000));
     }
 
     #[test]

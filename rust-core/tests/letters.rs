@@ -92,6 +92,11 @@ fn a_genuine_letter_opens_its_recipient_and_the_receipt_names_it() {
     // It verifies in the one byte form, and a receipt of a recipient whose letter was not
     // scanned names none.
     salur_core::receipt::verify(&signed.bytes, &signer.public_key_spki().unwrap()).unwrap();
+    // The scan belonged to that visit: the next visit, opened from the list, names no letter.
+    let mut draft = common::draft(3);
+    (draft.roster_id, draft.recipient, draft.outcome) =
+        (ROSTER.into(), siti.recipient.clone(), salur_core::receipt::Outcome::NotHome);
+    assert_eq!(store.record(&signer, draft).unwrap().receipt.letter_id, None);
     store.replace_roster(ROSTER, &[siti.clone(), joko.clone()], None).unwrap();
     let mut draft = common::draft(2);
     (draft.roster_id, draft.recipient) = (ROSTER.into(), joko.recipient.clone());

@@ -401,7 +401,7 @@ impl Store {
             })
             .optional()?
             .unwrap_or((0, receipt::GENESIS.to_vec()));
-        // The letter scanned at this door, if one was: the receipt names it.
+        // The letter scanned at this door, if one was: the receipt names it (and uses the scan up).
         let letter_id: Option<String> = tx
             .query_row(
                 "SELECT letter_id FROM scanned_letter WHERE roster_id = ?1 AND recipient = ?2",
@@ -452,6 +452,13 @@ impl Store {
             "INSERT INTO outbox (seq, state, updated_ms) VALUES (?1, 'pending', ?2)",
             params![r.seq as i64, now],
         )?;
+        // The scan belongs to this visit: a later visit (opened from the list) names no letter.
+        if r.letter_id.is_some() {
+            tx.execute(
+                "DELETE FROM scanned_letter WHERE roster_id = ?1 AND recipient = ?2",
+                params![r.roster_id, r.recipient],
+            )?;
+        }
         if let Some(jpeg) = &draft.evidence_jpeg {
             let sealed = self.key.seal(jpeg, format!("evidence/{}", r.id).as_bytes())?;
             tx.execute("INSERT INTO evidence (seq, crop_enc) VALUES (?1, ?2)", params![r.seq as i64, sealed])?;

@@ -154,19 +154,32 @@ impl Db {
     ) -> Result<i64, ApiError> {
         let (_, row) = self.by_typed_code(typed).await?;
         let note = note.map(str::trim).filter(|n| !n.is_empty());
-        complaints::check(kind, amount_received, note, &row.outcome, amount(row.amount), row.complaints)?;
         let sealed = note.map(|n| self.seal.seal_text(&note_aad(&row.id), n)).transpose()?;
+        let mut tx = self.write.begin().await?;
+        // Locks the receipt's row (PostgreSQL; SQLite has one writer) so that parallel complaints
+        // are counted one after the other: the cap holds under concurrency.
+        sqlx::query("UPDATE receipts SET code = code WHERE id = $1").bind(&row.id).execute(&mut *tx).await?;
+        let already: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM complaints WHERE receipt_id = $1")
+            .bind(&row.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        complaints::check(kind, amount_received, note, &row.outcome, amount(row.amount), already)?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO complaints (receipt_id, kind, amount_received, note, created_ms)
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(&row.id)
         .bind(kind.as_str())
-        .bind(amount_received.map(crate::domain::bounds::to_i64))
+        .bind(
+            amount_received
+                .filter(|&a| a > 0 || kind == ComplaintKind::ReceivedLess)
+                .map(crate::domain::bounds::to_i64),
+        )
         .bind(sealed)
         .bind(now_ms())
-        .fetch_one(&self.write)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(id)
     }
 

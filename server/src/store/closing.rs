@@ -78,23 +78,27 @@ impl Db {
         Ok(n(late))
     }
 
-    /// What the period recorded for each recipient of `roster_id` (names and NIKs opened).
+    /// What the period recorded for each recipient of `roster_id` by its close (names and NIKs
+    /// opened): receipts marked late are left out, so the report stays what it was at the close.
     pub async fn period_facts(&self, roster_id: &str) -> Result<Vec<RecipientFacts>, ApiError> {
         let rows: Vec<FactsRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount, p.standing,
+            "SELECT p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount,
+                    CAST(COALESCE(MAX({standing}), 0) AS BIGINT) AS standing,
                     CAST(COALESCE(SUM(CASE WHEN r.outcome = 'paid' THEN r.amount END), 0) AS BIGINT) AS paid_amount,
                     CAST(COUNT(CASE WHEN r.outcome = 'paid' THEN 1 END) AS BIGINT) AS payments,
                     (SELECT i.reason FROM receipts i WHERE i.roster_id = p.roster_id AND i.recipient = p.recipient
-                       AND i.outcome = 'ineligible' ORDER BY i.signed_ms DESC, i.id DESC LIMIT 1) AS ineligible_reason,
+                       AND i.outcome = 'ineligible' AND i.late = 0
+                     ORDER BY i.signed_ms DESC, i.id DESC LIMIT 1) AS ineligible_reason,
                     CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = '{OVERRIDE_METHOD}' THEN 1 END) AS BIGINT)
                         AS overrides,
                     CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = 'proxy' THEN 1 END) AS BIGINT) AS proxies,
                     CAST((SELECT COUNT(*) FROM complaints c JOIN receipts x ON x.id = c.receipt_id
                           WHERE x.roster_id = p.roster_id AND x.recipient = p.recipient) AS BIGINT) AS complaints
              FROM recipients p
-             LEFT JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient
+             LEFT JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient AND r.late = 0
              WHERE p.roster_id = $1
-             GROUP BY p.roster_id, p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount, p.standing"
+             GROUP BY p.roster_id, p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount",
+            standing = Standing::sql_case("r.outcome"),
         )))
         .bind(roster_id)
         .fetch_all(&self.read)
