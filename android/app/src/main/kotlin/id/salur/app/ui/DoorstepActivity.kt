@@ -269,12 +269,14 @@ class DoorstepActivity : Screen() {
     /** The receipt code the recipient keeps, large, to read aloud; the screen closes when done. */
     private fun showCode(receipt: ReceiptInfo, checkUrl: String) {
         val t = app().texts
+        lateinit var dialog: AlertDialog
         val view = column(
             label(t.paymentRecorded, 18f), label(t.receiptCodeIntro, 18f),
             label(receipt.code, 34f).apply { contentDescription = "${t.receiptTitle} ${receipt.code.toList().joinToString(" ")}" },
-            label(t.checkAt(checkUrl), 16f), button(t.done) { finish() },
+            label(t.checkAt(checkUrl), 16f), button(t.done) { dialog.dismiss(); finish() },
         )
-        show(AlertDialog.Builder(this).setTitle(t.receiptTitle).setView(view).setCancelable(false).create())
+        dialog = AlertDialog.Builder(this).setTitle(t.receiptTitle).setView(view).setCancelable(false).create()
+        show(dialog)
     }
 
     private fun askIneligible() {
