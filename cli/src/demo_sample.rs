@@ -178,6 +178,7 @@ impl Sample {
             period: ROSTER.into(),
             worker_id: WORKER.into(),
             photo: None,
+            kk_members: None,
         }
     }
 }

@@ -96,6 +96,7 @@ fn receipts_commands_list_show_and_find_a_tampered_receipt() {
             time: Times { wall_ms: 1, mono_ms: n, offset_ms: 0 },
             location: None,
             received_in_full: None,
+            kuasa_jpeg: None,
         };
         store.record(&signer, draft).unwrap();
     }

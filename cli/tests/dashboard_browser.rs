@@ -178,6 +178,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                     time: Times { wall_ms: nov_10_noon_wib, mono_ms: 1, offset_ms: 0 },
                     location: None,
                     received_in_full: None,
+                    kuasa_jpeg: None,
                 };
                 B64.encode(store.record(&signer, draft).unwrap().bytes)
             })

@@ -75,6 +75,7 @@ fn override_draft(n: u64, supervisor: &str, code: OverrideCode, approval: Option
         time: Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n, offset_ms: 0 },
         location: None,
         received_in_full: Some(true),
+        kuasa_jpeg: None,
     }
 }
 

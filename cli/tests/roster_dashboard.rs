@@ -182,6 +182,7 @@ async fn roster_flow(backend: &common::Backend) {
             time: Times { wall_ms: 1_795_000_000_000, mono_ms: 1, offset_ms: 0 },
             location: None,
             received_in_full: None,
+            kuasa_jpeg: None,
         };
         let signed = match store.record(&signer, draft.clone()) {
             Ok(s) => s,
@@ -297,6 +298,7 @@ async fn roster_flow(backend: &common::Backend) {
         period: "blt-2026-11".into(),
         worker_id: "pos-7".into(),
         photo: None,
+        kk_members: None,
     };
     db.put_recipient(&kit, None).await.unwrap();
     let kept = serde_json::to_value(db.dashboard(Some("blt-2026-11")).await.unwrap()).unwrap();

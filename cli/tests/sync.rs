@@ -64,6 +64,7 @@ impl Phone {
                 time: Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n, offset_ms: 0 },
                 location: None,
                 received_in_full: None,
+                kuasa_jpeg: None,
             };
             self.store.record(&self.signer, draft).unwrap();
         }
@@ -373,6 +374,7 @@ async fn a_refused_evidence_crop_is_kept_reported_retried_and_stops_nothing() {
             amount: 600_000,
             template: None,
             enrolled: None,
+            household: Vec::new(),
         };
         let evidence = Evidence {
             method: Method::RegistryTemplate,
@@ -587,6 +589,7 @@ async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice
                 amount: 600_000,
                 template: None,
                 enrolled: None,
+                household: Vec::new(),
             };
             let time = Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n as u64, offset_ms: 0 };
             let draft = salur_core::doorstep::draft(

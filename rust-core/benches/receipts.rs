@@ -29,6 +29,7 @@ fn draft(n: u64) -> Draft {
         time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
         location: None,
         received_in_full: None,
+        kuasa_jpeg: None,
     }
 }
 

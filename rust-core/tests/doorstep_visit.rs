@@ -143,6 +143,7 @@ fn only_a_check_made_for_this_recipient_pays_and_only_once_per_period() {
         amount: 600_000,
         template: Some(reference.encode()),
         enrolled: None,
+        household: Vec::new(),
     };
     let (siti, budi) = (recipient(1), recipient(2));
     let (found, method) = doorstep::reference(&siti).unwrap().unwrap();

@@ -22,6 +22,7 @@ fn recipient(n: u8, amount: u64) -> Recipient {
         amount,
         template: None,
         enrolled: None,
+        household: Vec::new(),
     }
 }
 

@@ -98,6 +98,7 @@ fn no_plaintext_nik_template_or_face_crop_reaches_the_file() {
             amount: 600_000,
             template: Some(template.clone()),
             enrolled: None,
+            household: Vec::new(),
         }])
         .unwrap();
     let mut draft = common::draft(1);
@@ -329,6 +330,7 @@ fn an_enrolled_face_survives_roster_refreshes_and_never_replaces_a_reference() {
         amount: 600_000,
         template,
         enrolled: None,
+        household: Vec::new(),
     };
     let (without, with) = (row("3171000000000001", None), row("3171000000000002", Some(vec![1; 8])));
     store.put_recipients(&[without.clone(), with.clone()]).unwrap();

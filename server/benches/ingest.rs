@@ -59,6 +59,7 @@ fn phones() -> Vec<Phone> {
                         time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
                         location: None,
                         received_in_full: None,
+                        kuasa_jpeg: None,
                     };
                     B64.encode(store.record(&signer, draft).unwrap().bytes)
                 })

@@ -50,6 +50,7 @@ async fn run(name: &str, storage: Storage, count: u64) {
             time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
             location: None,
             received_in_full: None,
+            kuasa_jpeg: None,
         };
         store.record(&signer, draft).unwrap();
     }

@@ -144,6 +144,7 @@ async fn the_phones_sync_client_waits_out_the_rate_limit_and_finishes() {
             time: Times { wall_ms: salur_server::clock::now_ms(), mono_ms: n, offset_ms: 0 },
             location: None,
             received_in_full: None,
+            kuasa_jpeg: None,
         };
         store.record(&signer, draft).unwrap();
     }

@@ -48,6 +48,7 @@ fn row(nik: &str, name: &str, roster: &str, worker: &str, amount: u64) -> Roster
         period: roster.into(),
         worker_id: worker.into(),
         photo: None,
+        kk_members: None,
     }
 }
 

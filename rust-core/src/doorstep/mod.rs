@@ -6,9 +6,11 @@
 //! `liveness: not_run` and can only support a supervisor override.
 
 mod letter;
+mod proxy;
 mod visit;
 
 pub use letter::{open_letter, LetterOpening};
+pub use proxy::{find_member, ProxyLookup};
 pub use visit::{Against, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
 
 use crate::error::Result;
@@ -28,6 +30,8 @@ pub struct FaceCheck {
     /// The recipient (roster, reference) whose reference the core picked for this check; a check
     /// made against a reference the caller supplied is for nobody and cannot pay.
     pub made_for: Option<(String, Vec<u8>)>,
+    /// On a proxy collection, the photo of the surat kuasa the evidence names.
+    pub kuasa_jpeg: Option<Vec<u8>>,
 }
 
 impl FaceCheck {
@@ -66,7 +70,13 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         live: None,
         face_sha256: None,
     };
-    Ok(FaceCheck { verification, evidence, crop_jpeg: FaceEngine::crop_jpeg(&capture.crop)?, made_for: None })
+    Ok(FaceCheck {
+        verification,
+        evidence,
+        crop_jpeg: FaceEngine::crop_jpeg(&capture.crop)?,
+        made_for: None,
+        kuasa_jpeg: None,
+    })
 }
 
 /// Evidence for a supervisor override: the supervisor vouches for a genuine recipient the camera
@@ -150,5 +160,6 @@ pub fn draft(
         time,
         location: None,
         received_in_full: None,
+        kuasa_jpeg: None,
     }
 }

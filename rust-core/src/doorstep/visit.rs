@@ -19,7 +19,8 @@ pub const CARD_AGAIN_SCORE: f32 = 0.92;
 pub enum VisitFailure {
     /// The live check failed.
     Live(FailReason),
-    /// On the e-KTP path, the person's face is nearly the card's photo: the card was shown again.
+    /// On the e-KTP (or proxy) path, the person's face is nearly the card's photo: the card was
+    /// shown again.
     CardShownAgain,
 }
 
@@ -72,6 +73,16 @@ pub enum Against {
     },
     /// Nothing yet: the visit enrols the person.
     Enrol,
+    /// A member of the recipient's KK collecting with a surat kuasa: their own e-KTP photo is the
+    /// reference for their live face.
+    Proxy {
+        /// The template of the member's e-KTP photo.
+        card: Template,
+        /// The member's reference.
+        member: Vec<u8>,
+        /// The photo of the surat kuasa (JPEG), kept with the receipt.
+        kuasa_jpeg: Vec<u8>,
+    },
 }
 
 /// A live visit in progress.
@@ -158,14 +169,19 @@ impl LiveVisit {
                 let template = face.template_of(&[&e.capture])?;
                 return Ok(VisitState::Enrolled(Box::new(EnrolledFace { template, live: record })));
             }
-            Against::Reference { template, method } => (template, method),
+            Against::Reference { template, method } => (template, method.clone()),
+            Against::Proxy { card, member, kuasa_jpeg } => {
+                let kuasa_sha256 = crate::crypto::sha256(kuasa_jpeg).to_vec();
+                (card, Method::Proxy { member: member.clone(), kuasa_sha256 })
+            }
         };
         let verification = face.verify(template, &e.capture)?;
-        if *method == Method::EktpPhoto && verification.score >= CARD_AGAIN_SCORE {
+        let from_card = matches!(method, Method::EktpPhoto | Method::Proxy { .. });
+        if from_card && verification.score >= CARD_AGAIN_SCORE {
             return Ok(VisitState::Failed(VisitFailure::CardShownAgain));
         }
         let evidence = Evidence {
-            method: method.clone(),
+            method,
             score_e6: Some(millionths(verification.score)),
             threshold_e6: Some(millionths(verification.threshold)),
             model: models::SFACE.id.to_string(),
@@ -175,6 +191,10 @@ impl LiveVisit {
         };
         let crop_jpeg = FaceEngine::crop_jpeg(&e.capture.crop)?;
         let made_for = self.made_for.clone();
-        Ok(VisitState::Checked(Box::new(FaceCheck { verification, evidence, crop_jpeg, made_for })))
+        let kuasa_jpeg = match &self.against {
+            Against::Proxy { kuasa_jpeg, .. } => Some(kuasa_jpeg.clone()),
+            _ => None,
+        };
+        Ok(VisitState::Checked(Box::new(FaceCheck { verification, evidence, crop_jpeg, made_for, kuasa_jpeg })))
     }
 }

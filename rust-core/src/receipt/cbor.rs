@@ -59,6 +59,7 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Receipt> {
             e.live.is_some()
                 || matches!(e.method, super::Method::SupervisorOverride { code: Some(_), .. })
                 || matches!(e.method, super::Method::SupervisorOverride { approval: Some(_), .. })
+                || matches!(e.method, super::Method::Proxy { .. })
         });
     if receipt.v < 2 && v2_fields {
         return Err(Error::InvalidReceipt("a format 1 receipt cannot carry format 2 fields".into()));

@@ -141,6 +141,16 @@ pub enum Method {
     EktpPhoto,
     /// The template enrolled at the first visit.
     EnrolledTemplate,
+    /// A member of the recipient's Kartu Keluarga collected with a power of attorney (surat
+    /// kuasa): the member's own e-KTP photo was the reference for their live face (format 2 on).
+    Proxy {
+        /// The member's reference (the roster's keyed hash of their NIK, like `recipient`).
+        #[serde(with = "serde_bytes_vec")]
+        member: Vec<u8>,
+        /// SHA-256 of the photo of the surat kuasa (JPEG) kept sealed on the phone.
+        #[serde(with = "serde_bytes_vec")]
+        kuasa_sha256: Vec<u8>,
+    },
     /// A supervisor vouched for a genuine recipient the camera could not verify (audited).
     SupervisorOverride {
         /// The supervisor's worker id.

@@ -5,6 +5,7 @@
 //! reads the chain head, signs and inserts. If the commit fails (disk full, I/O error) the caller
 //! gets an error and nothing was recorded.
 
+mod household;
 mod letters;
 mod schema;
 mod sync_state;
@@ -64,6 +65,19 @@ pub struct Recipient {
     /// Encoded face template enrolled on this phone at the first visit (sealed at rest); kept
     /// across roster refreshes.
     pub enrolled: Option<Vec<u8>>,
+    /// The members of the recipient's KK who may collect with a power of attorney.
+    pub household: Vec<KkMember>,
+}
+
+/// A member of a recipient's Kartu Keluarga who may collect for them with a surat kuasa.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KkMember {
+    /// Keyed hash of the member's NIK (what a proxy receipt names).
+    pub member: Vec<u8>,
+    /// The member's NIK (sealed at rest): typed from the e-KTP shown, compared here.
+    pub nik: String,
+    /// Name, to compare with the e-KTP.
+    pub name: String,
 }
 
 /// What the caller decides; the store adds id, sequence, chain link and key id, then signs.
@@ -87,6 +101,8 @@ pub struct Draft {
     pub location: Option<Location>,
     /// The recipient confirmed receiving the whole amount (payments made at the door).
     pub received_in_full: Option<bool>,
+    /// The photo of the surat kuasa behind a proxy payment (its hash is in the evidence's method).
+    pub kuasa_jpeg: Option<Vec<u8>>,
 }
 
 /// Upload state of a receipt.
@@ -266,6 +282,7 @@ impl Store {
                 None => None,
             };
             stmt.execute(params![r.roster_id, r.recipient, nik, r.name, r.address, r.amount as i64, template])?;
+            self.replace_household(tx, r)?;
         }
         Ok(())
     }
@@ -362,6 +379,7 @@ impl Store {
             amount: amount as u64,
             template,
             enrolled,
+            household: self.household(&conn, roster_id, recipient)?,
         })
     }
 
@@ -413,6 +431,7 @@ impl Store {
         if let (Some(e), Some(jpeg)) = (evidence.as_mut(), &draft.evidence_jpeg) {
             e.face_sha256 = Some(crypto::sha256(jpeg).to_vec());
         }
+        household::check_kuasa(evidence.as_ref(), draft.kuasa_jpeg.as_deref())?;
         let r = Receipt {
             v: receipt::FORMAT_VERSION,
             id: uuid::Uuid::now_v7().to_string(),
@@ -462,6 +481,10 @@ impl Store {
         if let Some(jpeg) = &draft.evidence_jpeg {
             let sealed = self.key.seal(jpeg, format!("evidence/{}", r.id).as_bytes())?;
             tx.execute("INSERT INTO evidence (seq, crop_enc) VALUES (?1, ?2)", params![r.seq as i64, sealed])?;
+        }
+        if let Some(jpeg) = &draft.kuasa_jpeg {
+            let sealed = self.key.seal(jpeg, format!("kuasa/{}", r.id).as_bytes())?;
+            tx.execute("INSERT INTO kuasa (seq, photo_enc) VALUES (?1, ?2)", params![r.seq as i64, sealed])?;
         }
         tx.commit()?;
         Ok(signed)

@@ -101,9 +101,27 @@ CREATE TABLE scanned_letter (
 ) WITHOUT ROWID;
 "#;
 
+// Collection by a family member: the members of each recipient's Kartu Keluarga who may collect
+// with a power of attorney (NIK sealed; name to compare with the e-KTP shown), and the photo of
+// the surat kuasa behind a proxy payment (sealed, its hash signed in the receipt).
+const V7: &str = r#"
+CREATE TABLE household (
+    roster_id   TEXT NOT NULL,
+    recipient   BLOB NOT NULL,
+    member      BLOB NOT NULL,
+    nik_enc     BLOB NOT NULL,
+    name        TEXT NOT NULL,
+    PRIMARY KEY (roster_id, recipient, member)
+) WITHOUT ROWID;
+CREATE TABLE kuasa (
+    seq         INTEGER PRIMARY KEY REFERENCES receipts (seq),
+    photo_enc   BLOB NOT NULL
+);
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7)])
 }
 
 #[cfg(test)]

@@ -219,8 +219,10 @@ impl Store {
         let tx = conn.transaction()?;
         {
             let mut delete = tx.prepare("DELETE FROM roster WHERE roster_id = ?1 AND recipient = ?2")?;
+            let mut delete_household = tx.prepare("DELETE FROM household WHERE roster_id = ?1 AND recipient = ?2")?;
             for r in gone {
                 delete.execute(params![roster_id, r])?;
+                delete_household.execute(params![roster_id, r])?;
             }
             self.insert_recipients(&tx, recipients)?;
             if let Some(spki) = programme_key {

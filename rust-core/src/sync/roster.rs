@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{decode, registered, unexpected, url_segment, SyncClient};
 use crate::error::Result;
 use crate::keys::Signer;
-use crate::store::{Recipient, RosterChange, Store};
+use crate::store::{KkMember, Recipient, RosterChange, Store};
 
 /// A roster with at least one recipient assigned to this device's worker.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
@@ -42,6 +42,16 @@ struct RosterEntry {
     address: String,
     amount: u64,
     template: Option<String>,
+    /// The KK members who may collect for the recipient (absent from servers before proxies).
+    #[serde(default)]
+    household: Vec<MemberEntry>,
+}
+
+#[derive(Deserialize)]
+struct MemberEntry {
+    member: String,
+    nik: String,
+    name: String,
 }
 
 impl SyncClient {
@@ -74,6 +84,18 @@ impl SyncClient {
                     amount: e.amount,
                     template: e.template.map(|t| B64.decode(t)).transpose().map_err(|_| bad("template"))?,
                     enrolled: None,
+                    household: e
+                        .household
+                        .into_iter()
+                        .map(|m| {
+                            let member = hex::decode(&m.member).ok().filter(|b| b.len() == 16);
+                            Ok(KkMember {
+                                member: member.ok_or_else(|| bad("household member"))?,
+                                nik: m.nik,
+                                name: m.name,
+                            })
+                        })
+                        .collect::<Result<_>>()?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -191,6 +191,7 @@ pub(super) async fn decide_reallocation(
         period: n.roster_id.unwrap_or_else(|| roster_id.clone()),
         worker_id: n.worker_id,
         photo: None,
+        kk_members: None,
     });
     let case = state.db.decide_reallocation(&roster_id, &recipient, decision, &staff.name, &body.reason, new).await?;
     state.dashboards.changed();

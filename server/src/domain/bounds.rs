@@ -2,7 +2,7 @@
 //! not that it is sane: a buggy or hostile phone can sign sequence 0, an amount that overflows a
 //! sum, or a time in the year 3000. Each is refused here, before the store does arithmetic on it.
 
-use salur_core::receipt::{Outcome, Receipt};
+use salur_core::receipt::{Method, Outcome, Receipt};
 
 use super::ingest::RosterFacts;
 
@@ -72,6 +72,11 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
         }
     }
     if let Some(e) = &r.evidence {
+        if let Method::Proxy { member, kuasa_sha256 } = &e.method {
+            if member.len() != 16 || kuasa_sha256.len() != 32 || *member == r.recipient {
+                return Err("a proxy's reference must be 16 bytes (not the recipient's) and the kuasa hash 32".into());
+            }
+        }
         let scores = [e.score_e6, e.threshold_e6];
         let live_scores = e.live.as_ref().map_or([None, None], |l| [l.passive_e6, l.passive_threshold_e6]);
         if scores.into_iter().flatten().any(|s| s.unsigned_abs() > MAX_SCORE_E6.unsigned_abs())
@@ -102,6 +107,14 @@ pub fn within_roster(r: &Receipt, roster: Option<&RosterFacts>) -> Result<(), St
         // Both sides are bounded (MAX_AMOUNT, the import's check), so the comparison is exact.
         Some(f) if moves_money && i128::from(r.amount) > i128::from(f.amount) => {
             Err(format!("amount {} is more than the roster's {} for this recipient", r.amount, f.amount))
+        }
+        _ => Ok(()),
+    }?;
+    // Only a member of the recipient's KK may collect for them: money handed to anyone else is
+    // not a payment of this recipient.
+    match (r.evidence.as_ref().map(|e| &e.method), roster) {
+        (Some(Method::Proxy { member, .. }), Some(f)) if !f.household.contains(member) => {
+            Err("the proxy is not a member of the recipient's KK on the roster".into())
         }
         _ => Ok(()),
     }
@@ -198,7 +211,7 @@ mod tests {
 
     #[test]
     fn money_moved_may_not_exceed_the_roster_amount() {
-        let facts = RosterFacts { worker_id: "w1".into(), amount: 600_000 };
+        let facts = RosterFacts { worker_id: "w1".into(), amount: 600_000, household: vec![] };
         let mut r = receipt();
         within_roster(&r, Some(&facts)).unwrap();
         within_roster(&r, None).unwrap();
@@ -211,5 +224,28 @@ mod tests {
         r.amount = 1;
         r.outcome = Outcome::Paid;
         within_roster(&r, Some(&facts)).unwrap();
+    }
+
+    #[test]
+    fn a_proxy_must_be_a_member_of_the_recipients_kk() {
+        let proxy = |member: Vec<u8>, kuasa: usize| Evidence {
+            method: Method::Proxy { member, kuasa_sha256: vec![1; kuasa] },
+            score_e6: Some(500_000),
+            threshold_e6: Some(400_000),
+            model: "m".into(),
+            liveness: Liveness::Passed,
+            live: None,
+            face_sha256: None,
+        };
+        let facts = RosterFacts { worker_id: "w1".into(), amount: 600_000, household: vec![vec![3; 16]] };
+        let mut r = receipt();
+        r.evidence = Some(proxy(vec![3; 16], 32));
+        check(&r, NOW).unwrap();
+        within_roster(&r, Some(&facts)).unwrap();
+        r.evidence = Some(proxy(vec![4; 16], 32));
+        assert!(within_roster(&r, Some(&facts)).unwrap_err().contains("not a member"));
+        assert!(refused(|r| r.evidence = Some(proxy(vec![7; 16], 32))).contains("proxy"));
+        assert!(refused(|r| r.evidence = Some(proxy(vec![3; 15], 32))).contains("proxy"));
+        assert!(refused(|r| r.evidence = Some(proxy(vec![3; 16], 31))).contains("kuasa"));
     }
 }

@@ -98,6 +98,9 @@ pub struct RosterFacts {
     pub worker_id: String,
     /// Rupiah due.
     pub amount: i64,
+    /// The references of the recipient's KK members who may collect for them (read for proxy
+    /// receipts only).
+    pub household: Vec<Vec<u8>>,
 }
 
 /// Why a stored receipt is flagged for an auditor (it is the phone's signed word and is kept).
@@ -139,6 +142,9 @@ pub fn flag(r: &Receipt, worker_id: &str, roster: Option<&RosterFacts>) -> Optio
 
 /// Stored name of the override method (the dashboard counts it).
 pub const OVERRIDE_METHOD: &str = "supervisor_override";
+
+/// Stored name of collection by a KK member with a power of attorney (counted per worker).
+pub const PROXY_METHOD: &str = "proxy";
 
 /// Scores this close above the threshold (millionths) count as low-score matches.
 pub const LOW_SCORE_MARGIN_E6: i64 = 50_000;
@@ -194,6 +200,11 @@ impl Indexed {
     pub fn is_override(&self) -> bool {
         self.method.as_deref() == Some(OVERRIDE_METHOD)
     }
+
+    /// Paid to a KK member collecting with a power of attorney.
+    pub fn is_proxy_payment(&self) -> bool {
+        self.outcome == "paid" && self.method.as_deref() == Some(PROXY_METHOD)
+    }
 }
 
 /// Stored name of a passed live check (with its signed record).
@@ -217,6 +228,7 @@ pub fn method_name(m: &Method) -> &'static str {
         Method::RegistryTemplate => "registry_template",
         Method::EktpPhoto => "ektp_photo",
         Method::EnrolledTemplate => "enrolled_template",
+        Method::Proxy { .. } => PROXY_METHOD,
         Method::SupervisorOverride { .. } => OVERRIDE_METHOD,
     }
 }
@@ -314,7 +326,7 @@ mod tests {
     #[test]
     fn flags_against_the_roster() {
         let paid = receipt(1, Outcome::Paid);
-        let facts = |w: &str, amount| RosterFacts { worker_id: w.into(), amount };
+        let facts = |w: &str, amount| RosterFacts { worker_id: w.into(), amount, household: vec![] };
         assert_eq!(flag(&paid, "w1", None), Some(Flag::NotOnRoster));
         assert_eq!(flag(&paid, "w1", Some(&facts("w2", 600_000))), Some(Flag::OtherWorker));
         let differs = flag(&paid, "w1", Some(&facts("w1", 300_000))).unwrap();

@@ -32,6 +32,24 @@ pub struct RosterRow {
     /// Reference photo, relative to `--photos` (default: `<nik>.jpg`, then `<nik>.png`).
     #[serde(default)]
     pub photo: Option<String>,
+    /// The other members of the recipient's Kartu Keluarga who may collect for them with a surat
+    /// kuasa: `NIK:Name` entries separated by `|` (empty: nobody may).
+    #[serde(default)]
+    pub kk_members: Option<String>,
+}
+
+/// Most KK members listed for one recipient (a Kartu Keluarga rarely lists more than ten).
+pub const MAX_KK_MEMBERS: usize = 16;
+
+/// A member of a recipient's KK as sent to the phone.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct KkMemberEntry {
+    /// Keyed hash of the member's NIK (hex): what a proxy receipt names.
+    pub member: String,
+    /// NIK (the phone seals it at rest and compares it with the e-KTP shown).
+    pub nik: String,
+    /// Name.
+    pub name: String,
 }
 
 /// A recipient as sent to the assigned worker's phone.
@@ -49,6 +67,8 @@ pub struct RosterEntry {
     pub amount: u64,
     /// Encoded face template (base64), when the registry has a photo.
     pub template: Option<String>,
+    /// The members of the recipient's KK who may collect for them.
+    pub household: Vec<KkMemberEntry>,
 }
 
 impl RosterRow {
@@ -71,10 +91,34 @@ impl RosterRow {
             ("period", &self.period),
             ("worker_id", &self.worker_id),
         ];
-        match required.iter().find(|(_, v)| v.trim().is_empty()) {
-            Some((name, _)) => Err(format!("{name} is empty")),
-            None => Ok(()),
+        if let Some((name, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
+            return Err(format!("{name} is empty"));
         }
+        self.household().map(|_| ())
+    }
+
+    /// The KK members of `kk_members` as (NIK, name), or why the column cannot be read.
+    pub fn household(&self) -> Result<Vec<(String, String)>, String> {
+        let Some(list) = self.kk_members.as_deref().filter(|l| !l.trim().is_empty()) else { return Ok(Vec::new()) };
+        let mut members: Vec<(String, String)> = Vec::new();
+        for entry in list.split('|') {
+            let (nik, name) = entry.split_once(':').ok_or("kk_members entries are NIK:Name, separated by |")?;
+            let (nik, name) = (nik.trim(), name.trim());
+            if nik.len() != 16 || !nik.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("a KK member's NIK must be 16 digits".into());
+            }
+            if name.is_empty() {
+                return Err("a KK member's name is empty".into());
+            }
+            if nik == self.nik.trim() || members.iter().any(|(n, _)| n == nik) {
+                return Err("kk_members lists the recipient or one member twice".into());
+            }
+            members.push((nik.to_string(), name.to_string()));
+        }
+        if members.len() > MAX_KK_MEMBERS {
+            return Err(format!("at most {MAX_KK_MEMBERS} KK members per recipient"));
+        }
+        Ok(members)
     }
 }
 
@@ -112,6 +156,7 @@ mod tests {
             period: "blt-2026-11".into(),
             worker_id: "w1".into(),
             photo: None,
+            kk_members: None,
         }
     }
 
@@ -129,5 +174,27 @@ mod tests {
         assert_eq!(why[1], "NIK must be 16 digits");
         assert!(why[2].starts_with("amount"));
         assert_eq!(why[3], "worker_id is empty");
+    }
+
+    #[test]
+    fn kk_members_are_nik_name_pairs_of_other_people() {
+        let with = |list: &str| RosterRow { kk_members: Some(list.into()), ..row() };
+        let two = with("3171010101010002: Budi | 3171010101010003:Ani");
+        assert_eq!(
+            two.household().unwrap(),
+            vec![("3171010101010002".into(), "Budi".into()), ("3171010101010003".into(), "Ani".into())]
+        );
+        assert!(with(" ").household().unwrap().is_empty());
+        for bad in [
+            "3171010101010002",
+            "317101010101000:Budi",
+            "3171010101010002: ",
+            "3171010101010001:Siti",
+            "3171010101010002:Budi|3171010101010002:Budi",
+        ] {
+            assert!(with(bad).validate().is_err(), "{bad}");
+        }
+        let many: Vec<String> = (0..17).map(|i| format!("31710101010110{i:02}:M{i}")).collect();
+        assert!(with(&many.join("|")).validate().unwrap_err().contains("at most"));
     }
 }

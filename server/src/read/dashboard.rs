@@ -92,6 +92,8 @@ pub struct WorkerRates {
     pub paid_without_live_check: u64,
     /// Complaints filed against their receipts.
     pub complaints: u64,
+    /// Their payments collected by a KK member with a power of attorney.
+    pub proxy_paid: u64,
 }
 
 /// A payment made without a passed live-person check, for the auditor.
@@ -265,6 +267,7 @@ struct WorkerRow {
     refusals: i64,
     unlive: i64,
     complaints: i64,
+    proxies: i64,
 }
 
 fn n(v: i64) -> u64 {
@@ -467,10 +470,11 @@ impl Db {
     async fn workers(&self) -> Result<Vec<WorkerRates>, ApiError> {
         let rows: Vec<WorkerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals, w.unlive,
-                    COALESCE(cp.n, 0) AS complaints FROM (
+                    COALESCE(cp.n, 0) AS complaints, w.proxies FROM (
                  SELECT d.worker_id, CAST(COALESCE(SUM(s.receipts), 0) AS BIGINT) AS receipts,
                         CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides,
-                        CAST(COALESCE(SUM(s.unlive_paid), 0) AS BIGINT) AS unlive
+                        CAST(COALESCE(SUM(s.unlive_paid), 0) AS BIGINT) AS unlive,
+                        CAST(COALESCE(SUM(s.proxy_paid), 0) AS BIGINT) AS proxies
                  FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
                  WHERE d.status = 'approved' GROUP BY d.worker_id) w
              LEFT JOIN (SELECT x.worker_id, CAST(COUNT(*) AS BIGINT) AS n FROM upload_refusals u
@@ -481,7 +485,7 @@ impl Db {
                         GROUP BY x.worker_id) cp
                     ON cp.worker_id = w.worker_id
              WHERE w.overrides * {WORKER_OVERRIDE_WATCH_DEN} > w.receipts * {WORKER_OVERRIDE_WATCH_NUM} OR rf.n > 0
-                   OR w.unlive > 0 OR cp.n > 0
+                   OR w.unlive > 0 OR cp.n > 0 OR w.proxies > 0
              ORDER BY CAST(w.overrides AS DOUBLE PRECISION) / (CASE WHEN w.receipts > 0 THEN w.receipts ELSE 1 END) DESC,
                       w.worker_id
              LIMIT {DEVICE_LIST_LIMIT}"
@@ -497,6 +501,7 @@ impl Db {
                 receipts: n(r.receipts),
                 paid_without_live_check: n(r.unlive),
                 complaints: n(r.complaints),
+                proxy_paid: n(r.proxies),
                 worker_id: r.worker_id,
             })
             .collect())

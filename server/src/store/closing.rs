@@ -5,7 +5,7 @@ use salur_core::receipt::Standing;
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::closing::RecipientFacts;
-use crate::domain::ingest::OVERRIDE_METHOD;
+use crate::domain::ingest::{OVERRIDE_METHOD, PROXY_METHOD};
 use crate::error::ApiError;
 
 /// When a period was closed, and by whom.
@@ -91,7 +91,7 @@ impl Db {
                      ORDER BY i.signed_ms DESC, i.id DESC LIMIT 1) AS ineligible_reason,
                     CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = '{OVERRIDE_METHOD}' THEN 1 END) AS BIGINT)
                         AS overrides,
-                    CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = 'proxy' THEN 1 END) AS BIGINT) AS proxies,
+                    CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = '{PROXY_METHOD}' THEN 1 END) AS BIGINT) AS proxies,
                     CAST((SELECT COUNT(*) FROM complaints c JOIN receipts x ON x.id = c.receipt_id
                           WHERE x.roster_id = p.roster_id AND x.recipient = p.recipient) AS BIGINT) AS complaints
              FROM recipients p

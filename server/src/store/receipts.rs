@@ -183,7 +183,18 @@ async fn store_one(
     .bind(&r.recipient)
     .fetch_optional(&mut **tx)
     .await?;
-    let facts = roster.as_ref().map(|row| RosterFacts { worker_id: row.worker_id.clone(), amount: row.amount });
+    let household = match (&roster, r.evidence.as_ref().map(|e| &e.method)) {
+        (Some(_), Some(salur_core::receipt::Method::Proxy { .. })) => {
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT member FROM household WHERE roster_id = $1 AND recipient = $2")
+                .bind(&r.roster_id)
+                .bind(&r.recipient)
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        _ => Vec::new(),
+    };
+    let facts =
+        roster.as_ref().map(|row| RosterFacts { worker_id: row.worker_id.clone(), amount: row.amount, household });
     if let Err(why) = bounds::within_roster(r, facts.as_ref()) {
         return Ok(IngestResult::of(r, Ingest::Rejected, Some(format!("invalid receipt: {why}"))));
     }

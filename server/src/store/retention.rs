@@ -74,6 +74,11 @@ impl Db {
             .bind(roster)
             .execute(&mut *tx)
             .await?;
+            // The KK members' NIKs and names go too (their references stay in proxy receipts).
+            sqlx::query("UPDATE household SET nik = '', name = '' WHERE roster_id = $1")
+                .bind(roster)
+                .execute(&mut *tx)
+                .await?;
             let gone: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM evidence WHERE receipt_id IN (SELECT id FROM receipts WHERE roster_id = $1)",
             )

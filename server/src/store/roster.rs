@@ -4,11 +4,11 @@
 use base64::Engine;
 use salur_core::receipt::{recipient_ref, Standing};
 
-use super::seal::{recipient_aad, roster_key_aad, Sealer};
+use super::seal::{member_aad, recipient_aad, roster_key_aad, Sealer};
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::areas::RecipientStanding;
-use crate::domain::roster::{RosterEntry, RosterRow};
+use crate::domain::roster::{KkMemberEntry, RosterEntry, RosterRow};
 use crate::error::ApiError;
 
 #[derive(sqlx::FromRow)]
@@ -19,6 +19,14 @@ struct Before {
     amount: i64,
     standing: i64,
     overridden: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    recipient: Vec<u8>,
+    member: Vec<u8>,
+    nik: String,
+    name: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -105,8 +113,26 @@ impl Db {
     pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<(), ApiError> {
         let key = self.roster_key(&row.period).await?;
         let recipient = recipient_ref(&key, &row.nik);
+        let household = row.household().map_err(ApiError::BadRequest)?;
         let mut tx = self.write.begin().await?;
         insert_recipient(&mut tx, &self.seal, row, &recipient, template).await?;
+        sqlx::query("DELETE FROM household WHERE roster_id = $1 AND recipient = $2")
+            .bind(&row.period)
+            .bind(&recipient)
+            .execute(&mut *tx)
+            .await?;
+        for (nik, name) in household {
+            let member = recipient_ref(&key, &nik);
+            let aad = |column: &str| member_aad(column, &row.period, &recipient, &member);
+            sqlx::query("INSERT INTO household (roster_id, recipient, member, nik, name) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&row.period)
+                .bind(&recipient)
+                .bind(&member)
+                .bind(self.seal.seal_text(&aad("nik"), &nik)?)
+                .bind(self.seal.seal_text(&aad("name"), &name)?)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -138,9 +164,32 @@ impl Db {
                 amount: r.amount.max(0) as u64,
                 template: template.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
                 recipient: hex::encode(&r.recipient),
+                household: Vec::new(),
             })
         };
         let mut entries = rows.into_iter().map(open).collect::<Result<Vec<_>, _>>()?;
+        let members: Vec<MemberRow> = sqlx::query_as(
+            "SELECT h.recipient, h.member, h.nik, h.name FROM household h
+             JOIN recipients p ON p.roster_id = h.roster_id AND p.recipient = h.recipient
+             WHERE h.roster_id = $1 AND p.worker_id = $2 AND h.nik <> ''",
+        )
+        .bind(roster_id)
+        .bind(worker_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut household: std::collections::HashMap<String, Vec<KkMemberEntry>> = std::collections::HashMap::new();
+        for m in members {
+            let aad = |column: &str| member_aad(column, roster_id, &m.recipient, &m.member);
+            household.entry(hex::encode(&m.recipient)).or_default().push(KkMemberEntry {
+                member: hex::encode(&m.member),
+                nik: self.seal.open_text(&aad("nik"), &m.nik)?,
+                name: self.seal.open_text(&aad("name"), &m.name)?,
+            });
+        }
+        for e in &mut entries {
+            e.household = household.remove(&e.recipient).unwrap_or_default();
+            e.household.sort_by(|a, b| a.name.cmp(&b.name));
+        }
         // Sorted here: sealed names do not sort in SQL.
         entries.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.recipient.cmp(&b.recipient)));
         Ok(entries)

@@ -145,6 +145,11 @@ pub fn recipient_aad(column: &str, roster_id: &str, recipient: &[u8]) -> Vec<u8>
     [b"recipients|", column.as_bytes(), b"|", roster_id.as_bytes(), b"|", recipient].concat()
 }
 
+/// The associated data of a column of a KK member's row.
+pub fn member_aad(column: &str, roster_id: &str, recipient: &[u8], member: &[u8]) -> Vec<u8> {
+    [b"household|", column.as_bytes(), b"|", roster_id.as_bytes(), b"|", recipient, b"|", member].concat()
+}
+
 /// The associated data of a column of an evidence row.
 pub fn evidence_aad(column: &str, receipt_id: &str) -> Vec<u8> {
     [b"evidence|", column.as_bytes(), b"|", receipt_id.as_bytes()].concat()

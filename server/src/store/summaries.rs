@@ -11,7 +11,7 @@ use sqlx::{Any, Transaction};
 use super::Db;
 use crate::domain::areas::{AreaCounts, RecipientStanding};
 use crate::domain::dates::wib_day;
-use crate::domain::ingest::{Indexed, LIVENESS_PASSED, LOW_SCORE_MARGIN_E6, OVERRIDE_METHOD};
+use crate::domain::ingest::{Indexed, LIVENESS_PASSED, LOW_SCORE_MARGIN_E6, OVERRIDE_METHOD, PROXY_METHOD};
 use crate::error::ApiError;
 
 /// (roster, province, regency, post office).
@@ -34,6 +34,7 @@ struct DeviceDelta {
     lag_sum_ms: i64,
     last_received_ms: i64,
     unlive_paid: i64,
+    proxy_paid: i64,
 }
 
 impl Deltas {
@@ -62,6 +63,7 @@ impl Deltas {
         d.max_seq = d.max_seq.max(crate::domain::bounds::to_i64(seq));
         d.overrides += i64::from(r.is_override());
         d.unlive_paid += i64::from(r.paid_without_live_check());
+        d.proxy_paid += i64::from(r.is_proxy_payment());
         d.lag_sum_ms += now - signed_ms;
         d.last_received_ms = now;
     }
@@ -130,10 +132,11 @@ impl Deltas {
         for (device, d) in self.devices {
             sqlx::query(
                 "INSERT INTO device_stats (device_id, receipts, max_seq, overrides, lag_sum_ms, last_received_ms,
-                                           unlive_paid)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                           unlive_paid, proxy_paid)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (device_id) DO UPDATE SET receipts = device_stats.receipts + excluded.receipts,
                     unlive_paid = device_stats.unlive_paid + excluded.unlive_paid,
+                    proxy_paid = device_stats.proxy_paid + excluded.proxy_paid,
                     max_seq = CASE WHEN excluded.max_seq > device_stats.max_seq THEN excluded.max_seq
                                    ELSE device_stats.max_seq END,
                     overrides = device_stats.overrides + excluded.overrides,
@@ -147,6 +150,7 @@ impl Deltas {
             .bind(d.lag_sum_ms)
             .bind(d.last_received_ms)
             .bind(d.unlive_paid)
+            .bind(d.proxy_paid)
             .execute(&mut **tx)
             .await?;
         }
@@ -227,12 +231,13 @@ impl Db {
             ),
             format!(
                 "INSERT INTO device_stats (device_id, receipts, max_seq, overrides, lag_sum_ms, last_received_ms,
-                                           unlive_paid)
+                                           unlive_paid, proxy_paid)
                  SELECT device_id, COUNT(*), MAX(seq), SUM(CASE WHEN method = '{OVERRIDE_METHOD}' THEN 1 ELSE 0 END),
                         SUM(received_ms - signed_ms), MAX(received_ms),
                         SUM(CASE WHEN outcome = 'paid' AND (liveness IS NULL OR liveness <> '{LIVENESS_PASSED}'
                                                             OR method = '{OVERRIDE_METHOD}')
-                                 THEN 1 ELSE 0 END)
+                                 THEN 1 ELSE 0 END),
+                        SUM(CASE WHEN outcome = 'paid' AND method = '{PROXY_METHOD}' THEN 1 ELSE 0 END)
                  FROM receipts GROUP BY device_id"
             ),
             "UPDATE stats_state SET rebuild_needed = 0".into(),

@@ -87,6 +87,7 @@ pub fn roster_row(nik: &str, name: &str, period: &str) -> salur_server::domain::
         period: period.into(),
         worker_id: "pos-1".into(),
         photo: None,
+        kk_members: None,
     }
 }
 

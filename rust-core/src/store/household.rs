@@ -1,0 +1,76 @@
+//! The members of each recipient's Kartu Keluarga who may collect with a power of attorney, and
+//! the sealed photo of the surat kuasa behind a proxy payment.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{KkMember, Recipient, Store};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::receipt::{Evidence, Method};
+
+impl Store {
+    /// Replaces the household stored for `r` with `r.household` (inside the roster's transaction).
+    pub(super) fn replace_household(&self, tx: &rusqlite::Transaction<'_>, r: &Recipient) -> Result<()> {
+        tx.execute("DELETE FROM household WHERE roster_id = ?1 AND recipient = ?2", params![r.roster_id, r.recipient])?;
+        let mut insert = tx.prepare(
+            "INSERT INTO household (roster_id, recipient, member, nik_enc, name) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT DO NOTHING",
+        )?;
+        for m in &r.household {
+            let nik = self.key.seal(m.nik.as_bytes(), &member_aad(&r.roster_id, &r.recipient, &m.member))?;
+            insert.execute(params![r.roster_id, r.recipient, m.member, nik, m.name])?;
+        }
+        Ok(())
+    }
+
+    /// The household of one recipient, decrypted, by name.
+    pub(super) fn household(&self, conn: &Connection, roster_id: &str, recipient: &[u8]) -> Result<Vec<KkMember>> {
+        let mut stmt = conn.prepare(
+            "SELECT member, nik_enc, name FROM household WHERE roster_id = ?1 AND recipient = ?2 ORDER BY name",
+        )?;
+        let rows: Vec<(Vec<u8>, Vec<u8>, String)> = stmt
+            .query_map(params![roster_id, recipient], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(member, nik, name)| {
+                let nik = self.key.open(&nik, &member_aad(roster_id, recipient, &member))?;
+                let nik = String::from_utf8(nik).map_err(|_| Error::Crypto("NIK is not text".into()))?;
+                Ok(KkMember { member, nik, name })
+            })
+            .collect()
+    }
+
+    /// The decrypted photo of the surat kuasa behind receipt `seq`, if it was a proxy payment.
+    pub fn kuasa(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT r.id, k.photo_enc FROM kuasa k JOIN receipts r ON r.seq = k.seq WHERE k.seq = ?1",
+                [seq as i64],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()?;
+        row.map(|(id, sealed)| self.key.open(&sealed, format!("kuasa/{id}").as_bytes())).transpose()
+    }
+}
+
+fn member_aad(roster_id: &str, recipient: &[u8], member: &[u8]) -> Vec<u8> {
+    format!("household/{roster_id}/{}/{}", hex::encode(recipient), hex::encode(member)).into_bytes()
+}
+
+/// A proxy payment keeps the photo its receipt signs the hash of, and only a proxy payment
+/// keeps one: the receipt's word and the sealed photo cannot drift apart.
+pub(super) fn check_kuasa(evidence: Option<&Evidence>, photo: Option<&[u8]>) -> Result<()> {
+    let signed = match evidence.map(|e| &e.method) {
+        Some(Method::Proxy { kuasa_sha256, .. }) => Some(kuasa_sha256.as_slice()),
+        _ => None,
+    };
+    match (signed, photo) {
+        (None, None) => Ok(()),
+        (Some(hash), Some(jpeg)) if crypto::sha256(jpeg).as_slice() == hash => Ok(()),
+        (Some(_), _) => Err(Error::InvalidArgument(
+            "a proxy payment needs the photo of the surat kuasa its evidence names: photograph it again".into(),
+        )),
+        (None, Some(_)) => Err(Error::InvalidArgument("a surat kuasa photo belongs to a proxy payment only".into())),
+    }
+}
