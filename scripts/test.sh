@@ -2,38 +2,41 @@
 # Runs every test of the project (the README's test command; CI calls it through .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Each step says when it started (seconds into the run): where a slow machine spends its time.
+step() { echo "== $1 (at ${SECONDS}s)"; }
 
 # rustfmt and clippy come with rustup's default profile; add them where a minimal toolchain lacks them.
 if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
   rustup component add rustfmt clippy
 fi
 
-echo "== format"
+step "format"
 cargo fmt --all -- --check
-echo "== PostgreSQL for the server tests (installed from Debian's packages when missing)"
+step "PostgreSQL for the server tests (installed from Debian's packages when missing)"
 SALUR_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh)
 export SALUR_TEST_POSTGRES_URL
-echo "== headless Chromium for the dashboard test (Debian's chromium when missing)"
+step "headless Chromium for the dashboard test (Debian's chromium when missing)"
 if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
-echo "== poppler (pdftotext, pdftoppm) to read the printed letters back (Debian's poppler-utils when missing)"
+step "poppler (pdftotext, pdftoppm) to read the printed letters back (Debian's poppler-utils when missing)"
 if ! command -v pdftoppm >/dev/null || ! command -v pdftotext >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
 fi
-echo "== tests (release: the face models are too slow unoptimised)"
+step "tests (release: the face models are too slow unoptimised)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
-echo "== the API against its OpenAPI document (schemathesis, SQLite and PostgreSQL)"
+step "the API against its OpenAPI document (schemathesis, SQLite and PostgreSQL)"
 scripts/schemathesis.sh 2>&1 | tee -a "$log"
-echo "== Kotlin on the JVM over the UniFFI bindings"
+step "Kotlin on the JVM over the UniFFI bindings"
 scripts/kotlin-test.sh 2>&1 | tee -a "$log"
-echo "== the Android app: compiled against the Android framework, its logic run on the JVM"
+step "the Android app: compiled against the Android framework, its logic run on the JVM"
 scripts/android-check.sh 2>&1 | tee -a "$log"
-echo "== lints"
+step "lints"
 cargo clippy --release --workspace --all-targets -- -D warnings
 # One closing line over every test binary (cargo's last line is the doc tests', often 0).
 # JUnit prints "OK (N tests)" (a failure stops the script above).
+step "done"
 awk '/^test result:/ { p += $4; f += $6 } /^OK \([0-9]+ tests?\)/ { gsub(/[()]/, ""); p += $2 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

@@ -25,7 +25,7 @@ use salur_server::{AppState, Db};
 use serde::Serialize;
 
 use super::demo_letters;
-use super::demo_sample::{Visit, LIVE_FPS, POST_OFFICE, ROSTER, ROUTE, WORKER};
+use super::demo_sample::{Visit, LIVE_FPS, POST_OFFICE, PROXY, ROSTER, ROUTE, WORKER};
 
 /// The demo phone's device id.
 const DEVICE: &str = "demo-phone-01";
@@ -75,6 +75,8 @@ pub struct Summary {
     pub ineligible: u64,
     /// Recipients not at home.
     pub not_home: u64,
+    /// Payments to a member of the recipient's KK with a surat kuasa.
+    pub paid_proxy: u64,
     /// Payments on a supervisor's override.
     pub overrides: u64,
     /// Overrides whose supervisor approval the server could not verify.
@@ -147,6 +149,7 @@ fn print_table(s: &Summary) {
     println!("  paid                      {:>6}  (of which supervisor overrides: {})", s.paid, s.overrides);
     println!("  overrides not verified    {:>6}", s.overrides_unverified);
     println!("  paid by face + live check {:>6}", s.paid_live);
+    println!("  of which by a KK member   {:>6}  (with a surat kuasa)", s.paid_proxy);
     println!("  face checks rejected      {:>6}", s.rejected);
     println!("  live checks refused       {:>6}", s.live_refused);
     println!("  ineligible                {:>6}", s.ineligible);
@@ -302,8 +305,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                         let standing = store.standing(ROSTER, &recipient.recipient)?;
                         doorstep::may_pay(&check, recipient, standing)?;
                         let score = check.verification.score;
-                        let signed =
-                            doorstep.record(Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time)?;
+                        let signed = store.record(&signer, doorstep::paid_draft(recipient, check, time))?;
                         summary.paid += 1;
                         summary.paid_live += 1;
                         say(&format!(
@@ -319,8 +321,11 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                             roster: ROSTER.into(),
                             check_url: format!("{url}/cek"),
                         });
+                        let qr = salur_core::receipt::qr_text(&signed.bytes)?;
+                        let (side, _) = salur_core::receipt::qr_modules(&qr)?;
                         say(&format!(
-                            "        receipt code {code} read out to her ({} bytes of ESC/POS for the slip printer)",
+                            "        receipt code {code} read out to her ({} bytes of ESC/POS for the slip printer); \
+                             the signed receipt on screen as a {side}x{side} QR code",
                             slip.len()
                         ));
                         receipt_code.get_or_insert(code);
@@ -338,14 +343,44 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                     }
                 }
             }
-            Visit::PhotoHeldUp(photo) => {
-                let frames = photo_moved_in_hand(&decode_image(photo)?);
-                let (state, _) = doorstep.live_images(&frames, 2.5)?;
+            Visit::PhotoHeldUpThenProxy { photo, card, frames } => {
+                let held = photo_moved_in_hand(&decode_image(photo)?);
+                let against =
+                    Against::Reference { template: doorstep.reference.clone(), method: Method::RegistryTemplate };
+                let (state, _) = doorstep.live_images(against, &held, 2.5)?;
                 summary.live_refused += 1;
                 say(&format!(
                     "        someone holds up the recipient's photo: {}; nothing paid",
                     visit_refusal(&state)
                 ));
+                say("        he is bedridden: his daughter shows her e-KTP and the surat kuasa he signed");
+                let member = match doorstep::find_member(&store, ROSTER, &recipient.recipient, PROXY.0)? {
+                    doorstep::ProxyLookup::Member(m) => m,
+                    other => return Err(Error::NotFound(format!("{} is not in Budi's KK: {other:?}", PROXY.1))),
+                };
+                say(&format!("        her NIK is in his KK as {}: the names match her card", member.name));
+                let kuasa_jpeg = doorstep::kuasa_photo(&demo_letters::kuasa_photo()?)?;
+                let card = engine.reference_template(&decode_image(card)?)?.0;
+                let against = Against::Proxy { card, member: member.member, kuasa_jpeg };
+                let images = frames.iter().map(|f| decode_image(f)).collect::<Result<Vec<_>, _>>()?;
+                match doorstep.live_images(against, &images, LIVE_FPS)? {
+                    (VisitState::Checked(check), _) if check.accepted() => {
+                        doorstep::may_pay(&check, recipient, store.standing(ROSTER, &recipient.recipient)?)?;
+                        let score = check.verification.score;
+                        store.record(&signer, doorstep::paid_draft(recipient, *check, time))?;
+                        summary.paid += 1;
+                        summary.paid_live += 1;
+                        summary.paid_proxy += 1;
+                        say(&format!(
+                            "        she is live and matches her own e-KTP (score {score:.2}): paid {} to her, by proxy",
+                            rupiah(recipient.amount)
+                        ));
+                    }
+                    (other, _) => {
+                        summary.live_refused += 1;
+                        say(&format!("        not paid to her: {}", visit_refusal(&other)));
+                    }
+                }
             }
             Visit::CannotDoLiveCheck(photos) => {
                 let mut last = None;
@@ -478,11 +513,12 @@ impl Doorstep<'_> {
     /// A live visit (the challenge the clip's person follows: left, then right) over JPEG frames.
     fn live_visit(&self, frames: &[&[u8]], fps: f64) -> Result<(VisitState, String), Error> {
         let images = frames.iter().map(|f| decode_image(f)).collect::<Result<Vec<_>, _>>()?;
-        self.live_images(&images, fps)
+        let against = Against::Reference { template: self.reference.clone(), method: Method::RegistryTemplate };
+        self.live_images(against, &images, fps)
     }
 
-    fn live_images(&self, frames: &[RgbImage], fps: f64) -> Result<(VisitState, String), Error> {
-        let against = Against::Reference { template: self.reference.clone(), method: Method::RegistryTemplate };
+    /// A live visit bound to the recipient, against `against`, over decoded frames.
+    fn live_images(&self, against: Against, frames: &[RgbImage], fps: f64) -> Result<(VisitState, String), Error> {
         let mut visit = LiveVisit::with_challenge(self.live, against, Challenge::new(Movement::TurnLeft))
             .for_recipient(&self.recipient.roster_id, &self.recipient.recipient);
         let challenge = visit.challenge().steps().map(|m| m.as_str().replace('_', " ")).join(", then ");

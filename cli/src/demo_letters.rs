@@ -12,6 +12,31 @@ use salur_server::store::PrintedLetter;
 /// Pixels per QR module in the camera's view (a letter held at arm's length in a 720p frame).
 const PX_PER_MODULE: usize = 4;
 
+/// A phone photo of a handwritten surat kuasa (JPEG, 960x1280): ruled lines of writing and a
+/// signature over a stamp on paper, lit unevenly, with sensor grain. A drawn stand-in: the test
+/// photos hold no such letter, and only its hash and sealed bytes matter to the receipt.
+pub fn kuasa_photo() -> Result<Vec<u8>, Error> {
+    let (w, h) = (960u32, 1280u32);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let page = image::GrayImage::from_fn(w, h, |x, y| {
+        let writing = y > 160 && y < 900 && y % 56 < 5 && x > 90 && x < 870 - (y * 37 % 300);
+        let signature = y > 1000 && y < 1100 && ((x as f32 / 9.0).sin() * 30.0 + 1050.0 - y as f32).abs() < 3.0;
+        let signature = signature && (560..820).contains(&x);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let noise = (seed % 13) as f32 - 6.0;
+        let light = 0.7 + 0.3 * (x + y) as f32 / (w + h) as f32;
+        let paper = if writing || signature { 50.0 } else { 230.0 };
+        image::Luma([(paper * light + noise).clamp(0.0, 255.0) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&page)
+        .map_err(|e| Error::InvalidArgument(format!("drawing the surat kuasa: {e}")))?;
+    Ok(out)
+}
+
 /// What a camera frame of `token`'s printed QR code looks like: the code on a sheet of paper,
 /// lit unevenly from one side, with the grain of a phone's sensor.
 pub fn photographed(token: &str) -> Result<(Vec<u8>, u32, u32), Error> {

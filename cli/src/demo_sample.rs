@@ -71,8 +71,10 @@ pub const LIVE_FPS: f64 = 8.333;
 pub enum Visit {
     /// The recipient does the live check (head turns) and is paid by face.
     Live(&'static [&'static [u8]]),
-    /// Someone holds the recipient's photo up to the camera and moves it: nothing paid.
-    PhotoHeldUp(&'static [u8]),
+    /// Someone holds the recipient's photo up to the camera and moves it: nothing paid. Then a
+    /// member of the recipient's KK collects with the surat kuasa: her own e-KTP photo (`card`)
+    /// and her live face (`frames`, following the challenge).
+    PhotoHeldUpThenProxy { photo: &'static [u8], card: &'static [u8], frames: &'static [&'static [u8]] },
     /// The camera sees these in turn (hints) until the recipient's face matches; she cannot turn
     /// her head, so the supervisor vouches (override, reason "cannot do the live check").
     CannotDoLiveCheck(&'static [&'static [u8]]),
@@ -85,6 +87,9 @@ pub enum Visit {
     /// A genuine recipient whose photo the camera refuses (too dark); a supervisor vouches.
     Override(&'static [u8]),
 }
+
+/// Budi Santoso's daughter, in his KK, who collects for him with a surat kuasa.
+pub const PROXY: (&str, &str) = ("3171010101700012", "Sri Santoso");
 
 /// One recipient: (NIK, name, address, reference photo, the visit).
 pub struct Sample {
@@ -109,7 +114,12 @@ pub const ROUTE: &[Sample] = &[
         name: "Budi Santoso",
         address: "Jl. Merdeka 2",
         reference: photo!("same/fr_obama/1.jpg"),
-        visit: Visit::PhotoHeldUp(photo!("same/fr_obama/2.jpg")),
+        // The head-turn recording is of one person only: it stands in for his daughter too.
+        visit: Visit::PhotoHeldUpThenProxy {
+            photo: photo!("same/fr_obama/2.jpg"),
+            card: frame!("0060"),
+            frames: LIVE_FRAMES,
+        },
     },
     Sample {
         nik: "3171010101700003",
@@ -178,7 +188,8 @@ impl Sample {
             period: ROSTER.into(),
             worker_id: WORKER.into(),
             photo: None,
-            kk_members: None,
+            kk_members: matches!(self.visit, Visit::PhotoHeldUpThenProxy { .. })
+                .then(|| format!("{}:{}", PROXY.0, PROXY.1)),
         }
     }
 }

@@ -111,7 +111,7 @@ pub fn run(args: &LetterArgs) -> Result<ExitCode, Error> {
         }
         LetterCommand::Verify { token, public_key, roster } => {
             let spki = match public_key {
-                Some(path) => read_pem(path)?,
+                Some(path) => read_public_key(path)?,
                 None => runtime()?
                     .block_on(async { args.db.open().await?.programme_public_key().await.map_err(server_error) })?,
             };
@@ -158,13 +158,18 @@ fn pem(spki: &[u8]) -> String {
 }
 
 /// A PEM public key's SPKI DER (a P-256 key).
-fn read_pem(path: &Path) -> Result<Vec<u8>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::Io { context: format!("reading {}", path.display()), source })?;
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    let spki = B64
-        .decode(body.trim())
-        .map_err(|_| Error::InvalidArgument(format!("{} is not a PEM public key", path.display())))?;
+/// A P-256 public key (SPKI) from a file: PEM, as `salur letter public-key` writes it, or DER.
+pub(crate) fn read_public_key(path: &Path) -> Result<Vec<u8>, Error> {
+    let bytes =
+        std::fs::read(path).map_err(|source| Error::Io { context: format!("reading {}", path.display()), source })?;
+    let spki = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.trim_start().starts_with("-----") => {
+            let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+            B64.decode(body.trim())
+                .map_err(|_| Error::InvalidArgument(format!("{} is not a PEM public key", path.display())))?
+        }
+        _ => bytes,
+    };
     salur_core::crypto::p256_point(&spki)?;
     Ok(spki)
 }

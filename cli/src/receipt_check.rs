@@ -1,5 +1,7 @@
 //! `salur receipt check CODE --server URL`: what a recipient (or anyone holding their code) can
-//! learn of a receipt without logging in, as the public `/cek` page shows it.
+//! learn of a receipt without logging in, as the public `/cek` page shows it; and `salur receipt
+//! verify QR_TEXT`: the signed receipt from the QR code on the phone's screen, checked offline
+//! against the device's public key.
 
 use std::process::ExitCode;
 
@@ -7,7 +9,7 @@ use clap::{Args, Subcommand};
 use salur_core::sync::{SyncClient, SyncConfig};
 use salur_core::Error;
 
-use super::serve::runtime;
+use super::serve::{runtime, server_error, DbArgs};
 
 #[derive(Args, Debug)]
 pub struct ReceiptArgs {
@@ -31,11 +33,25 @@ enum ReceiptCommand {
         #[arg(long, value_name = "FILE")]
         ca: Option<std::path::PathBuf>,
     },
+    /// Check the signed receipt in the QR code the phone showed (exit 0 valid, 1 invalid, 2
+    /// error), against the device's key from the database in --data-dir or from --public-key.
+    Verify {
+        /// The QR code's text (`SALUR-R1:...`).
+        qr: String,
+        /// The device's public key (SPKI, PEM or DER) instead of the database.
+        #[arg(long, value_name = "FILE")]
+        public_key: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 /// Runs `salur receipt`.
 pub fn run(args: &ReceiptArgs) -> Result<ExitCode, Error> {
-    let ReceiptCommand::Check { code, server, ca } = &args.command;
+    let (code, server, ca) = match &args.command {
+        ReceiptCommand::Check { code, server, ca } => (code, server, ca),
+        ReceiptCommand::Verify { qr, public_key, db } => return verify(qr, public_key.as_deref(), db, args.json),
+    };
     let mut config = SyncConfig::new(server);
     config.allow_http_loopback = true;
     config.ca_pem = ca
@@ -78,4 +94,67 @@ pub fn run(args: &ReceiptArgs) -> Result<ExitCode, Error> {
         }
         Err(e) => Err(e),
     }
+}
+
+/// `salur receipt verify`: the QR text's signed receipt against its device's key.
+fn verify(qr: &str, public_key: Option<&std::path::Path>, db: &DbArgs, json: bool) -> Result<ExitCode, Error> {
+    use salur_core::receipt;
+    let checked = receipt::from_qr_text(qr).and_then(|cose| {
+        let spki = match public_key {
+            Some(path) => super::letters::read_public_key(path)?,
+            None => {
+                // The device named inside is looked up, then the signature decides.
+                let claimed = receipt::decode_payload(&unverified_payload(&cose)?)?;
+                let device = runtime()?
+                    .block_on(async { db.open().await?.device(&claimed.device_id).await.map_err(server_error) })?;
+                device
+                    .ok_or_else(|| {
+                        Error::InvalidReceipt(format!("no device {} is registered here", claimed.device_id))
+                    })?
+                    .public_key
+            }
+        };
+        Ok((receipt::verify(&cose, &spki)?, cose))
+    });
+    match checked {
+        Ok((signed, cose)) => {
+            let r = &signed.receipt;
+            if json {
+                let body = serde_json::json!({ "valid": true, "code": receipt::code(&cose), "receipt": r });
+                println!("{body}");
+            } else {
+                println!(
+                    "valid: receipt {} (code {}) signed by device {} of worker {}: {} {} on {}",
+                    r.id,
+                    receipt::code(&cose),
+                    r.device_id,
+                    r.worker_id,
+                    serde_json::to_value(&r.outcome)
+                        .ok()
+                        .and_then(|o| o["kind"].as_str().map(str::to_string))
+                        .unwrap_or_default(),
+                    salur_core::slip::rupiah(r.amount),
+                    salur_core::dates::wib_minute(r.time.wall_ms)
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ Error::InvalidReceipt(_)) => {
+            if json {
+                println!("{}", serde_json::json!({ "valid": false, "reason": e.to_string() }));
+            } else {
+                println!("INVALID: {e}");
+            }
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The payload of a COSE_Sign1 before its signature is checked (only to find whose key checks it).
+fn unverified_payload(cose: &[u8]) -> Result<Vec<u8>, Error> {
+    use coset::TaggedCborSerializable;
+    let sign1 = coset::CoseSign1::from_tagged_slice(cose)
+        .map_err(|_| Error::InvalidReceipt("the QR code holds no signed receipt".into()))?;
+    sign1.payload.ok_or_else(|| Error::InvalidReceipt("the signed receipt has no payload".into()))
 }

@@ -24,7 +24,7 @@ async fn the_demo_summary_matches_the_databases() {
     assert!(stderr.contains("[6/6]"), "progress goes to stderr");
     let s: Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("key {k} missing"));
-    assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (3, 2, 1, 1));
+    assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (4, 2, 1, 1));
     assert_eq!(
         (n("letters_scanned"), n("letters_refused")),
         (5, 1),
@@ -32,17 +32,22 @@ async fn the_demo_summary_matches_the_databases() {
     );
     assert!(data.path().join("letters.pdf").metadata().unwrap().len() > 10_000, "the letters were printed");
     assert_eq!(n("overrides_unverified"), 0, "both overrides carry the supervisor's real approval");
-    assert_eq!(n("paid_live"), 1, "one recipient paid by face after the head-turn challenge");
+    assert_eq!(
+        n("paid_live"),
+        2,
+        "paid by face after the head-turn challenge: a recipient, and a KK member for another"
+    );
+    assert_eq!(n("paid_proxy"), 1, "Budi's daughter collects for him with a surat kuasa");
     assert_eq!(n("live_refused"), 1, "the photo held up to the camera");
     assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
-    assert_eq!((n("pending_offline"), n("pending"), n("synced")), (5, 0, 5));
+    assert_eq!((n("pending_offline"), n("pending"), n("synced")), (6, 0, 6));
     assert_eq!(s["chains_valid"], true);
-    // Not paid: the deceased, the one not home, and the two the camera refused.
-    assert_eq!((s["period_closed"].as_bool(), n("retur")), (Some(true), 4));
+    // Not paid: the deceased, the one not home, and the impostor's visit.
+    assert_eq!((s["period_closed"].as_bool(), n("retur")), (Some(true), 3));
     assert!(data.path().join("laporan-blt-demo.pdf").exists() && data.path().join("retur-blt-demo.csv").exists());
     assert_eq!(s["receipt_checked"], true, "the paid recipient's code says paid on the public check");
     assert!(s["verify_ms_median"].as_f64().unwrap() > 0.0);
-    assert_eq!((n("dashboard_paid_before"), n("dashboard_paid_after")), (0, 3));
+    assert_eq!((n("dashboard_paid_before"), n("dashboard_paid_after")), (0, 4));
     assert!(std::fs::read_dir(cwd.path()).unwrap().next().is_none(), "nothing written to the current folder");
 
     // The server's own database.
@@ -66,10 +71,16 @@ async fn the_demo_summary_matches_the_databases() {
     let impostor_paid: i64 =
         sqlx::query_scalar(sqlx::AssertSqlSafe(paid_to("Rahmat Hidayat"))).fetch_one(&mut db).await.unwrap();
     assert_eq!(impostor_paid, 0, "the impostor's visit left no receipt");
-    let photo_paid: i64 =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(paid_to("Budi Santoso"))).fetch_one(&mut db).await.unwrap();
-    assert_eq!(photo_paid, 0, "the photo held up to the camera collected nothing");
-    // The one face payment says a live check passed; the two overrides say none did.
+    // The photo held up to the camera collected nothing: Budi was paid once, to his daughter.
+    let budi = &roster.iter().find(|e| e.name == "Budi Santoso").unwrap().recipient;
+    let methods: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT method FROM receipts WHERE outcome = 'paid' AND recipient = X'{budi}'"
+    )))
+    .fetch_all(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(methods, vec!["proxy".to_string()]);
+    // The face payments say a live check passed; the two overrides say none did.
     let by_live: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT method, COALESCE(liveness, ''), COUNT(*) FROM receipts WHERE outcome = 'paid'
          GROUP BY method, liveness ORDER BY method",
@@ -79,7 +90,11 @@ async fn the_demo_summary_matches_the_databases() {
     .unwrap();
     assert_eq!(
         by_live,
-        vec![("registry_template".into(), "passed".into(), 1), ("supervisor_override".into(), "not_run".into(), 2)]
+        vec![
+            ("proxy".into(), "passed".into(), 1),
+            ("registry_template".into(), "passed".into(), 1),
+            ("supervisor_override".into(), "not_run".into(), 2)
+        ]
     );
 
     // The server checked both overrides' approval codes against the supervisor's secret.

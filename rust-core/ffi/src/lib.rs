@@ -13,6 +13,7 @@ mod keys;
 mod letters;
 mod live;
 mod phone;
+mod proxy;
 mod slip;
 
 pub use error::{ErrorKind, SalurError};
@@ -25,6 +26,8 @@ pub use phone::{
     AssignedRoster, DeviceState, IneligibleKind, Phone, ReceiptInfo, RecipientItem, RecipientStatus, RosterChange,
     ServerConfig, SyncCounts, SyncObserver, SyncStatus,
 };
+pub use proxy::{kuasa_photo, KkLookup};
+pub use slip::ReceiptQr;
 
 uniffi::setup_scaffolding!("salur");
 

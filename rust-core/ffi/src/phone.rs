@@ -249,13 +249,13 @@ pub struct Phone {
     pub(crate) check_url: String,
 }
 
-fn recipient_ref(hex_ref: &str) -> Result<Vec<u8>, SalurError> {
+pub(crate) fn recipient_ref(hex_ref: &str) -> Result<Vec<u8>, SalurError> {
     hex::decode(hex_ref).map_err(|_| salur_core::Error::InvalidArgument("recipient_ref is not hex".into()).into())
 }
 
 impl Phone {
     /// A live visit bound to one recipient of the phone's roster, against what `against` picks.
-    fn bound_visit(
+    pub(crate) fn bound_visit(
         &self,
         engine: Arc<crate::FaceEngine>,
         roster_id: &str,
@@ -272,8 +272,16 @@ impl Phone {
         Ok(Times { wall_ms: salur_core::sync::now_ms(), mono_ms, offset_ms })
     }
 
+    /// Signs and stores `draft` with the phone's last location fix.
+    fn record(&self, mut draft: salur_core::store::Draft, mono_ms: u64) -> Result<ReceiptInfo, SalurError> {
+        draft.location = GeoFix::at(self.location_fix().as_ref(), mono_ms);
+        let signed = self.store.record(self.signer.as_ref(), draft)?;
+        Ok(ReceiptInfo::new(signed.receipt.id.clone(), signed.receipt.seq, signed.bytes))
+    }
+
+    /// The draft of a receipt for a recipient of the phone's roster.
     #[allow(clippy::too_many_arguments)]
-    fn record(
+    fn draft(
         &self,
         roster_id: &str,
         recipient: &str,
@@ -282,13 +290,11 @@ impl Phone {
         crop: Option<Vec<u8>>,
         mono_ms: u64,
         received_in_full: Option<bool>,
-    ) -> Result<ReceiptInfo, SalurError> {
+    ) -> Result<salur_core::store::Draft, SalurError> {
         let r = self.store.recipient(roster_id, &recipient_ref(recipient)?)?;
         let mut draft = doorstep::draft(&r, outcome, evidence, crop, self.times(mono_ms)?);
-        draft.location = GeoFix::at(self.location_fix().as_ref(), mono_ms);
         draft.received_in_full = received_in_full;
-        let signed = self.store.record(self.signer.as_ref(), draft)?;
-        Ok(ReceiptInfo::new(signed.receipt.id.clone(), signed.receipt.seq, signed.bytes))
+        Ok(draft)
     }
 
     fn location_fix(&self) -> Option<GeoFix> {
@@ -601,16 +607,8 @@ impl Phone {
             )
             .into());
         }
-        let c = &check.inner;
-        let recorded = self.record(
-            &roster_id,
-            &recipient_ref,
-            Outcome::Paid,
-            Some(c.evidence.clone()),
-            Some(c.crop_jpeg.clone()),
-            mono_ms,
-            Some(true),
-        );
+        let times = self.times(mono_ms);
+        let recorded = times.and_then(|t| self.record(doorstep::paid_draft(&r, check.inner.clone(), t), mono_ms));
         if recorded.is_err() {
             // Nothing was recorded (disk full, unknown recipient): the check may still pay once.
             check.spent.store(false, std::sync::atomic::Ordering::SeqCst);
@@ -643,7 +641,10 @@ impl Phone {
         let evidence =
             doorstep::override_evidence(supervisor_id.trim(), reason.trim(), code.into(), Some(&approval_code), last);
         let crop = last.map(|c| c.crop_jpeg.clone());
-        self.record(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms, Some(true))
+        self.record(
+            self.draft(&roster_id, &recipient_ref, Outcome::Paid, Some(evidence), crop, mono_ms, Some(true))?,
+            mono_ms,
+        )
     }
 
     /// Records a recipient found ineligible (the aid goes back for reallocation).
@@ -662,7 +663,9 @@ impl Phone {
             IneligibleKind::NotMeetingCriteria => IneligibleReason::NotMeetingCriteria,
             IneligibleKind::Other => IneligibleReason::Other,
         };
-        self.record(&roster_id, &recipient_ref, Outcome::Ineligible { reason, note }, None, None, mono_ms, None)
+        let draft =
+            self.draft(&roster_id, &recipient_ref, Outcome::Ineligible { reason, note }, None, None, mono_ms, None)?;
+        self.record(draft, mono_ms)
     }
 
     /// Records that nobody was home.
@@ -672,7 +675,7 @@ impl Phone {
         recipient_ref: String,
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
-        self.record(&roster_id, &recipient_ref, Outcome::NotHome, None, None, mono_ms, None)
+        self.record(self.draft(&roster_id, &recipient_ref, Outcome::NotHome, None, None, mono_ms, None)?, mono_ms)
     }
 
     /// Records that the recipient refused the aid.
@@ -682,7 +685,7 @@ impl Phone {
         recipient_ref: String,
         mono_ms: u64,
     ) -> Result<ReceiptInfo, SalurError> {
-        self.record(&roster_id, &recipient_ref, Outcome::Refused, None, None, mono_ms, None)
+        self.record(self.draft(&roster_id, &recipient_ref, Outcome::Refused, None, None, mono_ms, None)?, mono_ms)
     }
 
     /// Whether the device's whole receipt chain verifies.

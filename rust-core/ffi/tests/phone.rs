@@ -1,6 +1,7 @@
 //! The Phone object as Kotlin calls it, against the real server on a loopback socket (a real
 //! SQLite file): the worker's assigned rosters, the override challenge and its approval code, the
-//! checks before an override is signed, "received in full", and the location fix on receipts.
+//! checks before an override is signed, "received in full", the location fix on receipts, and who
+//! in a recipient's KK may collect for them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::sync::Arc;
 use salur_core::keys::{Signer as _, SoftwareSigner};
 use salur_core::receipt::Method;
 use salur_ffi::{
-    DataKeyProvider, DeviceSigner, DeviceState, ErrorKind, GeoFix, OverrideApproval, OverrideReason, Phone, SalurError,
-    ServerConfig,
+    DataKeyProvider, DeviceSigner, DeviceState, ErrorKind, FaceEngine, GeoFix, KkLookup, OverrideApproval,
+    OverrideReason, Phone, SalurError, ServerConfig,
 };
 use salur_server::domain::devices::DeviceStatus;
 use salur_server::domain::roster::RosterRow;
@@ -60,13 +61,17 @@ fn kind(e: SalurError) -> (ErrorKind, bool) {
 #[test]
 fn assigned_rosters_override_approval_received_in_full_and_location_against_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let secret = salur_core::approval::new_secret().unwrap();
     let (db, url) = rt.block_on(async {
         let db = Db::open(&dir.path().join("server")).await.unwrap();
         for r in [
             row("3171010101900001", "Siti", "blt-ffi-1", "pos-1", 600_000),
-            row("3171010101900002", "Budi", "blt-ffi-1", "pos-1", 400_000),
+            RosterRow {
+                kk_members: Some("3171010101900021:Sri Santoso".into()),
+                ..row("3171010101900002", "Budi", "blt-ffi-1", "pos-1", 400_000)
+            },
             row("3171010101900003", "Wati", "blt-ffi-2", "pos-2", 600_000),
         ] {
             db.put_recipient(&r, None).await.unwrap();
@@ -107,6 +112,28 @@ fn assigned_rosters_override_approval_received_in_full_and_location_against_a_re
     rt.block_on(phone.refresh_roster("blt-ffi-1".into())).unwrap();
     let list = phone.roster("blt-ffi-1".into(), String::new(), None).unwrap();
     let (budi, siti) = (&list[0].recipient_ref, &list[1].recipient_ref);
+
+    // A family member: Budi's daughter is in his KK (the roster brought it), nobody else's.
+    let kk = |r: &str, nik: &str| phone.find_kk_member("blt-ffi-1".into(), r.into(), nik.into()).unwrap();
+    let KkLookup::Member { member_ref, name } = kk(budi, "3171 0101 0190 0021") else { panic!("not found in the KK") };
+    assert_eq!(name, "Sri Santoso");
+    assert_eq!(member_ref.len(), 32, "a 16-byte reference, hex");
+    assert_eq!(kk(siti, "3171010101900021"), KkLookup::NotInKk);
+    assert_eq!(kk(budi, "3171010101900002"), KkLookup::RecipientThemself);
+    assert_eq!(kk(budi, "12345"), KkLookup::NotANik);
+    // Only a member may start a proxy visit; a kuasa photo too small to read is refused.
+    let engine = FaceEngine::from_dir(root.join("models").display().to_string(), 320).unwrap();
+    let card = std::fs::read(root.join("test-vectors/liveness/motion/lp_d12/0060.jpg")).unwrap();
+    let page = std::fs::read(root.join("test-vectors/faces/noface/sklearn_china.jpg")).unwrap();
+    let start = |r: &str, nik: &str, kuasa: &[u8]| {
+        phone.start_proxy_visit(engine.clone(), "blt-ffi-1".into(), r.into(), nik.into(), card.clone(), kuasa.to_vec())
+    };
+    let outsider = start(siti, "3171010101900021", &page).err().unwrap();
+    let SalurError::Failed { kind: outsider_kind, detail, .. } = outsider;
+    assert_eq!(outsider_kind, ErrorKind::InvalidArgument);
+    assert!(detail.contains("not in the recipient's KK"), "{detail}");
+    assert_eq!(kind(salur_ffi::kuasa_photo(page.clone()).unwrap_err()).0, ErrorKind::InvalidArgument);
+    assert!(start(budi, "3171010101900021", &page).is_err(), "the small photo is refused at the start too");
 
     // The challenge is bound to this device, roster, recipient and reason.
     let challenge =

@@ -10,7 +10,7 @@ mod proxy;
 mod visit;
 
 pub use letter::{open_letter, LetterOpening};
-pub use proxy::{find_member, ProxyLookup};
+pub use proxy::{find_member, kuasa_photo, ProxyLookup, KUASA_MAX_SIDE, KUASA_MIN_SIDE};
 pub use visit::{Against, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
 
 use crate::error::Result;
@@ -139,6 +139,16 @@ pub fn may_pay(check: &FaceCheck, recipient: &Recipient, standing: crate::receip
         return refuse("no live check passed on this capture: run the live visit (or a supervisor override)");
     }
     Ok(())
+}
+
+/// The draft of a payment on an accepted check (see [`may_pay`]): its evidence, face crop and,
+/// on a proxy collection, the surat kuasa photo its evidence names; the recipient confirmed
+/// receiving the amount in full.
+pub fn paid_draft(recipient: &Recipient, check: FaceCheck, time: Times) -> Draft {
+    let mut d = draft(recipient, Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time);
+    d.kuasa_jpeg = check.kuasa_jpeg;
+    d.received_in_full = Some(true);
+    d
 }
 
 /// The draft of a receipt for `recipient` (with the evidence and its face crop, when there is

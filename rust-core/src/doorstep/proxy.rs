@@ -29,3 +29,34 @@ pub fn find_member(store: &Store, roster_id: &str, recipient: &[u8], nik: &str) 
     }
     Ok(r.household.into_iter().find(|m| m.nik == typed).map_or(ProxyLookup::NotInKk, ProxyLookup::Member))
 }
+
+/// Longest side kept of a surat kuasa photo: a handwritten A4 page stays legible, and a 12 MP
+/// camera file shrinks to a few hundred kilobytes (kept as little as the audit needs).
+pub const KUASA_MAX_SIDE: u32 = 1600;
+/// Shortest side accepted: below this the signature and the names cannot be read.
+pub const KUASA_MIN_SIDE: u32 = 480;
+
+/// The surat kuasa photo as the receipt keeps it: the camera's JPEG or PNG decoded (bounded),
+/// refused when too small to read, scaled to [`KUASA_MAX_SIDE`] and encoded once as JPEG, so the
+/// signed hash names exactly the bytes the phone seals and uploads.
+pub fn kuasa_photo(bytes: &[u8]) -> Result<Vec<u8>> {
+    let img = crate::face::decode_image(bytes)?;
+    let (w, h) = img.dimensions();
+    if w.min(h) < KUASA_MIN_SIDE {
+        return Err(crate::Error::InvalidArgument(format!(
+            "the surat kuasa photo is {w}x{h}: photograph the whole letter closer (at least {KUASA_MIN_SIDE} px a side)"
+        )));
+    }
+    let img = if w.max(h) > KUASA_MAX_SIDE {
+        let scale = f64::from(KUASA_MAX_SIDE) / f64::from(w.max(h));
+        let size = |x: u32| ((f64::from(x) * scale).round() as u32).max(1);
+        image::imageops::resize(&img, size(w), size(h), image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .map_err(|e| crate::Error::InvalidArgument(format!("cannot encode the surat kuasa photo: {e}")))?;
+    Ok(out)
+}

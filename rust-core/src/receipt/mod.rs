@@ -9,12 +9,14 @@
 mod cbor;
 mod chain;
 mod cose;
+mod qr;
 
 use serde::{Deserialize, Serialize};
 
 pub use cbor::{decode_payload, encode_payload, payload_json};
 pub use chain::{verify_chain, ChainBreak, ChainReport};
 pub use cose::{sign, verify, SignedReceipt};
+pub use qr::{from_qr_text, qr_modules, qr_text, MAX_QR_RECEIPT, QR_PREFIX};
 
 /// Receipt format version written by this build: 2 adds the live-person check's record
 /// ([`Evidence::live`]). Version 1 receipts still verify.

@@ -83,6 +83,9 @@ open class SalurApp : Application() {
     /** The camera behind the doorstep screen's preview. */
     open fun camera(activity: Activity, preview: TextureView): FrameSource = CameraFrames(activity, preview)
 
+    /** The Bluetooth slip printer (the tests record what it writes). */
+    open fun slipPrinter(context: android.content.Context): id.salur.app.platform.SlipPrinter = id.salur.app.platform.SlipPrinter(context)
+
     open fun databasePath(): String = getDatabasePath("salur.db").apply { parentFile?.mkdirs() }.path
 
     /** Background upload after each disbursement and every few hours. */

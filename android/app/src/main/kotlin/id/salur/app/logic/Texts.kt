@@ -1,6 +1,7 @@
 package id.salur.app.logic
 
 import id.salur.core.ErrorKind
+import id.salur.core.KkLookup
 import id.salur.core.LetterProblem
 import id.salur.core.LiveFailure
 import id.salur.core.LiveHint
@@ -118,9 +119,43 @@ class Texts(private val english: Boolean) {
         LetterProblem.NO_PROGRAMME_KEY -> t("Ponsel belum punya kunci program untuk daftar ini: perbarui daftar saat ada sinyal",
             "The phone has no programme key for this roster: refresh the roster when there is signal")
     }
+    val proxyCollect = t("Diambil anggota keluarga (surat kuasa)", "Collected by a family member (power of attorney)")
+    val proxyIntro = t("Hanya anggota KK penerima yang membawa surat kuasa bertanda tangan penerima dan e-KTP sendiri. Ketik NIK dari e-KTP yang ditunjukkan.",
+        "Only a member of the recipient's KK with a surat kuasa signed by the recipient and their own e-KTP. Type the NIK from the e-KTP shown.")
+    val proxyNik = t("NIK di e-KTP anggota keluarga", "NIK on the family member's e-KTP")
+    val proxyFind = t("Periksa di KK", "Check in the KK")
+    val photoKuasa = t("Foto surat kuasa", "Photograph the surat kuasa")
+    val kuasaTaken = t("Surat kuasa difoto. Sekarang foto e-KTP anggota keluarga", "Surat kuasa photographed. Now photograph the family member's e-KTP")
+    val kuasaUnreadable = t("Foto surat kuasa tidak terbaca: foto seluruh surat lebih dekat, di tempat terang",
+        "The surat kuasa photo cannot be read: photograph the whole letter closer, in good light")
+    val photoMemberEktp = t("Foto e-KTP anggota keluarga", "Photograph the family member's e-KTP")
+    fun proxyCollecting(name: String) = t("Diambil oleh anggota keluarga: $name (surat kuasa)", "Collected by a family member: $name (power of attorney)")
+    fun proxyFaceInOval(name: String) = t("Posisikan wajah $name di dalam oval", "Place $name's face in the oval")
+
+    /** Who the typed NIK is for this recipient, and what to do next. */
+    fun kkLookup(l: KkLookup) = when (l) {
+        is KkLookup.Member -> t("Di KK penerima: ${l.name}. Cocokkan nama dengan e-KTP, lalu foto surat kuasa",
+            "In the recipient's KK: ${l.name}. Compare the name with the e-KTP, then photograph the surat kuasa")
+        KkLookup.NotANik -> t("NIK harus 16 angka: ketik ulang dari e-KTP", "A NIK is 16 digits: type it again from the e-KTP")
+        KkLookup.RecipientThemself -> t("Itu NIK penerima sendiri: periksa wajah penerima, tanpa surat kuasa",
+            "That is the recipient's own NIK: check the recipient's face, no surat kuasa needed")
+        KkLookup.NotInKk -> t("BUKAN anggota KK penerima: tidak boleh mengambil. Jangan bayar; penerima datang sendiri atau kunjungi lagi",
+            "NOT a member of the recipient's KK: may not collect. Do not pay; the recipient comes in person or visit again")
+    }
     val receiptCodeIntro = t("Bacakan kode tanda terima ini kepada penerima (atau cetak):",
         "Read this receipt code to the recipient (or print it):")
     val done = t("Selesai", "Done")
+    val printSlip = t("Cetak tanda terima", "Print the receipt slip")
+    val printing = t("Mencetak…", "Printing…")
+    val printed = t("Tanda terima tercetak: serahkan kepada penerima", "Slip printed: hand it to the recipient")
+    val noPrinter = t("Belum ada printer terpasang: pasangkan printer Bluetooth di Pengaturan ponsel, atau bacakan kodenya",
+        "No printer paired: pair the Bluetooth printer in the phone's Settings, or read the code out")
+    val printerUnreachable = t("Printer tidak terhubung: nyalakan printer, dekatkan, lalu coba lagi (pembayaran tetap tercatat)",
+        "The printer cannot be reached: switch it on, bring it close and try again (the payment stays recorded)")
+    val bluetoothNeeded = t("Izinkan Bluetooth untuk mencetak tanda terima", "Allow Bluetooth to print the slip")
+    val receiptQr = t("Kode QR tanda terima bertanda tangan", "Signed receipt QR code")
+    val receiptQrIntro = t("Penerima boleh memotret kode QR ini: tanda terima bertanda tangan yang bisa dicek tanpa internet",
+        "The recipient may photograph this QR code: the signed receipt, which can be checked without internet")
     fun checkAt(url: String) = t("Penerima bisa mengecek kode ini dan melapor jika uang kurang di $url",
         "The recipient can check this code, and report if the money was short, at $url")
     fun letterOpened(id: String) = t("Surat undangan $id sah", "Invitation letter $id is genuine")

@@ -16,13 +16,16 @@ import id.salur.app.logic.DoorstepFlow
 import id.salur.app.logic.DoorstepState
 import id.salur.app.logic.OverrideRequest
 import id.salur.app.platform.LocationFeed
+import id.salur.app.platform.SlipPrinter
 import id.salur.core.FaceCheck
 import id.salur.core.HeadMove
 import id.salur.core.IneligibleKind
+import id.salur.core.KkLookup
 import id.salur.core.LiveSession
 import id.salur.core.OverrideApproval
 import id.salur.core.OverrideReason
 import id.salur.core.ReceiptInfo
+import id.salur.core.ReceiptQr
 import id.salur.core.RecipientStatus
 
 /**
@@ -32,7 +35,9 @@ import id.salur.core.RecipientStatus
  * first-visit enrolment (with its own live check) when the phone has no reference. Paying shows
  * the amount large and asks the recipient to confirm they received it in full. Ineligible, not
  * home, refused; supervisor override with the supervisor's approval code. A recipient already
- * paid this period gets nothing but their receipt.
+ * paid this period gets nothing but their receipt. A member of the recipient's KK may collect
+ * for them: the NIK on their e-KTP must be in the KK, the surat kuasa is photographed, and their
+ * own e-KTP photo is the reference for their live face.
  */
 class DoorstepActivity : Screen() {
     private var camera: FrameSource? = null
@@ -51,6 +56,10 @@ class DoorstepActivity : Screen() {
     @Volatile private var hasReference = false
     @Volatile private var card: ByteArray? = null
     @Volatile private var enrolling = false
+    /** A family member collecting for the recipient (from the proxy panel): visits run against their e-KTP. */
+    @Volatile private var proxy: ProxyCollector? = null
+    // The proxy's first visit, started (and so checked) on the proxy panel; the camera thread takes it up.
+    @Volatile private var handoff: LiveSession? = null
     @Volatile private var paused = false
     // Set on the UI thread; the camera thread starts the new visit (the core call stays off the UI thread).
     @Volatile private var restart = false
@@ -97,6 +106,16 @@ class DoorstepActivity : Screen() {
         }
         // Enrolment is a live visit too: the person does the challenge, their face becomes the reference.
         val enrol = button(t.enrolFirstVisit) { enrolling = true; restart = true; hint.text = t.holdInOval }
+        val collector = label("", 20f).apply { setTextColor(WARNING); visibility = View.GONE }
+        lateinit var byProxy: View
+        lateinit var proxyPanel: View
+        proxyPanel = proxyPanel { p ->
+            listOf(ektp, enrol, proxyPanel, byProxy).forEach { it.visibility = View.GONE }
+            collector.text = t.proxyCollecting(p.name)
+            collector.visibility = View.VISIBLE
+            hint.text = t.proxyFaceInOval(p.name)
+        }.apply { visibility = View.GONE }
+        byProxy = button(t.proxyCollect) { proxyPanel.visibility = View.VISIBLE }
         val outcomes = LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
             addView(button(t.notHome) { record { app.phone.recordNotHome(roster, ref, now()) } })
@@ -107,7 +126,7 @@ class DoorstepActivity : Screen() {
             addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
             addView(oval, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
         }
-        val faceControls = listOf(cameraPart, hint, confirm, ektp, enrol, overrideButton, cannotTurn, outcomes)
+        val faceControls = listOf(collector, cameraPart, hint, confirm, ektp, enrol, byProxy, overrideButton, cannotTurn, outcomes)
         setContentView(column(
             label(intent.getStringExtra("name") ?: "", 24f),
             label(intent.getStringExtra("address") ?: "", 18f),
@@ -115,7 +134,7 @@ class DoorstepActivity : Screen() {
             label(intent.getStringExtra("letter_id")?.let(t::letterOpened) ?: "", 16f),
             // The amount due, large, for the recipient to read.
             label(t.amountDue, 18f), label(t.amount(amount), 40f).apply { contentDescription = "${t.amountDue} ${t.amount(amount)}" },
-            standing, permissionNote, askCamera, *faceControls.toTypedArray(),
+            standing, permissionNote, askCamera, *faceControls.toTypedArray(), proxyPanel,
         ))
         faceControls.forEach { it.visibility = View.GONE }
         camera = app.camera(this, preview)
@@ -132,7 +151,7 @@ class DoorstepActivity : Screen() {
             }
             standing.text = id.salur.app.logic.RosterSummary.label(t, item.status)
             hasReference = item.hasTemplate
-            faceControls.forEach { it.visibility = View.VISIBLE }
+            faceControls.filter { it !== collector }.forEach { it.visibility = View.VISIBLE }
             // The e-KTP photo and enrolment stand in for a missing reference only (the core refuses them otherwise).
             if (hasReference) listOf(ektp, enrol).forEach { it.visibility = View.GONE }
             else hint.text = "${t.captureEktp} / ${t.enrolFirstVisit}"
@@ -185,8 +204,15 @@ class DoorstepActivity : Screen() {
         if (paused || flow.state is DoorstepState.Matched) return
         val app = app()
         app.lock.touched(SystemClock.elapsedRealtime())
-        if (flow.visitEnded && !restart && capturedMs - endedAt < HOLD_VERDICT_MS) return
-        val fresh = restart || flow.visitEnded
+        val taken = handoff?.also {
+            handoff = null
+            visit?.close()
+            visit = it
+            flow.onNewVisit()
+            restart = false
+        }
+        if (taken == null && flow.visitEnded && !restart && capturedMs - endedAt < HOLD_VERDICT_MS) return
+        val fresh = taken == null && (restart || flow.visitEnded)
         restart = false
         val current = (if (fresh) null else visit) ?: runCatching { newVisit() }.getOrNull() ?: return
         val progress = runCatching { current.pushFrame(frame, capturedMs.toULong()) }
@@ -217,7 +243,9 @@ class DoorstepActivity : Screen() {
         val app = app()
         visit?.close()
         val ektp = card
+        val collector = proxy
         visit = when {
+            collector != null -> collector.start(app)
             enrolling -> app.phone.startEnrolment(app.engine, roster, ref)
             ektp != null -> app.phone.startEktpVisit(app.engine, roster, ref, ektp)
             hasReference -> app.phone.startVisit(app.engine, roster, ref)
@@ -253,11 +281,15 @@ class DoorstepActivity : Screen() {
         received = button(t.receivedInFull) {
             // One tap, one payment: disabled until the core answered (re-enabled on an error).
             received.isEnabled = false
-            core(status, { pay() to app().phone.checkUrl() }) { (receipt, checkUrl) ->
+            core(status, {
+                val receipt = pay()
+                // Recorded whatever happens next: a QR code that cannot be drawn leaves the code to read out.
+                Triple(receipt, app().phone.checkUrl(), runCatching { app().phone.receiptQr(receipt.id) }.getOrNull())
+            }) { (receipt, checkUrl, qr) ->
                 dialog.dismiss()
                 app().uploadSoon()
                 hint.text = t.paymentRecorded
-                showCode(receipt, checkUrl)
+                showCode(receipt, checkUrl, qr)
             }.invokeOnCompletion { if (!isFinishing) runOnUiThread { received.isEnabled = true } }
         }
         val view = column(label(t.amountDue, 20f), label(t.amount(amount), 44f), label(t.handOver, 18f), status, received)
@@ -266,17 +298,111 @@ class DoorstepActivity : Screen() {
         show(dialog)
     }
 
-    /** The receipt code the recipient keeps, large, to read aloud; the screen closes when done. */
-    private fun showCode(receipt: ReceiptInfo, checkUrl: String) {
+    /**
+     * The receipt code the recipient keeps, large, to read aloud, and the signed receipt's QR code
+     * to photograph (anyone can check it offline); the screen closes when done.
+     */
+    private fun showCode(receipt: ReceiptInfo, checkUrl: String, qr: ReceiptQr?) {
         val t = app().texts
         lateinit var dialog: AlertDialog
-        val view = column(
+        val printStatus = label("", 16f)
+        val views = listOfNotNull(
             label(t.paymentRecorded, 18f), label(t.receiptCodeIntro, 18f),
             label(receipt.code, 34f).apply { contentDescription = "${t.receiptTitle} ${receipt.code.toList().joinToString(" ")}" },
-            label(t.checkAt(checkUrl), 16f), button(t.done) { dialog.dismiss(); finish() },
+            label(t.checkAt(checkUrl), 16f),
+            qr?.let { label(t.receiptQrIntro, 16f) },
+            qr?.let { QrImage.view(this, it, t.receiptQr) },
+            printStatus, button(t.printSlip) { printSlip(receipt, printStatus) },
+            button(t.done) { dialog.dismiss(); finish() },
         )
+        val view = column(*views.toTypedArray())
         dialog = AlertDialog.Builder(this).setTitle(t.receiptTitle).setView(view).setCancelable(false).create()
         show(dialog)
+    }
+
+    /**
+     * A family member collects, under the camera preview (the worker sees what is photographed):
+     * the NIK from their e-KTP must be in the recipient's KK (the core says who it is), the worker
+     * compares the KK's name with the card, photographs the surat kuasa, then the member's e-KTP;
+     * the first visit against it starts here, so that a bad photo is told at once. [started] runs
+     * once the member's live check can begin.
+     */
+    private fun proxyPanel(started: (ProxyCollector) -> Unit): View {
+        val app = app()
+        val t = app.texts
+        val nik = field(t.proxyNik).apply { inputType = InputType.TYPE_CLASS_NUMBER }
+        val status = label("", 18f)
+        var member: KkLookup.Member? = null
+        var kuasa: ByteArray? = null
+        lateinit var photoKuasa: View
+        lateinit var photoCard: View
+        val find = button(t.proxyFind) {
+            member = null; kuasa = null
+            photoKuasa.isEnabled = false; photoCard.isEnabled = false
+            core(status, { app.phone.findKkMember(roster, ref, nik.text.toString()) }) { found ->
+                status.text = t.kkLookup(found)
+                status.setTextColor(if (found is KkLookup.Member) INK else WARNING)
+                member = found as? KkLookup.Member
+                photoKuasa.isEnabled = member != null
+            }
+        }
+        photoKuasa = button(t.photoKuasa) {
+            val still = camera?.still() ?: return@button
+            core(status, { runCatching { id.salur.core.kuasaPhoto(still) }.getOrNull() }) { kept ->
+                kuasa = kept
+                status.text = if (kept != null) t.kuasaTaken else t.kuasaUnreadable
+                status.setTextColor(if (kept != null) INK else WARNING)
+                photoCard.isEnabled = kept != null
+            }
+        }.apply { isEnabled = false }
+        photoCard = button(t.photoMemberEktp) {
+            val still = camera?.still() ?: return@button
+            val who = member ?: return@button
+            val letter = kuasa ?: return@button
+            val collector = ProxyCollector(nik.text.toString(), who.name, still, letter)
+            core(status, { collector.start(app) }) { first ->
+                proxy = collector
+                enrolling = false
+                card = null
+                handoff = first
+                started(collector)
+            }
+        }.apply { isEnabled = false }
+        return LinearLayout(this).apply {
+            orientation = LinearLayout.VERTICAL
+            listOf(label(t.proxyIntro, 18f), nik, find, status, photoKuasa, photoCard).forEach(::addView)
+        }
+    }
+
+    /** The family member collecting: the NIK typed from their e-KTP, their KK name, the card and the surat kuasa. */
+    private inner class ProxyCollector(val nik: String, val name: String, val card: ByteArray, val kuasa: ByteArray) {
+        fun start(app: id.salur.app.SalurApp): LiveSession = app.phone.startProxyVisit(app.engine, roster, ref, nik, card, kuasa)
+    }
+
+    /** Prints the recipient's slip on a paired Bluetooth printer (the one paired, or the one chosen). */
+    private fun printSlip(receipt: ReceiptInfo, status: TextView) {
+        val t = app().texts
+        val printer = app().slipPrinter(this)
+        if (!printer.allowed()) {
+            status.text = t.bluetoothNeeded
+            requestPermissions(SlipPrinter.PERMISSIONS, PRINT_PERMISSION_REQUEST)
+            return
+        }
+        val paired = printer.paired()
+        val postOffice = app().prefs.getString("post_office", "") ?: ""
+        fun printOn(device: android.bluetooth.BluetoothDevice) {
+            status.text = t.printing
+            core(status, { printer.print(device, app().phone.receiptSlip(receipt.id, postOffice)) }) { printed ->
+                status.text = if (printed) t.printed else t.printerUnreachable
+            }
+        }
+        when (paired.size) {
+            0 -> status.text = t.noPrinter
+            1 -> printOn(paired.single())
+            else -> show(AlertDialog.Builder(this).setTitle(t.printSlip)
+                .setItems(paired.map { @Suppress("MissingPermission") (it.name ?: it.address) }.toTypedArray()) { _, i -> printOn(paired[i]) }
+                .create())
+        }
     }
 
     private fun askIneligible() {
@@ -341,6 +467,7 @@ class DoorstepActivity : Screen() {
 
     companion object {
         private const val PERMISSION_REQUEST = 1
+        private const val PRINT_PERMISSION_REQUEST = 2
         /** How long a visit's verdict ("do not pay", "not live") stays before the next visit starts. */
         private const val HOLD_VERDICT_MS = 1_500L
         private val PERMISSIONS = arrayOf(Manifest.permission.CAMERA, *LocationFeed.PERMISSIONS)

@@ -57,6 +57,8 @@ class AppDayTest {
         World.serverUrl = server.url
         World.databasePath = File(server.work, "phone.db").path
         World.scene = Scene.Person
+        World.stills.clear()
+        World.printed.reset()
         shadowOf(app).grantPermissions(Manifest.permission.CAMERA)
     }
 
@@ -117,7 +119,7 @@ class AppDayTest {
      * The recipient confirms receiving it all; the screen then shows the receipt code to read
      * aloud (the code of the receipt the phone signed), and closes when the worker is done.
      */
-    private fun handOver(d: Activity): String {
+    private fun handOver(d: Activity, onReceipt: () -> Unit = {}): String {
         tap(button(dialogView(), t.receivedInFull))
         var code = ""
         waitUntil("the receipt code") {
@@ -126,9 +128,34 @@ class AppDayTest {
             code.isNotEmpty()
         }
         assertTrue(texts(dialogView()).any { it.contains("/cek") })
+        qrShown(code)
+        onReceipt()
         tap(button(dialogView(), t.done))
         waitUntil("closed") { d.isFinishing }
         return code
+    }
+
+    /**
+     * The receipt's QR code on the dialog: its drawn modules are the signed receipt's QR code, and
+     * that receipt verifies offline against the device key in the server's database.
+     */
+    private fun qrShown(code: String) {
+        val image = Robo.views(dialogView()).filterIsInstance<android.widget.ImageView>().single { it.contentDescription == t.receiptQr }
+        val bitmap = (image.drawable as android.graphics.drawable.BitmapDrawable).bitmap
+        val receipt = app.phone.roster(ROSTER, "", null).flatMap { app.phone.receiptsFor(ROSTER, it.recipientRef) }.single { it.code == code }
+        val qr = app.phone.receiptQr(receipt.id)
+        val side = qr.side.toInt()
+        val px = bitmap.width / (side + 2 * QrImage.QUIET)
+        assertEquals((side + 2 * QrImage.QUIET) * px, bitmap.width)
+        assertTrue("$px px a module", px >= QrImage.MIN_PX_PER_MODULE)
+        assertTrue("fits the screen", bitmap.width <= app.resources.displayMetrics.widthPixels)
+        for (y in 0 until side) for (x in 0 until side) {
+            val dark = bitmap.getPixel((QrImage.QUIET + x) * px + px / 2, (QrImage.QUIET + y) * px + px / 2) == android.graphics.Color.BLACK
+            assertEquals("module $x,$y", qr.modules[y * side + x].toInt() == 1, dark)
+        }
+        assertEquals(android.graphics.Color.WHITE, bitmap.getPixel(1, 1))
+        val checked = server.verifyReceipt(qr.text)
+        assertTrue(checked, checked.startsWith("valid:") && checked.contains(app.deviceId))
     }
 
     private fun dashboard() = server.admin("GET", "/v1/dashboard?roster=$ROSTER")
@@ -217,7 +244,22 @@ class AppDayTest {
         tap(confirm)
         // The recipient reads the amount and confirms they received it in full.
         assertTrue(texts(dialogView()).contains(t.amount(600_000)))
-        handOver(d)
+        val code = handOver(d) {
+            // No printer paired yet: told so. Then the one paired printer gets the slip.
+            shadowOf(app).grantPermissions(Manifest.permission.BLUETOOTH_CONNECT)
+            tap(button(dialogView(), t.printSlip))
+            assertTrue(texts(dialogView()).toString(), texts(dialogView()).contains(t.noPrinter))
+            val adapter = app.getSystemService(android.bluetooth.BluetoothManager::class.java).adapter
+            shadowOf(adapter).setEnabled(true)
+            shadowOf(adapter).setBondedDevices(setOf(org.robolectric.shadows.ShadowBluetoothDevice.newInstance("66:22:1B:0A:58:01")))
+            tap(button(dialogView(), t.printSlip))
+            waitUntil("printed: ${texts(dialogView())}") { texts(dialogView()).contains(t.printed) }
+        }
+        // What the printer received is the core's slip of this receipt: amount, code, check link.
+        val receipt = app.phone.roster(ROSTER, "", null).flatMap { app.phone.receiptsFor(ROSTER, it.recipientRef) }.single()
+        assertTrue(World.printed.toByteArray().contentEquals(app.phone.receiptSlip(receipt.id, "po-1")))
+        val slip = String(World.printed.toByteArray(), Charsets.US_ASCII)
+        assertTrue(slip, slip.contains(code) && slip.contains("Rp600.000") && slip.contains("/cek?kode="))
         assertEquals(1, app.uploadsAsked)
         sync()
         val board = dashboard()
@@ -303,6 +345,47 @@ class AppDayTest {
         assertTrue(signed, signed.contains("\"kind\":\"enrolled_template\""))
         sync()
         assertTrue(dashboard().contains("\"paid\":1"))
+    }
+
+    @Test
+    fun a_family_member_in_the_kk_collects_with_a_surat_kuasa_and_an_outsider_is_refused() {
+        val roster = roster()
+        val d = doorstep(roster, "Agus Salim")
+        tap(d, t.proxyCollect)
+        // A neighbour offers to collect: not in his KK.
+        type(d.window.decorView, t.proxyNik, "3171010101800099")
+        tap(d, t.proxyFind)
+        waitUntil("refused: ${hint(d)}") { shows(d, t.kkLookup(id.salur.core.KkLookup.NotInKk)) }
+        assertFalse("nothing to photograph for an outsider", button(d, t.photoKuasa).isEnabled)
+        // His own NIK: he would collect in person.
+        type(d.window.decorView, t.proxyNik, "3171010101800004")
+        tap(d, t.proxyFind)
+        waitUntil("the recipient himself") { shows(d, t.kkLookup(id.salur.core.KkLookup.RecipientThemself)) }
+        // His daughter, typed in groups as printed on her card.
+        type(d.window.decorView, t.proxyNik, ServerFixture.KK_DAUGHTER.chunked(4).joinToString(" "))
+        tap(d, t.proxyFind)
+        waitUntil("found in the KK: ${hint(d)}") { shows(d, "Sri Wahyuni") && button(d, t.photoKuasa).isEnabled }
+        // A photo too small to read is told so; then the whole letter, then her e-KTP.
+        World.stills.add(File(World.root, "test-vectors/faces/noface/sklearn_china.jpg"))
+        tap(d, t.photoKuasa)
+        waitUntil("unreadable: ${hint(d)}") { shows(d, t.kuasaUnreadable) }
+        assertFalse(button(d, t.photoMemberEktp).isEnabled)
+        World.stills.add(server.letterPages().getValue("Agus Salim"))
+        tap(d, t.photoKuasa)
+        waitUntil("the surat kuasa taken: ${hint(d)}") { shows(d, t.kuasaTaken) }
+        World.stills.add(File(World.root, "test-vectors/liveness/motion/lp_d12/0060.jpg"))
+        tap(d, t.photoMemberEktp)
+        waitUntil("her live check: ${hint(d)}") { shows(d, t.proxyCollecting("Sri Wahyuni")) }
+        val confirm = button(d, t.confirmPayment)
+        waitUntil("she is live and matches her e-KTP: ${hint(d)}", 120_000) { confirm.isEnabled }
+        tap(confirm)
+        handOver(d)
+        // The signed receipt names her (method proxy) and the surat kuasa photo's hash.
+        val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
+        assertTrue(signed, signed.contains("\"kind\":\"proxy\"") && signed.contains("\"kuasa_sha256\""))
+        sync()
+        val board = dashboard().replace(" ", "")
+        assertTrue(board, board.contains("\"paid\":1") && board.contains("\"proxy_paid\":1"))
     }
 
     @Test

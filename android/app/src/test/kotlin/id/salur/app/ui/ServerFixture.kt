@@ -10,7 +10,8 @@ import java.nio.file.Files
 
 /**
  * A real `salur serve` on loopback with its own SQLite file and a real roster imported by
- * `salur import-roster`: two rosters for worker pos-ui, one for someone else.
+ * `salur import-roster`: two rosters for worker pos-ui, one for someone else; Agus Salim's KK
+ * lists his daughter.
  */
 class ServerFixture {
     val work: File = Files.createTempDirectory("salur-ui").toFile()
@@ -24,14 +25,14 @@ class ServerFixture {
     private val faces = File(World.root, "test-vectors/faces")
 
     init {
-        val head = "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo\n"
-        fun row(nik: String, name: String, amount: Int, roster: String, worker: String, photo: String) =
-            "$nik,$name,Jl. Merdeka $nik,31,3171,317101,3171011001,po-1,$amount,$roster,$worker,$photo\n"
+        val head = "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id,photo,kk_members\n"
+        fun row(nik: String, name: String, amount: Int, roster: String, worker: String, photo: String, kk: String = "") =
+            "$nik,$name,Jl. Merdeka $nik,31,3171,317101,3171011001,po-1,$amount,$roster,$worker,$photo,$kk\n"
         csv.writeText(head +
             row("3171010101800001", "Siti Rahayu", 600000, ROSTER, WORKER, "../liveness/motion/lp_d12/0060.jpg") +
             row("3171010101800002", "Budi Santoso", 600000, ROSTER, WORKER, "same/fr_obama/1.jpg") +
             row("3171010101800003", "Dewi Lestari", 600000, ROSTER, WORKER, "") +
-            row("3171010101800004", "Agus Salim", 600000, ROSTER, WORKER, "") +
+            row("3171010101800004", "Agus Salim", 600000, ROSTER, WORKER, "", "$KK_DAUGHTER:Sri Wahyuni") +
             row("3171010101800005", "Rina Wati", 300000, "pkh-2026-q4", WORKER, "") +
             row("3171010101800006", "Joko Widodo", 600000, ROSTER, "pos-other", ""))
         run("import-roster", csv.path, "--photos", faces.path, "--data-dir", data.path)
@@ -93,6 +94,9 @@ class ServerFixture {
         return out
     }
 
+    /** `salur receipt verify` of a receipt QR text, against this server's database (offline). */
+    fun verifyReceipt(qr: String): String = run("receipt", "verify", qr, "--data-dir", data.path)
+
     /** An administrator's request; the body of the answer. */
     fun admin(method: String, path: String): String = adminCall(url, ADMIN, method, path)
 
@@ -122,5 +126,7 @@ class ServerFixture {
         const val ADMIN = "ui-test-admin"
         const val WORKER = "pos-ui"
         const val ROSTER = "blt-2026-12"
+        /** Agus Salim's daughter, in his KK (the roster lists her), who may collect for him. */
+        const val KK_DAUGHTER = "3171010101800021"
     }
 }

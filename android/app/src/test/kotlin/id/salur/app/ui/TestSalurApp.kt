@@ -6,6 +6,7 @@ import id.salur.app.SalurApp
 import id.salur.app.camera.FrameSource
 import id.salur.app.keys.AppSigner
 import id.salur.app.platform.Provisioning
+import id.salur.app.platform.SlipPrinter
 import id.salur.core.CameraFrame
 import id.salur.core.DataKeyProvider
 import id.salur.core.FaceEngine
@@ -32,8 +33,24 @@ class TestSalurApp : SalurApp() {
         if (activity is LetterScanActivity) PaperCamera(World.letter ?: error("World.letter: no letter in front of the camera"))
         else RecordedCamera(activity as DoorstepActivity, World.scene)
     override fun databasePath(): String = World.databasePath
+    override fun slipPrinter(context: android.content.Context): SlipPrinter = RecordingPrinter(context)
     override fun scheduleUploads() {}
     override fun uploadSoon() { uploadsAsked++ }
+}
+
+/**
+ * The real printer code over Robolectric's Bluetooth socket, whose output is kept: the bytes a
+ * paired printer would have received ([World.printed]).
+ */
+class RecordingPrinter(context: android.content.Context) : SlipPrinter(context) {
+    override fun socket(printer: android.bluetooth.BluetoothDevice): android.bluetooth.BluetoothSocket =
+        super.socket(printer).also { socket ->
+            org.robolectric.Shadows.shadowOf(socket).setOutputStream(object : java.io.PipedOutputStream() {
+                override fun write(b: ByteArray, off: Int, len: Int) { World.printed.write(b, off, len) }
+                override fun write(b: Int) { World.printed.write(b) }
+                override fun flush() {}
+            })
+        }
 }
 
 /** What the next test's app sees: the server, the phone's database file, the camera's scene. */
@@ -42,6 +59,10 @@ object World {
     var serverUrl = "http://127.0.0.1:9"
     var databasePath = ""
     var scene: Scene = Scene.Person
+    /** What the doorstep camera photographs next (a surat kuasa, an e-KTP), before its usual still. */
+    val stills = java.util.concurrent.ConcurrentLinkedQueue<File>()
+    /** What the paired Bluetooth printer received. */
+    val printed = java.io.ByteArrayOutputStream()
     /** The letter page held in front of the camera on the letter scan screen. */
     var letter: File? = null
     val dataKey: DataKeyProvider = FixedDataKey()
@@ -135,7 +156,7 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
         thread = null
     }
 
-    override fun still(): ByteArray? = when (scene) {
+    override fun still(): ByteArray? = World.stills.poll()?.readBytes() ?: when (scene) {
         is Scene.Picture -> scene.file.readBytes()
         Scene.Person -> File(World.root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes()
     }
