@@ -45,7 +45,8 @@ import java.time.Duration
  * The screens are in Bahasa Indonesia, as on a worker's phone.
  */
 @RunWith(RobolectricTestRunner::class)
-@Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "in-rID")
+// A low-end phone: 720 x 1280 px.
+@Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "in-rID-w360dp-h640dp-xhdpi")
 class AppDayTest {
     private lateinit var server: ServerFixture
     private val t = Texts(english = false)
