@@ -26,3 +26,12 @@ pub mod store;
 pub mod sync;
 
 pub use error::{Error, ErrorKind, FaceBox, Result};
+
+// glibc's allocator gives the models' large scratch buffers back to the system after an inference
+// and takes the page faults again on the next; mimalloc keeps them (docs/performance.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The global allocator this build runs on (`mimalloc` or `system`), for the benchmarks' tables.
+pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "system" };

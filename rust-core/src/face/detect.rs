@@ -4,7 +4,7 @@ use image::RgbImage;
 use serde::Serialize;
 use tract_onnx::prelude::*;
 
-use super::models::{self, Plan, YUNET};
+use super::models::{self, Plan, RunSettings, YUNET};
 use super::resize;
 use crate::error::{Error, FaceBox, Result};
 
@@ -35,14 +35,14 @@ pub(crate) struct Detector {
 
 impl Detector {
     /// Loads YuNet for a `size` x `size` input (a multiple of 32, e.g. 320 or 640).
-    pub(crate) fn load(bytes: &[u8], size: u32) -> Result<Self> {
+    pub(crate) fn load(bytes: &[u8], size: u32, settings: RunSettings) -> Result<Self> {
         if !(64..=1920).contains(&size) || !size.is_multiple_of(32) {
             return Err(Error::InvalidArgument(format!(
                 "detector input size {size} must be a multiple of 32 between 64 and 1920"
             )));
         }
         let s = size as usize;
-        Ok(Self { plan: models::load(&YUNET, bytes, &[1, 3, s, s])?, size })
+        Ok(Self { plan: models::load(&YUNET, bytes, &[1, 3, s, s], settings)?, size })
     }
 
     /// The square input size the model runs at.
@@ -69,8 +69,8 @@ impl Detector {
     }
 }
 
-struct Letterboxed {
-    tensor: Tensor,
+pub(super) struct Letterboxed {
+    pub(super) tensor: Tensor,
     scale_x: f32,
     scale_y: f32,
 }
@@ -78,7 +78,7 @@ struct Letterboxed {
 /// Shrinks the image so its longer side fits `size` (never enlarges: YuNet misses faces blown up
 /// past its largest anchors), pads right and bottom with black, and lays it
 /// out as a BGR planar 0..255 tensor (what OpenCV's `FaceDetectorYN` feeds the model).
-fn letterbox(img: &RgbImage, size: u32) -> Letterboxed {
+pub(super) fn letterbox(img: &RgbImage, size: u32) -> Letterboxed {
     let (w, h) = img.dimensions();
     // f64 and round-half-up, the same arithmetic as scripts/reference_models.py: YuNet's boxes move
     // by several pixels when the shrunk image is one row taller or shorter.

@@ -55,6 +55,8 @@ pub struct FaceConfig {
     pub min_sharpness: f32,
     /// Head turns beyond this many degrees make a failed match a retry.
     pub max_yaw_deg: f32,
+    /// Intra-op threads per inference (1 to [`models::MAX_THREADS`]; 1 runs on the caller's thread).
+    pub threads: usize,
 }
 
 impl Default for FaceConfig {
@@ -69,6 +71,7 @@ impl Default for FaceConfig {
             min_brightness: 40.0,
             min_sharpness: 15.0,
             max_yaw_deg: 35.0,
+            threads: 1,
         }
     }
 }
@@ -89,6 +92,13 @@ pub enum FacePick {
 /// Smallest face a reference photo still gives a template from: a registry photo is what it
 /// is; below this YuNet's landmarks are too coarse to align.
 pub const REFERENCE_MIN_FACE_PX: f32 = 24.0;
+
+/// Square input of the second, small detector that follows a face between camera frames (at the
+/// app's 320 input and 640x480 frames it sees a 384-pixel square of the frame, at 0.36 of the cost).
+pub const TRACK_INPUT: u32 = 192;
+
+/// The smallest region followed around the last face box, in box sides (YuNet needs the context).
+pub const TRACK_REGION: f32 = 1.6;
 
 /// One face taken from one image, ready to compare.
 #[derive(Debug, Clone)]
@@ -150,6 +160,7 @@ fn main_face(faces: &[Detection], pick: FacePick, width: u32, height: u32) -> Op
 /// The face engine: both models loaded and optimized, plus its settings.
 pub struct FaceEngine {
     detector: Detector,
+    tracker: Detector,
     recognizer: Recognizer,
     config: FaceConfig,
     model_sha256: [u8; 32],
@@ -158,11 +169,13 @@ pub struct FaceEngine {
 impl FaceEngine {
     /// Loads the models from the two ONNX files' bytes, checking their SHA-256.
     pub fn from_bytes(yunet: &[u8], sface: &[u8], config: FaceConfig) -> Result<Self> {
-        let detector = Detector::load(yunet, config.detector_size)?;
-        let recognizer = Recognizer::load(sface)?;
+        let settings = models::RunSettings { threads: config.threads, ..models::RunSettings::default() };
+        let detector = Detector::load(yunet, config.detector_size, settings)?;
+        let tracker = Detector::load(yunet, TRACK_INPUT.min(config.detector_size), settings)?;
+        let recognizer = Recognizer::load(sface, settings)?;
         let mut model_sha256 = [0u8; 32];
         model_sha256.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, sface).as_ref());
-        Ok(Self { detector, recognizer, config, model_sha256 })
+        Ok(Self { detector, tracker, recognizer, config, model_sha256 })
     }
 
     /// Loads the models from a folder holding the two files under their `models/` names.
@@ -192,6 +205,36 @@ impl FaceEngine {
     /// All faces in the image, best score first.
     pub fn detect(&self, img: &RgbImage) -> Result<Vec<Detection>> {
         self.detector.detect(img, self.config.detection_threshold, self.config.nms_threshold)
+    }
+
+    /// Faces in a region around `last` (a face box of the previous frame), found by the small
+    /// [`TRACK_INPUT`] detector at the same pixel scale as a whole-frame search (so landmarks are
+    /// as precise), in `img`'s pixels, best first. `None` when following cannot save anything (the
+    /// face too large for the region at this scale, or the region as large as the frame): search
+    /// the whole frame with [`Self::detect`]. Empty when the face left the region.
+    pub fn detect_near(&self, img: &RgbImage, last: &FaceBox) -> Result<Option<Vec<Detection>>> {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        let scale = (self.detector.size() as f32 / w.max(h)).min(1.0);
+        let side = self.tracker.size() as f32 / scale;
+        let face_side = last.width.max(last.height);
+        if !face_side.is_finite() || side < TRACK_REGION * face_side || side >= w.max(h) {
+            return Ok(None);
+        }
+        // A side x side square centred on the face, moved inside the frame where it pokes out.
+        let place = |centre: f32, len: f32| (centre - side / 2.0).clamp(0.0, (len - side).max(0.0));
+        let (x0, y0) = (place(last.x + last.width / 2.0, w) as u32, place(last.y + last.height / 2.0, h) as u32);
+        let (rw, rh) = ((side as u32).min(img.width() - x0), (side as u32).min(img.height() - y0));
+        let region = image::imageops::crop_imm(img, x0, y0, rw, rh).to_image();
+        let mut found = self.tracker.detect(&region, self.config.detection_threshold, self.config.nms_threshold)?;
+        for d in &mut found {
+            d.bbox.x += x0 as f32;
+            d.bbox.y += y0 as f32;
+            for p in &mut d.landmarks {
+                p[0] += x0 as f32;
+                p[1] += y0 as f32;
+            }
+        }
+        Ok(Some(found))
     }
 
     /// Quality of one detected face in `img` (the image it was detected in).

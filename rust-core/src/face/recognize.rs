@@ -4,7 +4,7 @@ use image::RgbImage;
 use tract_onnx::prelude::*;
 
 use super::align::CROP_SIZE;
-use super::models::{self, Plan, SFACE};
+use super::models::{self, Plan, RunSettings, SFACE};
 use crate::error::{Error, Result};
 
 /// Length of an SFace embedding.
@@ -17,9 +17,9 @@ pub(crate) struct Recognizer {
 
 impl Recognizer {
     /// Loads SFace for one 112x112 crop at a time.
-    pub(crate) fn load(bytes: &[u8]) -> Result<Self> {
+    pub(crate) fn load(bytes: &[u8], settings: RunSettings) -> Result<Self> {
         let s = CROP_SIZE as usize;
-        Ok(Self { plan: models::load(&SFACE, bytes, &[1, 3, s, s])? })
+        Ok(Self { plan: models::load(&SFACE, bytes, &[1, 3, s, s], settings)? })
     }
 
     /// L2-normalized embedding of an aligned crop.
@@ -31,14 +31,7 @@ impl Recognizer {
         if crop.dimensions() != (CROP_SIZE, CROP_SIZE) {
             return Err(Error::InvalidArgument(format!("crop must be {s}x{s}")));
         }
-        let mut data = vec![0f32; 3 * s * s];
-        for (x, y, px) in crop.enumerate_pixels() {
-            let i = y as usize * s + x as usize;
-            for c in 0..3 {
-                data[c * s * s + i] = f32::from(px.0[c]);
-            }
-        }
-        let input = Tensor::from_shape(&[1, 3, s, s], &data).expect("shape matches data");
+        let input = Tensor::from_shape(&[1, 3, s, s], &planar_rgb(crop)).expect("shape matches data");
         let out = models::run(&self.plan, &SFACE, input)?;
         let v = out
             .first()
@@ -47,6 +40,18 @@ impl Recognizer {
             .ok_or_else(|| Error::Model { model: SFACE.id.into(), detail: "unexpected output".into() })?;
         normalize(v).ok_or_else(|| Error::Model { model: SFACE.id.into(), detail: "zero embedding".into() })
     }
+}
+
+/// The crop as planar RGB 0..255, the model's input layout.
+pub(super) fn planar_rgb(crop: &RgbImage) -> Vec<f32> {
+    let s = crop.width() as usize * crop.height() as usize;
+    let mut data = vec![0f32; 3 * s];
+    for (i, px) in crop.pixels().enumerate() {
+        for c in 0..3 {
+            data[c * s + i] = f32::from(px.0[c]);
+        }
+    }
+    data
 }
 
 /// Scales `v` to unit length; `None` for a zero or non-finite vector.

@@ -433,6 +433,23 @@ impl ChallengeSession {
         }
     }
 
+    /// The faces of this frame: near the last one at the tracker's input while it is being
+    /// followed, the whole frame at the first frame, every `full_frame_every`-th and when it is lost.
+    /// After a frame with two faces the next is searched whole, to confirm or clear it. Returns the
+    /// faces and whether the whole frame was searched.
+    fn find_faces(&self, face: &FaceEngine, img: &RgbImage, t_ms: u64) -> Result<(Vec<Detection>, bool)> {
+        let every = self.cfg.full_frame_every.max(1);
+        if let Some((last, seen)) = self.last_face {
+            let due = self.frames.is_multiple_of(every) || self.multi_run > 0;
+            if !due && t_ms.saturating_sub(seen) <= self.cfg.max_gap_ms {
+                if let Some(near) = face.detect_near(img, &last)?.filter(|n| !n.is_empty()) {
+                    return Ok((near, false));
+                }
+            }
+        }
+        Ok((face.detect(img)?, true))
+    }
+
     fn progress(&self, hint: Hint) -> ChallengeState {
         ChallengeState::InProgress { step: self.step(), hint }
     }
@@ -467,7 +484,7 @@ impl ChallengeSession {
         if self.frames > self.cfg.max_frames {
             return Ok(self.fail(FailReason::TooManyFrames));
         }
-        let faces = face.detect(img)?;
+        let (faces, whole_frame) = self.find_faces(face, img, t_ms)?;
         let lost = |s: &Self| {
             s.reference.is_some() && s.last_face.is_some_and(|(_, seen)| t_ms.saturating_sub(seen) > s.cfg.max_gap_ms)
         };
@@ -488,7 +505,10 @@ impl ChallengeSession {
             }
             return Ok(self.progress(Hint::OneFaceOnly));
         }
-        self.multi_run = 0;
+        // Only a whole frame can say the second face is gone (a region around ours cannot).
+        if whole_frame {
+            self.multi_run = 0;
+        }
         let moved = self.last_face.map(|(prev, _)| box_jump(&prev, &main.bbox));
         if let Some((jump, scale)) = moved {
             if self.reference.is_some() && (jump > self.cfg.max_box_jump || scale > self.cfg.max_box_scale) {

@@ -91,7 +91,7 @@ pub(crate) struct Model {
 impl Model {
     pub(crate) fn load(spec: &'static ModelSpec, bytes: &[u8]) -> Result<Self> {
         let p = PATCH as usize;
-        Ok(Self { plan: models::load(spec, bytes, &[1, 3, p, p])?, spec })
+        Ok(Self { plan: models::load(spec, bytes, &[1, 3, p, p], models::RunSettings::default())?, spec })
     }
 
     /// Raw logits for one 80x80 RGB patch (fed as BGR planes, 0..255).
