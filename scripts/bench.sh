@@ -4,7 +4,7 @@
 # for docs/performance.md, with the CPU it ran on.
 #
 #   scripts/bench.sh           every table: the pipeline, the speed levers before/after, the
-#                              allocator, 1 and 2 threads, the doorstep sequence (about 15 min here)
+#                              allocator, 1 and 2 threads, the doorstep sequence (about 12 min here)
 #   scripts/bench.sh --quick   the two summary lines only (whole verify, doorstep sequence)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +13,8 @@ target=$CARGO_TARGET_DIR
 quick=false
 [ "${1:-}" = "--quick" ] && quick=true
 python3 -c 'import cv2, onnxruntime, onnx' 2>/dev/null || pip install -q -r scripts/requirements-reference.txt
-# The product binaries run on mimalloc (the CLI and the app's library turn the feature on).
-bench() { cargo bench -p salur-core --features mimalloc "$@" >&2; }
+# --workspace: the same features as the test build, so nothing but the bench targets is rebuilt.
+bench() { cargo bench --workspace "$@" >&2; }
 
 if $quick; then
   echo "== tract (criterion): whole verify, doorstep sequence" >&2
@@ -23,16 +23,16 @@ if $quick; then
   echo "== onnxruntime / OpenCV" >&2
   OMP_NUM_THREADS=1 python3 scripts/bench-reference.py --quick --runs 20 > "$target/bench-reference-quick.json"
 else
-  echo "== tract (criterion), system allocator: the allocator's before" >&2
-  cargo bench -p salur-core --bench face -- 'face/verify_640$' --save-baseline system >&2
   echo "== tract (criterion)" >&2
   bench --bench face -- --save-baseline quick
   bench --bench liveness -- 'doorstep/' --save-baseline quick
+  echo "== tract (criterion) on mimalloc instead of the system allocator (rebuilds salur-core)" >&2
+  cargo bench -p salur-core --features mimalloc --bench face -- 'face/verify_640$' --save-baseline mimalloc >&2
   echo "== onnxruntime / OpenCV, 1 and 2 threads" >&2
   OMP_NUM_THREADS=1 python3 scripts/bench-reference.py > "$target/bench-reference.json"
   OMP_NUM_THREADS=1 python3 scripts/bench-reference.py --quick --runs 20 > "$target/bench-reference-quick.json"
   OMP_NUM_THREADS=2 python3 scripts/bench-reference.py --quick --runs 20 --threads 2 > "$target/bench-reference-quick-2t.json"
-  cargo build --release --bin salur >&2
+  cargo build --release --workspace --bin salur >&2
 fi
 QUICK=$quick TARGET="$target" python3 - <<'PY'
 import json, os, pathlib, resource, subprocess
@@ -84,12 +84,12 @@ print("\n| lever (median ms, models alone) | YuNet 640 | SFace |")
 print("|---|---|---|")
 for name, what in [("before_1t", "before (pools as in the file, PRelu as Relu + a*Min)"), ("maxpool_1t", "2x2 MaxPool split in two"),
                    ("prelu_chain_1t", "PRelu as x + (a-1)*Min"), ("after_1t", "both"), ("after_2t", "both, 2 threads")]:
-    print(f"| {what} | {fmt(est('levers', f'yunet_640/{name}'))} | {fmt(est('levers', f'sface/{name}'))} |")
+    print(f"| {what} | {fmt(est('levers', f'yunet_640_{name}'))} | {fmt(est('levers', f'sface_{name}'))} |")
 faults = {a: json.loads((crit / "face" / f"faults-{a}.json").read_text())["minor_faults_per_verify"]
           for a in ("system", "mimalloc") if (crit / "face" / f"faults-{a}.json").exists()}
 print("\n| allocator | whole verify, 640 (median ms) | minor page faults per verify |")
 print("|---|---|---|")
-for a, baseline in (("system", "system"), ("mimalloc", "quick")):
+for a, baseline in (("system", "quick"), ("mimalloc", "mimalloc")):
     print(f"| {a} | {fmt(est('face', 'verify_640', baseline))} | {faults.get(a, float('nan')):.0f} |")
 print(f"\nPeak memory of `salur verify` (load both models, verify one pair): {peak_mb:.0f} MB.")
 print(f"Versions: {ref['versions']}; photo {ref['photo']}; {cpu}.")

@@ -60,6 +60,13 @@ pub(crate) async fn close_and_write(
     out: &Path,
     actor: salur_server::domain::audit::Actor,
 ) -> Result<Closing, Error> {
+    // The roster id becomes part of three file names: nothing that leaves `out` (checked before
+    // the period is closed, so a refusal changes nothing).
+    if !salur_server::domain::roster::is_identifier(roster) {
+        return Err(Error::InvalidArgument(format!(
+            "roster id {roster:?} is not a plain identifier (letters, digits, '.', '_', '-')"
+        )));
+    }
     let closed = db.close_period(roster, &actor.name).await.map_err(server_error)?;
     if closed.now {
         let entry = NewEntry {

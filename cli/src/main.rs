@@ -86,6 +86,9 @@ pub struct EngineArgs {
     /// Cosine threshold for a match.
     #[arg(long, default_value_t = FaceConfig::default().match_threshold)]
     threshold: f32,
+    /// Threads for one inference (1 to 8; 1 runs on the calling thread).
+    #[arg(long, default_value_t = FaceConfig::default().threads)]
+    threads: usize,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -93,8 +96,12 @@ pub struct EngineArgs {
 
 impl EngineArgs {
     fn engine(&self) -> Result<FaceEngine, Error> {
-        let config =
-            FaceConfig { detector_size: self.detector_size, match_threshold: self.threshold, ..FaceConfig::default() };
+        let config = FaceConfig {
+            detector_size: self.detector_size,
+            match_threshold: self.threshold,
+            threads: self.threads,
+            ..FaceConfig::default()
+        };
         match &self.models {
             Some(dir) => FaceEngine::from_dir(dir, config),
             None => FaceEngine::bundled(config),

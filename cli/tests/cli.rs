@@ -39,6 +39,21 @@ fn verify_exit_codes_say_accept_reject_and_error() {
 }
 
 #[test]
+fn two_inference_threads_give_the_same_score_and_a_bad_count_is_refused() {
+    let pair = [photo("same/fr_biden/1.jpg"), photo("same/fr_biden/2.jpg")];
+    let score = |threads: &str| {
+        let (code, out) = salur(&["verify", &pair[0], &pair[1], "--threads", threads, "--json"]);
+        assert_eq!(code, 0, "{out}");
+        out["score"].as_f64().unwrap()
+    };
+    let (one, two) = (score("1"), score("2"));
+    assert!((one - two).abs() < 1e-5, "1 thread {one}, 2 threads {two}");
+    let (code, out) = salur(&["verify", &pair[0], &pair[1], "--threads", "0", "--json"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out["message"].as_str().unwrap_or_default().contains("threads"), "{out}");
+}
+
+#[test]
 fn eval_reports_the_stable_keys() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("pairs.csv");

@@ -38,6 +38,17 @@ fn rows(path: &std::path::Path) -> Vec<csv::StringRecord> {
 async fn the_report_adds_up_to_the_receipts_and_late_receipts_are_kept_and_marked() {
     for backend in common::backends().await {
         let db = backend.storage.open().await.unwrap();
+        // A roster id that would write outside --out is refused before anything is closed.
+        let out = tempfile::tempdir().unwrap();
+        let run = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .args(["close-period", "--roster", "../escape", "--json", "--out"])
+            .arg(out.path().join("reports"))
+            .args(backend.cli_args())
+            .output()
+            .unwrap();
+        assert_eq!(run.status.code(), Some(2), "{}", String::from_utf8_lossy(&run.stdout));
+        assert!(String::from_utf8_lossy(&run.stdout).contains("plain identifier"));
+        assert!(std::fs::read_dir(out.path()).unwrap().next().is_none(), "nothing written");
         let people = [
             ("3171010101900001", "Siti", "jakarta-10110"),
             ("3171010101900002", "Budi", "jakarta-10110"),

@@ -153,7 +153,8 @@ pub fn scan(luma: &[u8], width: u32, height: u32, stride: u32) -> Result<String>
     if w == 0 || h == 0 || s < w || w.saturating_mul(h) > MAX_SCAN_PIXELS {
         return Err(Error::InvalidFrame(format!("{width}x{height} with stride {stride}")));
     }
-    if luma.len() < s * (h - 1) + w {
+    // Checked: on a 32-bit phone the product of untrusted sizes could wrap past the length check.
+    if s.checked_mul(h - 1).and_then(|n| n.checked_add(w)).is_none_or(|need| luma.len() < need) {
         return Err(Error::InvalidFrame(format!("{} bytes for {width}x{height} with stride {stride}", luma.len())));
     }
     let read = |pixel: &dyn Fn(usize, usize) -> u8| {

@@ -27,8 +27,8 @@ pub mod sync;
 
 pub use error::{Error, ErrorKind, FaceBox, Result};
 
-// glibc's allocator gives the models' large scratch buffers back to the system after an inference
-// and takes the page faults again on the next; mimalloc keeps them (docs/performance.md).
+// The caching allocator the benchmark compares against the system's (docs/performance.md: on
+// glibc it saved no page faults here and doubled the peak memory, so it stays a bench option).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

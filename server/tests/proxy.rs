@@ -88,7 +88,15 @@ async fn only_a_member_of_the_kk_collects_and_proxy_payments_are_counted() {
         // She then "collects" for Siti, whose KK she is not in; and Siti named as her own proxy.
         let outsider = next(&|r| proxy_payment(r, &siti_ref, &daughter));
         let themself = next(&|r| proxy_payment(r, &siti_ref, &siti_ref));
-        let (status, answer) = call(&app, phone.upload(&[&by_daughter, &outsider, &themself])).await;
+        // A member of the KK, but the phone skipped the live check: not a payment.
+        let unchecked = next(&|r| {
+            proxy_payment(r, &budi_ref, &daughter);
+            if let Some(e) = r.evidence.as_mut() {
+                e.liveness = Liveness::NotRun;
+                e.live = None;
+            }
+        });
+        let (status, answer) = call(&app, phone.upload(&[&by_daughter, &outsider, &themself, &unchecked])).await;
         assert_eq!(status, StatusCode::OK, "{}: {answer}", backend.name);
         let results: Vec<(&str, &str)> = answer["results"]
             .as_array()
@@ -100,6 +108,8 @@ async fn only_a_member_of_the_kk_collects_and_proxy_payments_are_counted() {
         assert_eq!(results[1].0, "rejected", "{}: {answer}", backend.name);
         assert!(results[1].1.contains("not a member of the recipient's KK"), "{}: {answer}", backend.name);
         assert_eq!(results[2].0, "rejected", "{}: {answer}", backend.name);
+        assert_eq!(results[3].0, "rejected", "{}: {answer}", backend.name);
+        assert!(results[3].1.contains("passed live check"), "{}: {answer}", backend.name);
 
         // The dashboard: one paid, by proxy, for worker pos-1; Siti still unpaid.
         let (status, board) = call(&app, staff(&format!("/v1/dashboard?roster={ROSTER}"))).await;

@@ -160,7 +160,10 @@ fn main_face(faces: &[Detection], pick: FacePick, width: u32, height: u32) -> Op
 /// The face engine: both models loaded and optimized, plus its settings.
 pub struct FaceEngine {
     detector: Detector,
-    tracker: Detector,
+    /// Loaded on first use: following a face is off by default (`full_frame_every`).
+    tracker: std::sync::OnceLock<Detector>,
+    yunet: Vec<u8>,
+    settings: models::RunSettings,
     recognizer: Recognizer,
     config: FaceConfig,
     model_sha256: [u8; 32],
@@ -171,11 +174,11 @@ impl FaceEngine {
     pub fn from_bytes(yunet: &[u8], sface: &[u8], config: FaceConfig) -> Result<Self> {
         let settings = models::RunSettings { threads: config.threads, ..models::RunSettings::default() };
         let detector = Detector::load(yunet, config.detector_size, settings)?;
-        let tracker = Detector::load(yunet, TRACK_INPUT.min(config.detector_size), settings)?;
         let recognizer = Recognizer::load(sface, settings)?;
         let mut model_sha256 = [0u8; 32];
         model_sha256.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, sface).as_ref());
-        Ok(Self { detector, tracker, recognizer, config, model_sha256 })
+        let (tracker, yunet) = (std::sync::OnceLock::new(), yunet.to_vec());
+        Ok(Self { detector, tracker, yunet, settings, recognizer, config, model_sha256 })
     }
 
     /// Loads the models from a folder holding the two files under their `models/` names.
@@ -215,7 +218,14 @@ impl FaceEngine {
     pub fn detect_near(&self, img: &RgbImage, last: &FaceBox) -> Result<Option<Vec<Detection>>> {
         let (w, h) = (img.width() as f32, img.height() as f32);
         let scale = (self.detector.size() as f32 / w.max(h)).min(1.0);
-        let side = self.tracker.size() as f32 / scale;
+        let tracker = match self.tracker.get() {
+            Some(t) => t,
+            None => {
+                let t = Detector::load(&self.yunet, TRACK_INPUT.min(self.config.detector_size), self.settings)?;
+                self.tracker.get_or_init(|| t)
+            }
+        };
+        let side = tracker.size() as f32 / scale;
         let face_side = last.width.max(last.height);
         if !face_side.is_finite() || side < TRACK_REGION * face_side || side >= w.max(h) {
             return Ok(None);
@@ -225,7 +235,7 @@ impl FaceEngine {
         let (x0, y0) = (place(last.x + last.width / 2.0, w) as u32, place(last.y + last.height / 2.0, h) as u32);
         let (rw, rh) = ((side as u32).min(img.width() - x0), (side as u32).min(img.height() - y0));
         let region = image::imageops::crop_imm(img, x0, y0, rw, rh).to_image();
-        let mut found = self.tracker.detect(&region, self.config.detection_threshold, self.config.nms_threshold)?;
+        let mut found = tracker.detect(&region, self.config.detection_threshold, self.config.nms_threshold)?;
         for d in &mut found {
             d.bbox.x += x0 as f32;
             d.bbox.y += y0 as f32;

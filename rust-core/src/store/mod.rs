@@ -183,8 +183,11 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-fn open_connection(path: &Path, durability: Durability) -> Result<Connection> {
-    let mut conn = Connection::open(path)?;
+fn open_connection(path: &Path, durability: Durability, vfs: Option<&str>) -> Result<Connection> {
+    let mut conn = match vfs {
+        None => Connection::open(path)?,
+        Some(vfs) => Connection::open_with_flags_and_vfs(path, OpenFlags::default(), vfs)?,
+    };
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     let sync = match durability {
@@ -212,8 +215,17 @@ impl Store {
 
     /// Opens with a chosen durability.
     pub fn open_with(path: &Path, keys: &dyn KeyProvider, durability: Durability) -> Result<Self> {
+        Self::open_on(path, keys, durability, None)
+    }
+
+    /// Opens through the SQLite VFS registered as `vfs_name` (for crash tests).
+    pub fn open_with_vfs(path: &Path, keys: &dyn KeyProvider, durability: Durability, vfs_name: &str) -> Result<Self> {
+        Self::open_on(path, keys, durability, Some(vfs_name))
+    }
+
+    fn open_on(path: &Path, keys: &dyn KeyProvider, durability: Durability, vfs: Option<&str>) -> Result<Self> {
         Ok(Self {
-            conn: Mutex::new(open_connection(path, durability)?),
+            conn: Mutex::new(open_connection(path, durability, vfs)?),
             key: keys.data_key()?,
             syncing: std::sync::atomic::AtomicBool::new(false),
         })

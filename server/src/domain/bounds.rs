@@ -2,7 +2,7 @@
 //! not that it is sane: a buggy or hostile phone can sign sequence 0, an amount that overflows a
 //! sum, or a time in the year 3000. Each is refused here, before the store does arithmetic on it.
 
-use salur_core::receipt::{Method, Outcome, Receipt};
+use salur_core::receipt::{Liveness, Method, Outcome, Receipt};
 
 use super::ingest::RosterFacts;
 
@@ -75,6 +75,12 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
         if let Method::Proxy { member, kuasa_sha256 } = &e.method {
             if member.len() != 16 || kuasa_sha256.len() != 32 || *member == r.recipient {
                 return Err("a proxy's reference must be 16 bytes (not the recipient's) and the kuasa hash 32".into());
+            }
+            // Cash to someone other than the recipient: only on the member's own passed live
+            // check with its record and a face match (no override path leads to a proxy payment).
+            let matched = matches!((e.score_e6, e.threshold_e6), (Some(s), Some(t)) if s >= t);
+            if matches!(r.outcome, Outcome::Paid) && (e.liveness != Liveness::Passed || e.live.is_none() || !matched) {
+                return Err("a proxy payment needs the member's passed live check, its record and a face match".into());
             }
         }
         let scores = [e.score_e6, e.threshold_e6];
@@ -234,7 +240,16 @@ mod tests {
             threshold_e6: Some(400_000),
             model: "m".into(),
             liveness: Liveness::Passed,
-            live: None,
+            live: Some(LiveCheck {
+                method: LiveMethod::PassiveAndChallenge,
+                passive_e6: Some(990_000),
+                passive_threshold_e6: Some(850_000),
+                asked: vec![],
+                met: vec![],
+                frames: 40,
+                duration_ms: 4_000,
+                models: vec![],
+            }),
             face_sha256: None,
         };
         let facts = RosterFacts { worker_id: "w1".into(), amount: 600_000, household: vec![vec![3; 16]] };
@@ -247,5 +262,22 @@ mod tests {
         assert!(refused(|r| r.evidence = Some(proxy(vec![7; 16], 32))).contains("proxy"));
         assert!(refused(|r| r.evidence = Some(proxy(vec![3; 15], 32))).contains("proxy"));
         assert!(refused(|r| r.evidence = Some(proxy(vec![3; 16], 31))).contains("kuasa"));
+        // A proxy payment without the member's live check, its record or a match is refused.
+        let unchecked = |edit: fn(&mut Evidence)| {
+            move |r: &mut Receipt| {
+                let mut e = proxy(vec![3; 16], 32);
+                edit(&mut e);
+                r.evidence = Some(e);
+            }
+        };
+        for edit in [
+            (|e: &mut Evidence| e.liveness = Liveness::NotRun) as fn(&mut Evidence),
+            |e| e.liveness = Liveness::Failed,
+            |e| e.live = None,
+            |e| e.score_e6 = Some(399_999),
+            |e| e.score_e6 = None,
+        ] {
+            assert!(refused(unchecked(edit)).contains("passed live check"));
+        }
     }
 }

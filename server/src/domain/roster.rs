@@ -38,6 +38,14 @@ pub struct RosterRow {
     pub kk_members: Option<String>,
 }
 
+/// A roster id (period) that is safe as a file name and in a URL: `[A-Za-z0-9._-]{1,64}`, not
+/// starting with a dot.
+pub fn is_identifier(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && !id.starts_with('.')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// Most KK members listed for one recipient (a Kartu Keluarga rarely lists more than ten).
 pub const MAX_KK_MEMBERS: usize = 16;
 
@@ -93,6 +101,10 @@ impl RosterRow {
         ];
         if let Some((name, _)) = required.iter().find(|(_, v)| v.trim().is_empty()) {
             return Err(format!("{name} is empty"));
+        }
+        // The period names files (close-period's report) and URLs: a plain identifier only.
+        if !is_identifier(&self.period) {
+            return Err("period must be 1 to 64 letters, digits, '.', '_' or '-' (e.g. blt-2026-11)".into());
         }
         self.household().map(|_| ())
     }
@@ -174,6 +186,12 @@ mod tests {
         assert_eq!(why[1], "NIK must be 16 digits");
         assert!(why[2].starts_with("amount"));
         assert_eq!(why[3], "worker_id is empty");
+        // A period names the close-period report's files: no path out of the output folder.
+        for period in ["x/../../etc", "..", ".hidden", "a b", "blt\t2026", ""] {
+            let why = RosterRow { period: period.into(), ..row() }.validate().unwrap_err();
+            assert!(why.starts_with("period"), "{period:?}: {why}");
+        }
+        assert!(RosterRow { period: "blt-2026.11_a".into(), ..row() }.validate().is_ok());
     }
 
     #[test]
