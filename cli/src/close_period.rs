@@ -115,6 +115,12 @@ pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
             total.not_visited
         );
         println!(
+            "  reallocated: {} recipients, {}; paid more than once: {}",
+            total.reallocated,
+            rupiah(total.reallocated_amount),
+            total.double_paid
+        );
+        println!(
             "  retur: {} recipients, {}; overrides {}, proxy {}, complaints {}, late receipts {late}",
             c.retur,
             rupiah(total.retur_amount),
@@ -190,6 +196,9 @@ fn write(
         "overrides",
         "complaints",
         "retur_amount",
+        "reallocated",
+        "reallocated_amount",
+        "double_paid",
     ])
     .map_err(csv_error)?;
     for r in rows.iter().chain(std::iter::once(total)) {
@@ -209,6 +218,9 @@ fn write(
             n(r.overrides),
             n(r.complaints),
             n(r.retur_amount),
+            n(r.reallocated),
+            n(r.reallocated_amount),
+            n(r.double_paid),
         ])
         .map_err(csv_error)?;
     }
@@ -266,6 +278,12 @@ fn pdf(roster: &str, closed_at: &str, rows: &[ReportRow], total: &ReportRow, ret
         ));
     }
     lines.push(String::new());
+    lines.push(format!(
+        "Dialokasikan ulang ke KPM lain: {} KPM, {} (tidak diretur). Dibayar lebih dari sekali: {} KPM.",
+        total.reallocated,
+        rupiah(total.reallocated_amount),
+        total.double_paid
+    ));
     lines.push(format!("DAFTAR RETUR: {} KPM, {}", retur.len(), rupiah(total.retur_amount)));
     for r in retur {
         lines.push(format!(

@@ -112,6 +112,7 @@ fn receipts_commands_list_show_and_find_a_tampered_receipt() {
             location: None,
             received_in_full: None,
             kuasa_jpeg: None,
+            card_jpeg: None,
         };
         store.record(&signer, draft).unwrap();
     }

@@ -179,6 +179,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                     location: None,
                     received_in_full: None,
                     kuasa_jpeg: None,
+                    card_jpeg: None,
                 };
                 B64.encode(store.record(&signer, draft).unwrap().bytes)
             })

@@ -17,11 +17,19 @@ async fn the_demo_summary_matches_the_databases() {
         .args(["demo", "--json", "--data-dir"])
         .arg(data.path())
         .current_dir(cwd.path())
+        // Every log line the server and the phone write, at debug level: none may hold a NIK.
+        .env("RUST_LOG", "debug")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("[6/6]"), "progress goes to stderr");
+    assert!(stderr.lines().count() > 20, "the debug log is on");
+    let nik_like = stderr
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|run| run.len() == 16 && run.starts_with("3171"))
+        .collect::<BTreeSet<_>>();
+    assert!(nik_like.is_empty(), "NIKs in the log: {nik_like:?}");
     let s: Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly one JSON object");
     let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("key {k} missing"));
     assert_eq!((n("paid"), n("overrides"), n("ineligible"), n("not_home")), (4, 2, 1, 1));

@@ -76,6 +76,7 @@ fn override_draft(n: u64, supervisor: &str, code: OverrideCode, approval: Option
         location: None,
         received_in_full: Some(true),
         kuasa_jpeg: None,
+        card_jpeg: None,
     }
 }
 

@@ -183,6 +183,7 @@ async fn roster_flow(backend: &common::Backend) {
             location: None,
             received_in_full: None,
             kuasa_jpeg: None,
+            card_jpeg: None,
         };
         let signed = match store.record(&signer, draft.clone()) {
             Ok(s) => s,

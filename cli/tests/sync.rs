@@ -65,6 +65,7 @@ impl Phone {
                 location: None,
                 received_in_full: None,
                 kuasa_jpeg: None,
+                card_jpeg: None,
             };
             self.store.record(&self.signer, draft).unwrap();
         }

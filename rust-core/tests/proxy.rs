@@ -88,8 +88,11 @@ fn phone() -> Phone {
 /// The member's live visit (the clip's person turns left, then right) against `card`.
 fn proxy_visit(p: &Phone, card: &RgbImage, kuasa_jpeg: Vec<u8>) -> VisitState {
     let member = p.recipient.household[0].member.clone();
-    let card = common::engine().reference_template(card).unwrap().0;
-    let against = Against::Proxy { card, member, kuasa_jpeg };
+    let mut card_jpeg = Vec::new();
+    card.write_to(&mut std::io::Cursor::new(&mut card_jpeg), image::ImageFormat::Png).unwrap();
+    let card_jpeg = salur_core::doorstep::card_photo(&card_jpeg).unwrap();
+    let card = common::engine().reference_template(&salur_core::face::decode_image(&card_jpeg).unwrap()).unwrap().0;
+    let against = Against::Proxy { card, card_jpeg, member, kuasa_jpeg };
     let mut visit = LiveVisit::with_challenge(live(), against, Challenge::new(Movement::TurnLeft))
         .for_recipient(ROSTER, &p.recipient.recipient);
     for (i, img) in clip().iter().enumerate() {
@@ -143,9 +146,13 @@ fn a_member_matched_live_to_their_own_ektp_collects_and_the_receipt_names_them()
     let VisitState::Checked(check) = proxy_visit(&p, &clip()[60], kuasa.clone()) else { panic!("no check") };
     let check = *check;
     assert!(check.accepted(), "{:?}", check.verification);
-    let Method::Proxy { member, kuasa_sha256 } = &check.evidence.method else { panic!("{:?}", check.evidence.method) };
+    let Method::Proxy { member, kuasa_sha256, card_sha256 } = &check.evidence.method else {
+        panic!("{:?}", check.evidence.method)
+    };
     assert_eq!(member, &p.recipient.household[0].member);
     assert_eq!(kuasa_sha256.as_slice(), salur_core::crypto::sha256(&kuasa).as_slice());
+    let card = check.card_jpeg.clone().expect("the e-KTP photo goes with the check");
+    assert_eq!(card_sha256.as_slice(), salur_core::crypto::sha256(&card).as_slice());
     doorstep::may_pay(&check, &p.recipient, Standing::NotVisited).unwrap();
 
     let signed = p.store.record(&p.signer, doorstep::paid_draft(&p.recipient, check.clone(), times())).unwrap();
@@ -156,6 +163,8 @@ fn a_member_matched_live_to_their_own_ektp_collects_and_the_receipt_names_them()
     assert_eq!(back.receipt.amount, 600_000);
     // The phone keeps the photo sealed, byte for byte what the receipt hashed; no other receipt has one.
     assert_eq!(p.store.kuasa(signed.receipt.seq).unwrap().as_deref(), Some(kuasa.as_slice()));
+    // And the e-KTP photo the member's live face was matched to, for the auditor to compare.
+    assert_eq!(p.store.proxy_card(signed.receipt.seq).unwrap().as_deref(), Some(card.as_slice()));
     let db = std::fs::read(p._dir.path().join("phone.db")).unwrap();
     let middle = &kuasa[kuasa.len() / 2..kuasa.len() / 2 + 64];
     assert!(!db.windows(64).any(|w| w == middle), "the photo is not stored in the clear");
@@ -184,5 +193,17 @@ fn someone_elses_ektp_does_not_pay_and_a_proxy_payment_needs_its_kuasa_photo() {
     let mut other = doorstep::paid_draft(&p.recipient, *good, times());
     other.kuasa_jpeg = Some(doorstep::kuasa_photo(&kuasa_page(900, 1200)).unwrap());
     assert!(p.store.record(&p.signer, other).is_err());
+    // Nor one whose e-KTP photo is missing or swapped for another.
+    let VisitState::Checked(good) =
+        proxy_visit(&p, &clip()[60], doorstep::kuasa_photo(&kuasa_page(1240, 1754)).unwrap())
+    else {
+        panic!("no check")
+    };
+    let mut no_card = doorstep::paid_draft(&p.recipient, (*good).clone(), times());
+    no_card.card_jpeg = None;
+    assert!(p.store.record(&p.signer, no_card).unwrap_err().to_string().contains("e-KTP"));
+    let mut swapped = doorstep::paid_draft(&p.recipient, *good, times());
+    swapped.card_jpeg = Some(doorstep::card_photo(&kuasa_page(900, 1200)).unwrap());
+    assert!(p.store.record(&p.signer, swapped).is_err());
     assert_eq!(p.store.standing(ROSTER, &p.recipient.recipient).unwrap(), Standing::NotVisited, "nothing recorded");
 }

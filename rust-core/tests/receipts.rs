@@ -307,8 +307,11 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
         Just(Method::RegistryTemplate),
         Just(Method::EktpPhoto),
         Just(Method::EnrolledTemplate),
-        (any::<[u8; 16]>(), any::<[u8; 32]>())
-            .prop_map(|(m, k)| Method::Proxy { member: m.to_vec(), kuasa_sha256: k.to_vec() }),
+        (any::<[u8; 16]>(), any::<[u8; 32]>()).prop_map(|(m, k)| Method::Proxy {
+            member: m.to_vec(),
+            kuasa_sha256: k.to_vec(),
+            card_sha256: k.to_vec()
+        }),
         (
             "[a-z0-9-]{1,12}",
             "\\PC{1,60}",

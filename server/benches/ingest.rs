@@ -60,6 +60,7 @@ fn phones() -> Vec<Phone> {
                         location: None,
                         received_in_full: None,
                         kuasa_jpeg: None,
+                        card_jpeg: None,
                     };
                     B64.encode(store.record(&signer, draft).unwrap().bytes)
                 })

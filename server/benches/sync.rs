@@ -51,6 +51,7 @@ async fn run(name: &str, storage: Storage, count: u64) {
             location: None,
             received_in_full: None,
             kuasa_jpeg: None,
+            card_jpeg: None,
         };
         store.record(&signer, draft).unwrap();
     }

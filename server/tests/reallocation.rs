@@ -81,7 +81,7 @@ async fn finance_follows_freed_funds_to_the_new_familys_receipt() {
             tokens.push(token);
         }
         let [fin_a, fin_b, viewer, auditor] = [&tokens[0], &tokens[1], &tokens[2], &tokens[3]];
-        let app = router(AppState::new(db, ADMIN).allow_unattested_devices(true));
+        let app = router(AppState::new(db.clone(), ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-realloc");
         approved(&app, &phone).await;
         let mut visits = Visits { phone: &phone, prev: salur_core::receipt::GENESIS.to_vec(), seq: 0 };
@@ -164,6 +164,13 @@ async fn finance_follows_freed_funds_to_the_new_familys_receipt() {
             (entry["recipient"].as_str(), entry["amount"].as_u64()),
             (Some(hex::encode(&dewi).as_str()), Some(600_000))
         );
+        // Closing now would not return Siti's money: it went to Dewi.
+        let facts = db.period_facts("blt-2026-11").await.unwrap();
+        let (_, total) = salur_server::domain::closing::report(&facts);
+        assert_eq!((total.reallocated, total.reallocated_amount), (1, 600_000), "{}", backend.name);
+        let retur = salur_server::domain::closing::retur(&facts);
+        assert!(retur.iter().all(|r| r.name != "Siti"), "{}: {retur:?}", backend.name);
+        assert_eq!(total.paid + total.reallocated + retur.len() as u64, total.recipients, "{}", backend.name);
         let (dewi_paid, f) = visits.next(&dewi, Outcome::Paid);
         let (_, g) = visits.next(&siti, Outcome::Paid);
         assert_eq!(call(&app, phone.upload(&[&f, &g])).await.0, StatusCode::OK);

@@ -145,6 +145,7 @@ async fn the_phones_sync_client_waits_out_the_rate_limit_and_finishes() {
             location: None,
             received_in_full: None,
             kuasa_jpeg: None,
+            card_jpeg: None,
         };
         store.record(&signer, draft).unwrap();
     }

@@ -10,7 +10,7 @@ mod proxy;
 mod visit;
 
 pub use letter::{open_letter, LetterOpening};
-pub use proxy::{find_member, kuasa_photo, ProxyLookup, KUASA_MAX_SIDE, KUASA_MIN_SIDE};
+pub use proxy::{card_photo, find_member, kuasa_photo, ProxyLookup, CARD_MAX_SIDE, KUASA_MAX_SIDE, KUASA_MIN_SIDE};
 pub use visit::{Against, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
 
 use crate::error::Result;
@@ -32,6 +32,8 @@ pub struct FaceCheck {
     pub made_for: Option<(String, Vec<u8>)>,
     /// On a proxy collection, the photo of the surat kuasa the evidence names.
     pub kuasa_jpeg: Option<Vec<u8>>,
+    /// On a proxy collection, the photo of the member's e-KTP the evidence names.
+    pub card_jpeg: Option<Vec<u8>>,
 }
 
 impl FaceCheck {
@@ -76,6 +78,7 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         crop_jpeg: FaceEngine::crop_jpeg(&capture.crop)?,
         made_for: None,
         kuasa_jpeg: None,
+        card_jpeg: None,
     })
 }
 
@@ -147,6 +150,7 @@ pub fn may_pay(check: &FaceCheck, recipient: &Recipient, standing: crate::receip
 pub fn paid_draft(recipient: &Recipient, check: FaceCheck, time: Times) -> Draft {
     let mut d = draft(recipient, Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time);
     d.kuasa_jpeg = check.kuasa_jpeg;
+    d.card_jpeg = check.card_jpeg;
     d.received_in_full = Some(true);
     d
 }
@@ -171,5 +175,6 @@ pub fn draft(
         location: None,
         received_in_full: None,
         kuasa_jpeg: None,
+        card_jpeg: None,
     }
 }

@@ -36,6 +36,10 @@ pub const KUASA_MAX_SIDE: u32 = 1600;
 /// Shortest side accepted: below this the signature and the names cannot be read.
 pub const KUASA_MIN_SIDE: u32 = 480;
 
+/// Longest side kept of the proxy's e-KTP photo: the card's portrait stays large enough for the
+/// face engine and for an auditor's eye.
+pub const CARD_MAX_SIDE: u32 = 1280;
+
 /// The surat kuasa photo as the receipt keeps it: the camera's JPEG or PNG decoded (bounded),
 /// refused when too small to read, scaled to [`KUASA_MAX_SIDE`] and encoded once as JPEG, so the
 /// signed hash names exactly the bytes the phone seals and uploads.
@@ -47,8 +51,20 @@ pub fn kuasa_photo(bytes: &[u8]) -> Result<Vec<u8>> {
             "the surat kuasa photo is {w}x{h}: photograph the whole letter closer (at least {KUASA_MIN_SIDE} px a side)"
         )));
     }
-    let img = if w.max(h) > KUASA_MAX_SIDE {
-        let scale = f64::from(KUASA_MAX_SIDE) / f64::from(w.max(h));
+    one_jpeg(img, KUASA_MAX_SIDE)
+}
+
+/// The proxy's e-KTP photo as the receipt keeps it (the face engine's reference is made from
+/// these bytes): decoded (bounded), scaled to [`CARD_MAX_SIDE`], encoded once as JPEG.
+pub fn card_photo(bytes: &[u8]) -> Result<Vec<u8>> {
+    one_jpeg(crate::face::decode_image(bytes)?, CARD_MAX_SIDE)
+}
+
+/// `img` at most `max_side` on its longer side, as one JPEG (quality 80).
+fn one_jpeg(img: image::RgbImage, max_side: u32) -> Result<Vec<u8>> {
+    let (w, h) = img.dimensions();
+    let img = if w.max(h) > max_side {
+        let scale = f64::from(max_side) / f64::from(w.max(h));
         let size = |x: u32| ((f64::from(x) * scale).round() as u32).max(1);
         image::imageops::resize(&img, size(w), size(h), image::imageops::FilterType::Triangle)
     } else {
@@ -57,6 +73,6 @@ pub fn kuasa_photo(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
         .encode_image(&img)
-        .map_err(|e| crate::Error::InvalidArgument(format!("cannot encode the surat kuasa photo: {e}")))?;
+        .map_err(|e| crate::Error::InvalidArgument(format!("cannot encode the photo: {e}")))?;
     Ok(out)
 }

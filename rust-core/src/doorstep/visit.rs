@@ -78,6 +78,8 @@ pub enum Against {
     Proxy {
         /// The template of the member's e-KTP photo.
         card: Template,
+        /// That photo (JPEG, [`super::card_photo`]), kept with the receipt.
+        card_jpeg: Vec<u8>,
         /// The member's reference.
         member: Vec<u8>,
         /// The photo of the surat kuasa (JPEG), kept with the receipt.
@@ -170,9 +172,10 @@ impl LiveVisit {
                 return Ok(VisitState::Enrolled(Box::new(EnrolledFace { template, live: record })));
             }
             Against::Reference { template, method } => (template, method.clone()),
-            Against::Proxy { card, member, kuasa_jpeg } => {
+            Against::Proxy { card, card_jpeg, member, kuasa_jpeg } => {
                 let kuasa_sha256 = crate::crypto::sha256(kuasa_jpeg).to_vec();
-                (card, Method::Proxy { member: member.clone(), kuasa_sha256 })
+                let card_sha256 = crate::crypto::sha256(card_jpeg).to_vec();
+                (card, Method::Proxy { member: member.clone(), kuasa_sha256, card_sha256 })
             }
         };
         let verification = face.verify(template, &e.capture)?;
@@ -191,10 +194,11 @@ impl LiveVisit {
         };
         let crop_jpeg = FaceEngine::crop_jpeg(&e.capture.crop)?;
         let made_for = self.made_for.clone();
-        let kuasa_jpeg = match &self.against {
-            Against::Proxy { kuasa_jpeg, .. } => Some(kuasa_jpeg.clone()),
-            _ => None,
+        let (kuasa_jpeg, card_jpeg) = match &self.against {
+            Against::Proxy { kuasa_jpeg, card_jpeg, .. } => (Some(kuasa_jpeg.clone()), Some(card_jpeg.clone())),
+            _ => (None, None),
         };
-        Ok(VisitState::Checked(Box::new(FaceCheck { verification, evidence, crop_jpeg, made_for, kuasa_jpeg })))
+        let check = FaceCheck { verification, evidence, crop_jpeg, made_for, kuasa_jpeg, card_jpeg };
+        Ok(VisitState::Checked(Box::new(check)))
     }
 }

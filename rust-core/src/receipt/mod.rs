@@ -152,6 +152,10 @@ pub enum Method {
         /// SHA-256 of the photo of the surat kuasa (JPEG) kept sealed on the phone.
         #[serde(with = "serde_bytes_vec")]
         kuasa_sha256: Vec<u8>,
+        /// SHA-256 of the photo of the member's e-KTP (JPEG) their live face was matched to,
+        /// kept sealed on the phone: what an auditor compares with the card.
+        #[serde(with = "serde_bytes_vec")]
+        card_sha256: Vec<u8>,
     },
     /// A supervisor vouched for a genuine recipient the camera could not verify (audited).
     SupervisorOverride {

@@ -54,23 +54,48 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The decrypted photo of the proxy's e-KTP behind receipt `seq`, if it was a proxy payment.
+    pub fn proxy_card(&self, seq: u64) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT r.id, k.card_enc FROM kuasa k JOIN receipts r ON r.seq = k.seq WHERE k.seq = ?1",
+                [seq as i64],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<Vec<u8>>>(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((id, Some(sealed))) => Ok(Some(self.key.open(&sealed, format!("card/{id}").as_bytes())?)),
+            _ => Ok(None),
+        }
+    }
+}
+
 fn member_aad(roster_id: &str, recipient: &[u8], member: &[u8]) -> Vec<u8> {
     format!("household/{roster_id}/{}/{}", hex::encode(recipient), hex::encode(member)).into_bytes()
 }
 
-/// A proxy payment keeps the photo its receipt signs the hash of, and only a proxy payment
-/// keeps one: the receipt's word and the sealed photo cannot drift apart.
-pub(super) fn check_kuasa(evidence: Option<&Evidence>, photo: Option<&[u8]>) -> Result<()> {
+/// A proxy payment keeps the two photos its receipt signs the hashes of (the surat kuasa and
+/// the member's e-KTP), and only a proxy payment keeps them: the receipt's word and the sealed
+/// photos cannot drift apart.
+pub(super) fn check_proxy_photos(evidence: Option<&Evidence>, kuasa: Option<&[u8]>, card: Option<&[u8]>) -> Result<()> {
     let signed = match evidence.map(|e| &e.method) {
-        Some(Method::Proxy { kuasa_sha256, .. }) => Some(kuasa_sha256.as_slice()),
+        Some(Method::Proxy { kuasa_sha256, card_sha256, .. }) => {
+            Some((kuasa_sha256.as_slice(), card_sha256.as_slice()))
+        }
         _ => None,
     };
-    match (signed, photo) {
-        (None, None) => Ok(()),
-        (Some(hash), Some(jpeg)) if crypto::sha256(jpeg).as_slice() == hash => Ok(()),
-        (Some(_), _) => Err(Error::InvalidArgument(
-            "a proxy payment needs the photo of the surat kuasa its evidence names: photograph it again".into(),
+    let same = |hash: &[u8], jpeg: &[u8]| crypto::sha256(jpeg).as_slice() == hash;
+    match (signed, kuasa, card) {
+        (None, None, None) => Ok(()),
+        (Some((k, c)), Some(kuasa), Some(card)) if same(k, kuasa) && same(c, card) => Ok(()),
+        (Some(_), _, _) => Err(Error::InvalidArgument(
+            "a proxy payment needs the photos of the surat kuasa and the e-KTP its evidence names: photograph them again"
+                .into(),
         )),
-        (None, Some(_)) => Err(Error::InvalidArgument("a surat kuasa photo belongs to a proxy payment only".into())),
+        (None, _, _) => {
+            Err(Error::InvalidArgument("surat kuasa and e-KTP photos belong to a proxy payment only".into()))
+        }
     }
 }

@@ -103,6 +103,8 @@ pub struct Draft {
     pub received_in_full: Option<bool>,
     /// The photo of the surat kuasa behind a proxy payment (its hash is in the evidence's method).
     pub kuasa_jpeg: Option<Vec<u8>>,
+    /// The photo of the proxy's e-KTP behind a proxy payment (its hash is in the evidence's method).
+    pub card_jpeg: Option<Vec<u8>>,
 }
 
 /// Upload state of a receipt.
@@ -443,7 +445,7 @@ impl Store {
         if let (Some(e), Some(jpeg)) = (evidence.as_mut(), &draft.evidence_jpeg) {
             e.face_sha256 = Some(crypto::sha256(jpeg).to_vec());
         }
-        household::check_kuasa(evidence.as_ref(), draft.kuasa_jpeg.as_deref())?;
+        household::check_proxy_photos(evidence.as_ref(), draft.kuasa_jpeg.as_deref(), draft.card_jpeg.as_deref())?;
         let r = Receipt {
             v: receipt::FORMAT_VERSION,
             id: uuid::Uuid::now_v7().to_string(),
@@ -494,9 +496,13 @@ impl Store {
             let sealed = self.key.seal(jpeg, format!("evidence/{}", r.id).as_bytes())?;
             tx.execute("INSERT INTO evidence (seq, crop_enc) VALUES (?1, ?2)", params![r.seq as i64, sealed])?;
         }
-        if let Some(jpeg) = &draft.kuasa_jpeg {
+        if let (Some(jpeg), Some(card)) = (&draft.kuasa_jpeg, &draft.card_jpeg) {
             let sealed = self.key.seal(jpeg, format!("kuasa/{}", r.id).as_bytes())?;
-            tx.execute("INSERT INTO kuasa (seq, photo_enc) VALUES (?1, ?2)", params![r.seq as i64, sealed])?;
+            let card = self.key.seal(card, format!("card/{}", r.id).as_bytes())?;
+            tx.execute(
+                "INSERT INTO kuasa (seq, photo_enc, card_enc) VALUES (?1, ?2, ?3)",
+                params![r.seq as i64, sealed, card],
+            )?;
         }
         tx.commit()?;
         Ok(signed)

@@ -119,9 +119,15 @@ CREATE TABLE kuasa (
 );
 "#;
 
+// The photo of the proxy's own e-KTP, sealed beside the surat kuasa (its hash is signed too): the
+// card their live face was matched to, for the auditor to compare.
+const V8: &str = r#"
+ALTER TABLE kuasa ADD COLUMN card_enc BLOB;
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
 }
 
 #[cfg(test)]

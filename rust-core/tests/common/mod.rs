@@ -85,6 +85,7 @@ pub fn draft(n: u64) -> Draft {
         location: None,
         received_in_full: None,
         kuasa_jpeg: None,
+        card_jpeg: None,
     }
 }
 

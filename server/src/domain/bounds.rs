@@ -72,9 +72,11 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
         }
     }
     if let Some(e) = &r.evidence {
-        if let Method::Proxy { member, kuasa_sha256 } = &e.method {
-            if member.len() != 16 || kuasa_sha256.len() != 32 || *member == r.recipient {
-                return Err("a proxy's reference must be 16 bytes (not the recipient's) and the kuasa hash 32".into());
+        if let Method::Proxy { member, kuasa_sha256, card_sha256 } = &e.method {
+            if member.len() != 16 || kuasa_sha256.len() != 32 || card_sha256.len() != 32 || *member == r.recipient {
+                return Err(
+                    "a proxy's reference must be 16 bytes (not the recipient's), the kuasa and card hashes 32".into()
+                );
             }
             // Cash to someone other than the recipient: only on the member's own passed live
             // check with its record and a face match (no override path leads to a proxy payment).
@@ -235,7 +237,7 @@ mod tests {
     #[test]
     fn a_proxy_must_be_a_member_of_the_recipients_kk() {
         let proxy = |member: Vec<u8>, kuasa: usize| Evidence {
-            method: Method::Proxy { member, kuasa_sha256: vec![1; kuasa] },
+            method: Method::Proxy { member, kuasa_sha256: vec![1; kuasa], card_sha256: vec![2; 32] },
             score_e6: Some(500_000),
             threshold_e6: Some(400_000),
             model: "m".into(),

@@ -34,6 +34,8 @@ pub struct RecipientFacts {
     pub proxies: u64,
     /// Complaints against their receipts.
     pub complaints: u64,
+    /// Their funds went to another family through a completed reallocation case: not returned.
+    pub reallocated: bool,
 }
 
 /// One line of the realisation report.
@@ -49,8 +51,14 @@ pub struct ReportRow {
     pub paid: u64,
     /// Rupiah paid.
     pub paid_amount: u64,
-    /// Rupiah due to the recipients not paid (what goes back).
+    /// Rupiah due to the recipients not paid and not reallocated (what goes back).
     pub retur_amount: u64,
+    /// Recipients whose funds were reallocated to another family (ineligible, not returned).
+    pub reallocated: u64,
+    /// Rupiah of those reallocated funds.
+    pub reallocated_amount: u64,
+    /// Recipients paid more than once (each payment is in `paid_amount`: the cash left).
+    pub double_paid: u64,
     /// Recipients found ineligible, by reason.
     pub ineligible: BTreeMap<String, u64>,
     /// Recipients last recorded not home.
@@ -79,8 +87,17 @@ impl ReportRow {
             Standing::Refused => self.refused += 1,
             Standing::NotVisited => self.not_visited += 1,
         }
-        if f.standing != Standing::Paid {
-            self.retur_amount += f.amount;
+        // Every recipient is paid, reallocated or returned: never two of them.
+        match (f.standing, f.reallocated) {
+            (Standing::Paid, _) => {}
+            (_, true) => {
+                self.reallocated += 1;
+                self.reallocated_amount += f.amount;
+            }
+            (_, false) => self.retur_amount += f.amount,
+        }
+        if f.payments > 1 {
+            self.double_paid += 1;
         }
         self.paid_amount += f.paid_amount;
         self.proxy += f.proxies;
@@ -127,11 +144,11 @@ pub struct ReturRow {
     pub reason: String,
 }
 
-/// Every recipient not paid, by post office and name.
+/// Every recipient not paid and whose funds were not reallocated, by post office and name.
 pub fn retur(facts: &[RecipientFacts]) -> Vec<ReturRow> {
     let mut out: Vec<ReturRow> = facts
         .iter()
-        .filter(|f| f.standing != Standing::Paid)
+        .filter(|f| f.standing != Standing::Paid && !f.reallocated)
         .map(|f| ReturRow {
             regency: f.regency.clone(),
             post_office: f.post_office.clone(),
@@ -168,6 +185,7 @@ mod tests {
             overrides: 0,
             proxies: 0,
             complaints: 0,
+            reallocated: false,
         }
     }
 
@@ -193,5 +211,23 @@ mod tests {
         // By post office, then name.
         assert_eq!(reasons, ["ineligible:deceased", "not_home", "not_visited", "refused"]);
         assert_eq!(retur.iter().map(|r| r.amount).sum::<u64>(), total.retur_amount);
+    }
+
+    #[test]
+    fn reallocated_funds_are_not_returned_and_double_payments_are_counted() {
+        let mut all = vec![
+            facts("a", Standing::Paid, 1_200_000),
+            facts("a", Standing::Ineligible, 0),
+            facts("a", Standing::Ineligible, 0),
+            facts("a", Standing::NotHome, 0),
+        ];
+        all[0].payments = 2;
+        all[1].reallocated = true;
+        let (_, total) = report(&all);
+        assert_eq!((total.paid, total.paid_amount, total.double_paid), (1, 1_200_000, 1));
+        assert_eq!((total.reallocated, total.reallocated_amount, total.retur_amount), (1, 600_000, 1_200_000));
+        let retur = retur(&all);
+        assert_eq!(retur.len(), 2, "the reallocated recipient's money is not sent back");
+        assert_eq!(total.paid + total.reallocated + retur.len() as u64, total.recipients);
     }
 }

@@ -34,6 +34,7 @@ struct FactsRow {
     overrides: i64,
     proxies: i64,
     complaints: i64,
+    reallocated: i64,
 }
 
 fn n(v: i64) -> u64 {
@@ -93,7 +94,9 @@ impl Db {
                         AS overrides,
                     CAST(COUNT(CASE WHEN r.outcome = 'paid' AND r.method = '{PROXY_METHOD}' THEN 1 END) AS BIGINT) AS proxies,
                     CAST((SELECT COUNT(*) FROM complaints c JOIN receipts x ON x.id = c.receipt_id
-                          WHERE x.roster_id = p.roster_id AND x.recipient = p.recipient) AS BIGINT) AS complaints
+                          WHERE x.roster_id = p.roster_id AND x.recipient = p.recipient) AS BIGINT) AS complaints,
+                    CAST((SELECT COUNT(*) FROM reallocation_cases c WHERE c.roster_id = p.roster_id
+                          AND c.recipient = p.recipient AND c.status = 'reallocated') AS BIGINT) AS reallocated
              FROM recipients p
              LEFT JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient AND r.late = 0
              WHERE p.roster_id = $1
@@ -122,6 +125,7 @@ impl Db {
                     overrides: n(r.overrides),
                     proxies: n(r.proxies),
                     complaints: n(r.complaints),
+                    reallocated: r.reallocated > 0,
                 })
             })
             .collect()
