@@ -35,6 +35,8 @@ trap 'rm -f "$log"' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
 # The benchmarks are not test targets: build them (and so lint them) once.
 cargo build --release --workspace --benches
+step "fuzzing: each parser target ${SALUR_FUZZ_SECONDS:-20} s from its corpus (cargo-fuzz, libFuzzer)"
+(unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS; scripts/fuzz.sh) 2>&1 | tee -a "$log"
 step "the API against its OpenAPI document (schemathesis, SQLite and PostgreSQL)"
 scripts/schemathesis.sh 2>&1 | tee -a "$log"
 step "Kotlin on the JVM over the UniFFI bindings"
