@@ -9,14 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds=${2:-${SALUR_FUZZ_SECONDS:-20}}
-# cargo-fuzz passes nightly flags (-Z, sanitizer coverage): the nightly toolchain where one is
-# installed, otherwise stable told to accept them (RUSTC_BOOTSTRAP=1).
+# Without a sanitizer cargo-fuzz passes only stable -C flags (sanitizer coverage passes); the
+# nightly toolchain is used where one is installed (how the figures were measured), stable
+# otherwise. libfuzzer-sys builds libFuzzer with the system's C++ compiler.
 if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   tc=+nightly
 else
   tc=
-  export RUSTC_BOOTSTRAP=1
 fi
+command -v c++ >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq g++ >/dev/null; }
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # Outside the clone, like the test build: a second run on the same machine only relinks.
 export CARGO_TARGET_DIR=${SALUR_FUZZ_TARGET_DIR:-$HOME/.cache/salur/fuzz-target}

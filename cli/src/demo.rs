@@ -118,6 +118,8 @@ fn storage(e: salur_server::ApiError) -> Error {
 }
 
 pub fn run(args: &DemoArgs) -> Result<ExitCode, Error> {
+    // Quiet unless asked: the day's own lines are the demo's output.
+    crate::serve::init_logs("warn");
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let summary = runtime.block_on(day(args))?;

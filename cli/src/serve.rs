@@ -89,12 +89,17 @@ pub fn bootstrap_token_file(path: &std::path::Path) -> Result<String, Error> {
     }
 }
 
-pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
-    let token = admin_token(args)?;
+/// Logs to stderr at `RUST_LOG`'s levels (`default` without it).
+pub(crate) fn init_logs(default: &str) {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
+    let token = admin_token(args)?;
+    init_logs("info");
     let runtime = runtime()?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(salur_server::TlsFiles { cert: cert.clone(), key: key.clone() }),

@@ -310,7 +310,7 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
         (any::<[u8; 16]>(), any::<[u8; 32]>()).prop_map(|(m, k)| Method::Proxy {
             member: m.to_vec(),
             kuasa_sha256: k.to_vec(),
-            card_sha256: k.to_vec()
+            card_sha256: Some(k.to_vec())
         }),
         (
             "[a-z0-9-]{1,12}",

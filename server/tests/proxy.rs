@@ -28,7 +28,11 @@ fn proxy_payment(r: &mut Receipt, recipient: &[u8], member: &[u8]) {
     r.outcome = Outcome::Paid;
     r.received_in_full = Some(true);
     r.evidence = Some(Evidence {
-        method: Method::Proxy { member: member.to_vec(), kuasa_sha256: vec![0x5a; 32], card_sha256: vec![0xc4; 32] },
+        method: Method::Proxy {
+            member: member.to_vec(),
+            kuasa_sha256: vec![0x5a; 32],
+            card_sha256: Some(vec![0xc4; 32]),
+        },
         score_e6: Some(640_000),
         threshold_e6: Some(400_000),
         model: "sface_2021dec_int8bq".into(),

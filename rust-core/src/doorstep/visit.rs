@@ -174,7 +174,7 @@ impl LiveVisit {
             Against::Reference { template, method } => (template, method.clone()),
             Against::Proxy { card, card_jpeg, member, kuasa_jpeg } => {
                 let kuasa_sha256 = crate::crypto::sha256(kuasa_jpeg).to_vec();
-                let card_sha256 = crate::crypto::sha256(card_jpeg).to_vec();
+                let card_sha256 = Some(crate::crypto::sha256(card_jpeg).to_vec());
                 (card, Method::Proxy { member: member.clone(), kuasa_sha256, card_sha256 })
             }
         };

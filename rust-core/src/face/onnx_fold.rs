@@ -277,7 +277,9 @@ fn split_maxpool(graph: &mut GraphProto) {
             && ints(&n, "pads").is_none_or(|p| p.iter().all(|&v| v == 0))
             && ints(&n, "dilations").is_none_or(|d| d.iter().all(|&v| v == 1))
             && attr(&n, "auto_pad").is_none_or(|a| a.s.is_empty() || a.s == b"NOTSET")
-            && attr(&n, "storage_order").is_none_or(|a| a.i == 0);
+            && attr(&n, "storage_order").is_none_or(|a| a.i == 0)
+            // ceil_mode 1 pads an odd map's last row and column: two one-tap pools would not.
+            && attr(&n, "ceil_mode").is_none_or(|a| a.i == 0);
         if !plain_2x2 {
             nodes.push(n);
             continue;

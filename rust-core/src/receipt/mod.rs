@@ -153,9 +153,11 @@ pub enum Method {
         #[serde(with = "serde_bytes_vec")]
         kuasa_sha256: Vec<u8>,
         /// SHA-256 of the photo of the member's e-KTP (JPEG) their live face was matched to,
-        /// kept sealed on the phone: what an auditor compares with the card.
-        #[serde(with = "serde_bytes_vec")]
-        card_sha256: Vec<u8>,
+        /// kept sealed on the phone: what an auditor compares with the card. Absent only in proxy
+        /// receipts signed before it was added (they still verify); the phone's store and the
+        /// server require it on every new proxy payment.
+        #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes_opt")]
+        card_sha256: Option<Vec<u8>>,
     },
     /// A supervisor vouched for a genuine recipient the camera could not verify (audited).
     SupervisorOverride {

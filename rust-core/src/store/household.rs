@@ -81,8 +81,10 @@ fn member_aad(roster_id: &str, recipient: &[u8], member: &[u8]) -> Vec<u8> {
 /// photos cannot drift apart.
 pub(super) fn check_proxy_photos(evidence: Option<&Evidence>, kuasa: Option<&[u8]>, card: Option<&[u8]>) -> Result<()> {
     let signed = match evidence.map(|e| &e.method) {
+        // A new proxy payment always names both photos (a receipt without the card's hash, signed
+        // before it was added, is never recorded again).
         Some(Method::Proxy { kuasa_sha256, card_sha256, .. }) => {
-            Some((kuasa_sha256.as_slice(), card_sha256.as_slice()))
+            Some((kuasa_sha256.as_slice(), card_sha256.as_deref().unwrap_or_default()))
         }
         _ => None,
     };

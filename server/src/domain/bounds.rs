@@ -73,14 +73,17 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
     }
     if let Some(e) = &r.evidence {
         if let Method::Proxy { member, kuasa_sha256, card_sha256 } = &e.method {
-            if member.len() != 16 || kuasa_sha256.len() != 32 || card_sha256.len() != 32 || *member == r.recipient {
+            let card_ok = card_sha256.as_ref().is_some_and(|c| c.len() == 32);
+            if member.len() != 16 || kuasa_sha256.len() != 32 || !card_ok || *member == r.recipient {
                 return Err(
                     "a proxy's reference must be 16 bytes (not the recipient's), the kuasa and card hashes 32".into()
                 );
             }
             // Cash to someone other than the recipient: only on the member's own passed live
             // check with its record and a face match (no override path leads to a proxy payment).
-            let matched = matches!((e.score_e6, e.threshold_e6), (Some(s), Some(t)) if s >= t);
+            // The phone signs the threshold it used: at least the calibrated one, or it proves nothing.
+            let floor = (f64::from(salur_core::face::DEFAULT_MATCH_THRESHOLD) * 1e6).round() as i32;
+            let matched = matches!((e.score_e6, e.threshold_e6), (Some(s), Some(t)) if t >= floor && s >= t);
             if matches!(r.outcome, Outcome::Paid) && (e.liveness != Liveness::Passed || e.live.is_none() || !matched) {
                 return Err("a proxy payment needs the member's passed live check, its record and a face match".into());
             }
@@ -237,7 +240,7 @@ mod tests {
     #[test]
     fn a_proxy_must_be_a_member_of_the_recipients_kk() {
         let proxy = |member: Vec<u8>, kuasa: usize| Evidence {
-            method: Method::Proxy { member, kuasa_sha256: vec![1; kuasa], card_sha256: vec![2; 32] },
+            method: Method::Proxy { member, kuasa_sha256: vec![1; kuasa], card_sha256: Some(vec![2; 32]) },
             score_e6: Some(500_000),
             threshold_e6: Some(400_000),
             model: "m".into(),
@@ -278,6 +281,11 @@ mod tests {
             |e| e.live = None,
             |e| e.score_e6 = Some(399_999),
             |e| e.score_e6 = None,
+            // A threshold the phone lowered itself does not make a match.
+            |e| {
+                e.threshold_e6 = Some(-1_000_000);
+                e.score_e6 = Some(-999_999)
+            },
         ] {
             assert!(refused(unchecked(edit)).contains("passed live check"));
         }

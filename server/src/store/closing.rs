@@ -96,7 +96,11 @@ impl Db {
                     CAST((SELECT COUNT(*) FROM complaints c JOIN receipts x ON x.id = c.receipt_id
                           WHERE x.roster_id = p.roster_id AND x.recipient = p.recipient) AS BIGINT) AS complaints,
                     CAST((SELECT COUNT(*) FROM reallocation_cases c WHERE c.roster_id = p.roster_id
-                          AND c.recipient = p.recipient AND c.status = 'reallocated') AS BIGINT) AS reallocated
+                          AND c.recipient = p.recipient AND c.status = 'reallocated'
+                          -- decided by the close: a later decision does not rewrite a closed report
+                          AND c.decided_ms <= COALESCE((SELECT cp.closed_ms FROM closed_periods cp
+                                                        WHERE cp.roster_id = p.roster_id), 9223372036854775807))
+                         AS BIGINT) AS reallocated
              FROM recipients p
              LEFT JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient AND r.late = 0
              WHERE p.roster_id = $1
