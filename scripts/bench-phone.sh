@@ -21,7 +21,7 @@ mkdir -p "$work"
 echo "== the criterion benches for arm64-v8a (cargo-ndk)" >&2
 rustup target add aarch64-linux-android >&2
 command -v cargo-ndk >/dev/null || cargo install cargo-ndk --locked >&2
-cargo ndk -t arm64-v8a -- bench -p salur-core --features mimalloc --bench face --bench liveness --no-run \
+cargo ndk -t arm64-v8a -- bench -p salur-core --bench face --bench liveness --no-run \
   --message-format=json > "$work/build.json"
 mapfile -t benches < <(python3 -c '
 import json, sys
@@ -85,7 +85,7 @@ for line in (work / "ort.jsonl").read_text().splitlines():
         j = json.loads(line)
         ort[(j["model"], j["threads"])] = j["median_ms"]
 fmt = lambda v: "-" if v is None else f"{v:.1f}"
-print(f"Phone: {os.environ['MODEL']} ({os.environ['SOC']}), arm64-v8a, mimalloc.\n")
+print(f"Phone: {os.environ['MODEL']} ({os.environ['SOC']}), arm64-v8a, the system allocator (as the app).\n")
 print("| model alone (ms) | threads | salur (tract) | onnxruntime | ratio |")
 print("|---|---|---|---|---|")
 for t in [int(x) for x in os.environ["THREADS"].split(",")]:
