@@ -21,7 +21,7 @@ mkdir -p "$work"
 echo "== the criterion benches for arm64-v8a (cargo-ndk)" >&2
 rustup target add aarch64-linux-android >&2
 command -v cargo-ndk >/dev/null || cargo install cargo-ndk --locked >&2
-cargo ndk -t arm64-v8a -- bench -p salur-core --bench face --bench liveness --no-run \
+cargo ndk --platform 26 -t arm64-v8a bench -p salur-core --bench face --bench liveness --no-run \
   --message-format=json > "$work/build.json"
 mapfile -t benches < <(python3 -c '
 import json, sys
