@@ -118,8 +118,9 @@ fn storage(e: salur_server::ApiError) -> Error {
 }
 
 pub fn run(args: &DemoArgs) -> Result<ExitCode, Error> {
-    // Quiet unless asked: the day's own lines are the demo's output.
-    crate::serve::init_logs("warn");
+    // Quiet unless asked: the day's own lines are the demo's output. tract's notice that the
+    // models' opset is newer than it is tested against says nothing to a demo's reader.
+    crate::serve::init_logs("warn,tract_onnx=error");
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let summary = runtime.block_on(day(args))?;

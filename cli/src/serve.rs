@@ -89,10 +89,11 @@ pub fn bootstrap_token_file(path: &std::path::Path) -> Result<String, Error> {
     }
 }
 
-/// Logs to stderr at `RUST_LOG`'s levels (`default` without it).
+/// Logs to stderr at `RUST_LOG`'s levels (`default` without it), coloured only on a terminal.
 pub(crate) fn init_logs(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default.into()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
 }

@@ -42,34 +42,39 @@ impl Store {
 
     /// The decrypted photo of the surat kuasa behind receipt `seq`, if it was a proxy payment.
     pub fn kuasa(&self, seq: u64) -> Result<Option<Vec<u8>>> {
-        let conn = self.conn();
-        let row = conn
-            .query_row(
-                "SELECT r.id, k.photo_enc FROM kuasa k JOIN receipts r ON r.seq = k.seq WHERE k.seq = ?1",
-                [seq as i64],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
-            )
-            .optional()?;
-        row.map(|(id, sealed)| self.key.open(&sealed, format!("kuasa/{id}").as_bytes())).transpose()
+        self.proxy_photo(seq, ProxyPhoto::Kuasa)
     }
-}
 
-impl Store {
     /// The decrypted photo of the proxy's e-KTP behind receipt `seq`, if it was a proxy payment.
     pub fn proxy_card(&self, seq: u64) -> Result<Option<Vec<u8>>> {
-        let conn = self.conn();
-        let row = conn
+        self.proxy_photo(seq, ProxyPhoto::Card)
+    }
+
+    fn proxy_photo(&self, seq: u64, which: ProxyPhoto) -> Result<Option<Vec<u8>>> {
+        let (column, aad) = match which {
+            ProxyPhoto::Kuasa => ("photo_enc", "kuasa"),
+            ProxyPhoto::Card => ("card_enc", "card"),
+        };
+        let row = self
+            .conn()
             .query_row(
-                "SELECT r.id, k.card_enc FROM kuasa k JOIN receipts r ON r.seq = k.seq WHERE k.seq = ?1",
+                &format!("SELECT r.id, k.{column} FROM kuasa k JOIN receipts r ON r.seq = k.seq WHERE k.seq = ?1"),
                 [seq as i64],
                 |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<Vec<u8>>>(1)?)),
             )
             .optional()?;
         match row {
-            Some((id, Some(sealed))) => Ok(Some(self.key.open(&sealed, format!("card/{id}").as_bytes())?)),
+            Some((id, Some(sealed))) => Ok(Some(self.key.open(&sealed, format!("{aad}/{id}").as_bytes())?)),
             _ => Ok(None),
         }
     }
+}
+
+/// The two sealed photos of a proxy payment (columns of the `kuasa` table).
+#[derive(Clone, Copy)]
+enum ProxyPhoto {
+    Kuasa,
+    Card,
 }
 
 fn member_aad(roster_id: &str, recipient: &[u8], member: &[u8]) -> Vec<u8> {
