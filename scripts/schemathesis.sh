@@ -21,9 +21,9 @@ if [ ! -x "$salur" ]; then
 fi
 
 work=$(mktemp -d)
-server_pid=
+pids=()
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,38 +34,53 @@ export SALUR_SEAL_KEY_FILE=$work/seal.key
 # One backend: start the server, register the device, run with and without credentials.
 run_backend() {
   local name=$1; shift
-  local port token=st-token-$RANDOM$RANDOM$RANDOM
+  local port token=st-token-$RANDOM$RANDOM$RANDOM server_pid
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   local base=http://127.0.0.1:$port
   SALUR_ADMIN_TOKEN=$token RUST_LOG=warn "$salur" serve --listen "127.0.0.1:$port" \
     --allow-unattested-devices "$@" >"$work/$name-server.log" 2>&1 &
   server_pid=$!
-  if ! (cd "$here" && python3 salur_setup.py "$base" "$token" "$work/$name-device.pem" st-phone-1); then
-    echo "the $name server's log:" >&2; cat "$work/$name-server.log" >&2; exit 1
+  trap 'kill $server_pid 2>/dev/null || true' EXIT
+  if ! (cd "$here" && python3 salur_setup.py "$base" "$token" "$work/$name-device.pem" "st-phone-$name"); then
+    echo "the $name server's log:" >&2; cat "$work/$name-server.log" >&2; return 1
   fi
   local checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
   local common=(--max-examples "$examples" --max-time "$seconds" --seed "$seed" --workers 2 --no-color)
   echo "-- $name: staff token and a signed device"
-  (cd "$here" && SCHEMATHESIS_HOOKS=salur_hooks SALUR_ST_KEY="$work/$name-device.pem" SALUR_ST_DEVICE=st-phone-1 \
+  (cd "$here" && SCHEMATHESIS_HOOKS=salur_hooks SALUR_ST_KEY="$work/$name-device.pem" SALUR_ST_DEVICE="st-phone-$name" \
     st run "$base/openapi.json" -H "Authorization: Bearer $token" "${common[@]}" \
-    --checks "$checks,negative_data_rejection")
+    --checks "$checks,negative_data_rejection") || return 1
   # ignored_auth belongs here: with the hooks signing, schemathesis would take the signature it
   # made up (and the hook replaced) for the one it sent.
   echo "-- $name: no credentials"
-  (cd "$here" && st run "$base/openapi.json" "${common[@]}" --checks "$checks,ignored_auth" --phases examples,coverage,fuzzing)
+  (cd "$here" && st run "$base/openapi.json" "${common[@]}" --checks "$checks,ignored_auth" --phases examples,coverage,fuzzing) || return 1
   if grep -qi "panicked" "$work/$name-server.log"; then
-    echo "the server panicked during the $name run:" >&2; grep -i -A3 "panicked" "$work/$name-server.log" >&2; exit 1
+    echo "the server panicked during the $name run:" >&2; grep -i -A3 "panicked" "$work/$name-server.log" >&2; return 1
   fi
-  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=
 }
 
-run_backend sqlite --data-dir "$work/sqlite"
-if [ -n "${SALUR_TEST_POSTGRES_URL:-}" ]; then
-  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-  "$pg_bin/psql" -q "$SALUR_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS salur_schemathesis" -c "CREATE DATABASE salur_schemathesis"
-  run_backend postgres --data-dir "$work/pg" --database-url "${SALUR_TEST_POSTGRES_URL%/*}/salur_schemathesis"
-else
-  echo "SALUR_TEST_POSTGRES_URL is not set: the PostgreSQL half did not run (scripts/ensure-postgres.sh starts one)" >&2
+if [ -z "${SALUR_TEST_POSTGRES_URL:-}" ]; then
+  echo "SALUR_TEST_POSTGRES_URL is not set: the PostgreSQL half cannot run (scripts/ensure-postgres.sh starts one)" >&2
+  exit 1
+fi
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+"$pg_bin/psql" -q "$SALUR_TEST_POSTGRES_URL" -c "DROP DATABASE IF EXISTS salur_schemathesis" -c "CREATE DATABASE salur_schemathesis"
+# The two backends at once: each run mostly waits on its server, so side by side they take
+# little more than one. Each prints when done, so the logs do not interleave.
+(run_backend sqlite --data-dir "$work/sqlite") >"$work/sqlite.out" 2>&1 &
+pids+=($!)
+(run_backend postgres --data-dir "$work/pg" --database-url "${SALUR_TEST_POSTGRES_URL%/*}/salur_schemathesis") \
+  >"$work/postgres.out" 2>&1 &
+pids+=($!)
+failed=0
+for i in 0 1; do
+  name=$([ "$i" = 0 ] && echo sqlite || echo postgres)
+  if ! wait "${pids[$i]}"; then failed=1; fi
+  cat "$work/$name.out"
+done
+pids=()
+if [ "$failed" != 0 ]; then
+  echo "schemathesis: a backend failed (above)" >&2
   exit 1
 fi
 echo "schemathesis: both backends passed"

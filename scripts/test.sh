@@ -23,6 +23,12 @@ step "poppler (pdftotext, pdftoppm) to read the printed letters back (Debian's p
 if ! command -v pdftoppm >/dev/null || ! command -v pdftotext >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
 fi
+# The fuzz targets build in the background from here, at the lowest priority: on two cores the
+# test build leaves gaps (serial crates, links) and the tests themselves wait on servers and
+# browsers, and the fuzz build fills them instead of running after everything else.
+fuzz_log=$(mktemp)
+(unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS; exec nice -n 19 scripts/fuzz.sh --build) >"$fuzz_log" 2>&1 &
+fuzz_build=$!
 step "tests and lints (release: the face models are too slow unoptimised)"
 # clippy-driver compiles the project's crates in the same pass (dependencies stay on rustc), so
 # the lints cost no second build of the dependency tree; this is how `cargo clippy` itself hands
@@ -31,11 +37,16 @@ export RUSTC_WORKSPACE_WRAPPER
 RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$fuzz_log"; kill "$fuzz_build" 2>/dev/null || true' EXIT
 cargo test --release --workspace 2>&1 | tee "$log"
 # The benchmarks are not test targets: build them (and so lint them) once.
 cargo build --release --workspace --benches
 step "fuzzing: each parser target ${SALUR_FUZZ_SECONDS:-20} s from its corpus (cargo-fuzz, libFuzzer)"
+if ! wait "$fuzz_build"; then
+  tail -40 "$fuzz_log" >&2
+  echo "fuzz: building the targets failed (above)" >&2
+  exit 1
+fi
 (unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS; scripts/fuzz.sh) 2>&1 | tee -a "$log"
 step "the API against its OpenAPI document (schemathesis, SQLite and PostgreSQL)"
 scripts/schemathesis.sh 2>&1 | tee -a "$log"

@@ -29,13 +29,9 @@ pub struct ImportArgs {
 }
 
 pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
-    let csv_error = |e: csv::Error| Error::InvalidArgument(format!("{}: {e}", args.csv.display()));
-    let mut reader = csv::Reader::from_path(&args.csv).map_err(csv_error)?;
-    let rows: Vec<(usize, Result<RosterRow, String>)> = reader
-        .deserialize::<RosterRow>()
-        .enumerate()
-        .map(|(i, r)| (i + 2, r.map_err(|e| format!("unreadable row: {e}"))))
-        .collect();
+    let file = std::fs::File::open(&args.csv)
+        .map_err(|source| Error::Io { context: format!("opening {}", args.csv.display()), source })?;
+    let rows = salur_server::domain::roster::read_csv(std::io::BufReader::new(file));
     let engine = match &args.photos {
         Some(_) => Some(FaceEngine::bundled(FaceConfig::default())?),
         None => None,
@@ -54,7 +50,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let mut summary = ImportSummary::default();
     for (line, row) in rows {
         bar.inc(1);
-        let row = match row.and_then(|r| r.validate().map(|()| r)) {
+        let row = match row {
             Ok(r) => r,
             Err(why) => {
                 summary.refused.push((line, why));

@@ -170,6 +170,15 @@ pub enum Fault {
     Status(u16, Option<u64>),
     /// Pass it on, let the server commit, then close the connection without the answer.
     DropAnswer,
+    /// Pass it on twice (a replayed request) and answer with the second reply.
+    Duplicate,
+}
+
+/// One answer that came back from the server: its status and how long the server took.
+#[derive(Debug, Clone, Copy)]
+pub struct Answered {
+    pub status: u16,
+    pub ms: f64,
 }
 
 /// One request the proxy saw: when, and what it did.
@@ -184,6 +193,7 @@ pub struct Seen {
 pub struct FaultProxy {
     pub port: u16,
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub answers: Arc<Mutex<Vec<Answered>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -197,18 +207,19 @@ impl FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let seen = Arc::new(Mutex::new(Vec::new()));
+        let answers = Arc::new(Mutex::new(Vec::new()));
         let pick = Arc::new(pick);
-        let log = seen.clone();
+        let (log, answered) = (seen.clone(), answers.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else { return };
-                let (log, pick) = (log.clone(), pick.clone());
+                let (log, answered, pick) = (log.clone(), answered.clone(), pick.clone());
                 tokio::spawn(async move {
-                    let _ = serve_connection(client, upstream, &log, &*pick).await;
+                    let _ = serve_connection(client, upstream, &log, &answered, &*pick).await;
                 });
             }
         });
-        Self { port, seen, task }
+        Self { port, seen, answers, task }
     }
 
     pub fn url(&self) -> String {
@@ -247,6 +258,7 @@ async fn serve_connection(
     mut client: TcpStream,
     upstream: u16,
     log: &Mutex<Vec<Seen>>,
+    answered: &Mutex<Vec<Answered>>,
     pick: &(dyn Fn(usize, &str) -> Fault + Send + Sync),
 ) -> std::io::Result<()> {
     let mut server: Option<TcpStream> = None;
@@ -259,7 +271,8 @@ async fn serve_connection(
             fault
         };
         match fault {
-            Fault::Reset => return Ok(()),
+            // A TCP reset (RST), not a polite close.
+            Fault::Reset => return client.set_zero_linger(),
             Fault::Status(code, retry_after) => {
                 let extra = retry_after.map(|s| format!("retry-after: {s}\r\n")).unwrap_or_default();
                 let body = format!("{{\"error\":\"injected\",\"message\":\"injected {code}\"}}");
@@ -272,18 +285,25 @@ async fn serve_connection(
                 continue;
             }
             Fault::Delay(d) => tokio::time::sleep(d).await,
-            Fault::Forward | Fault::DropAnswer => {}
+            Fault::Forward | Fault::DropAnswer | Fault::Duplicate => {}
         }
         if server.is_none() {
             server = Some(TcpStream::connect(("127.0.0.1", upstream)).await?);
         }
         let up = server.as_mut().expect("connected above");
-        up.write_all(&request).await?;
-        let Some(answer) = read_message(up).await? else { return Ok(()) };
-        if fault == Fault::DropAnswer {
-            return Ok(());
+        let mut answer = None;
+        for _ in 0..if fault == Fault::Duplicate { 2 } else { 1 } {
+            let sent = Instant::now();
+            up.write_all(&request).await?;
+            let Some(reply) = read_message(up).await? else { return Ok(()) };
+            let status = std::str::from_utf8(reply.get(9..12).unwrap_or_default()).unwrap_or("0").parse().unwrap_or(0);
+            answered.lock().unwrap().push(Answered { status, ms: sent.elapsed().as_secs_f64() * 1000.0 });
+            answer = Some(reply);
         }
-        client.write_all(&answer).await?;
+        if fault == Fault::DropAnswer {
+            return client.set_zero_linger();
+        }
+        client.write_all(&answer.unwrap_or_default()).await?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// One CSV row of `salur import-roster`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RosterRow {
     /// 16-digit NIK.
@@ -36,6 +36,19 @@ pub struct RosterRow {
     /// kuasa: `NIK:Name` entries separated by `|` (empty: nobody may).
     #[serde(default)]
     pub kk_members: Option<String>,
+}
+
+/// The rows of a roster CSV (a header line, then one recipient per record), each with its line
+/// number: the row, or why it is refused (unreadable, or failing [`RosterRow::validate`]).
+pub fn read_csv(input: impl std::io::Read) -> Vec<(usize, Result<RosterRow, String>)> {
+    csv::Reader::from_reader(input)
+        .deserialize::<RosterRow>()
+        .enumerate()
+        .map(|(i, r)| {
+            let row = r.map_err(|e| format!("unreadable row: {e}")).and_then(|r| r.validate().map(|()| r));
+            (i + 2, row)
+        })
+        .collect()
 }
 
 /// A roster id (period) that is safe as a file name and in a URL: `[A-Za-z0-9._-]{1,64}`, not
