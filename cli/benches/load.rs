@@ -30,7 +30,7 @@ use base64::Engine;
 use common::net::{Fault, FaultProxy, ServerProcess, ADMIN};
 use salur_core::crypto::DataKey;
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
-use salur_core::receipt::{Evidence, Liveness, Method, Outcome, Times};
+use salur_core::receipt::{Outcome, Times};
 use salur_core::store::{Draft, OutboxState, Store};
 use salur_core::sync::{Backoff, SyncClient, SyncConfig};
 use salur_server::domain::devices::DeviceStatus;
@@ -92,15 +92,7 @@ impl Phone {
             recipient: self.recipients[j].clone(),
             amount: 600_000,
             outcome: if paid { Outcome::Paid } else { Outcome::NotHome },
-            evidence: paid.then(|| Evidence {
-                method: Method::RegistryTemplate,
-                score_e6: Some(610_000),
-                threshold_e6: Some(400_000),
-                model: "sface".into(),
-                liveness: Liveness::NotRun,
-                live: None,
-                face_sha256: None,
-            }),
+            evidence: paid.then(common::registry_match),
             evidence_jpeg: None,
             time: Times { wall_ms: salur_core::sync::now_ms(), mono_ms, offset_ms: 0 },
             location: None,

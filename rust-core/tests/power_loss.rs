@@ -16,7 +16,7 @@ use salur_core::receipt::SignedReceipt;
 use salur_core::store::{Durability, Store};
 use salur_core::Error;
 
-use powercut::PowerCut;
+use powercut::{PowerCut, Snapshot, XorShift};
 
 /// The cut lands on one of the first this many mutating calls (writes, truncates, syncs) after
 /// the store opens: some 10 commits' worth.
@@ -32,17 +32,6 @@ struct Tally {
     ops: u64,
 }
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// Cuts the power `cuts` times under a store opened with `durability`, each time on a fresh copy
 /// of a store with a registered device, and checks what a reboot finds.
 fn cut_power(durability: Durability, cuts: u64, seed: u64) -> Tally {
@@ -50,21 +39,12 @@ fn cut_power(durability: Durability, cuts: u64, seed: u64) -> Tally {
     let template = tempfile::tempdir().unwrap();
     let (store, signer, keys) = common::store(template.path());
     drop(store); // closed cleanly (checkpointed, WAL deleted) through the ordinary VFS
-    let files: Vec<_> = std::fs::read_dir(template.path())
-        .unwrap()
-        .map(|f| {
-            let f = f.unwrap();
-            (f.file_name(), std::fs::read(f.path()).unwrap())
-        })
-        .collect();
+    let files = Snapshot::of(template.path());
 
     let mut rng = XorShift(seed);
     let mut tally = Tally::default();
     for cut in 0..cuts {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, bytes) in &files {
-            std::fs::write(dir.path().join(name), bytes).unwrap();
-        }
+        let dir = files.copy();
         let path = dir.path().join("salur.db");
         let store = Store::open_with_vfs(&path, &keys, durability, vfs.name()).unwrap();
         // Every other run checkpoints after a few pages instead of SQLite's 1,000, so cuts also

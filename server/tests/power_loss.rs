@@ -15,7 +15,7 @@ use std::path::Path;
 
 use axum::http::StatusCode;
 use common::phone::{self, Phone};
-use powercut::PowerCut;
+use powercut::{PowerCut, Snapshot, XorShift};
 use salur_core::receipt::GENESIS;
 use salur_server::store::seal::Sealer;
 use salur_server::{router, AppState, Db};
@@ -23,17 +23,6 @@ use sqlx::Connection;
 
 /// Receipts the phone has to upload: more than any run gets through before its cut.
 const RECEIPTS: u64 = 400;
-
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 #[derive(Debug, Default)]
 struct Tally {
@@ -104,21 +93,12 @@ async fn cut_power(cuts: u64, lying: bool, seed: u64) -> Tally {
         drop(app);
         db.close().await;
     }
-    let files: Vec<_> = std::fs::read_dir(template.path())
-        .unwrap()
-        .map(|f| {
-            let f = f.unwrap();
-            (f.file_name(), std::fs::read(f.path()).unwrap())
-        })
-        .collect();
+    let files = Snapshot::of(template.path());
 
     let mut rng = XorShift(seed);
     let mut tally = Tally::default();
     for cut in 0..cuts {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, bytes) in &files {
-            std::fs::write(dir.path().join(name), bytes).unwrap();
-        }
+        let dir = files.copy();
         let db = open(dir.path(), Some(vfs.name())).await;
         let app = router(AppState::new(db.clone(), phone::ADMIN).allow_unattested_devices(true));
         vfs.set_lying_syncs(lying);

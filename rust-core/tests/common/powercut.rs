@@ -623,3 +623,42 @@ forward_file!(file_shm_map, xShmMap, ffi::SQLITE_IOERR_SHMMAP, (page: c_int, siz
 forward_file!(file_shm_lock, xShmLock, ffi::SQLITE_IOERR_SHMLOCK, (offset: c_int, n: c_int, flags: c_int) -> c_int);
 forward_file!(file_shm_unmap, xShmUnmap, ffi::SQLITE_OK, (delete: c_int) -> c_int);
 forward_file!(file_unfetch, xUnfetch, ffi::SQLITE_OK, (offset: i64, p: *mut c_void) -> c_int);
+
+/// The files of a cleanly closed database folder, to start each cut from.
+pub struct Snapshot(Vec<(std::ffi::OsString, Vec<u8>)>);
+
+impl Snapshot {
+    /// Reads every file in `dir`.
+    pub fn of(dir: &std::path::Path) -> Self {
+        let files = std::fs::read_dir(dir)
+            .expect("the folder lists")
+            .map(|f| {
+                let f = f.expect("an entry");
+                (f.file_name(), std::fs::read(f.path()).expect("the file reads"))
+            })
+            .collect();
+        Self(files)
+    }
+
+    /// A fresh folder holding a copy of the files.
+    pub fn copy(&self) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        for (name, bytes) in &self.0 {
+            std::fs::write(dir.path().join(name), bytes).expect("the copy writes");
+        }
+        dir
+    }
+}
+
+/// A fixed-seed generator for where the cuts land (xorshift64).
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// The next number.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
