@@ -169,7 +169,7 @@ pub fn scan(luma: &[u8], width: u32, height: u32, stride: u32) -> Result<String>
     // quirc's binarisation (rqrr is its port) is fragile on such frames, and which smoothing
     // helps varies from code to code: on seven noisy, turned photographed letters each attempt
     // alone missed some and together they read all. Turned or resampled frames are still often
-    // missed (cli/tests/letters.rs says how often): a known gap.
+    // missed (cli/tests/it/letters.rs says how often): a known gap.
     let smooth = box_mean_3x3(luma, w, h, s);
     if let Some(text) = read(&|x, y| smooth[y * w + x]) {
         return Ok(text);

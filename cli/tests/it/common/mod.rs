@@ -1,0 +1,26 @@
+//! Shared test set-up: the server crate's backends and signed requests, plus the real network
+//! pieces (the `salur` binary as a server process, a fault proxy, TLS) that need this crate's binary.
+#![allow(dead_code, unused_imports)]
+
+#[path = "../../../../server/tests/it/common/mod.rs"]
+mod server_common;
+
+pub mod browser;
+pub mod net;
+
+pub use server_common::*;
+
+/// The evidence of a face match against the registry template (no live check), as a paying
+/// receipt of these tests carries.
+pub fn registry_match() -> salur_core::receipt::Evidence {
+    use salur_core::receipt::{Evidence, Liveness, Method};
+    Evidence {
+        method: Method::RegistryTemplate,
+        score_e6: Some(600_000),
+        threshold_e6: Some(400_000),
+        model: "sface".into(),
+        liveness: Liveness::NotRun,
+        live: None,
+        face_sha256: None,
+    }
+}

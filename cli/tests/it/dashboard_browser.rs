@@ -1,0 +1,232 @@
+//! The dashboard page in headless Chromium against `salur serve` on loopback: without a session
+//! it is the login form; after a real login (typed into the form, a wrong password first) it
+//! shows the numbers in the database, new ones after an upload, and logging out ends it. On
+//! SQLite and PostgreSQL.
+
+use crate::common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use salur_core::crypto::DataKey;
+use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
+use salur_core::receipt::{Outcome, Times};
+use salur_core::store::{Draft, Store};
+use salur_server::{router, AppState};
+use serde_json::json;
+use tower::ServiceExt;
+
+use crate::common::browser::{Browser, CHROMIUM};
+
+const PASSWORD: &str = "dashboard viewer passphrase";
+
+/// The page's DOM after its scripts ran (Chromium's virtual time lets the fetch finish).
+fn rendered(url: &str) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=4000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn signed(signer: &SoftwareSigner, method: &str, uri: &str, body: Vec<u8>) -> Request<Body> {
+    common::signed_request(signer, "dev-b", method, uri, body)
+}
+
+#[tokio::test]
+async fn the_dashboard_shows_the_database_and_follows_uploads() {
+    if !std::path::Path::new(CHROMIUM).exists() {
+        assert!(std::env::var_os("CI").is_none(), "{CHROMIUM} missing: scripts/test.sh installs Debian's chromium");
+        eprintln!("{CHROMIUM} missing: browser test skipped (scripts/test.sh installs it)");
+        return;
+    }
+    for backend in common::backends().await {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("roster.csv");
+        std::fs::write(
+            &csv,
+            "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id\n\
+             3171010101900001,Siti,Jl. A 1,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-b\n\
+             3171010101900002,Budi,Jl. A 2,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-b\n\
+             3171010101900003,Ani,Jl. B 3,31,3171,317102,3171021001,jakarta-10220,600000,blt-2026-11,pos-b\n",
+        )
+        .unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("import-roster")
+            .arg(&csv)
+            .args(backend.cli_args())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut add = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .args(["users", "add", "web", "--role", "viewer", "--password-stdin"])
+            .args(backend.cli_args())
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{PASSWORD}\n").as_bytes()).unwrap();
+        assert!(add.wait().unwrap().success());
+
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // The post office's name comes from the operator; provinces and regencies are bundled.
+        let names = dir.path().join("names.csv");
+        std::fs::write(&names, "post_office,jakarta-10220,KPC Jakarta Selatan 10220\n").unwrap();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("serve")
+            .args(backend.cli_args())
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--area-names")
+            .arg(&names)
+            .env("SALUR_ADMIN_TOKEN", "admin")
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "salur serve did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let url = format!("http://127.0.0.1:{port}/");
+
+        // No session: the login form, and none of the data.
+        let anonymous = rendered(&url);
+        assert!(anonymous.contains("id=\"login\"") && !anonymous.contains("blt-2026-11"), "{anonymous}");
+
+        let mut browser = Browser::start().await;
+        browser.navigate(&url).await;
+        browser.wait_for("document.getElementById('login')", "the login form").await;
+        let log_in = |password: &str| {
+            format!(
+                "document.getElementById('name').value = 'web'; document.getElementById('password').value = '{password}';
+                 document.getElementById('login').requestSubmit(); true"
+            )
+        };
+        browser.eval(&log_in("not the passphrase")).await;
+        browser.wait_for("document.getElementById('error').textContent.includes('Gagal')", "the refusal").await;
+        browser.eval(&log_in(PASSWORD)).await;
+        let before = browser.wait_for("document.body.innerText.includes('0 / 3')", "the dashboard after login").await;
+        assert!(before.contains("blt-2026-11"), "{}: page did not load its data: {before}", backend.name);
+        assert!(before.contains("KPC Jakarta Selatan 10220 (jakarta-10220)"), "{before}");
+        assert!(before.contains("DKI JAKARTA (31)") && before.contains("KOTA JAKARTA SELATAN (3171)"));
+        assert!(!before.contains("3171010101900001") && !before.contains("Siti"), "no NIK or name on the page");
+        browser.wait_for("document.getElementById('user').textContent === 'web (viewer)'", "who is logged in").await;
+        assert_eq!(browser.eval("document.cookie.includes('salur_session')").await, json!(false), "HttpOnly");
+
+        // A phone uploads two payments through a second instance over the same database.
+        let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin").allow_unattested_devices(true));
+        let signer = SoftwareSigner::generate().unwrap().0;
+        let reg = json!({ "device_id": "dev-b", "worker_id": "pos-b", "post_office": "jakarta-10110",
+                          "public_key": B64.encode(signer.public_key_spki().unwrap()),
+                          "enrolment_code": enrolment_code(&app, "pos-b").await });
+        let res = app
+            .clone()
+            .oneshot(signed(&signer, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let approve = Request::post("/v1/admin/devices/dev-b/approve")
+            .header("authorization", "Bearer admin")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(app.clone().oneshot(approve).await.unwrap().status(), StatusCode::OK);
+        let roster = app.clone().oneshot(signed(&signer, "GET", "/v1/roster/blt-2026-11", vec![])).await.unwrap();
+        let roster: serde_json::Value =
+            serde_json::from_slice(&axum::body::to_bytes(roster.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let reference = |nik: &str| {
+            let entry = roster["recipients"].as_array().unwrap().iter().find(|e| e["nik"] == nik).unwrap();
+            hex::decode(entry["recipient"].as_str().unwrap()).unwrap()
+        };
+        let phone = tempfile::tempdir().unwrap();
+        let store = Store::open(&phone.path().join("p.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
+        store.set_device("dev-b", "pos-b", &signer).unwrap();
+        let receipts: Vec<String> = ["3171010101900001", "3171010101900003"]
+            .iter()
+            .map(|nik| {
+                let nov_10_noon_wib =
+                    salur_server::domain::targets::days_from_civil(2026, 11, 10) * 86_400_000 + 5 * 3_600_000;
+                let draft = Draft {
+                    roster_id: "blt-2026-11".into(),
+                    recipient: reference(nik),
+                    amount: 600_000,
+                    outcome: Outcome::Paid,
+                    evidence: None,
+                    evidence_jpeg: None,
+                    // Paid on 10 November (WIB noon), inside the roster's period.
+                    time: Times { wall_ms: nov_10_noon_wib, mono_ms: 1, offset_ms: 0 },
+                    location: None,
+                    received_in_full: None,
+                    kuasa_jpeg: None,
+                    card_jpeg: None,
+                };
+                B64.encode(store.record(&signer, draft).unwrap().bytes)
+            })
+            .collect();
+        let body = serde_json::to_vec(&json!({ "receipts": receipts })).unwrap();
+        assert_eq!(
+            app.clone().oneshot(signed(&signer, "POST", "/v1/receipts", body)).await.unwrap().status(),
+            StatusCode::OK
+        );
+
+        // The page refreshes itself every few seconds.
+        let after = browser.wait_for("document.body.innerText.includes('2 / 3')", "2 of 3 paid after the upload").await;
+        assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
+        // The period's chart: November, paid so far (2 of 3 from the 10th) against the target line.
+        let page = browser
+            .wait_for("document.getElementById('progress-today')?.textContent.includes('66.7%')", "the chart's legend")
+            .await;
+        let today = browser.eval("document.getElementById('progress-today').textContent").await;
+        assert_eq!(today, json!("2026-11-30: 66.7% dibayar / paid, target 100.0%"), "{}: {page}", backend.name);
+        let points =
+            browser.eval("document.getElementById('paid-line').getAttribute('points').split(' ').length").await;
+        assert_eq!(points, json!(30), "one point a day of November");
+        let period = browser.eval("document.getElementById('period').textContent").await;
+        assert_eq!(period, json!("(2026-11-01 – 2026-11-30)"));
+        // Logging out (a POST with the CSRF token) ends the session: back to the form, also after a reload.
+        browser.eval("document.getElementById('logout').click(); true").await;
+        browser.wait_for("document.getElementById('login')", "the login form after logout").await;
+        browser.eval("location.reload(); true").await;
+        browser
+            .wait_for(
+                "document.getElementById('login') && !document.body.innerText.includes('2 / 3')",
+                "still logged out",
+            )
+            .await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}
+
+/// A one-time enrolment code for `worker_id` at jakarta-10110, issued over the API.
+async fn enrolment_code(app: &axum::Router, worker_id: &str) -> String {
+    let body = json!({ "worker_id": worker_id, "post_office": "jakarta-10110" }).to_string();
+    let req = Request::post("/v1/admin/enrolments")
+        .header("authorization", "Bearer admin")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
+    serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["code"].as_str().unwrap().to_string()
+}

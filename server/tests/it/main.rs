@@ -1,0 +1,19 @@
+//! The crate's integration tests, one module per area, in one test binary: on a brand-new
+//! two-core machine each extra binary cost a full release link of the dependency tree.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod api;
+mod checks;
+mod common;
+mod dashboard_cache;
+mod enrolment;
+mod hardening;
+mod power_loss;
+mod proxy;
+mod reallocation;
+mod receipt_vectors;
+mod retention;
+mod sealing;
+mod sockets;

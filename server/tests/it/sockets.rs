@@ -1,0 +1,162 @@
+//! The request limits on a real loopback socket (`salur_server::serve`): a request that stalls
+//! after its headers (408), a connection that stalls inside them (closed), an oversized upload
+//! answered before its body is sent (413), too many requests from one address (429), and the
+//! phone's own sync client waiting out a rate limit and finishing.
+
+use crate::common;
+
+use std::time::{Duration, Instant};
+
+use salur_core::keys::SoftwareSigner;
+use salur_core::receipt::{self, Outcome, Times};
+use salur_server::{AppState, Limits, Rate};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ADMIN: &str = "test-admin-token";
+
+/// The API on a real loopback socket under `limits`.
+async fn serve(limits: Limits) -> (std::net::SocketAddr, common::Backend, salur_server::Db) {
+    let backend = common::backends().await.remove(0);
+    let db = backend.storage.open().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState::new(db.clone(), ADMIN).with_limits(limits).allow_unattested_devices(true);
+    tokio::spawn(salur_server::serve(listener, state, std::future::pending()));
+    (addr, backend, db)
+}
+
+/// Sends `head` (request line and headers) and reads the answer until the server closes or 10 s pass.
+async fn raw(addr: std::net::SocketAddr, head: &str) -> (String, Duration) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let start = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if String::from_utf8_lossy(&out).contains("\r\n\r\n{") && out.ends_with(b"}") {
+            break;
+        }
+    }
+    (String::from_utf8_lossy(&out).into_owned(), start.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_stalls_after_its_headers_is_timed_out_with_408() {
+    let limits = Limits { request_timeout: Duration::from_secs(1), ..Limits::default() };
+    let (addr, _db, _) = serve(limits).await;
+    // Valid, fresh signature headers, so the server goes on to read the body: which never comes.
+    let signer = SoftwareSigner::generate().unwrap().0;
+    let now = salur_server::clock::now_ms();
+    let headers =
+        salur_core::request_auth::sign_request(&signer, "dev-slow", "POST", "/v1/devices", now, b"{}").unwrap();
+    let mut head =
+        "POST /v1/devices HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n".to_string();
+    for (k, v) in headers {
+        head += &format!("{k}: {v}\r\n");
+    }
+    head += "\r\n{";
+    let (answer, took) = raw(addr, &head).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"timeout\""), "{answer}");
+    assert!(took < Duration::from_secs(5), "answered after {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_stalls_inside_its_headers_is_closed() {
+    let limits = Limits { header_timeout: Duration::from_secs(1), ..Limits::default() };
+    let (addr, _db, _) = serve(limits).await;
+    // Half a request head, then nothing (slowloris): the server hangs up after the header timeout.
+    let (answer, took) = raw(addr, "POST /v1/receipts HTTP/1.1\r\nhost: x\r\nx-salur-dev").await;
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_secs(5), "closed after {took:?}: {answer}");
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // The server still answers others.
+    let (answer, _) = raw(addr, "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_upload_is_answered_413_on_a_real_socket_without_sending_the_body() {
+    let (addr, _db, _) = serve(Limits::default()).await;
+    let head =
+        "POST /v1/receipts HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 104857600\r\n\r\n";
+    let (answer, took) = raw(addr, head).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(took < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_from_one_address_answer_429_with_retry_after() {
+    let (addr, _db, _) = serve(Limits { per_address: Rate { per_second: 1, burst: 3 }, ..Limits::default() }).await;
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let (answer, _) = raw(addr, "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+        let retry_after = answer.lines().find_map(|l| l.strip_prefix("retry-after: ").map(str::to_string));
+        statuses.push((answer.get(9..12).unwrap_or("").to_string(), retry_after));
+    }
+    let ok = || ("200".to_string(), None);
+    assert_eq!(statuses[..3], [ok(), ok(), ok()]);
+    assert_eq!(statuses[3], ("429".into(), Some("1".into())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phones_sync_client_waits_out_the_rate_limit_and_finishes() {
+    use salur_core::crypto::DataKey;
+    use salur_core::keys::FixedKey;
+    use salur_core::store::{Draft, Store};
+    use salur_core::sync::{Backoff, SyncClient, SyncConfig};
+
+    let (addr, _backend, db) =
+        serve(Limits { per_device: Rate { per_second: 2, burst: 2 }, ..Limits::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("phone.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
+    let signer = SoftwareSigner::generate().unwrap().0;
+    let mut config = SyncConfig::new(&format!("http://{addr}"));
+    config.allow_http_loopback = true;
+    config.batch_size = 10;
+    // The cap is above the server's Retry-After (1 s), which the client takes as its floor.
+    config.backoff = Backoff { base: Duration::from_millis(50), cap: Duration::from_secs(2), max_attempts: 20 };
+    let client = SyncClient::new(&config).unwrap();
+    let code = common::stored_code(&db, "pos-1", "jakarta-10110").await;
+    client.register(&store, &signer, "dev-sync", "pos-1", "jakarta-10110", &code).await.unwrap();
+    let (answer, _) = raw(
+        addr,
+        &format!(
+            "POST /v1/admin/devices/dev-sync/approve HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\n\
+             content-length: 0\r\nconnection: close\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    for n in 0..40u64 {
+        let draft = Draft {
+            roster_id: "blt-2026-11".into(),
+            recipient: receipt::recipient_ref(b"k", &format!("{n}")),
+            amount: 600_000,
+            outcome: Outcome::NotHome,
+            evidence: None,
+            evidence_jpeg: None,
+            time: Times { wall_ms: salur_server::clock::now_ms(), mono_ms: n, offset_ms: 0 },
+            location: None,
+            received_in_full: None,
+            kuasa_jpeg: None,
+            card_jpeg: None,
+        };
+        store.record(&signer, draft).unwrap();
+    }
+    let retries = std::sync::atomic::AtomicUsize::new(0);
+    struct Count<'a>(&'a std::sync::atomic::AtomicUsize);
+    impl salur_core::sync::SyncListener for Count<'_> {
+        fn progress(&self, _: salur_core::sync::SyncProgress) {}
+        fn retrying(&self, e: &salur_core::Error) {
+            assert!(matches!(e, salur_core::Error::Server { status: 429, .. }), "{e}");
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let report = client.sync(&store, &signer, &Count(&retries)).await.unwrap();
+    assert_eq!((report.progress.acknowledged, report.progress.rejected), (40, 0));
+    assert!(retries.load(std::sync::atomic::Ordering::SeqCst) > 0, "the limit was reached and waited out");
+}
