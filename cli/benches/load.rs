@@ -11,8 +11,10 @@
 //!
 //!     SALUR_TEST_POSTGRES_URL=$(scripts/ensure-postgres.sh) cargo bench -p salur-cli --bench load
 //!
-//! SALUR_LOAD_PHONES (default 120), SALUR_LOAD_SECONDS (600) and SALUR_LOAD_RPS (250, the
-//! request rate the phones pace themselves to) change the run.
+//! SALUR_LOAD_PHONES (default 120), SALUR_LOAD_SECONDS (600), SALUR_LOAD_RPS (250, the
+//! request rate the phones pace themselves to) and SALUR_LOAD_ADDRESS_RATE (the server's
+//! `--address-rate`, default 1000: every phone reaches it from 127.0.0.1, like phones behind one
+//! carrier NAT; 50 is the server's default) change the run.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -49,6 +51,7 @@ struct Settings {
     phones: usize,
     seconds: u64,
     rps: f64,
+    address_rate: u32,
 }
 
 impl Settings {
@@ -58,6 +61,7 @@ impl Settings {
             phones: get("SALUR_LOAD_PHONES", 120.0) as usize,
             seconds: get("SALUR_LOAD_SECONDS", 600.0) as u64,
             rps: get("SALUR_LOAD_RPS", 250.0),
+            address_rate: get("SALUR_LOAD_ADDRESS_RATE", 1000.0) as u32,
         }
     }
 }
@@ -263,7 +267,8 @@ async fn count(conn: &mut sqlx::AnyConnection, sql: &str) -> i64 {
 
 async fn run(backend: common::Backend, settings: &Settings) {
     let phones = set_up(&backend, settings).await;
-    let mut server = ServerProcess::start(&backend);
+    let mut server = ServerProcess::start_args(&backend, &["--address-rate", &settings.address_rate.to_string()]);
+    eprintln!("{}: salur serve --address-rate {}", backend.name, settings.address_rate);
     let proxy = FaultProxy::start_with(server.port, |n, _| fault(n)).await;
     let cycle = Duration::from_secs_f64(settings.phones as f64 * REQUESTS_PER_SYNC / settings.rps);
     let stop = Arc::new(AtomicBool::new(false));

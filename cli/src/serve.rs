@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// pending until approved and are flagged on the dashboard. Never in production.
     #[arg(long)]
     allow_unattested_devices: bool,
+    /// Requests per second one client address may send, with ten seconds' worth as a burst
+    /// (default 50): raise it where many phones reach the server from one carrier NAT address.
+    #[arg(long, value_name = "PER_SECOND", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    address_rate: Option<u32>,
 }
 
 /// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
@@ -110,6 +114,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         tls,
         area_names: args.area_names.clone(),
         allow_unattested_devices: args.allow_unattested_devices,
+        address_rate: args.address_rate,
     };
     runtime
         .block_on(salur_server::run(

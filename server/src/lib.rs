@@ -58,6 +58,9 @@ pub struct ServeOptions {
     /// Let devices without a key attestation register (pending and flagged: the demo, tests,
     /// emulators; never in production).
     pub allow_unattested_devices: bool,
+    /// Requests per second each client address may send (the burst is ten seconds' worth);
+    /// `None` keeps [`Limits::default`]. Raised where many phones share one carrier NAT address.
+    pub address_rate: Option<u32>,
 }
 
 /// A certificate chain and private key (PEM files) to serve TLS with.
@@ -124,8 +127,14 @@ pub async fn run(
     if options.allow_unattested_devices {
         tracing::warn!("devices without a key attestation may register (pending and flagged on the dashboard)");
     }
-    let state =
-        AppState::new(db, admin_token).with_names(names).allow_unattested_devices(options.allow_unattested_devices);
+    let mut limits = Limits::default();
+    if let Some(per_second) = options.address_rate {
+        limits.per_address = Rate { per_second, burst: per_second.saturating_mul(10) };
+    }
+    let state = AppState::new(db, admin_token)
+        .with_names(names)
+        .allow_unattested_devices(options.allow_unattested_devices)
+        .with_limits(limits);
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -169,8 +169,7 @@ fn serve(data: &std::path::Path, port: u16) -> std::process::Child {
 }
 
 async fn devices_status(port: u16, token: &str) -> u16 {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::new()
+    common::net::http()
         .get(format!("http://127.0.0.1:{port}/v1/admin/devices"))
         .bearer_auth(token)
         .send()

@@ -138,7 +138,7 @@ async fn forged_override_approvals_are_flagged_on_the_dashboard_and_the_right_on
         let refused = store.receipts(6, 1).unwrap().remove(0);
         assert!(refused.reason.unwrap().contains("location out of range"));
 
-        let dashboard: Value = reqwest::Client::new()
+        let dashboard: Value = common::net::http()
             .get(format!("{}/v1/dashboard?roster={ROSTER}", server.url()))
             .bearer_auth(common::net::ADMIN)
             .send()

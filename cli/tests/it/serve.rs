@@ -71,3 +71,35 @@ fn a_tls_certificate_that_is_not_pem_stops_salur_serve_with_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
 }
+
+/// `--address-rate` sets what one address may send: with 2 per second the burst is 20 requests,
+/// the 21st in the same instant is refused with 429 and a Retry-After, and the default (50 per
+/// second, burst 500) lets the same 21 through.
+#[tokio::test]
+async fn address_rate_sets_how_many_requests_one_address_may_send() {
+    let backend = common::backends().await.remove(0);
+    let statuses = |url: String| async move {
+        let client = common::net::http();
+        let mut out = Vec::new();
+        for _ in 0..21 {
+            let r = client.get(format!("{url}/v1/time")).send().await.unwrap();
+            out.push((r.status().as_u16(), r.headers().get("retry-after").is_some()));
+        }
+        out
+    };
+    let mut slow = common::net::ServerProcess::start_args(&backend, &["--address-rate", "2"]);
+    let got = statuses(slow.url()).await;
+    slow.kill();
+    assert!(got[..20].iter().all(|&(s, _)| s == 200), "{got:?}");
+    assert_eq!(got[20], (429, true));
+    let mut default = common::net::ServerProcess::start(&backend);
+    let got = statuses(default.url()).await;
+    default.kill();
+    assert!(got.iter().all(|&(s, _)| s == 200), "{got:?}");
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+        .args(["serve", "--address-rate", "0"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--address-rate"));
+}

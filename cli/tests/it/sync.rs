@@ -539,7 +539,7 @@ async fn raw(phone: &Phone, base: &str, method: &str, path: &str, body: serde_js
     let body = body.to_string().into_bytes();
     let now = salur_core::sync::now_ms();
     let headers = salur_core::request_auth::sign_request(&phone.signer, &phone.device_id, method, path, now, &body);
-    let mut req = reqwest::Client::new()
+    let mut req = common::net::http()
         .request(method.parse().unwrap(), format!("{base}{path}"))
         .header("content-type", "application/json")
         .body(body);
@@ -641,7 +641,7 @@ async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice
         assert_eq!(report.evidence_uploaded, 1);
 
         // The auditor's sweep: exactly the pair paid to one face.
-        let sweep: serde_json::Value = reqwest::Client::new()
+        let sweep: serde_json::Value = common::net::http()
             .get(format!("{}/v1/admin/face-sweep?roster=blt-2026-11", server.url()))
             .header("authorization", format!("Bearer {}", common::net::ADMIN))
             .send()
@@ -668,7 +668,7 @@ async fn evidence_crops_upload_resumably_and_the_sweep_finds_one_face_paid_twice
         let get = |path: String, token: String| {
             let url = format!("{base}{path}");
             async move {
-                let res = reqwest::Client::new().get(url).bearer_auth(token).send().await;
+                let res = common::net::http().get(url).bearer_auth(token).send().await;
                 let res = res.unwrap();
                 let kind = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
                 (res.status().as_u16(), kind, res.bytes().await.unwrap().to_vec())

@@ -31,6 +31,13 @@ impl ServerProcess {
         Self::start_with(backend.cli_args(), false)
     }
 
+    /// `salur serve` with more options after the backend's.
+    pub fn start_args(backend: &Backend, extra: &[&str]) -> Self {
+        let mut args = backend.cli_args();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        Self::start_with(args, false)
+    }
+
     /// Starts on a free port, trying another when a parallel test took the one picked.
     fn start_with(args: Vec<String>, tls: bool) -> Self {
         let mut s = Self { args, port: 0, child: None, tls };
@@ -142,6 +149,13 @@ impl ServerProcess {
         let answer: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
         answer["code"].as_str().unwrap().to_string()
     }
+}
+
+/// A plain HTTP client (reqwest is built without a default TLS crypto provider: one is installed
+/// first, whichever test runs first in the binary).
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// The administrator's HTTP client. It trusts the test server blindly: the phone's TLS checks
