@@ -49,6 +49,19 @@ async fn a_recipient_checks_the_code_on_the_page_and_reports_receiving_less() {
         for private in ["Siti", "3171010101900001", "dev-cek", "pos-1"] {
             assert!(!shown.contains(private), "{}: {private} on the public page", backend.name);
         }
+        // The page runs only its own script: markup that got in (a note echoed back, say) does not.
+        let answer = common::net::http().get(format!("{url}/cek")).send().await.unwrap();
+        let csp = answer.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("script-src 'sha256-") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        browser
+            .eval(
+                "document.body.insertAdjacentHTML('beforeend', '<img src=\"/nothing-here\" onerror=\"window.ran = 1\">'); \
+                 true",
+            )
+            .await;
+        browser.wait_for("document.querySelector('img[src=\"/nothing-here\"]').complete", "the injected image").await;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(browser.eval("typeof window.ran").await, "undefined", "{}: an injected handler ran", backend.name);
         // "I received Rp 300,000", in her words.
         browser
             .eval(

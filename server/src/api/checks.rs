@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Html;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,13 +17,13 @@ use crate::error::{ApiError, ErrorBody};
 use crate::store::{Complaint, PublicReceipt};
 
 /// The check page (Bahasa Indonesia), with its script inline: one file, no build step.
-const PAGE: &str = include_str!("cek.html");
+pub(super) const PAGE: &str = include_str!("cek.html");
 
 /// The public page where a recipient checks their receipt code and reports a problem.
 #[utoipa::path(get, path = "/cek",
     responses((status = 200, description = "The check page", content_type = "text/html", body = String)))]
-pub(super) async fn page() -> Html<&'static str> {
-    Html(PAGE)
+pub(super) async fn page() -> axum::response::Response {
+    super::page::html(PAGE)
 }
 
 /// What a receipt code names: paid (or not), how much, when and where; no name, NIK or face.

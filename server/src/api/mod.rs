@@ -12,6 +12,7 @@ mod enrolments;
 mod evidence;
 mod limits;
 mod openapi;
+mod page;
 mod params;
 mod receipts;
 mod session;

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -50,10 +50,10 @@ pub(super) struct Session {
 pub(super) async fn page(staff: Result<Staff, ApiError>) -> Response {
     match staff {
         Ok(s) => match s.require(Permission::ViewDashboard) {
-            Ok(()) => Html(crate::read::dashboard::PAGE).into_response(),
+            Ok(()) => super::page::html(crate::read::dashboard::PAGE),
             Err(e) => e.into_response(),
         },
-        Err(ApiError::Unauthorized(_)) => (StatusCode::UNAUTHORIZED, Html(LOGIN_PAGE)).into_response(),
+        Err(ApiError::Unauthorized(_)) => (StatusCode::UNAUTHORIZED, super::page::html(LOGIN_PAGE)).into_response(),
         Err(e) => e.into_response(),
     }
 }
