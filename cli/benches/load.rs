@@ -265,11 +265,14 @@ async fn count(conn: &mut sqlx::AnyConnection, sql: &str) -> i64 {
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string())).bind(ROSTER).fetch_one(&mut *conn).await.unwrap().get::<i64, _>(0)
 }
 
-async fn run(backend: common::Backend, settings: &Settings) {
+async fn run(backend: common::Backend, settings: &Settings, proxy_rt: &tokio::runtime::Handle) {
     let phones = set_up(&backend, settings).await;
     let mut server = ServerProcess::start_args(&backend, &["--address-rate", &settings.address_rate.to_string()]);
     eprintln!("{}: salur serve --address-rate {}", backend.name, settings.address_rate);
-    let proxy = FaultProxy::start_with(server.port, |n, _| fault(n)).await;
+    // The proxy on a runtime of its own: its clock on the server's answers is not held up by a
+    // phone's store writing (the sync client calls SQLite inline, as the app does on its worker).
+    let port = server.port;
+    let proxy = proxy_rt.spawn(async move { FaultProxy::start_with(port, |n, _| fault(n)).await }).await.unwrap();
     let cycle = Duration::from_secs_f64(settings.phones as f64 * REQUESTS_PER_SYNC / settings.rps);
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
@@ -460,10 +463,18 @@ fn main() {
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = Settings::from_env();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // A thread per phone or so: each phone's sync writes its SQLite file inline (fsync and all),
+    // and on two worker threads one phone's fsync would stall the others, which real phones,
+    // being separate devices, never do.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(settings.phones.clamp(2, 128))
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         for backend in common::backends().await {
-            run(backend, &settings).await;
+            run(backend, &settings, proxy_rt.handle()).await;
         }
     });
 }

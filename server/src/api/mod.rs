@@ -177,6 +177,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(limited(routes!(receipts::upload_one), SMALL))
         .routes(limited(routes!(evidence::status, evidence::put), EVIDENCE))
         .routes(limited(routes!(devices::chain), NO_BODY))
+        .routes(limited(routes!(devices::chain_status), NO_BODY))
         .routes(limited(routes!(evidence::face_sweep), NO_BODY))
         .routes(limited(routes!(session::page), NO_BODY))
         .routes(limited(routes!(session::login), SMALL))

@@ -117,6 +117,7 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
                 vec![Approver],
             ),
             ("GET", "/v1/devices/dev-acl/chain".into(), None, vec![Approver, Auditor]),
+            ("GET", "/v1/devices/dev-acl/chain/status".into(), None, vec![Approver, Auditor]),
             ("GET", "/v1/admin/devices/dev-acl/export".into(), None, vec![Approver, Auditor]),
             ("GET", "/v1/admin/reallocations".into(), None, vec![Finance, Auditor]),
             ("GET", "/v1/admin/reallocations?format=csv".into(), None, vec![Finance, Auditor]),

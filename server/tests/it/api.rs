@@ -158,6 +158,17 @@ async fn a_device_registers_waits_for_approval_and_uploads_each_receipt_once() {
         both.headers_mut().insert("authorization", format!("Bearer {ADMIN}").parse().unwrap());
         let (status, body) = call(&app, both).await;
         assert_eq!((status, body["error"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")), "{body}");
+        // What a phone asks at every sync: the same status, no re-verification, same rules.
+        let status_of = |id: &str| {
+            common::signed_request(&phone.signer, "dev-1", "GET", &format!("/v1/devices/{id}/chain/status"), Vec::new())
+        };
+        let (status, body) = call(&app, status_of("dev-1")).await;
+        assert_eq!((status, body["status"]["contiguous_to"].as_u64()), (StatusCode::OK, Some(5)), "{body}");
+        assert!(body.get("verification").is_none(), "{body}");
+        assert_eq!(call(&app, status_of("dev-2")).await.0, StatusCode::FORBIDDEN, "another device's status");
+        let mut both = status_of("dev-1");
+        both.headers_mut().insert("authorization", format!("Bearer {ADMIN}").parse().unwrap());
+        assert_eq!(call(&app, both).await.0, StatusCode::BAD_REQUEST);
     }
 }
 
@@ -350,6 +361,7 @@ async fn openapi_metrics_and_health_are_served() {
             "/v1/devices",
             "/v1/devices/challenge",
             "/v1/devices/{id}/chain",
+            "/v1/devices/{id}/chain/status",
             "/v1/login",
             "/v1/logout",
             "/v1/receipts",
