@@ -34,13 +34,15 @@ export SALUR_SEAL_KEY_FILE=$work/seal.key
 # One backend: start the server, register the device, run with and without credentials.
 run_backend() {
   local name=$1; shift
-  local port token=st-token-$RANDOM$RANDOM$RANDOM server_pid
+  # server_pid is global to this subshell: the EXIT trap runs after the function has returned,
+  # when a local would be gone (and unset, under set -u).
+  local port token=st-token-$RANDOM$RANDOM$RANDOM
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   local base=http://127.0.0.1:$port
   SALUR_ADMIN_TOKEN=$token RUST_LOG=warn "$salur" serve --listen "127.0.0.1:$port" \
     --allow-unattested-devices "$@" >"$work/$name-server.log" 2>&1 &
   server_pid=$!
-  trap 'kill $server_pid 2>/dev/null || true' EXIT
+  trap 'kill "${server_pid:-}" 2>/dev/null || true' EXIT
   if ! (cd "$here" && python3 salur_setup.py "$base" "$token" "$work/$name-device.pem" "st-phone-$name"); then
     echo "the $name server's log:" >&2; cat "$work/$name-server.log" >&2; return 1
   fi
