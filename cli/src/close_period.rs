@@ -10,7 +10,7 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use salur_core::slip::rupiah;
 use salur_core::Error;
 use salur_server::domain::audit::{Action, NewEntry};
-use salur_server::domain::closing::{self, ReportRow, ReturRow};
+use salur_server::domain::closing::{self, AfterClose, Counted, ReportRow, ReturRow};
 use serde_json::json;
 
 use super::serve::{cli_actor, runtime, server_error, DbArgs};
@@ -47,8 +47,8 @@ pub(crate) struct Closing {
     pub total: ReportRow,
     /// Recipients on the retur list.
     pub retur: usize,
-    /// Receipts that arrived after the close.
-    pub late: u64,
+    /// What arrived after the close (never folded into the closed figures).
+    pub after: AfterClose,
     /// The files.
     pub written: Written,
 }
@@ -78,12 +78,19 @@ pub(crate) async fn close_and_write(
         db.audit(entry).await.map_err(server_error)?;
     }
     let facts = db.period_facts(roster).await.map_err(server_error)?;
-    let late = db.late_receipts(roster).await.map_err(server_error)?;
-    let (rows, total) = closing::report(&facts);
+    // The figures are the close's own: counted once, then read back by every later run.
+    let Counted { rows, total } = match db.counted(roster).await.map_err(server_error)? {
+        Some(counted) => counted,
+        None => {
+            let (rows, total) = closing::report(&facts);
+            db.record_counted(roster, &Counted { rows, total }).await.map_err(server_error)?
+        }
+    };
     let retur = closing::retur(&facts);
+    let after = db.after_close(roster).await.map_err(server_error)?;
     let closed_at = salur_core::dates::wib_minute(closed.closed_ms);
-    let written = write(out, roster, &closed_at, &rows, &total, &retur, late)?;
-    Ok(Closing { closed, closed_at, total, retur: retur.len(), late, written })
+    let written = write(out, roster, &closed_at, &rows, &total, &retur, &after)?;
+    Ok(Closing { closed, closed_at, total, retur: retur.len(), after, written })
 }
 
 /// Runs `salur close-period`.
@@ -93,13 +100,13 @@ pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
         let db = args.db.open().await?;
         close_and_write(&db, roster, &args.out, cli_actor()).await
     })?;
-    let (closed, total, written, late) = (&c.closed, &c.total, &c.written, c.late);
+    let (closed, total, written, after) = (&c.closed, &c.total, &c.written, &c.after);
     if args.json {
         println!(
             "{}",
             json!({ "roster": roster, "closed_at": c.closed_at, "closed_now": closed.now, "total": total,
-                    "retur": c.retur, "late_receipts": late, "report_csv": written.report_csv,
-                    "retur_csv": written.retur_csv, "pdf": written.pdf })
+                    "retur": c.retur, "late_receipts": after.late_receipts, "after_close": after,
+                    "report_csv": written.report_csv, "retur_csv": written.retur_csv, "pdf": written.pdf })
         );
     } else {
         let when = if closed.now { "closed now" } else { "closed earlier" };
@@ -121,12 +128,22 @@ pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
             total.double_paid
         );
         println!(
-            "  retur: {} recipients, {}; overrides {}, proxy {}, complaints {}, late receipts {late}",
+            "  retur: {} recipients, {}; overrides {}, proxy {}, complaints {}",
             c.retur,
             rupiah(total.retur_amount),
             total.overrides,
             total.proxy,
             total.complaints
+        );
+        let s = &total.server;
+        println!(
+            "  face payments checked by the server: {} verified, {} mismatch, {} no evidence, {} no reference, \
+             {} awaiting evidence",
+            s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
+        );
+        println!(
+            "  after the close (not in the figures above): {} late receipts ({} payments), {} complaints",
+            after.late_receipts, after.late_payments, after.complaints
         );
         for p in [&written.report_csv, &written.retur_csv, &written.pdf] {
             println!("  wrote {}", p.display());
@@ -172,7 +189,7 @@ fn write(
     rows: &[ReportRow],
     total: &ReportRow,
     retur: &[ReturRow],
-    late: u64,
+    after: &AfterClose,
 ) -> Result<Written, Error> {
     std::fs::create_dir_all(out).map_err(io(format!("creating {}", out.display())))?;
     let written = Written {
@@ -199,6 +216,11 @@ fn write(
         "reallocated",
         "reallocated_amount",
         "double_paid",
+        "server_verified",
+        "server_mismatch",
+        "server_no_evidence",
+        "server_no_reference",
+        "server_awaiting_evidence",
     ])
     .map_err(csv_error)?;
     for r in rows.iter().chain(std::iter::once(total)) {
@@ -221,6 +243,11 @@ fn write(
             n(r.reallocated),
             n(r.reallocated_amount),
             n(r.double_paid),
+            n(r.server.verified),
+            n(r.server.mismatch),
+            n(r.server.no_evidence),
+            n(r.server.no_reference),
+            n(r.server.pending),
         ])
         .map_err(csv_error)?;
     }
@@ -233,16 +260,33 @@ fn write(
             .map_err(csv_error)?;
     }
     w.flush().map_err(io(format!("writing {}", written.retur_csv.display())))?;
-    std::io::Write::write_all(&mut private_file(&written.pdf)?, &pdf(roster, closed_at, rows, total, retur, late))
+    std::io::Write::write_all(&mut private_file(&written.pdf)?, &pdf(roster, closed_at, rows, total, retur, after))
         .map_err(io(format!("writing {}", written.pdf.display())))?;
     Ok(written)
 }
 
 /// The report and the retur list as A4 pages of monospaced lines (columns line up).
-fn pdf(roster: &str, closed_at: &str, rows: &[ReportRow], total: &ReportRow, retur: &[ReturRow], late: u64) -> Vec<u8> {
+fn pdf(
+    roster: &str,
+    closed_at: &str,
+    rows: &[ReportRow],
+    total: &ReportRow,
+    retur: &[ReturRow],
+    after: &AfterClose,
+) -> Vec<u8> {
+    let s = &total.server;
     let mut lines = vec![
         format!("LAPORAN REALISASI PENYALURAN {roster}"),
-        format!("Ditutup {closed_at}. Tanda terima terlambat setelah penutupan: {late}."),
+        format!("Ditutup {closed_at}. Angka di bawah adalah angka saat penutupan."),
+        format!(
+            "Diperiksa server (wajah bukti vs referensi): {} terverifikasi, {} tidak cocok, {} tanpa bukti, \
+             {} tanpa referensi, {} menunggu bukti.",
+            s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
+        ),
+        format!(
+            "Setelah penutupan (tidak termasuk): {} tanda terima terlambat ({} pembayaran), {} pengaduan.",
+            after.late_receipts, after.late_payments, after.complaints
+        ),
         String::new(),
         format!(
             "{:<8} {:<16} {:>7} {:>7} {:>15} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5}",

@@ -3,6 +3,7 @@
 //! (its own store and software key) that walks a route offline, then reconnects and syncs, and
 //! the server's verification of every chain.
 
+use salur_server::domain::verdict::Verdict;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -81,6 +82,12 @@ pub struct Summary {
     pub overrides: u64,
     /// Overrides whose supervisor approval the server could not verify.
     pub overrides_unverified: u64,
+    /// Face payments the server verified itself (its own score of the evidence crop against
+    /// the registry template it holds).
+    pub server_verified: u64,
+    /// Face payments it could not verify, by verdict (`mismatch`, `no_evidence`, `no_reference`,
+    /// `pending`) with their counts; zeros left out.
+    pub server_not_verified: Vec<(String, u64)>,
     /// Receipts still waiting on the phone at the end.
     pub pending: u64,
     /// Receipts pending while the phone was offline.
@@ -153,6 +160,12 @@ fn print_table(s: &Summary) {
     println!("  overrides not verified    {:>6}", s.overrides_unverified);
     println!("  paid by face + live check {:>6}", s.paid_live);
     println!("  of which by a KK member   {:>6}  (with a surat kuasa)", s.paid_proxy);
+    let not_verified: Vec<String> = s.server_not_verified.iter().map(|(v, n)| format!("{v}: {n}")).collect();
+    println!(
+        "  verified by the server    {:>6}  (its own face match on the evidence{})",
+        s.server_verified,
+        if not_verified.is_empty() { String::new() } else { format!("; not: {}", not_verified.join(", ")) }
+    );
     println!("  face checks rejected      {:>6}", s.rejected);
     println!("  live checks refused       {:>6}", s.live_refused);
     println!("  ineligible                {:>6}", s.ineligible);
@@ -464,6 +477,19 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     summary.dashboard_paid_after = dashboard.total.paid;
     summary.server_receipts = dashboard.receipts;
     summary.chains_valid = chains_valid(&db).await?;
+    for (verdict, n) in &dashboard.server_checks {
+        match verdict {
+            Verdict::Verified => summary.server_verified = *n,
+            _ if *n > 0 => summary.server_not_verified.push((verdict.as_str().to_string(), *n)),
+            _ => {}
+        }
+    }
+    let not_verified: Vec<String> = summary.server_not_verified.iter().map(|(v, n)| format!("{n} {v}")).collect();
+    say(&format!(
+        "      the server compared each evidence face with its reference: {} verified{}",
+        summary.server_verified,
+        if not_verified.is_empty() { String::new() } else { format!(", {}", not_verified.join(", ")) }
+    ));
     // The period ends: the post office closes it and writes its report and retur list.
     let closing = super::close_period::close_and_write(&db, ROSTER, &dir, admin.clone()).await?;
     summary.period_closed = closing.closed.now;

@@ -47,6 +47,14 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     if args.json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
+    // A closed period's roster never changes: refused before any row is written.
+    let periods: std::collections::BTreeSet<&str> =
+        rows.iter().filter_map(|(_, r)| r.as_ref().ok().map(|r| r.period.as_str())).collect();
+    for period in periods {
+        if let Some(ms) = runtime.block_on(db.closed_at(period)).map_err(store)? {
+            return Err(Error::InvalidArgument(salur_server::store::closed_roster(period, ms).to_string()));
+        }
+    }
     let mut summary = ImportSummary::default();
     for (line, row) in rows {
         bar.inc(1);
@@ -75,9 +83,14 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
             },
             _ => None,
         };
-        runtime.block_on(db.put_recipient(&row, template.as_deref())).map_err(store)?;
+        let put = runtime.block_on(db.put_recipient(&row, template.as_deref())).map_err(store)?;
         summary.imported += 1;
-        summary.with_template += usize::from(template.is_some());
+        summary.with_template += usize::from(template.is_some() || put.kept_template);
+        if put.kept_template {
+            // Not "enrols at the first visit": the reference imported before stays.
+            summary.without_template.retain(|(l, _)| *l != line);
+            summary.kept_template.push(line);
+        }
     }
     bar.finish_and_clear();
     let file = args.csv.file_name().map(|f| f.to_string_lossy().into_owned());
@@ -99,6 +112,14 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         );
         for (line, why) in &summary.without_template {
             println!("  line {line}: no template ({why}); the recipient enrols at the first visit");
+        }
+        if !summary.kept_template.is_empty() {
+            let lines: Vec<String> = summary.kept_template.iter().map(usize::to_string).collect();
+            println!(
+                "  {} rows without a photo kept the reference template imported earlier (lines {})",
+                lines.len(),
+                lines.join(", ")
+            );
         }
         for (line, what) in &summary.low_quality_template {
             println!("  line {line}: template from a small or soft photo ({what}); kept, worth a better photo");

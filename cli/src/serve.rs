@@ -40,6 +40,33 @@ pub struct ServeArgs {
     /// (default 50): raise it where many phones reach the server from one carrier NAT address.
     #[arg(long, value_name = "PER_SECOND", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     address_rate: Option<u32>,
+    /// Hours a face payment may wait for its evidence crop before the server counts it as
+    /// `no_evidence` on the dashboard and in the closing report (default 24).
+    #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(0..=24 * 62))]
+    evidence_window_hours: Option<u32>,
+    /// The app's package name that key attestations must name (repeatable). Without it (and
+    /// --app-signing-digest) the server warns at start that the app identity is not checked.
+    #[arg(long = "app-package", value_name = "NAME")]
+    app_package: Vec<String>,
+    /// SHA-256 of the app's release signing certificate, 64 hex digits, colons allowed
+    /// (repeatable, e.g. during a key rotation).
+    #[arg(long = "app-signing-digest", value_name = "HEX",
+        value_parser = salur_server::domain::attestation::AttestationPolicy::parse_digest)]
+    app_signing_digest: Vec<[u8; 32]>,
+    /// Lowest OS security patch level a registering phone may have, YYYYMM.
+    #[arg(long, value_name = "YYYYMM",
+        value_parser = salur_server::domain::attestation::AttestationPolicy::parse_patch_level)]
+    min_patch_level: Option<u32>,
+    /// Google's attestation revocation status list (the JSON of
+    /// https://android.googleapis.com/attestation/status), read again whenever the file changes:
+    /// a chain with a revoked or suspended certificate is refused.
+    #[arg(long, value_name = "FILE")]
+    attestation_revocations: Option<PathBuf>,
+    /// What becomes of a phone that fails the attestation policy (app, boot state, bootloader,
+    /// patch level): refused, or held pending for an approver with the reason in the audit log.
+    /// A revoked certificate is refused either way.
+    #[arg(long, value_name = "hold|refuse", default_value = "refuse", value_parser = ["hold", "refuse"])]
+    attestation_failure: String,
 }
 
 /// The bootstrap administrator's token: `--admin-token`/`SALUR_ADMIN_TOKEN`, else the text in
@@ -115,6 +142,8 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         area_names: args.area_names.clone(),
         allow_unattested_devices: args.allow_unattested_devices,
         address_rate: args.address_rate,
+        evidence_window_ms: args.evidence_window_hours.map(|h| i64::from(h) * 3_600_000),
+        attestation_policy: attestation_policy(args)?,
     };
     runtime
         .block_on(salur_server::run(
@@ -125,6 +154,23 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         ))
         .map_err(server_error)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The attestation policy from the flags (the revocation list read now: a bad file stops the start).
+fn attestation_policy(args: &ServeArgs) -> Result<salur_server::domain::attestation::AttestationPolicy, Error> {
+    use salur_server::domain::attestation::{revocation::RevocationFile, AttestationPolicy, OnFail};
+    let revocations = match &args.attestation_revocations {
+        Some(path) => Some(std::sync::Arc::new(RevocationFile::open(path).map_err(Error::InvalidArgument)?)),
+        None => None,
+    };
+    Ok(AttestationPolicy {
+        package_names: args.app_package.clone(),
+        signing_digests: args.app_signing_digest.clone(),
+        min_os_patch_level: args.min_patch_level,
+        on_fail: if args.attestation_failure == "hold" { OnFail::HoldPending } else { OnFail::Refuse },
+        revocations,
+        ..AttestationPolicy::default()
+    })
 }
 
 /// Where a command finds the server's database (`--data-dir` or `--database-url`).

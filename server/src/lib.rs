@@ -61,6 +61,12 @@ pub struct ServeOptions {
     /// Requests per second each client address may send (the burst is ten seconds' worth);
     /// `None` keeps [`Limits::default`]. Raised where many phones share one carrier NAT address.
     pub address_rate: Option<u32>,
+    /// How long a face payment may wait for its evidence crop before the server counts it as
+    /// `no_evidence`; `None` keeps [`domain::verdict::DEFAULT_EVIDENCE_WINDOW_MS`].
+    pub evidence_window_ms: Option<i64>,
+    /// What a verified key attestation must say (`--app-package`, `--app-signing-digest`,
+    /// `--min-patch-level`, `--attestation-revocations`, `--attestation-failure`).
+    pub attestation_policy: domain::attestation::AttestationPolicy,
 }
 
 /// A certificate chain and private key (PEM files) to serve TLS with.
@@ -116,7 +122,10 @@ pub async fn run(
         Some(path) => read::names::AreaNames::bundled_and(path)?,
         None => read::names::AreaNames::bundled(),
     };
-    let db = storage.open().await?;
+    let mut db = storage.open().await?;
+    if let Some(ms) = options.evidence_window_ms {
+        db = db.with_evidence_window(ms);
+    }
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ApiError::Internal(format!("cannot listen on {addr}: {e}")))?;
@@ -124,6 +133,16 @@ pub async fn run(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(%local, storage = %storage.describe(), scheme, "salur API listening");
     eprintln!("salur API on {scheme}://{local} ({}); dashboard at {scheme}://{local}/", storage.describe());
+    let policy = &options.attestation_policy;
+    if !policy.checks_app_identity() {
+        let what = match (policy.package_names.is_empty(), policy.signing_digests.is_empty()) {
+            (true, true) => "neither the package name nor the signing certificate",
+            (true, false) => "the package name",
+            _ => "the signing certificate",
+        };
+        tracing::warn!("the app identity is NOT checked ({what}): any app on a phone with a key in secure hardware may register; set --app-package and --app-signing-digest");
+        eprintln!("WARNING: key attestation does NOT check the app's identity ({what}): a modified or foreign app may register. Set --app-package NAME and --app-signing-digest HEX.");
+    }
     if options.allow_unattested_devices {
         tracing::warn!("devices without a key attestation may register (pending and flagged on the dashboard)");
     }
@@ -134,6 +153,7 @@ pub async fn run(
     let state = AppState::new(db, admin_token)
         .with_names(names)
         .allow_unattested_devices(options.allow_unattested_devices)
+        .with_attestation_policy(options.attestation_policy.clone())
         .with_limits(limits);
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

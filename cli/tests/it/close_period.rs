@@ -157,7 +157,44 @@ async fn the_report_adds_up_to_the_receipts_and_late_receipts_are_kept_and_marke
         )
         .await;
         assert_eq!(board["late_receipts"], 1, "{}", backend.name);
+        // A complaint after the close is reported apart, never folded into the closed figures.
+        let complaint =
+            Request::post(format!("/v1/public/receipts/{}/complaints", salur_core::receipt::code(&signed[1])))
+                .header("content-type", "application/json")
+                .body(Body::from(json!({"kind": "not_paid"}).to_string()))
+                .unwrap();
+        assert_eq!(call(&app, complaint).await.0, StatusCode::CREATED);
+        // An import into the closed roster (Siti's amount raised, a new recipient) is refused
+        // whole: nothing changes and the report stays the close's.
+        let csv = out.path().join("changed.csv");
+        std::fs::write(
+            &csv,
+            format!(
+                "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id\n\
+                 3171010101900001,Siti,Jl. Merdeka 1,31,3171,317101,3171011001,jakarta-10110,9000000,{ROSTER},pos-1\n\
+                 3171010101900009,Baru,Jl. Merdeka 9,31,3171,317101,3171011001,jakarta-10110,600000,{ROSTER},pos-1\n"
+            ),
+        )
+        .unwrap();
+        let import = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("import-roster")
+            .arg(&csv)
+            .args(backend.cli_args())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&import.stdout).to_string() + &String::from_utf8_lossy(&import.stderr);
+        assert!(!import.status.success(), "{}: {said}", backend.name);
+        assert!(said.contains("was closed") && said.contains("nothing was imported"), "{}: {said}", backend.name);
+        let (recipients, siti): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), CAST(MAX(amount) AS BIGINT) FROM recipients WHERE roster_id = $1")
+                .bind(ROSTER)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((recipients, siti), (5, 600_000), "{}: the closed roster is unchanged", backend.name);
         let again = close(&backend, out.path());
+        assert_eq!(again["after_close"]["complaints"], 1, "{}: {again}", backend.name);
+        assert_eq!(again["after_close"]["late_payments"], 1, "{}: {again}", backend.name);
         // The report is what it was at the close: Rina's late payment is not in it.
         assert_eq!(again["total"], summary["total"], "{}", backend.name);
         #[cfg(unix)]

@@ -191,6 +191,11 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         // The page refreshes itself every few seconds.
         let after = browser.wait_for("document.body.innerText.includes('2 / 3')", "2 of 3 paid after the upload").await;
         assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
+        // Both payments name no face at all: the server's panel lists them as without evidence.
+        let checks = browser.eval("document.getElementById('server-checks').textContent").await;
+        assert!(checks.as_str().unwrap().contains("tanpa bukti / no evidence: 2"), "{}: {checks}", backend.name);
+        let listed = browser.eval("document.getElementById('server-unverified').rows.length").await;
+        assert_eq!(listed, json!(2), "{}: {after}", backend.name);
         // The period's chart: November, paid so far (2 of 3 from the 10th) against the target line.
         let page = browser
             .wait_for("document.getElementById('progress-today')?.textContent.includes('66.7%')", "the chart's legend")

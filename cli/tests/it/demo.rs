@@ -45,6 +45,10 @@ async fn the_demo_summary_matches_the_databases() {
         "paid by face after the head-turn challenge: a recipient, and a KK member for another"
     );
     assert_eq!(n("paid_proxy"), 1, "Budi's daughter collects for him with a surat kuasa");
+    // The server compared the evidence faces itself: the recipient paid by face is verified
+    // against her registry photo; the daughter's live face has no reference on the server.
+    assert_eq!(n("server_verified"), n("paid_live") - n("paid_proxy"), "{s}");
+    assert_eq!(s["server_not_verified"], serde_json::json!([["no_reference", 1]]), "{s}");
     assert_eq!(n("live_refused"), 1, "the photo held up to the camera");
     assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
     assert_eq!((n("pending_offline"), n("pending"), n("synced")), (6, 0, 6));

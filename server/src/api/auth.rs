@@ -86,42 +86,52 @@ async fn named_device(state: &AppState, headers: &HeaderMap) -> Result<Device, A
     state.db.device(id).await?.ok_or_else(|| ApiError::Unauthorized("unknown device: register it first".into()))
 }
 
-/// The approved device that signed this request (whose body is `body`).
+/// The approved device that signed this request (whose body is `body`); with `hand_in`, a
+/// revoked one too (it may hand in what it signed, see [`Device::may_hand_in`]).
 async fn verified_device(
     state: &AppState,
     device: Device,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
+    req: (&Method, &Uri, &HeaderMap),
     body: &[u8],
+    hand_in: bool,
 ) -> Result<Device, ApiError> {
+    let (method, uri, headers) = req;
     let signature = check_signature(&device.public_key, method, uri, headers, body)?;
-    device.may_upload()?;
+    if hand_in {
+        device.may_hand_in()?;
+    } else {
+        device.may_upload()?;
+    }
     accept_signed(state, &device.device_id, &signature)?;
     Ok(device)
 }
 
-/// The approved device that signed this bodiless request.
+/// The device that signed this bodiless request (approved; with `hand_in`, revoked too).
 pub(super) async fn device(
     state: &AppState,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
+    hand_in: bool,
 ) -> Result<Device, ApiError> {
     let device = named_device(state, headers).await?;
-    verified_device(state, device, method, uri, headers, b"").await
+    verified_device(state, device, (method, uri, headers), b"", hand_in).await
 }
 
 /// A request whose signature headers were verified against the approved device that sent it,
-/// with its body (JSON, within the route's size limit).
-pub struct Signed {
+/// with its body (JSON, within the route's size limit). `HAND_IN`: the route takes what a
+/// device already signed (receipts, evidence), so a revoked device is let through too.
+pub struct Signed<const HAND_IN: bool = false> {
     /// The device.
     pub device: Device,
     /// The raw body the signature covers.
     pub body: Bytes,
 }
 
-impl FromRequest<AppState> for Signed {
+/// A signed request handing in what the device already signed: revoked devices included.
+pub type HandIn = Signed<true>;
+
+impl<const HAND_IN: bool> FromRequest<AppState> for Signed<HAND_IN> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
@@ -132,7 +142,8 @@ impl FromRequest<AppState> for Signed {
             check_json(&parts.headers)?;
         }
         let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state).await.map_err(body_error)?;
-        let device = verified_device(state, device, &parts.method, &parts.uri, &parts.headers, &body).await?;
+        let req = (&parts.method, &parts.uri, &parts.headers);
+        let device = verified_device(state, device, req, &body, HAND_IN).await?;
         Ok(Self { device, body })
     }
 }

@@ -134,7 +134,15 @@ pub(super) async fn register(
         Some(attestation::verify(&chain, &spki, &nonce, now)?)
     };
     let level = attested.as_ref().map_or(SecurityLevel::None, |a| a.security_level);
-    let status = enrolment::initial_status(level);
+    // The operator's policy over what the chain says: refused, or held pending with the reason.
+    let held = match attested.as_ref().map(|a| state.attestation_policy.judge(a)) {
+        Some(Err(v)) if v.always_refused() || state.attestation_policy.on_fail == attestation::OnFail::Refuse => {
+            return Err(attestation::AttestationError::Policy(v).into());
+        }
+        Some(Err(v)) => Some(v),
+        _ => None,
+    };
+    let status = if held.is_some() { DeviceStatus::Pending } else { enrolment::initial_status(level) };
     let new = NewDevice {
         device_id: &reg.device_id,
         worker_id: &reg.worker_id,
@@ -154,7 +162,10 @@ pub(super) async fn register(
         },
         action: Action::DeviceEnrolled,
         target: Some(reg.device_id.clone()),
-        detail: Some(format!("worker {}, security level {}, {}", reg.worker_id, level.as_str(), status.as_str())),
+        detail: Some(match &held {
+            None => format!("worker {}, security level {}, {}", reg.worker_id, level.as_str(), status.as_str()),
+            Some(v) => format!("worker {}, security level {}, pending: {v}", reg.worker_id, level.as_str()),
+        }),
     };
     state.db.audit(entry).await?;
     let key_id = hex::encode(salur_core::crypto::key_id(&spki));
@@ -230,7 +241,8 @@ async fn chain_reader(state: &AppState, req: Request, id: &str) -> Result<Device
         state.db.audit(staff.did(Action::ChainRead, Some(id), None)).await?;
         device
     } else {
-        device(state, &parts.method, &parts.uri, &parts.headers).await?
+        // A revoked phone still learns what the server holds of its chain (it hands in the rest).
+        device(state, &parts.method, &parts.uri, &parts.headers, true).await?
     };
     if device.device_id != id {
         return Err(ApiError::Forbidden("a device may only read its own chain".into()));

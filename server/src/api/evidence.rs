@@ -8,7 +8,7 @@ use base64::Engine;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::{json_body, Signed, Staff};
+use super::auth::{json_body, HandIn, Signed, Staff};
 use super::AppState;
 use crate::domain::audit::Action;
 use crate::domain::roles::Permission;
@@ -58,7 +58,7 @@ pub(super) async fn view(
 pub(super) async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Signed { device, .. }: Signed,
+    Signed { device, .. }: HandIn,
 ) -> Result<Json<UploadStatus>, ApiError> {
     Ok(Json(state.db.evidence_status(&device, &id).await?))
 }
@@ -74,13 +74,15 @@ pub(super) async fn status(
 pub(super) async fn put(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Signed { device, body }: Signed,
+    Signed { device, body }: HandIn,
 ) -> Result<Json<UploadStatus>, ApiError> {
     let c: EvidenceChunk = json_body(&body)?;
     let chunk = B64.decode(&c.chunk).map_err(|_| ApiError::BadRequest("chunk is not base64".into()))?;
     let (status, completed) = state.db.put_evidence(&device, &id, c.offset, c.total, &chunk).await?;
     if let Some(jpeg) = completed {
         let embedded = state.faces.embed(jpeg).await?;
+        // The server's own verdict: its score of this crop against the reference it holds.
+        state.db.judge_evidence(&id, &embedded).await?;
         state.db.set_evidence_embedding(&id, embedded).await?;
     }
     Ok(Json(status))

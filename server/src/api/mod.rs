@@ -58,6 +58,8 @@ pub struct AppState {
     /// Whether a device may register without a key attestation chain (`--allow-unattested-devices`:
     /// the demo, tests, emulators); such devices stay pending and flagged.
     pub(crate) allow_unattested: bool,
+    /// What a verified key attestation must say (app, boot state, patch level, revocations).
+    pub(crate) attestation_policy: Arc<crate::domain::attestation::AttestationPolicy>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::read::metrics::Metrics>,
     /// The dashboard's answers, kept a few seconds.
@@ -86,6 +88,7 @@ impl AppState {
                 std::time::Duration::from_secs(6),
             )),
             allow_unattested: false,
+            attestation_policy: Arc::default(),
             metrics: Arc::default(),
             dashboards: Arc::default(),
             names: Arc::new(crate::read::names::AreaNames::bundled()),
@@ -109,6 +112,12 @@ impl AppState {
     /// The same state, letting devices without a key attestation register (pending and flagged).
     pub fn allow_unattested_devices(mut self, allow: bool) -> Self {
         self.allow_unattested = allow;
+        self
+    }
+
+    /// The same state under this attestation policy.
+    pub fn with_attestation_policy(mut self, policy: crate::domain::attestation::AttestationPolicy) -> Self {
+        self.attestation_policy = Arc::new(policy);
         self
     }
 

@@ -9,7 +9,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{json_body, Signed};
+use super::auth::{json_body, HandIn, Signed};
 use super::AppState;
 use crate::domain::chain::ChainStatus;
 use crate::domain::devices::Device;
@@ -53,7 +53,7 @@ async fn ingest_all(state: &AppState, device: &Device, receipts: &[String]) -> R
     security(("deviceSignature" = [])))]
 pub(super) async fn upload_batch(
     State(state): State<AppState>,
-    Signed { device, body }: Signed,
+    Signed { device, body }: HandIn,
 ) -> Result<Json<Uploaded>, ApiError> {
     let batch: Batch = json_body(&body)?;
     if batch.receipts.len() > MAX_BATCH {
@@ -76,7 +76,7 @@ pub(super) async fn upload_batch(
 pub(super) async fn upload_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Signed { device, body }: Signed,
+    Signed { device, body }: HandIn,
 ) -> Result<(StatusCode, Json<IngestResult>), ApiError> {
     let one: Batch = json_body(&body)?;
     let [receipt] = one.receipts.as_slice() else {

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use salur_core::receipt::Standing;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What the period recorded for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +36,42 @@ pub struct RecipientFacts {
     pub complaints: u64,
     /// Their funds went to another family through a completed reallocation case: not returned.
     pub reallocated: bool,
+    /// The server's own verdicts on their face payments.
+    pub server: ServerChecks,
+}
+
+/// The server's own verdicts on face payments (`domain::verdict`), counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerChecks {
+    /// The evidence face matches the reference the server holds.
+    pub verified: u64,
+    /// Below the threshold, far from the signed score, or not a face.
+    pub mismatch: u64,
+    /// No crop: none named, or none arrived within the evidence window.
+    pub no_evidence: u64,
+    /// Nothing on the server to compare with.
+    pub no_reference: u64,
+    /// The crop is still awaited (within the evidence window).
+    pub pending: u64,
+}
+
+impl ServerChecks {
+    fn add(&mut self, o: &ServerChecks) {
+        self.verified += o.verified;
+        self.mismatch += o.mismatch;
+        self.no_evidence += o.no_evidence;
+        self.no_reference += o.no_reference;
+        self.pending += o.pending;
+    }
+
+    /// Face payments that rest on the phone's word alone (everything but `verified`).
+    pub fn phone_only(&self) -> u64 {
+        self.mismatch + self.no_evidence + self.no_reference + self.pending
+    }
 }
 
 /// One line of the realisation report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportRow {
     /// Regency code (`all` for the total).
     pub regency: String,
@@ -73,6 +105,9 @@ pub struct ReportRow {
     pub overrides: u64,
     /// Complaints against the receipts.
     pub complaints: u64,
+    /// The server's own verdicts on the face payments.
+    #[serde(default)]
+    pub server: ServerChecks,
 }
 
 impl ReportRow {
@@ -103,6 +138,7 @@ impl ReportRow {
         self.proxy += f.proxies;
         self.overrides += f.overrides;
         self.complaints += f.complaints;
+        self.server.add(&f.server);
     }
 
     /// Recipients found ineligible, whatever the reason.
@@ -125,6 +161,28 @@ pub fn report(facts: &[RecipientFacts]) -> (Vec<ReportRow>, ReportRow) {
         total.add(f);
     }
     (rows.into_values().collect(), total)
+}
+
+/// What a close counted, kept with the closed period so that every later run of the report
+/// shows the same figures (what arrives afterwards is reported apart, see [`AfterClose`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    /// The report's rows.
+    pub rows: Vec<ReportRow>,
+    /// Its total.
+    pub total: ReportRow,
+}
+
+/// What reached the server for a closed period after its close: never folded into the closed
+/// figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AfterClose {
+    /// Receipts that arrived after the close (kept, marked late).
+    pub late_receipts: u64,
+    /// Of those, payments.
+    pub late_payments: u64,
+    /// Complaints filed after the close.
+    pub complaints: u64,
 }
 
 /// One recipient whose money goes back, and why.
@@ -186,6 +244,7 @@ mod tests {
             proxies: 0,
             complaints: 0,
             reallocated: false,
+            server: ServerChecks::default(),
         }
     }
 
@@ -200,7 +259,13 @@ mod tests {
         ];
         all[0].overrides = 1;
         all[0].complaints = 2;
+        all[0].server.mismatch = 1;
+        all[3].server.verified = 1;
         let (rows, total) = report(&all);
+        assert_eq!((total.server.verified, total.server.mismatch, total.server.phone_only()), (1, 1, 1));
+        let counted = Counted { rows: rows.clone(), total: total.clone() };
+        let json = serde_json::to_string(&counted).unwrap();
+        assert_eq!(serde_json::from_str::<Counted>(&json).unwrap(), counted, "what a close counted reads back");
         assert_eq!(rows.len(), 2);
         assert_eq!((total.recipients, total.paid, total.paid_amount, total.retur_amount), (5, 1, 600_000, 2_400_000));
         assert_eq!((total.ineligible_total(), total.not_home, total.refused, total.not_visited), (1, 1, 1, 1));

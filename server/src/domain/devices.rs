@@ -79,6 +79,16 @@ impl Device {
             DeviceStatus::Revoked => Err(ApiError::Forbidden("the device was revoked: contact your supervisor".into())),
         }
     }
+
+    /// Whether the device may hand in what it already signed (receipts, their evidence, its
+    /// chain's status): a revoked device may, and what it sends is held for an auditor, so that a
+    /// worker's honest payments are not stranded on a phone revoked while offline.
+    pub fn may_hand_in(&self) -> Result<(), ApiError> {
+        match self.status {
+            DeviceStatus::Revoked => Ok(()),
+            _ => self.may_upload(),
+        }
+    }
 }
 
 /// An identifier a phone sends at registration (device, worker, post office): 1 to 64 letters,
@@ -122,6 +132,10 @@ mod tests {
         assert!(d.may_upload().is_ok());
         d.status = DeviceStatus::Revoked;
         assert!(matches!(d.may_upload(), Err(ApiError::Forbidden(m)) if m.contains("revoked")));
+        assert!(d.may_hand_in().is_ok(), "a revoked phone still hands in what it signed");
+        d.status = DeviceStatus::Pending;
+        assert!(d.may_hand_in().is_err());
+        d.status = DeviceStatus::Revoked;
         for s in [DeviceStatus::Pending, DeviceStatus::Approved, DeviceStatus::Revoked] {
             assert_eq!(s.as_str().parse::<DeviceStatus>().unwrap(), s);
         }

@@ -115,6 +115,8 @@ pub enum Flag {
         /// The roster's amount.
         roster_amount: i64,
     },
+    /// Uploaded by a device that was revoked: kept, counted nowhere until an auditor decides.
+    DeviceRevoked,
 }
 
 impl std::fmt::Display for Flag {
@@ -123,6 +125,7 @@ impl std::fmt::Display for Flag {
             Self::NotOnRoster => f.write_str("recipient not on the roster"),
             Self::OtherWorker => f.write_str("recipient assigned to another worker"),
             Self::AmountDiffers { roster_amount } => write!(f, "amount differs from the roster ({roster_amount})"),
+            Self::DeviceRevoked => f.write_str(DEVICE_REVOKED_FLAG),
         }
     }
 }
@@ -139,6 +142,9 @@ pub fn flag(r: &Receipt, worker_id: &str, roster: Option<&RosterFacts>) -> Optio
         Some(_) => None,
     }
 }
+
+/// The flag of a receipt a revoked device uploaded (held for an auditor's decision).
+pub const DEVICE_REVOKED_FLAG: &str = "device revoked: held for an auditor's decision";
 
 /// Stored name of the override method (the dashboard counts it).
 pub const OVERRIDE_METHOD: &str = "supervisor_override";

@@ -21,3 +21,4 @@ pub mod roles;
 pub mod roster;
 pub mod sweep;
 pub mod targets;
+pub mod verdict;

@@ -161,6 +161,8 @@ pub struct ImportSummary {
     pub low_quality_template: Vec<(usize, String)>,
     /// Rows refused (line number, reason).
     pub refused: Vec<(usize, String)>,
+    /// Rows without a photo whose recipient kept the reference template imported earlier.
+    pub kept_template: Vec<usize>,
 }
 
 #[cfg(test)]

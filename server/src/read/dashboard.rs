@@ -9,8 +9,9 @@ use crate::domain::areas::AreaCounts;
 use crate::domain::dates::{civil_date, wib_day};
 use crate::domain::ingest::{DOUBLE_PAYMENT_RECEIPTS, LIVENESS_PASSED, OVERRIDE_METHOD};
 use crate::domain::targets::{self, ProgressDay};
+use crate::domain::verdict::Verdict;
 use crate::error::ApiError;
-use crate::store::Db;
+use crate::store::{Db, UnverifiedPayment, VerifiedShare};
 
 pub use crate::domain::targets::TARGET_WEEK_TWO;
 
@@ -75,6 +76,8 @@ pub struct DeviceActivity {
     pub last_received_ms: Option<i64>,
     /// No receipt for more than six hours.
     pub silent: bool,
+    /// `approved` or `revoked` (a revoked device stays listed: revoking never hides a history).
+    pub status: String,
 }
 
 /// One worker's rates, over all their devices.
@@ -94,6 +97,8 @@ pub struct WorkerRates {
     pub complaints: u64,
     /// Their payments collected by a KK member with a power of attorney.
     pub proxy_paid: u64,
+    /// One of their devices was revoked (its receipts stay counted here; new ones are held).
+    pub revoked: bool,
 }
 
 /// A payment made without a passed live-person check, for the auditor.
@@ -157,8 +162,10 @@ pub struct Dashboard {
     /// The devices needing attention first (silent longest, then the rest), at most
     /// [`DEVICE_LIST_LIMIT`]: overrides, refusals, sync lag, silence.
     pub devices: Vec<DeviceActivity>,
-    /// Approved devices in all.
+    /// Approved and revoked devices in all (a revoked device keeps its history here).
     pub devices_total: u64,
+    /// Of those, revoked.
+    pub devices_revoked: u64,
     /// Of those, silent for more than [`SILENT_AFTER_MS`].
     pub devices_silent: u64,
     /// Stored receipts the server flagged against the roster, by reason.
@@ -188,6 +195,14 @@ pub struct Dashboard {
     pub devices_flagged_count: u64,
     /// Those devices, by id, at most [`DEVICE_LIST_LIMIT`].
     pub devices_flagged: Vec<FlaggedDevice>,
+    /// The server's own verdict on the roster's face payments (`domain::verdict`), by verdict:
+    /// `verified` means the evidence face matches the reference the server holds, not that a
+    /// live person was there.
+    pub server_checks: Vec<(Verdict, u64)>,
+    /// Payments the server found `mismatch` or `no_evidence`, newest first, with both scores.
+    pub unverified_payments: Vec<UnverifiedPayment>,
+    /// Server-verified against phone-only face payments per post office and worker.
+    pub verified_shares: Vec<VerifiedShare>,
 }
 
 /// A device the dashboard flags: its key attestation proves no secure hardware.
@@ -251,12 +266,14 @@ struct ActivityRow {
     lag: Option<i64>,
     last_received_ms: Option<i64>,
     refusals: i64,
+    status: String,
 }
 
 #[derive(sqlx::FromRow)]
 struct DeviceCounts {
     total: i64,
     silent: Option<i64>,
+    revoked: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -268,6 +285,7 @@ struct WorkerRow {
     unlive: i64,
     complaints: i64,
     proxies: i64,
+    revoked: i64,
 }
 
 fn n(v: i64) -> u64 {
@@ -344,6 +362,7 @@ impl Db {
                     CAST(COUNT(DISTINCT r.device_id) AS BIGINT) AS devices
              FROM recipients p JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient
              WHERE p.roster_id = $1 AND p.paid_receipts >= {DOUBLE_PAYMENT_RECEIPTS} AND r.outcome = 'paid'
+                   AND r.held = 0
              GROUP BY r.recipient ORDER BY r.recipient"
         )))
         .bind(&roster_id)
@@ -352,24 +371,25 @@ impl Db {
         let now = now_ms();
         // Silent longest first (never heard from at the top), so the list shows who needs a call.
         let activity: Vec<ActivityRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT t.device_id, t.worker_id, t.receipts, t.overrides, t.lag, t.last_received_ms,
+            "SELECT t.device_id, t.worker_id, t.receipts, t.overrides, t.lag, t.last_received_ms, t.status,
                     (SELECT CAST(COUNT(*) AS BIGINT) FROM upload_refusals u WHERE u.device_id = t.device_id) AS refusals
              FROM (SELECT d.device_id, d.worker_id, CAST(COALESCE(s.receipts, 0) AS BIGINT) AS receipts, s.overrides,
                           CAST(s.lag_sum_ms / CASE WHEN s.receipts > 0 THEN s.receipts ELSE 1 END AS BIGINT) AS lag,
-                          s.last_received_ms
+                          s.last_received_ms, d.status
                    FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
-                   WHERE d.status = 'approved'
+                   WHERE d.status IN {LISTED}
                    ORDER BY COALESCE(s.last_received_ms, 0), d.device_id LIMIT {DEVICE_LIST_LIMIT}) t
              ORDER BY COALESCE(t.last_received_ms, 0), t.device_id"
         )))
         .fetch_all(&self.read)
         .await?;
-        let device_counts: DeviceCounts = sqlx::query_as(
+        let device_counts: DeviceCounts = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT CAST(COUNT(*) AS BIGINT) AS total,
-                    CAST(SUM(CASE WHEN s.last_received_ms IS NULL OR s.last_received_ms < $1 THEN 1 ELSE 0 END)
-                         AS BIGINT) AS silent
-             FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id WHERE d.status = 'approved'",
-        )
+                    CAST(SUM(CASE WHEN d.status = 'approved' AND (s.last_received_ms IS NULL OR s.last_received_ms < $1)
+                             THEN 1 ELSE 0 END) AS BIGINT) AS silent,
+                    CAST(SUM(CASE WHEN d.status = 'revoked' THEN 1 ELSE 0 END) AS BIGINT) AS revoked
+             FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id WHERE d.status IN {LISTED}",
+        )))
         .bind(now - SILENT_AFTER_MS)
         .fetch_one(&self.read)
         .await?;
@@ -385,7 +405,7 @@ impl Db {
         let unlive_payments: Vec<UnlivePayment> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT r.id AS receipt_id, r.device_id, d.worker_id, d.post_office, r.method, r.liveness
              FROM receipts r JOIN devices d ON d.device_id = r.device_id
-             WHERE r.roster_id = $1 AND r.outcome = 'paid'
+             WHERE r.roster_id = $1 AND r.outcome = 'paid' AND r.held = 0
                    AND (r.liveness IS NULL OR r.liveness <> '{LIVENESS_PASSED}' OR r.method = '{OVERRIDE_METHOD}')
              ORDER BY r.received_ms DESC, r.id LIMIT {DEVICE_LIST_LIMIT}"
         )))
@@ -454,10 +474,15 @@ impl Db {
                     last_received_ms: r.last_received_ms,
                     refusals: n(r.refusals),
                     silent: r.last_received_ms.is_none_or(|t| now - t > SILENT_AFTER_MS),
+                    status: r.status,
                 })
                 .collect(),
             devices_total: n(device_counts.total),
             devices_silent: n(device_counts.silent.unwrap_or(0)),
+            devices_revoked: n(device_counts.revoked.unwrap_or(0)),
+            server_checks: self.verdict_counts(&roster_id).await?,
+            unverified_payments: self.unverified_payments(&roster_id).await?,
+            verified_shares: self.verified_shares(&roster_id).await?,
             flagged: named("flag:"),
             workers: self.workers().await?,
             complaints: n(complaints),
@@ -470,13 +495,14 @@ impl Db {
     async fn workers(&self) -> Result<Vec<WorkerRates>, ApiError> {
         let rows: Vec<WorkerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT w.worker_id, w.receipts, w.overrides, COALESCE(rf.n, 0) AS refusals, w.unlive,
-                    COALESCE(cp.n, 0) AS complaints, w.proxies FROM (
+                    COALESCE(cp.n, 0) AS complaints, w.proxies, w.revoked FROM (
                  SELECT d.worker_id, CAST(COALESCE(SUM(s.receipts), 0) AS BIGINT) AS receipts,
                         CAST(COALESCE(SUM(s.overrides), 0) AS BIGINT) AS overrides,
                         CAST(COALESCE(SUM(s.unlive_paid), 0) AS BIGINT) AS unlive,
-                        CAST(COALESCE(SUM(s.proxy_paid), 0) AS BIGINT) AS proxies
+                        CAST(COALESCE(SUM(s.proxy_paid), 0) AS BIGINT) AS proxies,
+                        CAST(MAX(CASE WHEN d.status = 'revoked' THEN 1 ELSE 0 END) AS BIGINT) AS revoked
                  FROM devices d LEFT JOIN device_stats s ON s.device_id = d.device_id
-                 WHERE d.status = 'approved' GROUP BY d.worker_id) w
+                 WHERE d.status IN {LISTED} GROUP BY d.worker_id) w
              LEFT JOIN (SELECT x.worker_id, CAST(COUNT(*) AS BIGINT) AS n FROM upload_refusals u
                         JOIN devices x ON x.device_id = u.device_id GROUP BY x.worker_id) rf
                     ON rf.worker_id = w.worker_id
@@ -485,7 +511,7 @@ impl Db {
                         GROUP BY x.worker_id) cp
                     ON cp.worker_id = w.worker_id
              WHERE w.overrides * {WORKER_OVERRIDE_WATCH_DEN} > w.receipts * {WORKER_OVERRIDE_WATCH_NUM} OR rf.n > 0
-                   OR w.unlive > 0 OR cp.n > 0 OR w.proxies > 0
+                   OR w.unlive > 0 OR cp.n > 0 OR w.proxies > 0 OR w.revoked > 0
              ORDER BY CAST(w.overrides AS DOUBLE PRECISION) / (CASE WHEN w.receipts > 0 THEN w.receipts ELSE 1 END) DESC,
                       w.worker_id
              LIMIT {DEVICE_LIST_LIMIT}"
@@ -502,11 +528,15 @@ impl Db {
                 paid_without_live_check: n(r.unlive),
                 complaints: n(r.complaints),
                 proxy_paid: n(r.proxies),
+                revoked: r.revoked > 0,
                 worker_id: r.worker_id,
             })
             .collect())
     }
 }
+
+/// Devices the dashboard lists and counts: a revoked one stays, marked (its history is evidence).
+const LISTED: &str = "('approved', 'revoked')";
 
 /// Workers are listed when more than this share of their payments are overrides (1 in 20).
 const WORKER_OVERRIDE_WATCH_NUM: i64 = 1;

@@ -22,12 +22,14 @@ mod sealing;
 mod summaries;
 mod supervisors;
 mod users;
+mod verdicts;
 
 use std::path::Path;
 
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+use crate::domain::verdict::DEFAULT_EVIDENCE_WINDOW_MS;
 use crate::error::ApiError;
 
 pub use audit::audit_csv;
@@ -39,8 +41,9 @@ pub use evidence::{UploadStatus, MAX_EVIDENCE};
 pub use letters::PrintedLetter;
 pub use reallocations::{reallocations_csv, Reallocation};
 pub use retention::PurgeReport;
-pub use roster::AssignedRoster;
+pub use roster::{closed_roster, AssignedRoster, Put};
 pub use users::{Holder, Login, User};
+pub use verdicts::{UnverifiedPayment, VerifiedShare, VERDICT_LIST_LIMIT};
 
 /// Handles to the database.
 #[derive(Clone)]
@@ -49,9 +52,18 @@ pub struct Db {
     pub(crate) write: AnyPool,
     /// Seals personal data at rest (`seal.rs`).
     pub(crate) seal: std::sync::Arc<seal::Sealer>,
+    /// How long a face payment may wait for its evidence crop before it counts as `no_evidence`.
+    pub(crate) evidence_window_ms: i64,
 }
 
 impl Db {
+    /// The same database, with face payments awaiting their crop for `ms` before they count as
+    /// `no_evidence` (`salur serve --evidence-window-hours`).
+    pub fn with_evidence_window(mut self, ms: i64) -> Self {
+        self.evidence_window_ms = ms.max(0);
+        self
+    }
+
     /// Opens (creating and migrating) `salur.db` in `data_dir`.
     pub async fn open(data_dir: &Path) -> Result<Self, ApiError> {
         std::fs::create_dir_all(data_dir)
@@ -85,10 +97,16 @@ impl Db {
             };
             let write = options().max_connections(1).connect(url).await?;
             let read = options().max_connections(4).connect(url).await?;
-            (Self { read, write, seal }, sqlx::migrate!("./migrations/sqlite"))
+            (
+                Self { read, write, seal, evidence_window_ms: DEFAULT_EVIDENCE_WINDOW_MS },
+                sqlx::migrate!("./migrations/sqlite"),
+            )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
-            (Self { read: pool.clone(), write: pool, seal }, sqlx::migrate!("./migrations/postgres"))
+            (
+                Self { read: pool.clone(), write: pool, seal, evidence_window_ms: DEFAULT_EVIDENCE_WINDOW_MS },
+                sqlx::migrate!("./migrations/postgres"),
+            )
         } else {
             return Err(ApiError::BadRequest("the database URL must start with sqlite: or postgres:".into()));
         };

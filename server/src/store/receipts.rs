@@ -10,8 +10,10 @@ use crate::domain::areas::{self, RecipientStanding};
 use crate::domain::bounds;
 use crate::domain::chain::ChainStatus;
 use crate::domain::devices::Device;
+use crate::domain::devices::DeviceStatus;
 use crate::domain::ingest::{self, Indexed, Ingest, IngestResult, RosterFacts, Taken};
 use crate::domain::overrides;
+use crate::domain::verdict::{self, Verdict};
 use crate::error::ApiError;
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -31,6 +33,7 @@ struct RosterRow {
     post_office: String,
     standing: i64,
     overridden: i64,
+    has_template: i64,
 }
 
 impl Db {
@@ -176,7 +179,8 @@ async fn store_one(
     let indexed = Indexed::of(r);
     let now = now_ms();
     let roster: Option<RosterRow> = sqlx::query_as(
-        "SELECT worker_id, amount, province, regency, post_office, standing, overridden FROM recipients
+        "SELECT worker_id, amount, province, regency, post_office, standing, overridden,
+                CAST(CASE WHEN template IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_template FROM recipients
          WHERE roster_id = $1 AND recipient = $2",
     )
     .bind(&r.roster_id)
@@ -198,7 +202,19 @@ async fn store_one(
     if let Err(why) = bounds::within_roster(r, facts.as_ref()) {
         return Ok(IngestResult::of(r, Ingest::Rejected, Some(format!("invalid receipt: {why}"))));
     }
-    let flag = ingest::flag(r, &device.worker_id, facts.as_ref()).map(|f| f.to_string());
+    // A revoked device's receipt is kept (nothing honest is stranded) but held out of every count
+    // until an auditor decides: neither its clock nor its sequence proves when it was signed.
+    let held = device.status == DeviceStatus::Revoked;
+    let flag = if held {
+        Some(ingest::Flag::DeviceRevoked.to_string())
+    } else {
+        ingest::flag(r, &device.worker_id, facts.as_ref()).map(|f| f.to_string())
+    };
+    let reference = match &roster {
+        Some(row) if row.has_template != 0 => verdict::Reference::Registry,
+        _ => verdict::Reference::None,
+    };
+    let verdict = verdict::on_arrival(r, reference);
     let supervisor = match overrides::supervisor_of(r) {
         Some(id) => super::supervisors::supervisor(tx, id).await?,
         None => None,
@@ -214,8 +230,9 @@ async fn store_one(
     sqlx::query(
         "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
                                amount, signed_ms, received_ms, score_e6, threshold_e6, flag, liveness,
-                               override_approval, code, late)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+                               override_approval, code, late, verdict, held)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                 $22, $23)",
     )
     .bind(&r.id)
     .bind(&device.device_id)
@@ -238,6 +255,8 @@ async fn store_one(
     .bind(approval.map(overrides::Approval::as_str))
     .bind(salur_core::receipt::code(cose).replace('-', ""))
     .bind(i64::from(late))
+    .bind(verdict.map(Verdict::as_str))
+    .bind(i64::from(held))
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {
@@ -249,12 +268,19 @@ async fn store_one(
     })?;
     let outcome = Standing::of(&r.outcome);
     let paid = outcome == Standing::Paid;
-    deltas.receipt(&device.device_id, &r.roster_id, &indexed, r.seq, r.time.wall_ms, now);
+    if held {
+        deltas.device_receipt(&device.device_id, &indexed, r.seq, r.time.wall_ms, now);
+    } else {
+        deltas.receipt(&device.device_id, &r.roster_id, &indexed, r.seq, r.time.wall_ms, now);
+    }
     if let Some(why) = &flag {
         deltas.count(&r.roster_id, format!("flag:{why}"));
     }
     if late {
         deltas.count(&r.roster_id, "late".into());
+    }
+    if held {
+        return Ok(IngestResult::of(r, Ingest::Accepted, flag));
     }
     if let Some(a) = approval {
         deltas.count(&r.roster_id, format!("override_approval:{}", a.as_str()));

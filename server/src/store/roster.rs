@@ -19,6 +19,15 @@ struct Before {
     amount: i64,
     standing: i64,
     overridden: i64,
+    has_template: i64,
+}
+
+/// What one recipient's import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Put {
+    /// The row came without a template and the recipient's earlier reference was kept (a
+    /// re-import without photos never drops a registry template).
+    pub kept_template: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -109,13 +118,21 @@ impl Db {
         self.seal.open_bytes(aad, &stored)
     }
 
-    /// Adds or replaces one recipient, moving its counts between areas on the dashboard.
-    pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<(), ApiError> {
+    /// Adds or replaces one recipient, moving its counts between areas on the dashboard. A
+    /// closed period's roster is refused: its report must stay what the close counted.
+    pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<Put, ApiError> {
         let key = self.roster_key(&row.period).await?;
         let recipient = recipient_ref(&key, &row.nik);
         let household = row.household().map_err(ApiError::BadRequest)?;
         let mut tx = self.write.begin().await?;
-        insert_recipient(&mut tx, &self.seal, row, &recipient, template).await?;
+        let closed: Option<i64> = sqlx::query_scalar("SELECT closed_ms FROM closed_periods WHERE roster_id = $1")
+            .bind(&row.period)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(ms) = closed {
+            return Err(closed_roster(&row.period, ms));
+        }
+        let kept_template = insert_recipient(&mut tx, &self.seal, row, &recipient, template).await?;
         sqlx::query("DELETE FROM household WHERE roster_id = $1 AND recipient = $2")
             .bind(&row.period)
             .bind(&recipient)
@@ -134,7 +151,7 @@ impl Db {
                 .await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(Put { kept_template })
     }
 
     /// The recipients of `roster_id` assigned to `worker_id`. The roster's pseudonymisation key
@@ -196,19 +213,30 @@ impl Db {
     }
 }
 
+/// The refusal of an import into a closed period.
+pub fn closed_roster(roster_id: &str, closed_ms: i64) -> ApiError {
+    ApiError::Conflict(format!(
+        "roster {roster_id} was closed on {}: a closed period's roster cannot change; nothing was imported \
+         (import corrections under a new roster id)",
+        salur_core::dates::wib_minute(closed_ms)
+    ))
+}
+
 /// Adds or replaces `row` as `recipient` inside `tx`, moving its counts between areas on the
-/// dashboard (an import, or funds reallocated to a new family).
+/// dashboard (an import, or funds reallocated to a new family). Without a `template` the
+/// recipient's earlier one is kept; returns whether one was.
 pub(super) async fn insert_recipient(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     seal: &Sealer,
     row: &RosterRow,
     recipient: &[u8],
     template: Option<&[u8]>,
-) -> Result<(), ApiError> {
+) -> Result<bool, ApiError> {
     use super::summaries::Deltas;
     let aad = |column: &str| recipient_aad(column, &row.period, recipient);
     let before: Option<Before> = sqlx::query_as(
-        "SELECT province, regency, post_office, amount, standing, overridden FROM recipients
+        "SELECT province, regency, post_office, amount, standing, overridden,
+                CAST(CASE WHEN template IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_template FROM recipients
          WHERE roster_id = $1 AND recipient = $2",
     )
     .bind(&row.period)
@@ -222,7 +250,8 @@ pub(super) async fn insert_recipient(
          ON CONFLICT (roster_id, recipient) DO UPDATE SET nik = excluded.nik, name = excluded.name,
             address = excluded.address, province = excluded.province, regency = excluded.regency,
             district = excluded.district, village = excluded.village, post_office = excluded.post_office,
-            worker_id = excluded.worker_id, amount = excluded.amount, template = excluded.template",
+            worker_id = excluded.worker_id, amount = excluded.amount,
+            template = COALESCE(excluded.template, recipients.template)",
     )
     .bind(&row.period)
     .bind(recipient)
@@ -240,6 +269,7 @@ pub(super) async fn insert_recipient(
     .execute(&mut **tx)
     .await?;
     let mut deltas = Deltas::default();
+    let kept_template = template.is_none() && before.as_ref().is_some_and(|b| b.has_template != 0);
     let standing = match before {
         Some(b) => {
             let s = RecipientStanding { standing: Standing::from_code(b.standing), overridden: b.overridden != 0 };
@@ -251,7 +281,7 @@ pub(super) async fn insert_recipient(
     let new_key = (row.period.clone(), row.province.clone(), row.regency.clone(), row.post_office.clone());
     deltas.moved(new_key, row.amount as i64, None, standing);
     deltas.apply(tx).await?;
-    Ok(())
+    Ok(kept_template)
 }
 
 fn ring_random() -> Result<[u8; 32], ApiError> {

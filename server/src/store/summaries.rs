@@ -58,6 +58,12 @@ impl Deltas {
         if r.outcome == "paid" {
             *self.days.entry((roster.to_string(), wib_day(signed_ms))).or_default() += 1;
         }
+        self.device_receipt(device, r, seq, signed_ms, now);
+    }
+
+    /// A stored receipt for its device's counters only: a receipt held from a revoked device is
+    /// part of that device's history but of no payment count.
+    pub fn device_receipt(&mut self, device: &str, r: &Indexed, seq: u64, signed_ms: i64, now: i64) {
         let d = self.devices.entry(device.to_string()).or_default();
         d.receipts += 1;
         d.max_seq = d.max_seq.max(crate::domain::bounds::to_i64(seq));
@@ -175,12 +181,13 @@ impl Db {
                     "UPDATE recipients SET
                         standing = COALESCE((SELECT MAX({case}) FROM receipts r
                                              WHERE r.roster_id = recipients.roster_id
-                                             AND r.recipient = recipients.recipient), 0),
+                                             AND r.recipient = recipients.recipient AND r.held = 0), 0),
                         paid_receipts = (SELECT COUNT(*) FROM receipts r WHERE r.roster_id = recipients.roster_id
-                                         AND r.recipient = recipients.recipient AND r.outcome = 'paid'),
+                                         AND r.recipient = recipients.recipient AND r.outcome = 'paid'
+                                         AND r.held = 0),
                         overridden = (SELECT COUNT(*) FROM receipts r WHERE r.roster_id = recipients.roster_id
                                       AND r.recipient = recipients.recipient AND r.outcome = 'paid'
-                                      AND r.method = '{OVERRIDE_METHOD}')"
+                                      AND r.method = '{OVERRIDE_METHOD}' AND r.held = 0)"
                 ),
                 "UPDATE recipients SET overridden = 1 WHERE overridden > 1".to_string(),
             ] {
@@ -194,7 +201,7 @@ impl Db {
             "DELETE FROM roster_counts".into(),
             "INSERT INTO roster_counts (roster_id, name, n)
              SELECT roster_id, 'ineligible:' || reason, COUNT(*) FROM receipts
-             WHERE outcome = 'ineligible' AND reason IS NOT NULL GROUP BY roster_id, reason"
+             WHERE outcome = 'ineligible' AND reason IS NOT NULL AND held = 0 GROUP BY roster_id, reason"
                 .into(),
             "INSERT INTO roster_counts (roster_id, name, n)
              SELECT roster_id, 'flag:' || flag, COUNT(*) FROM receipts WHERE flag IS NOT NULL GROUP BY roster_id, flag"
@@ -204,12 +211,13 @@ impl Db {
                 .into(),
             "INSERT INTO roster_counts (roster_id, name, n)
              SELECT roster_id, 'override_approval:' || override_approval, COUNT(*) FROM receipts
-             WHERE override_approval IS NOT NULL GROUP BY roster_id, override_approval"
+             WHERE override_approval IS NOT NULL AND held = 0 GROUP BY roster_id, override_approval"
                 .into(),
             format!(
                 "INSERT INTO roster_counts (roster_id, name, n)
                  SELECT roster_id, 'low_score', COUNT(*) FROM receipts
                  WHERE outcome = 'paid' AND score_e6 >= threshold_e6 AND score_e6 < threshold_e6 + {LOW_SCORE_MARGIN_E6}
+                       AND held = 0
                  GROUP BY roster_id"
             ),
             format!(
@@ -227,6 +235,7 @@ impl Db {
             format!(
                 "INSERT INTO daily_paid (roster_id, day, paid)
                  SELECT roster_id, (signed_ms + {wib_ms}) / 86400000, COUNT(*) FROM receipts WHERE outcome = 'paid'
+                       AND held = 0
                  GROUP BY roster_id, (signed_ms + {wib_ms}) / 86400000"
             ),
             format!(

@@ -281,9 +281,15 @@ async fn unsigned_forged_malformed_oversized_and_revoked_requests_are_refused() 
         );
 
         assert_eq!(call(&app, admin("/v1/admin/devices/dev-3/revoke", ADMIN)).await.0, StatusCode::OK);
-        let (status, body) = call(&app, phone.upload(&[&r1])).await;
+        // A revoked phone reads no roster...
+        let rosters = common::signed_request(&phone.signer, &phone.device_id, "GET", "/v1/rosters", Vec::new());
+        let (status, body) = call(&app, rosters).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(body["message"].as_str().unwrap().contains("revoked"));
+        // ...but still hands in what it signed, held for an auditor (tests/it/verdicts.rs).
+        let (status, body) = call(&app, phone.upload(&[&r1])).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(results(&body), ["accepted"]);
         let (status, body) = call(
             &app,
             Request::get("/v1/admin/devices")

@@ -17,3 +17,4 @@ mod receipt_vectors;
 mod retention;
 mod sealing;
 mod sockets;
+mod verdicts;

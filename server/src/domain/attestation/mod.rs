@@ -1,30 +1,30 @@
 //! Android key attestation: whether a registering phone's key was made in secure hardware, for
-//! this registration. A pure function over the chain the phone sent (DER, leaf first), the key it
-//! registers, the nonce the server issued and the time, so it is tested alone on real chains.
+//! this registration, by our app on an intact phone. A pure function over the chain the phone
+//! sent (DER, leaf first), the key it registers, the nonce the server issued and the time, so it
+//! is tested alone on real chains; then the operator's [`policy`] over what the chain says.
 //!
-//! What is verified: every certificate is signed by the next (SHA-1 refused), every issuer is a CA,
-//! every certificate is valid at `now`, the last one is a Google hardware attestation root or is
-//! signed by one (trust is anchored on the roots' public keys, as Google's guidance says; the root
-//! certificates are in `server/roots/`), the leaf's key is the key being registered, and the key
-//! description (OID 1.3.6.1.4.1.11129.2.1.17) sits in the leaf only and carries the issued nonce.
-//! What is not: Google's revocation status list (it needs a network fetch; see docs/security.md),
-//! and the authorization lists (boot state, patch level, application id) are not read.
+//! - [`chain`]: the certificates, checked as Google's own verifier checks them (names,
+//!   signatures, validity, a Google hardware root; Android's software root is refused with its
+//!   reason), trust anchored on the roots' public keys (`server/roots/`);
+//! - [`description`]: the key description (OID 1.3.6.1.4.1.11129.2.1.17) in the leaf only:
+//!   versions, levels, challenge, and from the authorization lists the application id, the root of
+//!   trust, the OS version and patch levels, the key's origin;
+//! - [`policy`]: package name, signing digest, boot state, bootloader lock, patch level, origin,
+//!   and [`revocation`]: Google's revocation status list, from a file the operator refreshes.
 
-use x509_parser::asn1_rs::{Enumerated, FromDer, OctetString, Sequence};
-use x509_parser::oid_registry::{Oid, OID_PKCS1_SHA1WITHRSA, OID_SHA1_WITH_RSA};
-use x509_parser::prelude::{ASN1Time, X509Certificate};
+pub mod chain;
+pub mod description;
+pub mod policy;
+pub mod revocation;
 
-/// The bundled Google hardware attestation roots (PEM, with a note on their origin).
-const ROOTS_PEM: &[u8] = include_bytes!("../../roots/google-attestation-roots.pem");
+pub use description::{BootState, KeyDescription};
+pub use policy::{AttestationPolicy, OnFail, PolicyViolation};
 
 /// Most certificates accepted in one chain (real ones have 3 to 5).
 pub const MAX_CHAIN: usize = 8;
 
-/// The key description extension's OID, 1.3.6.1.4.1.11129.2.1.17.
-const KEY_DESCRIPTION: &[u64] = &[1, 3, 6, 1, 4, 1, 11129, 2, 1, 17];
-
 /// Where the attested key lives, as the key description says (or `None`: no attestation at all).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SecurityLevel {
     /// No attestation was sent (only on a server run with `--allow-unattested-devices`).
@@ -67,12 +67,16 @@ impl SecurityLevel {
 /// What a verified chain says about the registered key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attested {
-    /// Where the key lives (`attestationSecurityLevel`).
+    /// Where the key lives: the lower of `attestationSecurityLevel` and `keyMintSecurityLevel`.
     pub security_level: SecurityLevel,
     /// The key description's `attestationVersion` (e.g. 200 for KeyMint 2).
     pub attestation_version: i64,
     /// The challenge the chain carries (equal to the issued nonce).
     pub challenge: Vec<u8>,
+    /// The whole key description, for the [`policy`].
+    pub description: KeyDescription,
+    /// The serial numbers of the chain's certificates (lowercase hex), for the revocation list.
+    pub serials: Vec<String>,
 }
 
 /// Why a chain was refused. Positions count from 0 at the leaf.
@@ -84,15 +88,22 @@ pub enum AttestationError {
     /// A certificate is not DER X.509.
     #[error("certificate {0} of the key attestation chain is not a DER X.509 certificate")]
     Malformed(usize),
-    /// A certificate is not valid at the server's time.
+    /// A certificate above the leaf is not valid at the server's time.
     #[error("certificate {0} of the key attestation chain is expired or not yet valid")]
     Expired(usize),
+    /// A certificate does not name the next one as its issuer.
+    #[error("certificate {0} of the key attestation chain names another issuer than the next one")]
+    NameChaining(usize),
     /// A certificate's signature does not verify with the next one's key.
     #[error("certificate {0} of the key attestation chain is not signed by the next one")]
     BadSignature(usize),
-    /// An issuing certificate is not a CA.
-    #[error("certificate {0} of the key attestation chain signs another but is not a CA")]
-    NotCa(usize),
+    /// The chain ends at Android's software attestation root, whose private key is public.
+    #[error(
+        "this phone's keystore attests only in software (its chain ends at Android's software attestation root, \
+         whose private key is public), so its key cannot be told from a forged one: use a phone with hardware key \
+         attestation (Android 8 or later with a TEE)"
+    )]
+    SoftwareRoot,
     /// The chain does not end at a Google hardware attestation root.
     #[error("the key attestation chain does not end at a Google hardware attestation root")]
     UnknownRoot,
@@ -103,117 +114,86 @@ pub enum AttestationError {
     #[error("the leaf of the key attestation chain has no valid key description")]
     NoKeyDescription,
     /// A certificate above the leaf carries a key description too (an extended chain, or an
-    /// attestation key; only the first occurrence from the root could be trusted).
+    /// attestation key made by the app, which Google's verifier refuses as well).
     #[error("certificate {0} of the key attestation chain carries a key description too")]
     Extended(usize),
     /// The attestation challenge is not the nonce the server issued.
     #[error("the key attestation challenge is not the one the server issued: ask for a new one and try again")]
     ChallengeMismatch,
-}
-
-/// The public keys (SubjectPublicKeyInfo DER) of the bundled roots.
-fn root_keys() -> Vec<Vec<u8>> {
-    x509_parser::pem::Pem::iter_from_buffer(ROOTS_PEM)
-        .filter_map(Result::ok)
-        .filter_map(|pem| X509Certificate::from_der(&pem.contents).ok().map(|(_, c)| c.public_key().raw.to_vec()))
-        .collect()
+    /// The chain is sound but the operator's policy refuses what it says.
+    #[error(transparent)]
+    Policy(#[from] PolicyViolation),
 }
 
 /// Verifies `chain` (DER certificates, leaf first) for the key `spki` and the issued `nonce` at
-/// `now_ms` (Unix milliseconds).
+/// `now_ms` (Unix milliseconds). The [`policy`] is applied after, by the caller.
 pub fn verify(chain: &[Vec<u8>], spki: &[u8], nonce: &[u8], now_ms: i64) -> Result<Attested, AttestationError> {
+    let attested = parse_chain(chain, now_ms)?;
+    if chain::leaf_key(chain)? != spki {
+        return Err(AttestationError::KeyMismatch);
+    }
+    // Constant time is not needed: the nonce is no secret once the phone has it.
+    if attested.challenge != nonce {
+        return Err(AttestationError::ChallengeMismatch);
+    }
+    Ok(attested)
+}
+
+/// The chain checked and its key description read, whatever key and challenge it carries.
+pub fn parse_chain(chain: &[Vec<u8>], now_ms: i64) -> Result<Attested, AttestationError> {
     if chain.is_empty() || chain.len() > MAX_CHAIN {
         return Err(AttestationError::Length);
     }
-    let certs = chain
-        .iter()
-        .enumerate()
-        .map(|(i, der)| match X509Certificate::from_der(der) {
-            Ok(([], cert)) => Ok(cert),
-            _ => Err(AttestationError::Malformed(i)),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let now = ASN1Time::from_timestamp(now_ms.div_euclid(1000)).map_err(|_| AttestationError::Expired(0))?;
-    for (i, cert) in certs.iter().enumerate() {
-        if !cert.validity().is_valid_at(now) {
-            return Err(AttestationError::Expired(i));
-        }
-    }
-    for (i, pair) in certs.windows(2).enumerate() {
-        signed_by(&pair[0], &pair[1]).map_err(|()| AttestationError::BadSignature(i))?;
-        let is_ca = pair[1].basic_constraints().ok().flatten().is_some_and(|b| b.value.ca);
-        if !is_ca {
-            return Err(AttestationError::NotCa(i + 1));
-        }
-    }
-    anchored(certs.last().ok_or(AttestationError::Length)?)?;
-    let leaf = &certs[0];
-    if leaf.public_key().raw != spki {
-        return Err(AttestationError::KeyMismatch);
-    }
-    let oid = Oid::from(KEY_DESCRIPTION).map_err(|_| AttestationError::NoKeyDescription)?;
-    if let Some(i) = certs.iter().skip(1).position(|c| c.extensions().iter().any(|e| e.oid == oid)) {
-        return Err(AttestationError::Extended(i + 1));
-    }
-    let description = match leaf.get_extension_unique(&oid) {
-        Ok(Some(ext)) => key_description(ext.value).ok_or(AttestationError::NoKeyDescription)?,
+    let certs = chain::check(chain, now_ms)?;
+    let leaf = certs.first().ok_or(AttestationError::Length)?;
+    let description = match leaf.get_extension_unique(&chain::key_description_oid()) {
+        Ok(Some(ext)) => KeyDescription::parse(ext.value).map_err(|why| {
+            tracing::info!(why, "key description does not parse");
+            AttestationError::NoKeyDescription
+        })?,
         _ => return Err(AttestationError::NoKeyDescription),
     };
-    // Constant time is not needed: the nonce is no secret once the phone has it.
-    if description.challenge != nonce {
-        return Err(AttestationError::ChallengeMismatch);
-    }
-    Ok(description)
+    Ok(Attested {
+        security_level: description.security_level(),
+        attestation_version: description.attestation_version,
+        challenge: description.challenge.clone(),
+        serials: chain::serials(&certs),
+        description,
+    })
 }
 
-/// `cert`'s signature verifies with `issuer`'s key (SHA-1 signatures refused).
-fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Result<(), ()> {
-    let alg = &cert.signature_algorithm.algorithm;
-    if *alg == OID_PKCS1_SHA1WITHRSA || *alg == OID_SHA1_WITH_RSA {
-        return Err(());
-    }
-    cert.verify_signature(Some(issuer.public_key())).map_err(|_| ())
-}
-
-/// The top of the chain is a root (self-signed with a root key) or is signed by a root key.
-fn anchored(top: &X509Certificate<'_>) -> Result<(), AttestationError> {
-    let keys = root_keys();
-    let signed_with = |key: &[u8]| {
-        x509_parser::x509::SubjectPublicKeyInfo::from_der(key).ok().is_some_and(|(_, spki)| {
-            !matches!(top.signature_algorithm.algorithm, ref a if *a == OID_PKCS1_SHA1WITHRSA || *a == OID_SHA1_WITH_RSA)
-                && top.verify_signature(Some(&spki)).is_ok()
-        })
-    };
-    if keys.iter().any(|k| signed_with(k)) {
-        Ok(())
-    } else {
-        Err(AttestationError::UnknownRoot)
-    }
-}
-
-/// The first five fields of a KeyDescription: attestationVersion, attestationSecurityLevel,
-/// keyMintVersion, keyMintSecurityLevel, attestationChallenge (the authorization lists after them
-/// are not read).
-fn key_description(der: &[u8]) -> Option<Attested> {
-    let (_, seq) = Sequence::from_der(der).ok()?;
-    let rest = seq.content.as_ref();
-    let (rest, version) = u32::from_der(rest).ok()?;
-    let (rest, level) = Enumerated::from_der(rest).ok()?;
-    let (rest, _keymint_version) = u32::from_der(rest).ok()?;
-    let (rest, _keymint_level) = Enumerated::from_der(rest).ok()?;
-    let (_, challenge) = OctetString::from_der(rest).ok()?;
-    let security_level = match level.0 {
-        0 => SecurityLevel::Software,
-        1 => SecurityLevel::Tee,
-        2 => SecurityLevel::Strongbox,
-        _ => return None,
-    };
-    Some(Attested { security_level, attestation_version: i64::from(version), challenge: challenge.as_ref().to_vec() })
-}
+#[cfg(test)]
+mod vectors;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x509_parser::prelude::{FromDer, X509Certificate};
+
+    /// The public keys (SubjectPublicKeyInfo DER) of the bundled Google roots.
+    fn root_keys() -> Vec<Vec<u8>> {
+        chain::keys_of(chain::ROOTS_PEM)
+    }
+
+    #[test]
+    fn a_chain_ending_at_androids_software_root_is_refused_as_such() {
+        let pem = include_bytes!("../../../roots/android-software-attestation-roots.pem");
+        let roots: Vec<_> = x509_parser::pem::Pem::iter_from_buffer(pem).map(|p| p.unwrap().contents).collect();
+        assert_eq!(roots.len(), 2);
+        for root in roots {
+            assert_eq!(parse_chain(&[root], NOW), Err(AttestationError::SoftwareRoot));
+        }
+    }
+
+    #[test]
+    fn the_serials_are_read_for_the_revocation_list() {
+        let c = chain("normal_cert_chain.pem");
+        let got = parse_chain(&c, NOW).unwrap();
+        assert_eq!(got.serials.len(), 5);
+        assert_eq!(got.serials[0], "1");
+        // The 2019 issue of Google's RSA root.
+        assert_eq!(got.serials[4], "d50ff25ba3f2d6b3");
+    }
 
     fn chain(name: &str) -> Vec<Vec<u8>> {
         let path = format!("{}/../test-vectors/attestation/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -230,7 +210,7 @@ mod tests {
 
     #[test]
     fn the_bundled_roots_are_googles_two() {
-        let pems: Vec<_> = x509_parser::pem::Pem::iter_from_buffer(ROOTS_PEM)
+        let pems: Vec<_> = x509_parser::pem::Pem::iter_from_buffer(chain::ROOTS_PEM)
             .map(|p| hex::encode(salur_core::crypto::sha256(&p.unwrap().contents)))
             .collect();
         assert_eq!(
@@ -292,8 +272,9 @@ mod tests {
     fn chains_with_a_key_description_above_the_leaf_are_refused() {
         // Google's own test chains: with attestation keys, and a fake one extending it with "foo".
         let c = chain("cert_chain_with_attest_keys.pem");
-        // Its signatures all verify: the attestation key above the leaf is refused (not a CA).
-        assert_eq!(verify(&c, &spki(&c[0]), b"challenge", NOW), Err(AttestationError::NotCa(1)));
+        // Its signatures all verify: the attestation key above the leaf carries a key description
+        // (Google's verifier refuses these chains too: ADDITIONAL_ATTESTATION_EXTENSION).
+        assert_eq!(verify(&c, &spki(&c[0]), b"challenge", NOW), Err(AttestationError::Extended(1)));
         let c = chain("fake_cert_chain_with_attest_keys.pem");
         let refused = verify(&c, &spki(&c[0]), b"challenge", NOW);
         assert!(refused.is_err(), "{refused:?}");
@@ -335,15 +316,17 @@ mod tests {
         let root = ca.self_signed(&root_key).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
         let mut leaf = CertificateParams::new(vec![]).unwrap();
-        leaf.custom_extensions.push(CustomExtension::from_oid_content(KEY_DESCRIPTION, description(2, b"nonce")));
+        leaf.custom_extensions
+            .push(CustomExtension::from_oid_content(chain::KEY_DESCRIPTION, description(2, b"nonce")));
         let leaf = leaf.signed_by(&leaf_key, &Issuer::new(ca, &root_key)).unwrap();
         let c = vec![leaf.der().to_vec(), root.der().to_vec()];
         // Everything else is in order: the refusal is for the root alone.
         let now = crate::clock::now_ms();
         assert_eq!(verify(&c, &spki(&c[0]), b"nonce", now), Err(AttestationError::UnknownRoot));
         assert_eq!(verify(&c[..1], &spki(&c[0]), b"nonce", now), Err(AttestationError::UnknownRoot));
-        assert_eq!(key_description(&description(2, b"n")).unwrap().security_level, SecurityLevel::Strongbox);
-        assert_eq!(key_description(&description(0, b"n")).unwrap().security_level, SecurityLevel::Software);
-        assert_eq!(key_description(&description(7, b"n")), None);
+        let level = |der: Vec<u8>| KeyDescription::parse(&der).map(|d| d.security_level());
+        assert_eq!(level(description(2, b"n")), Ok(SecurityLevel::Strongbox));
+        assert_eq!(level(description(0, b"n")), Ok(SecurityLevel::Software));
+        assert!(level(description(7, b"n")).is_err());
     }
 }

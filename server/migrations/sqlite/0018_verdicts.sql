@@ -1,0 +1,10 @@
+-- The server's own verdict on each face payment (domain/verdict.rs: pending, verified, mismatch,
+-- no_evidence, no_reference) and its own score of the evidence crop against the reference it holds.
+ALTER TABLE receipts ADD COLUMN verdict TEXT;
+ALTER TABLE receipts ADD COLUMN server_score_e6 INTEGER;
+CREATE INDEX receipts_verdict ON receipts (roster_id, verdict, received_ms);
+-- A receipt uploaded by a revoked device: kept (nothing honest is stranded) but counted nowhere
+-- until an auditor decides (neither its clock nor its sequence proves when it was signed).
+ALTER TABLE receipts ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+-- What the close counted (the report's figures as JSON): a later run reproduces them from here.
+ALTER TABLE closed_periods ADD COLUMN counted TEXT;

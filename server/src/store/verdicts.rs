@@ -1,0 +1,162 @@
+//! The server's verdict on each face payment (`domain::verdict`): judged when its evidence crop
+//! arrives, read back for the dashboard and the closing report.
+
+use serde::Serialize;
+
+use super::seal::recipient_aad;
+use super::Db;
+use crate::clock::now_ms;
+use crate::domain::verdict::{self, Verdict};
+use crate::error::ApiError;
+
+/// A payment the server could not verify, for the auditor: both scores, no name or NIK.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct UnverifiedPayment {
+    /// Receipt.
+    pub receipt_id: String,
+    /// Device that signed it.
+    pub device_id: String,
+    /// Its worker.
+    pub worker_id: String,
+    /// Its post office.
+    pub post_office: String,
+    /// How the phone identified the recipient.
+    pub method: Option<String>,
+    /// `mismatch` or `no_evidence`.
+    pub verdict: String,
+    /// The score the phone signed, in millionths.
+    pub signed_score_e6: Option<i64>,
+    /// The server's own score of the crop against its reference, in millionths.
+    pub server_score_e6: Option<i64>,
+}
+
+/// Server-verified against phone-only payments, for one worker at one post office.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct VerifiedShare {
+    /// Post office.
+    pub post_office: String,
+    /// Worker.
+    pub worker_id: String,
+    /// Face payments the server verified itself.
+    pub verified: i64,
+    /// Face payments that rest on the phone's word alone (every other verdict).
+    pub phone_only: i64,
+}
+
+/// Most rows in each list the dashboard shows.
+pub const VERDICT_LIST_LIMIT: i64 = 200;
+
+#[derive(sqlx::FromRow)]
+struct Judged {
+    roster_id: String,
+    recipient: Vec<u8>,
+    score_e6: Option<i64>,
+    verdict: Option<String>,
+}
+
+impl Db {
+    /// Judges a payment whose evidence crop has just arrived (its embedding, or why there is
+    /// none) against the recipient's registry template; only a `pending` verdict changes.
+    pub async fn judge_evidence(
+        &self,
+        receipt_id: &str,
+        embedded: &Result<Vec<f32>, String>,
+    ) -> Result<Option<Verdict>, ApiError> {
+        let row: Option<Judged> =
+            sqlx::query_as("SELECT roster_id, recipient, score_e6, verdict FROM receipts WHERE id = $1")
+                .bind(receipt_id)
+                .fetch_optional(&self.read)
+                .await?;
+        let Some(row) = row.filter(|r| r.verdict.as_deref() == Some(Verdict::Pending.as_str())) else {
+            return Ok(None);
+        };
+        let sealed: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT template FROM recipients WHERE roster_id = $1 AND recipient = $2")
+                .bind(&row.roster_id)
+                .bind(&row.recipient)
+                .fetch_optional(&self.read)
+                .await?;
+        let reference = match sealed.flatten() {
+            Some(s) => {
+                let bytes = self.seal.open_bytes(&recipient_aad("template", &row.roster_id, &row.recipient), &s)?;
+                salur_core::face::Template::decode(&bytes).ok()
+            }
+            None => None,
+        };
+        let (judged, server) = match (reference, embedded) {
+            (None, _) => (Verdict::NoReference, None),
+            (Some(t), Ok(e)) => {
+                let score = verdict::score_e6(&t.vector, e);
+                (verdict::judge(score, row.score_e6), score)
+            }
+            (Some(_), Err(_)) => (verdict::judge(None, row.score_e6), None),
+        };
+        sqlx::query("UPDATE receipts SET verdict = $1, server_score_e6 = $2 WHERE id = $3 AND verdict = $4")
+            .bind(judged.as_str())
+            .bind(server)
+            .bind(receipt_id)
+            .bind(Verdict::Pending.as_str())
+            .execute(&self.write)
+            .await?;
+        Ok(Some(judged))
+    }
+
+    /// The roster's face payments by verdict as of now (a crop awaited longer than the evidence
+    /// window counts as `no_evidence`), in [`Verdict::ALL`] order; receipts held from revoked
+    /// devices and late ones are left out, as everywhere money is counted.
+    pub async fn verdict_counts(&self, roster_id: &str) -> Result<Vec<(Verdict, u64)>, ApiError> {
+        let window_ms = self.evidence_window_ms;
+        let rows: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT v, CAST(COUNT(*) AS BIGINT) FROM (SELECT {effective} AS v FROM receipts r
+                 WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0 AND r.late = 0) t
+             GROUP BY v",
+            effective = verdict::sql_effective("$2"),
+        )))
+        .bind(roster_id)
+        .bind(now_ms() - window_ms)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(Verdict::ALL
+            .into_iter()
+            .map(|v| (v, rows.iter().find(|(name, _)| name == v.as_str()).map_or(0, |(_, n)| (*n).max(0) as u64)))
+            .collect())
+    }
+
+    /// The roster's `mismatch` and `no_evidence` payments, newest first, with both scores.
+    pub async fn unverified_payments(&self, roster_id: &str) -> Result<Vec<UnverifiedPayment>, ApiError> {
+        let window_ms = self.evidence_window_ms;
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT * FROM (SELECT r.id AS receipt_id, r.device_id, d.worker_id, d.post_office, r.method,
+                    {effective} AS verdict, r.score_e6 AS signed_score_e6, r.server_score_e6, r.received_ms
+                 FROM receipts r JOIN devices d ON d.device_id = r.device_id
+                 WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0) t
+             WHERE t.verdict IN ('{mismatch}', '{none}')
+             ORDER BY t.received_ms DESC, t.receipt_id LIMIT {VERDICT_LIST_LIMIT}",
+            effective = verdict::sql_effective("$2"),
+            mismatch = Verdict::Mismatch.as_str(),
+            none = Verdict::NoEvidence.as_str(),
+        )))
+        .bind(roster_id)
+        .bind(now_ms() - window_ms)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Server-verified against phone-only face payments per post office and worker, the most
+    /// phone-only first.
+    pub async fn verified_shares(&self, roster_id: &str) -> Result<Vec<VerifiedShare>, ApiError> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.post_office, d.worker_id,
+                    CAST(SUM(CASE WHEN r.verdict = '{verified}' THEN 1 ELSE 0 END) AS BIGINT) AS verified,
+                    CAST(SUM(CASE WHEN r.verdict = '{verified}' THEN 0 ELSE 1 END) AS BIGINT) AS phone_only
+             FROM receipts r JOIN devices d ON d.device_id = r.device_id
+             WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0
+             GROUP BY d.post_office, d.worker_id
+             ORDER BY phone_only DESC, d.post_office, d.worker_id LIMIT {VERDICT_LIST_LIMIT}",
+            verified = Verdict::Verified.as_str(),
+        )))
+        .bind(roster_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+}
