@@ -120,7 +120,8 @@ fn say(step: &str) {
     eprintln!("{step}");
 }
 
-fn storage(e: salur_server::ApiError) -> Error {
+fn storage(e: impl Into<salur_server::ApiError>) -> Error {
+    let e: salur_server::ApiError = e.into();
     Error::Storage(e.to_string())
 }
 

@@ -202,8 +202,9 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
     tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })
 }
 
-/// Maps the server's error for a command line answer.
-pub fn server_error(e: salur_server::ApiError) -> Error {
+/// Maps the server's error (or a domain rule's, through its HTTP answer) for a command line answer.
+pub fn server_error(e: impl Into<salur_server::ApiError>) -> Error {
+    let e: salur_server::ApiError = e.into();
     match e {
         salur_server::ApiError::Conflict(m)
         | salur_server::ApiError::BadRequest(m)

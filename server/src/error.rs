@@ -1,8 +1,16 @@
-//! The one HTTP error type: a stable machine code, a message fit for the caller, a status.
+//! The one HTTP error type: a stable machine code, a message fit for the caller, a status; and the
+//! one place where each domain rule's own error becomes an HTTP answer (`From<…Error> for ApiError`).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+
+use crate::domain::complaints::ComplaintError;
+use crate::domain::credentials::CredentialError;
+use crate::domain::devices::DeviceError;
+use crate::domain::enrolment::EnrolmentError;
+use crate::domain::reallocation::ReallocationError;
+use crate::domain::roles::RoleError;
 
 /// Everything an API call can answer with instead of success.
 #[derive(Debug, thiserror::Error)]
@@ -164,5 +172,120 @@ impl From<sqlx::Error> for ApiError {
 impl From<crate::domain::attestation::AttestationError> for ApiError {
     fn from(e: crate::domain::attestation::AttestationError) -> Self {
         Self::AttestationRefused(e.to_string())
+    }
+}
+
+// The domain's rules answer in their own terms; each is turned into an HTTP answer here, once.
+// The matches list every variant, so a new one needs a status before it compiles.
+
+impl From<ComplaintError> for ApiError {
+    fn from(e: ComplaintError) -> Self {
+        use ComplaintError as E;
+        match e {
+            E::NoPayment | E::NotLess { .. } | E::AmountMissing | E::AmountWhenNotPaid | E::NoteTooLong => {
+                Self::Unprocessable(e.to_string())
+            }
+            E::TooMany { .. } => Self::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<CredentialError> for ApiError {
+    fn from(e: CredentialError) -> Self {
+        use CredentialError as E;
+        match e {
+            E::PasswordLength | E::UserName | E::BuiltInName(_) => Self::BadRequest(e.to_string()),
+            E::Random | E::Hashing(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<DeviceError> for ApiError {
+    fn from(e: DeviceError) -> Self {
+        use DeviceError as E;
+        match e {
+            E::Pending | E::Revoked => Self::Forbidden(e.to_string()),
+            E::BadIdentifier { .. } => Self::BadRequest(e.to_string()),
+            E::UnknownStatus(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<EnrolmentError> for ApiError {
+    fn from(e: EnrolmentError) -> Self {
+        use EnrolmentError as E;
+        match e {
+            E::Refused => Self::EnrolmentRefused(e.to_string()),
+            E::Lifetime => Self::BadRequest(e.to_string()),
+            E::Random => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<ReallocationError> for ApiError {
+    fn from(e: ReallocationError) -> Self {
+        use ReallocationError as E;
+        match e {
+            E::UnknownStatus(_) | E::UnknownDecision(_) | E::Reason => Self::BadRequest(e.to_string()),
+            E::SameApprover => Self::Forbidden(e.to_string()),
+            E::NotApproved | E::Decided(_) => Self::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<RoleError> for ApiError {
+    fn from(e: RoleError) -> Self {
+        match e {
+            RoleError::NotAllowed { .. } => Self::Forbidden(e.to_string()),
+            RoleError::UnknownRole(_) => Self::BadRequest(e.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::reallocation::CaseStatus;
+    use crate::domain::roles::{Permission, Role};
+
+    fn answer(e: impl Into<ApiError>) -> (StatusCode, ErrorCode, String) {
+        let e = e.into();
+        let (status, code) = e.status_code();
+        (status, code, e.to_string())
+    }
+
+    #[test]
+    fn each_domain_refusal_keeps_its_status_code_and_words() {
+        use StatusCode as S;
+        let cases = [
+            (answer(ComplaintError::NoteTooLong), S::UNPROCESSABLE_ENTITY, ErrorCode::Unprocessable),
+            (answer(ComplaintError::TooMany { already: 3 }), S::CONFLICT, ErrorCode::Conflict),
+            (answer(CredentialError::UserName), S::BAD_REQUEST, ErrorCode::BadRequest),
+            (answer(CredentialError::Random), S::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+            (answer(DeviceError::Revoked), S::FORBIDDEN, ErrorCode::Forbidden),
+            (answer(DeviceError::BadIdentifier { field: "worker_id".into() }), S::BAD_REQUEST, ErrorCode::BadRequest),
+            (answer(DeviceError::UnknownStatus("lost".into())), S::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+            (answer(EnrolmentError::Refused), S::FORBIDDEN, ErrorCode::EnrolmentRefused),
+            (answer(EnrolmentError::Lifetime), S::BAD_REQUEST, ErrorCode::BadRequest),
+            (answer(ReallocationError::Reason), S::BAD_REQUEST, ErrorCode::BadRequest),
+            (answer(ReallocationError::SameApprover), S::FORBIDDEN, ErrorCode::Forbidden),
+            (answer(ReallocationError::Decided(CaseStatus::Rejected)), S::CONFLICT, ErrorCode::Conflict),
+            (
+                answer(RoleError::NotAllowed { role: Role::Finance, permission: Permission::ReadAudit }),
+                S::FORBIDDEN,
+                ErrorCode::Forbidden,
+            ),
+            (answer(RoleError::UnknownRole("root".into())), S::BAD_REQUEST, ErrorCode::BadRequest),
+        ];
+        for ((status, code, message), want_status, want_code) in cases {
+            assert_eq!((status, code), (want_status, want_code), "{message}");
+        }
+        let (_, _, said) = answer(EnrolmentError::Refused);
+        assert_eq!(said, "enrolment code unknown, used or expired: ask your supervisor for a new one");
+        let (_, _, said) = answer(RoleError::NotAllowed { role: Role::Finance, permission: Permission::ReadAudit });
+        assert_eq!(said, "the finance role may not read the audit log");
+        // A fault on our side says nothing more to the caller than before.
+        let (_, _, said) = answer(DeviceError::UnknownStatus("lost".into()));
+        assert_eq!(said, "internal error");
     }
 }

@@ -215,7 +215,7 @@ pub struct Staff {
 impl Staff {
     /// Refuses with 403 unless the role allows `p`.
     pub fn require(&self, p: Permission) -> Result<(), ApiError> {
-        self.role.require(p)
+        Ok(self.role.require(p)?)
     }
 
     /// Who this caller is and from where, as the audit log names them.

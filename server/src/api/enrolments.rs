@@ -105,7 +105,7 @@ pub(super) async fn challenge(State(state): State<AppState>, req: Request) -> Re
     let nonce = new_nonce()?;
     let expires_ms = now_ms() + NONCE_TTL_MS;
     if !state.db.set_enrolment_nonce(&hash, &nonce, expires_ms).await? {
-        return Err(refused());
+        return Err(refused().into());
     }
     Ok(Json(Nonce { nonce: B64.encode(nonce), expires_ms }))
 }

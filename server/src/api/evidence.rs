@@ -83,6 +83,10 @@ pub(super) async fn put(
         let embedded = state.faces.embed(jpeg).await?;
         // The server's own verdict: its score of this crop against the reference it holds.
         state.db.judge_evidence(&id, &embedded).await?;
+        if let Ok(v) = &embedded {
+            // One face under two recipients, anywhere in the programme period.
+            state.db.check_face(&device, &id, v).await?;
+        }
         state.db.set_evidence_embedding(&id, embedded).await?;
     }
     Ok(Json(status))

@@ -5,8 +5,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use ring::rand::{SecureRandom, SystemRandom};
 
-use crate::error::ApiError;
-
 /// Shortest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 
@@ -21,32 +19,50 @@ pub const TOKEN_PREFIX: &str = "salur_";
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c2FsdXItZHVtbXktc2FsdA$Fh0AqUXJ0hQx5rV1c4xBq0n5yqG1dGJ1oB2HjF1mJ3g";
 
-fn random<const N: usize>() -> Result<[u8; N], ApiError> {
+/// Why a credential could not be checked or made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialError {
+    /// The password is shorter than [`MIN_PASSWORD`] or longer than [`MAX_PASSWORD`].
+    #[error("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters (a passphrase of several words is best)")]
+    PasswordLength,
+    /// The user name is not 1–64 of `a-z 0-9 . _ -`.
+    #[error("a user name is 1-64 of a-z, 0-9, '.', '_', '-'")]
+    UserName,
+    /// The user name is one the server keeps for itself ([`BOOTSTRAP`], [`CLI`]).
+    #[error("{0} is a built-in name")]
+    BuiltInName(String),
+    /// The operating system gave no random bytes (a fault on the server's side).
+    #[error("the system random source failed")]
+    Random,
+    /// Argon2 could not hash (a fault on the server's side).
+    #[error("hashing a password: {0}")]
+    Hashing(String),
+}
+
+fn random<const N: usize>() -> Result<[u8; N], CredentialError> {
     let mut b = [0u8; N];
-    SystemRandom::new().fill(&mut b).map_err(|_| ApiError::Internal("the system random source failed".into()))?;
+    SystemRandom::new().fill(&mut b).map_err(|_| CredentialError::Random)?;
     Ok(b)
 }
 
 /// Refuses a password shorter than [`MIN_PASSWORD`] or longer than [`MAX_PASSWORD`].
-pub fn check_password(password: &str) -> Result<(), ApiError> {
+pub fn check_password(password: &str) -> Result<(), CredentialError> {
     let n = password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
-        return Err(ApiError::BadRequest(format!(
-            "a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters (a passphrase of several words is best)"
-        )));
+        return Err(CredentialError::PasswordLength);
     }
     Ok(())
 }
 
 /// Refuses a user name that is not 1–64 of `a-z 0-9 . _ -`, or one of the built-in names.
-pub fn check_user_name(name: &str) -> Result<(), ApiError> {
+pub fn check_user_name(name: &str) -> Result<(), CredentialError> {
     let ok = (1..=64).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
     if !ok {
-        return Err(ApiError::BadRequest("a user name is 1-64 of a-z, 0-9, '.', '_', '-'".into()));
+        return Err(CredentialError::UserName);
     }
     if [BOOTSTRAP, CLI].contains(&name) {
-        return Err(ApiError::BadRequest(format!("{name} is a built-in name")));
+        return Err(CredentialError::BuiltInName(name.to_string()));
     }
     Ok(())
 }
@@ -58,12 +74,12 @@ pub const BOOTSTRAP: &str = "bootstrap";
 pub const CLI: &str = "cli";
 
 /// The Argon2id (v19, m = 19 MiB, t = 2, p = 1: OWASP's first choice) PHC string of `password`.
-pub fn hash_password(password: &str) -> Result<String, ApiError> {
+pub fn hash_password(password: &str) -> Result<String, CredentialError> {
     check_password(password)?;
-    let salt = SaltString::encode_b64(&random::<16>()?).map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+    let salt = SaltString::encode_b64(&random::<16>()?).map_err(|e| CredentialError::Hashing(format!("salt: {e}")))?;
     Ok(Argon2::default()
         .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| ApiError::Internal(format!("hashing a password: {e}")))?
+        .map_err(|e| CredentialError::Hashing(e.to_string()))?
         .to_string())
 }
 
@@ -76,7 +92,7 @@ pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
 }
 
 /// A new opaque secret (256 random bits, hex) with `prefix`.
-pub fn new_secret(prefix: &str) -> Result<String, ApiError> {
+pub fn new_secret(prefix: &str) -> Result<String, CredentialError> {
     Ok(format!("{prefix}{}", hex::encode(random::<32>()?)))
 }
 
@@ -117,11 +133,22 @@ mod tests {
 
     #[test]
     fn short_passwords_and_odd_names_are_refused() {
-        assert!(hash_password("short").is_err());
+        assert_eq!(hash_password("short"), Err(CredentialError::PasswordLength));
+        assert_eq!(check_password(&"x".repeat(MAX_PASSWORD + 1)), Err(CredentialError::PasswordLength));
+        assert!(check_password(&"x".repeat(MIN_PASSWORD)).is_ok());
         assert!(check_user_name("ana.putri").is_ok());
-        for bad in ["", "Ana", "a b", "bootstrap", "cli", &"x".repeat(65)] {
-            assert!(check_user_name(bad).is_err(), "{bad}");
+        for bad in ["", "Ana", "a b", &"x".repeat(65)] {
+            assert_eq!(check_user_name(bad), Err(CredentialError::UserName), "{bad}");
         }
+        for built_in in [BOOTSTRAP, CLI] {
+            assert_eq!(check_user_name(built_in), Err(CredentialError::BuiltInName(built_in.into())));
+        }
+        assert_eq!(
+            check_password("short").unwrap_err().to_string(),
+            "a password has 12 to 256 characters (a passphrase of several words is best)"
+        );
+        assert_eq!(check_user_name("A").unwrap_err().to_string(), "a user name is 1-64 of a-z, 0-9, '.', '_', '-'");
+        assert_eq!(check_user_name("cli").unwrap_err().to_string(), "cli is a built-in name");
     }
 
     #[test]

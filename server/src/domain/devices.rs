@@ -5,7 +5,6 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use super::attestation::SecurityLevel;
-use crate::error::ApiError;
 
 /// Registration state of a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -30,14 +29,34 @@ impl DeviceStatus {
     }
 }
 
+/// Why a device may not do what it asked, or what it claimed is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// The device waits for an approver.
+    #[error("the device is waiting for approval by an administrator")]
+    Pending,
+    /// The device was revoked.
+    #[error("the device was revoked: contact your supervisor")]
+    Revoked,
+    /// An identifier (named by the field) that is not 1 to 64 letters, digits, `-`, `_` or `.`.
+    #[error("{field} must be 1 to 64 letters, digits, '-', '_' or '.'")]
+    BadIdentifier {
+        /// The field, as the caller names it (`worker_id`, …).
+        field: String,
+    },
+    /// A stored status that is none of the known ones (a fault on the server's side).
+    #[error("unknown device status {0}")]
+    UnknownStatus(String),
+}
+
 impl FromStr for DeviceStatus {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, ApiError> {
+    type Err = DeviceError;
+    fn from_str(s: &str) -> Result<Self, DeviceError> {
         Ok(match s {
             "pending" => Self::Pending,
             "approved" => Self::Approved,
             "revoked" => Self::Revoked,
-            other => return Err(ApiError::Internal(format!("unknown device status {other}"))),
+            other => return Err(DeviceError::UnknownStatus(other.to_string())),
         })
     }
 }
@@ -70,20 +89,18 @@ pub struct Device {
 
 impl Device {
     /// Whether the device may upload, or why not (in words for the phone).
-    pub fn may_upload(&self) -> Result<(), ApiError> {
+    pub fn may_upload(&self) -> Result<(), DeviceError> {
         match self.status {
             DeviceStatus::Approved => Ok(()),
-            DeviceStatus::Pending => {
-                Err(ApiError::Forbidden("the device is waiting for approval by an administrator".into()))
-            }
-            DeviceStatus::Revoked => Err(ApiError::Forbidden("the device was revoked: contact your supervisor".into())),
+            DeviceStatus::Pending => Err(DeviceError::Pending),
+            DeviceStatus::Revoked => Err(DeviceError::Revoked),
         }
     }
 
     /// Whether the device may hand in what it already signed (receipts, their evidence, its
     /// chain's status): a revoked device may, and what it sends is held for an auditor, so that a
     /// worker's honest payments are not stranded on a phone revoked while offline.
-    pub fn may_hand_in(&self) -> Result<(), ApiError> {
+    pub fn may_hand_in(&self) -> Result<(), DeviceError> {
         match self.status {
             DeviceStatus::Revoked => Ok(()),
             _ => self.may_upload(),
@@ -93,10 +110,10 @@ impl Device {
 
 /// An identifier a phone sends at registration (device, worker, post office): 1 to 64 letters,
 /// digits, `-`, `_` or `.`, so that it is safe in logs, URLs and file names.
-pub fn check_identifier(name: &str, value: &str) -> Result<(), ApiError> {
+pub fn check_identifier(name: &str, value: &str) -> Result<(), DeviceError> {
     if value.is_empty() || value.len() > 64 || !value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     {
-        return Err(ApiError::BadRequest(format!("{name} must be 1 to 64 letters, digits, '-', '_' or '.'")));
+        return Err(DeviceError::BadIdentifier { field: name.to_string() });
     }
     Ok(())
 }
@@ -109,8 +126,15 @@ mod tests {
     fn identifiers_are_short_and_plain() {
         assert!(check_identifier("worker_id", "w-01.a_b").is_ok());
         for bad in ["", "a b", "a/b", "é", &"x".repeat(65)] {
-            assert!(check_identifier("worker_id", bad).is_err(), "{bad:?}");
+            assert_eq!(
+                check_identifier("worker_id", bad),
+                Err(DeviceError::BadIdentifier { field: "worker_id".into() })
+            );
         }
+        assert_eq!(
+            check_identifier("post_office", "").unwrap_err().to_string(),
+            "post_office must be 1 to 64 letters, digits, '-', '_' or '.'"
+        );
     }
 
     #[test]
@@ -127,17 +151,20 @@ mod tests {
             attestation_challenge: None,
             flagged: true,
         };
-        assert!(matches!(d.may_upload(), Err(ApiError::Forbidden(_))));
+        assert_eq!(d.may_upload(), Err(DeviceError::Pending));
+        assert_eq!(DeviceError::Pending.to_string(), "the device is waiting for approval by an administrator");
         d.status = DeviceStatus::Approved;
         assert!(d.may_upload().is_ok());
         d.status = DeviceStatus::Revoked;
-        assert!(matches!(d.may_upload(), Err(ApiError::Forbidden(m)) if m.contains("revoked")));
+        assert_eq!(d.may_upload(), Err(DeviceError::Revoked));
+        assert_eq!(DeviceError::Revoked.to_string(), "the device was revoked: contact your supervisor");
         assert!(d.may_hand_in().is_ok(), "a revoked phone still hands in what it signed");
         d.status = DeviceStatus::Pending;
-        assert!(d.may_hand_in().is_err());
+        assert_eq!(d.may_hand_in(), Err(DeviceError::Pending));
         d.status = DeviceStatus::Revoked;
         for s in [DeviceStatus::Pending, DeviceStatus::Approved, DeviceStatus::Revoked] {
             assert_eq!(s.as_str().parse::<DeviceStatus>().unwrap(), s);
         }
+        assert_eq!("lost".parse::<DeviceStatus>(), Err(DeviceError::UnknownStatus("lost".into())));
     }
 }

@@ -7,7 +7,6 @@ use ring::rand::{SecureRandom, SystemRandom};
 
 use super::attestation::SecurityLevel;
 use super::devices::DeviceStatus;
-use crate::error::ApiError;
 
 use salur_core::crockford::ALPHABET;
 
@@ -26,19 +25,34 @@ pub const NONCE_TTL_MS: i64 = 15 * 60 * 1000;
 /// Bytes of a registration nonce.
 pub const NONCE_LEN: usize = 32;
 
+/// Why an enrolment step is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrolmentError {
+    /// The code is unknown, used, expired or for another worker: one answer for all, so that an
+    /// outsider learns nothing more.
+    #[error("enrolment code unknown, used or expired: ask your supervisor for a new one")]
+    Refused,
+    /// The lifetime asked for a code is outside 1 minute to [`MAX_TTL_MINUTES`].
+    #[error("ttl_minutes must be 1 to {MAX_TTL_MINUTES} (a week)")]
+    Lifetime,
+    /// The operating system gave no random bytes (a fault on the server's side).
+    #[error("the system random source failed")]
+    Random,
+}
+
 /// A new code, `XXXXX-XXXXX`.
-pub fn new_code() -> Result<String, ApiError> {
+pub fn new_code() -> Result<String, EnrolmentError> {
     let mut bytes = [0u8; CODE_LEN];
-    SystemRandom::new().fill(&mut bytes).map_err(|_| ApiError::Internal("the system random source failed".into()))?;
+    SystemRandom::new().fill(&mut bytes).map_err(|_| EnrolmentError::Random)?;
     // 32 divides 256: taking each byte modulo 32 keeps the characters uniform.
     let chars: String = bytes.iter().map(|b| char::from(ALPHABET[usize::from(b % 32)])).collect();
     Ok(format!("{}-{}", &chars[..5], &chars[5..]))
 }
 
 /// A new registration nonce.
-pub fn new_nonce() -> Result<[u8; NONCE_LEN], ApiError> {
+pub fn new_nonce() -> Result<[u8; NONCE_LEN], EnrolmentError> {
     let mut nonce = [0u8; NONCE_LEN];
-    SystemRandom::new().fill(&mut nonce).map_err(|_| ApiError::Internal("the system random source failed".into()))?;
+    SystemRandom::new().fill(&mut nonce).map_err(|_| EnrolmentError::Random)?;
     Ok(nonce)
 }
 
@@ -54,15 +68,15 @@ pub fn code_hash(typed: &str) -> Option<[u8; 32]> {
 }
 
 /// The one answer for a code that is unknown, used or expired: an outsider learns nothing more.
-pub fn refused() -> ApiError {
-    ApiError::EnrolmentRefused("enrolment code unknown, used or expired: ask your supervisor for a new one".into())
+pub fn refused() -> EnrolmentError {
+    EnrolmentError::Refused
 }
 
 /// A code's lifetime in minutes from what the approver asked: the default when unset, else 1 to a week.
-pub fn ttl_minutes(asked: Option<u32>) -> Result<u32, ApiError> {
+pub fn ttl_minutes(asked: Option<u32>) -> Result<u32, EnrolmentError> {
     match asked.unwrap_or(DEFAULT_TTL_MINUTES) {
         n @ 1..=MAX_TTL_MINUTES => Ok(n),
-        _ => Err(ApiError::BadRequest(format!("ttl_minutes must be 1 to {MAX_TTL_MINUTES} (a week)"))),
+        _ => Err(EnrolmentError::Lifetime),
     }
 }
 
@@ -106,8 +120,16 @@ mod tests {
     fn lifetimes_are_bounded() {
         assert_eq!(ttl_minutes(None).unwrap(), 60);
         assert_eq!(ttl_minutes(Some(MAX_TTL_MINUTES)).unwrap(), MAX_TTL_MINUTES);
-        assert!(ttl_minutes(Some(0)).is_err());
-        assert!(ttl_minutes(Some(MAX_TTL_MINUTES + 1)).is_err());
+        assert_eq!(ttl_minutes(Some(0)), Err(EnrolmentError::Lifetime));
+        assert_eq!(ttl_minutes(Some(MAX_TTL_MINUTES + 1)), Err(EnrolmentError::Lifetime));
+        assert_eq!(EnrolmentError::Lifetime.to_string(), "ttl_minutes must be 1 to 10080 (a week)");
+    }
+
+    #[test]
+    fn every_refused_code_gets_the_one_answer() {
+        assert_eq!(refused(), EnrolmentError::Refused);
+        assert_eq!(refused().to_string(), "enrolment code unknown, used or expired: ask your supervisor for a new one");
+        assert_eq!(code_hash("not a code").ok_or_else(refused), Err(EnrolmentError::Refused));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod complaints;
 pub mod credentials;
 pub mod dates;
 pub mod devices;
+pub mod duplicates;
 pub mod enrolment;
 pub mod ingest;
 pub mod overrides;

@@ -8,7 +8,6 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::error::ApiError;
 use salur_core::receipt::Standing;
 
 /// Where a case stands.
@@ -55,11 +54,9 @@ impl fmt::Display for CaseStatus {
 }
 
 impl FromStr for CaseStatus {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, ApiError> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| {
-            ApiError::BadRequest(format!("status {s}: use queued, approved, rejected, reallocated or cancelled"))
-        })
+    type Err = ReallocationError;
+    fn from_str(s: &str) -> Result<Self, ReallocationError> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s).ok_or_else(|| ReallocationError::UnknownStatus(s.to_string()))
     }
 }
 
@@ -75,19 +72,42 @@ pub enum Decision {
 }
 
 impl FromStr for Decision {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, ApiError> {
+    type Err = ReallocationError;
+    fn from_str(s: &str) -> Result<Self, ReallocationError> {
         Ok(match s {
             "approve" => Self::Approve,
             "reject" => Self::Reject,
             "reallocate" => Self::Reallocate,
-            other => return Err(ApiError::BadRequest(format!("decision {other}: use approve, reject or reallocate"))),
+            other => return Err(ReallocationError::UnknownDecision(other.to_string())),
         })
     }
 }
 
 /// Longest reason kept with a decision.
 pub const MAX_REASON: usize = 500;
+
+/// Why a decision on a case is refused, or a status or decision name is not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReallocationError {
+    /// A status name that is none of [`CaseStatus::ALL`].
+    #[error("status {0}: use queued, approved, rejected, reallocated or cancelled")]
+    UnknownStatus(String),
+    /// A decision name that is none of approve, reject, reallocate.
+    #[error("decision {0}: use approve, reject or reallocate")]
+    UnknownDecision(String),
+    /// The reason is empty (or only spaces) or longer than [`MAX_REASON`].
+    #[error("a decision needs a reason of 1 to {MAX_REASON} characters")]
+    Reason,
+    /// Four eyes: whoever approved the case may not also reallocate it.
+    #[error("the person who approved a case may not also reallocate it: ask another finance officer")]
+    SameApprover,
+    /// Reallocating a case that is still queued.
+    #[error("approve the case before reallocating its funds")]
+    NotApproved,
+    /// The case is final ([`CaseStatus::is_final`]) or the decision cannot follow its status.
+    #[error("the case is {0}: no further decision")]
+    Decided(CaseStatus),
+}
 
 /// The status a decision by `actor` moves a case to, or why it may not.
 pub fn decide(
@@ -96,26 +116,22 @@ pub fn decide(
     decision: Decision,
     actor: &str,
     reason: &str,
-) -> Result<CaseStatus, ApiError> {
+) -> Result<CaseStatus, ReallocationError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(ApiError::BadRequest(format!("a decision needs a reason of 1 to {MAX_REASON} characters")));
+        return Err(ReallocationError::Reason);
     }
     let next = match (status, decision) {
         (CaseStatus::Queued, Decision::Approve) => CaseStatus::Approved,
         (CaseStatus::Queued | CaseStatus::Approved, Decision::Reject) => CaseStatus::Rejected,
         (CaseStatus::Approved, Decision::Reallocate) => {
             if approved_by == Some(actor) {
-                return Err(ApiError::Forbidden(
-                    "the person who approved a case may not also reallocate it: ask another finance officer".into(),
-                ));
+                return Err(ReallocationError::SameApprover);
             }
             CaseStatus::Reallocated
         }
-        (CaseStatus::Queued, Decision::Reallocate) => {
-            return Err(ApiError::Conflict("approve the case before reallocating its funds".into()))
-        }
-        (done, _) => return Err(ApiError::Conflict(format!("the case is {done}: no further decision"))),
+        (CaseStatus::Queued, Decision::Reallocate) => return Err(ReallocationError::NotApproved),
+        (done, _) => return Err(ReallocationError::Decided(done)),
     };
     Ok(next)
 }
@@ -169,27 +185,50 @@ mod tests {
         let approved = decide(CaseStatus::Queued, None, Decision::Approve, "fin-a", "death certificate seen").unwrap();
         assert_eq!(approved, CaseStatus::Approved);
         let same = decide(approved, Some("fin-a"), Decision::Reallocate, "fin-a", "to the waiting list");
-        assert!(matches!(same, Err(ApiError::Forbidden(_))), "{same:?}");
+        assert_eq!(same, Err(ReallocationError::SameApprover));
         assert_eq!(
             decide(approved, Some("fin-a"), Decision::Reallocate, "fin-b", "to the waiting list").unwrap(),
             CaseStatus::Reallocated
         );
-        assert!(matches!(
+        assert_eq!(
             decide(CaseStatus::Queued, None, Decision::Reallocate, "fin-b", "skip"),
-            Err(ApiError::Conflict(_))
-        ));
+            Err(ReallocationError::NotApproved)
+        );
         assert_eq!(decide(approved, Some("fin-a"), Decision::Reject, "fin-a", "alive").unwrap(), CaseStatus::Rejected);
         for done in [CaseStatus::Rejected, CaseStatus::Reallocated, CaseStatus::Cancelled] {
             assert!(done.is_final());
             for d in [Decision::Approve, Decision::Reject, Decision::Reallocate] {
-                assert!(matches!(decide(done, None, d, "fin-c", "again"), Err(ApiError::Conflict(_))));
+                assert_eq!(decide(done, None, d, "fin-c", "again"), Err(ReallocationError::Decided(done)));
             }
         }
         for reason in ["", "   ", &"x".repeat(MAX_REASON + 1)] {
-            assert!(matches!(
+            assert_eq!(
                 decide(CaseStatus::Queued, None, Decision::Approve, "fin-a", reason),
-                Err(ApiError::BadRequest(_))
-            ));
+                Err(ReallocationError::Reason)
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_keep_the_words_finance_is_shown() {
+        let says = |e: ReallocationError| e.to_string();
+        assert_eq!(
+            says("open".parse::<CaseStatus>().unwrap_err()),
+            "status open: use queued, approved, rejected, reallocated or cancelled"
+        );
+        assert_eq!(says("pay".parse::<Decision>().unwrap_err()), "decision pay: use approve, reject or reallocate");
+        assert_eq!(says(ReallocationError::Reason), "a decision needs a reason of 1 to 500 characters");
+        assert_eq!(
+            says(ReallocationError::SameApprover),
+            "the person who approved a case may not also reallocate it: ask another finance officer"
+        );
+        assert_eq!(says(ReallocationError::NotApproved), "approve the case before reallocating its funds");
+        assert_eq!(
+            says(ReallocationError::Decided(CaseStatus::Cancelled)),
+            "the case is cancelled: no further decision"
+        );
+        for s in CaseStatus::ALL {
+            assert_eq!(s.as_str().parse::<CaseStatus>(), Ok(s));
         }
     }
 

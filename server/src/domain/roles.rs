@@ -3,8 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::ApiError;
-
 /// A staff member's role (one per account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -88,14 +86,35 @@ impl Role {
         }
     }
 
-    /// Refuses `p` with a 403 that names the permission, unless this role allows it.
-    pub fn require(self, p: Permission) -> Result<(), ApiError> {
+    /// Refuses `p`, naming the role and the permission, unless this role allows it.
+    pub fn require(self, p: Permission) -> Result<(), RoleError> {
         if self.allows(p) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden(format!("the {} role may not {}", self.as_str(), p.describe())))
+            Err(RoleError::NotAllowed { role: self, permission: p })
         }
     }
+}
+
+/// Why a role refuses, or a role name is not understood.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoleError {
+    /// The role does not hold the permission.
+    #[error("the {role} role may not {}", permission.describe())]
+    NotAllowed {
+        /// The caller's role.
+        role: Role,
+        /// What the caller needed.
+        permission: Permission,
+    },
+    /// A name that is none of [`Role::ALL`].
+    #[error("no role {0}: use one of {names}", names = role_names())]
+    UnknownRole(String),
+}
+
+/// Every role's name, comma-separated, for a refusal message.
+fn role_names() -> String {
+    Role::ALL.map(Role::as_str).join(", ")
 }
 
 impl Permission {
@@ -163,12 +182,9 @@ impl fmt::Display for Role {
 }
 
 impl FromStr for Role {
-    type Err = ApiError;
-    fn from_str(s: &str) -> Result<Self, ApiError> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-            ApiError::BadRequest(format!("no role {s}: use one of {}", names.join(", ")))
-        })
+    type Err = RoleError;
+    fn from_str(s: &str) -> Result<Self, RoleError> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| RoleError::UnknownRole(s.to_string()))
     }
 }
 
@@ -220,8 +236,14 @@ mod tests {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
-        assert!("root".parse::<Role>().is_err());
-        assert!(Role::Viewer.require(P::ManageDevices).is_err());
+        assert_eq!("root".parse::<Role>(), Err(RoleError::UnknownRole("root".into())));
+        assert_eq!(
+            "root".parse::<Role>().unwrap_err().to_string(),
+            "no role root: use one of administrator, approver, supervisor, finance, auditor, viewer"
+        );
+        let refused = Role::Viewer.require(P::ManageDevices);
+        assert_eq!(refused, Err(RoleError::NotAllowed { role: Role::Viewer, permission: P::ManageDevices }));
+        assert_eq!(refused.unwrap_err().to_string(), "the viewer role may not manage devices");
         assert!(Role::Approver.require(P::ManageDevices).is_ok());
         for p in P::ALL {
             assert_eq!(P::named(p.as_str()), Some(p));

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::clock::now_ms;
 use crate::domain::areas::AreaCounts;
 use crate::domain::dates::{civil_date, wib_day};
+use crate::domain::duplicates::FaceDuplicate;
 use crate::domain::ingest::{DOUBLE_PAYMENT_RECEIPTS, LIVENESS_PASSED, OVERRIDE_METHOD};
 use crate::domain::targets::{self, ProgressDay};
 use crate::domain::verdict::Verdict;
@@ -203,6 +204,10 @@ pub struct Dashboard {
     pub unverified_payments: Vec<UnverifiedPayment>,
     /// Server-verified against phone-only face payments per post office and worker.
     pub verified_shares: Vec<VerifiedShare>,
+    /// One face under two recipients found by the national 1:N check, in all.
+    pub face_duplicates_count: u64,
+    /// Those pairs, newest first, at most [`DEVICE_LIST_LIMIT`], with both receipts.
+    pub face_duplicates: Vec<FaceDuplicate>,
 }
 
 /// A device the dashboard flags: its key attestation proves no secure hardware.
@@ -413,6 +418,7 @@ impl Db {
         .fetch_all(&self.read)
         .await?;
         let overrides_unverified = self.overrides_unverified(&roster_id).await?;
+        let duplicates = self.face_duplicates(&roster_id, DEVICE_LIST_LIMIT).await?;
         let reallocations = self.reallocation_totals(Some(&roster_id)).await?.by_status;
         let period = targets::period(&roster_id, paid_by_day.first().map(|(day, _)| *day));
         let progress = period.map_or_else(Vec::new, |p| {
@@ -483,6 +489,8 @@ impl Db {
             server_checks: self.verdict_counts(&roster_id).await?,
             unverified_payments: self.unverified_payments(&roster_id).await?,
             verified_shares: self.verified_shares(&roster_id).await?,
+            face_duplicates_count: duplicates.0,
+            face_duplicates: duplicates.1,
             flagged: named("flag:"),
             workers: self.workers().await?,
             complaints: n(complaints),

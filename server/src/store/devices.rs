@@ -102,7 +102,7 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         if used.rows_affected() != 1 {
-            return Err(enrolment::refused());
+            return Err(enrolment::refused().into());
         }
         sqlx::query(
             "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms,

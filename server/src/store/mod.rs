@@ -12,6 +12,7 @@ mod closing;
 mod devices;
 mod enrolments;
 mod evidence;
+mod faces;
 mod letters;
 mod reallocations;
 mod receipts;
@@ -38,6 +39,7 @@ pub use closing::ClosedPeriod;
 pub use devices::NewDevice;
 pub use enrolments::{Enrolment, OpenEnrolment};
 pub use evidence::{UploadStatus, MAX_EVIDENCE};
+pub use faces::IndexSize;
 pub use letters::PrintedLetter;
 pub use reallocations::{reallocations_csv, Reallocation};
 pub use retention::PurgeReport;
@@ -54,6 +56,8 @@ pub struct Db {
     pub(crate) seal: std::sync::Arc<seal::Sealer>,
     /// How long a face payment may wait for its evidence crop before it counts as `no_evidence`.
     pub(crate) evidence_window_ms: i64,
+    /// This instance's packed faces per programme period, for the 1:N check (`faces.rs`).
+    pub(crate) faces: std::sync::Arc<std::sync::RwLock<faces::FaceIndexes>>,
 }
 
 impl Db {
@@ -98,13 +102,19 @@ impl Db {
             let write = options().max_connections(1).connect(url).await?;
             let read = options().max_connections(4).connect(url).await?;
             (
-                Self { read, write, seal, evidence_window_ms: DEFAULT_EVIDENCE_WINDOW_MS },
+                Self { read, write, seal, evidence_window_ms: DEFAULT_EVIDENCE_WINDOW_MS, faces: faces::new_indexes() },
                 sqlx::migrate!("./migrations/sqlite"),
             )
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = AnyPoolOptions::new().max_connections(16).connect(url).await?;
             (
-                Self { read: pool.clone(), write: pool, seal, evidence_window_ms: DEFAULT_EVIDENCE_WINDOW_MS },
+                Self {
+                    read: pool.clone(),
+                    write: pool,
+                    seal,
+                    evidence_window_ms: DEFAULT_EVIDENCE_WINDOW_MS,
+                    faces: faces::new_indexes(),
+                },
                 sqlx::migrate!("./migrations/postgres"),
             )
         } else {

@@ -8,6 +8,7 @@ mod api;
 mod checks;
 mod common;
 mod dashboard_cache;
+mod duplicates;
 mod enrolment;
 mod hardening;
 mod power_loss;
