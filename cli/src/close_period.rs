@@ -142,9 +142,18 @@ pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
             s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
         );
         println!(
-            "  after the close (not in the figures above): {} late receipts ({} payments), {} complaints",
-            after.late_receipts, after.late_payments, after.complaints
+            "  after the close (not in the figures above): {} late receipts ({} payments), {} complaints, \
+             {} recipients added by reallocation",
+            after.late_receipts, after.late_payments, after.complaints, after.recipients_added
         );
+        let now = &after.server_now;
+        if now != s {
+            println!(
+                "  the server's verdicts now (crops that arrived after the close): {} verified, {} mismatch, \
+                 {} no evidence, {} no reference, {} awaiting evidence",
+                now.verified, now.mismatch, now.no_evidence, now.no_reference, now.pending
+            );
+        }
         for p in [&written.report_csv, &written.retur_csv, &written.pdf] {
             println!("  wrote {}", p.display());
         }
@@ -284,8 +293,18 @@ fn pdf(
             s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
         ),
         format!(
-            "Setelah penutupan (tidak termasuk): {} tanda terima terlambat ({} pembayaran), {} pengaduan.",
-            after.late_receipts, after.late_payments, after.complaints
+            "Setelah penutupan (tidak termasuk): {} tanda terima terlambat ({} pembayaran), {} pengaduan, \
+             {} KPM ditambahkan oleh realokasi.",
+            after.late_receipts, after.late_payments, after.complaints, after.recipients_added
+        ),
+        format!(
+            "Pemeriksaan server sekarang: {} terverifikasi, {} tidak cocok, {} tanpa bukti, {} tanpa referensi, \
+             {} menunggu bukti.",
+            after.server_now.verified,
+            after.server_now.mismatch,
+            after.server_now.no_evidence,
+            after.server_now.no_reference,
+            after.server_now.pending
         ),
         String::new(),
         format!(

@@ -17,8 +17,8 @@ pub struct ImportArgs {
     /// Folder of reference photos (`photo` column, else `<nik>.jpg` or `<nik>.png`).
     #[arg(long, value_name = "DIR")]
     photos: Option<PathBuf>,
-    /// The server's data folder.
-    #[arg(long, default_value = "salur-data", value_name = "DIR")]
+    /// The server's data folder (made when missing: an import may set a server up).
+    #[arg(long, env = "SALUR_DATA_DIR", default_value = "salur-data", value_name = "DIR")]
     data_dir: PathBuf,
     /// PostgreSQL URL instead of the embedded SQLite in --data-dir.
     #[arg(long, env = "SALUR_DATABASE_URL", hide_env_values = true)]
@@ -39,8 +39,10 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let store = |e: salur_server::ApiError| Error::Storage(e.to_string());
-    let db =
-        runtime.block_on(super::serve::storage(&args.data_dir, args.database_url.as_deref()).open()).map_err(store)?;
+    let db = runtime.block_on(
+        super::serve::DbArgs { data_dir: args.data_dir.clone(), database_url: args.database_url.clone() }
+            .open_or_create(),
+    )?;
     let bar = ProgressBar::new(rows.len() as u64).with_style(
         ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows [{elapsed}] {msg}").expect("valid template"),
     );

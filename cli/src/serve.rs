@@ -9,8 +9,8 @@ use salur_core::Error;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Folder for the database (created if missing).
-    #[arg(long, default_value = "salur-data", value_name = "DIR")]
+    /// Folder for the database (created if missing; `serve` is one of the commands that may).
+    #[arg(long, env = "SALUR_DATA_DIR", default_value = "salur-data", value_name = "DIR")]
     data_dir: PathBuf,
     /// PostgreSQL URL (postgres://user@host/db) instead of the embedded SQLite in --data-dir.
     #[arg(long, env = "SALUR_DATABASE_URL", hide_env_values = true)]
@@ -176,8 +176,9 @@ fn attestation_policy(args: &ServeArgs) -> Result<salur_server::domain::attestat
 /// Where a command finds the server's database (`--data-dir` or `--database-url`).
 #[derive(Args, Debug, Clone)]
 pub struct DbArgs {
-    /// The server's data folder.
-    #[arg(long, global = true, default_value = "salur-data", value_name = "DIR")]
+    /// The server's data folder (it must exist: only serve, import-roster and the first
+    /// administrator's `users add` make one).
+    #[arg(long, global = true, env = "SALUR_DATA_DIR", default_value = "salur-data", value_name = "DIR")]
     pub data_dir: PathBuf,
     /// PostgreSQL URL instead of the embedded SQLite in --data-dir.
     #[arg(long, global = true, env = "SALUR_DATABASE_URL", hide_env_values = true)]
@@ -185,9 +186,26 @@ pub struct DbArgs {
 }
 
 impl DbArgs {
-    /// Opens (and migrates) the database.
+    /// Opens (and migrates) a database set up before, saying on stderr which one; a missing or
+    /// empty data folder is an error naming it, never a new database.
     pub async fn open(&self) -> Result<salur_server::Db, Error> {
-        storage(&self.data_dir, self.database_url.as_deref()).open().await.map_err(server_error)
+        let storage = storage(&self.data_dir, self.database_url.as_deref());
+        let db = storage.open_existing().await.map_err(server_error)?;
+        eprintln!("salur: using the {}", storage.describe());
+        Ok(db)
+    }
+
+    /// Opens the database, making it (and its seal key) when missing: for the commands that set
+    /// a server up, which say so when they do.
+    pub async fn open_or_create(&self) -> Result<salur_server::Db, Error> {
+        let storage = storage(&self.data_dir, self.database_url.as_deref());
+        if let Ok(db) = storage.open_existing().await {
+            eprintln!("salur: using the {}", storage.describe());
+            return Ok(db);
+        }
+        let db = storage.open().await.map_err(server_error)?;
+        eprintln!("salur: set up a new database: {}", storage.describe());
+        Ok(db)
     }
 }
 

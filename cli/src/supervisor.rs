@@ -41,8 +41,8 @@ struct AddArgs {
     /// Their post office.
     #[arg(long)]
     post_office: String,
-    /// The server's data folder.
-    #[arg(long, default_value = "salur-data", value_name = "DIR")]
+    /// The server's data folder (it must exist).
+    #[arg(long, env = "SALUR_DATA_DIR", default_value = "salur-data", value_name = "DIR")]
     data_dir: PathBuf,
     /// PostgreSQL URL instead of the embedded SQLite in --data-dir.
     #[arg(long, env = "SALUR_DATABASE_URL", hide_env_values = true)]
@@ -78,7 +78,7 @@ fn add(args: &AddArgs) -> Result<ExitCode, Error> {
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let storage = super::serve::storage(&args.data_dir, args.database_url.as_deref());
     runtime.block_on(async {
-        let db = storage.open().await.map_err(|e| Error::Storage(e.to_string()))?;
+        let db = storage.open_existing().await.map_err(super::serve::server_error)?;
         db.add_supervisor(&args.supervisor_id, &args.post_office, &secret).await.map_err(|e| match e {
             salur_server::ApiError::Conflict(m) | salur_server::ApiError::BadRequest(m) => Error::InvalidArgument(m),
             other => Error::Storage(other.to_string()),

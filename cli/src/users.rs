@@ -83,7 +83,14 @@ fn entry(action: Action, name: &str, detail: Option<String>) -> NewEntry {
 
 pub fn run(args: &UsersArgs) -> Result<ExitCode, Error> {
     runtime()?.block_on(async {
-        let db = args.db.open().await?;
+        // Only the first administrator's account may set a new server up; every other command
+        // needs the data folder `salur serve` uses.
+        let db = match &args.command {
+            UsersCommand::Add { role, .. } if role.parse::<Role>().is_ok_and(|r| r == Role::Administrator) => {
+                args.db.open_or_create().await?
+            }
+            _ => args.db.open().await?,
+        };
         match &args.command {
             UsersCommand::Add { name, role, password_stdin } => {
                 let role: Role = role.parse().map_err(server_error)?;

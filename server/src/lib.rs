@@ -96,14 +96,63 @@ impl Storage {
         }
     }
 
+    /// Opens a database that was set up before (by `salur serve`, `salur import-roster` or the
+    /// first `salur users add`), never making one: a command run from the wrong folder must not
+    /// answer from a new, empty database. The error names where it looked and what to do.
+    pub async fn open_existing(&self) -> Result<Db, ApiError> {
+        match self {
+            Self::Dir(d) => {
+                let missing = if !d.join("salur.db").is_file() {
+                    Some("no salur.db")
+                } else if !store::seal::key_path(Some(d))?.is_file() {
+                    Some("no seal key beside salur.db")
+                } else {
+                    None
+                };
+                if let Some(what) = missing {
+                    return Err(ApiError::NotFound(format!(
+                        "no Salur data in {} ({what}): pass the folder `salur serve` uses with --data-dir DIR \
+                         (or set SALUR_DATA_DIR), or --database-url",
+                        absolute(d).display()
+                    )));
+                }
+                Db::open(d).await
+            }
+            Self::Url(u) => {
+                sqlx::any::install_default_drivers();
+                let where_ = self.describe();
+                let pool = sqlx::any::AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(u)
+                    .await
+                    .map_err(|e| ApiError::NotFound(format!("cannot open the {where_}: {e}")))?;
+                let set_up =
+                    sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations").fetch_one(&pool).await;
+                pool.close().await;
+                if set_up.is_err() {
+                    return Err(ApiError::NotFound(format!(
+                        "the {where_} was never set up by Salur: start `salur serve --database-url URL` once (or \
+                         import a roster into it) before other commands"
+                    )));
+                }
+                Db::connect(u).await
+            }
+        }
+    }
+
     /// Where the data is, for a log line (never the credentials of a URL).
     pub fn describe(&self) -> String {
         match self {
-            Self::Dir(d) => format!("data in {}", d.display()),
+            Self::Dir(d) => format!("data in {}", absolute(d).display()),
             // Never print credentials: scheme and host part only.
             Self::Url(u) => format!("database {}", u.split('@').next_back().unwrap_or("?")),
         }
     }
+}
+
+/// `path` made absolute against the current folder (for messages: which folder was meant).
+fn absolute(path: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Opens the database, binds `addr` and serves (as `options` say) until Ctrl-C.

@@ -44,6 +44,7 @@ async fn status_with(app: &axum::Router, token: &str, uri: &str) -> StatusCode {
 #[tokio::test]
 async fn users_are_added_listed_given_tokens_changed_and_disabled_and_each_change_is_audited() {
     for backend in common::backends().await {
+        common::set_up(&backend.storage);
         let db = backend.cli_args();
         let name = backend.name;
         let added = salur(&["users", "add", "ana", "--role", "approver"], &db, None);
@@ -123,6 +124,7 @@ async fn verify_after(data: &std::path::Path, tamper: &str) -> (Option<i32>, Str
 async fn salur_audit_verify_names_the_first_entry_after_an_edit_or_a_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    common::set_up_dir(&data);
     let db = vec!["--data-dir".to_string(), data.display().to_string()];
     for user in ["u1", "u2", "u3", "u4"] {
         assert!(salur(&["users", "add", user, "--role", "viewer"], &db, None).status.success());
@@ -217,6 +219,7 @@ async fn the_bootstrap_token_file_holds_exactly_the_token_to_send() {
 #[test]
 fn salur_purge_refuses_a_too_short_retention_reports_a_dry_run_and_logs_a_real_one() {
     let dir = tempfile::tempdir().unwrap();
+    common::set_up_dir(&dir.path().join("data"));
     let db = vec!["--data-dir".to_string(), dir.path().join("data").display().to_string()];
     let out = salur(&["purge", "--days", "7"], &db, None);
     assert_eq!(out.status.code(), Some(2));
@@ -236,6 +239,7 @@ fn salur_purge_refuses_a_too_short_retention_reports_a_dry_run_and_logs_a_real_o
 async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_one_phone() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    common::set_up_dir(&data);
     let db = vec!["--data-dir".to_string(), data.display().to_string()];
     let svg = dir.path().join("code.svg");
     let svg_arg = svg.display().to_string();
@@ -264,4 +268,49 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     assert_eq!(common::phone::call(&app, again.registration(&code)).await.0, StatusCode::FORBIDDEN, "used once");
     let log = format!("{:?}", store.audit_entries(0, 100).await.unwrap());
     assert!(log.contains("enrolment_issued") && !log.contains(&code), "{log}");
+}
+
+#[test]
+fn commands_from_the_wrong_folder_say_where_they_looked_and_make_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrong = dir.path().join("not-the-data");
+    let said = |o: &Output| stdout(o) + &String::from_utf8_lossy(&o.stderr);
+    let reading: [&[&str]; 5] = [
+        &["audit", "verify"],
+        &["letter", "public-key"],
+        &["users", "list"],
+        &["supervisor", "add", "sup-1", "--post-office", "jakarta-10110"],
+        &["close-period", "--roster", "blt-2026-11"],
+    ];
+    for args in reading {
+        let out = salur(args, &["--data-dir".into(), wrong.display().to_string()], None);
+        assert_ne!(out.status.code(), Some(0), "{args:?}: {}", said(&out));
+        assert!(
+            said(&out).contains("no Salur data in") && said(&out).contains("not-the-data"),
+            "{args:?}: {}",
+            said(&out)
+        );
+        assert!(!wrong.exists(), "{args:?} made the folder");
+    }
+    // An empty folder is no data folder either, and stays empty.
+    std::fs::create_dir(&wrong).unwrap();
+    let out = salur(&["audit", "verify"], &["--data-dir".into(), wrong.display().to_string()], None);
+    assert!(!out.status.success() && said(&out).contains("no salur.db"), "{}", said(&out));
+    assert!(std::fs::read_dir(&wrong).unwrap().next().is_none());
+    // A viewer's account cannot set a server up; the first administrator's can, and says so.
+    let right = dir.path().join("data");
+    let out =
+        salur(&["users", "add", "v", "--role", "viewer"], &["--data-dir".into(), right.display().to_string()], None);
+    assert!(!out.status.success() && !right.exists(), "{}", said(&out));
+    let with_env = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_salur")).args(args).env("SALUR_DATA_DIR", &right).output().unwrap()
+    };
+    let out = with_env(&["users", "add", "root", "--role", "administrator"]);
+    assert!(out.status.success(), "{}", said(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("set up a new database"), "{}", said(&out));
+    // SALUR_DATA_DIR names the folder for every command; each says which data it used.
+    let out = with_env(&["audit", "verify"]);
+    assert!(out.status.success() && stdout(&out).contains("intact"), "{}", said(&out));
+    let used = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(used.contains("using the data in") && used.contains(&right.display().to_string()), "{used}");
 }

@@ -86,6 +86,7 @@ fn recipient(n: u64) -> Vec<u8> {
 #[tokio::test]
 async fn forged_override_approvals_are_flagged_on_the_dashboard_and_the_right_one_is_not() {
     for backend in common::backends().await {
+        common::set_up(&backend.storage);
         eprintln!("backend: {}", backend.name);
         let secret = add_supervisor(&backend, "sup-1");
         // The worker's own id registered as a supervisor: approving themself is still refused.

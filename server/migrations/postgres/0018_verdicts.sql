@@ -8,3 +8,6 @@ CREATE INDEX receipts_verdict ON receipts (roster_id, verdict, received_ms);
 ALTER TABLE receipts ADD COLUMN held BIGINT NOT NULL DEFAULT 0;
 -- What the close counted (the report's figures as JSON): a later run reproduces them from here.
 ALTER TABLE closed_periods ADD COLUMN counted TEXT;
+-- When a recipient joined the roster (0: before this column): a recipient a reallocation adds
+-- after the close is reported apart, so the closed retur list stays what the close counted.
+ALTER TABLE recipients ADD COLUMN added_ms BIGINT NOT NULL DEFAULT 0;

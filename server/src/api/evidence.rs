@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{json_body, HandIn, Signed, Staff};
 use super::AppState;
 use crate::domain::audit::Action;
+use crate::domain::devices::Device;
 use crate::domain::roles::Permission;
 use crate::domain::sweep::Sweep;
 use crate::error::{ApiError, ErrorBody};
@@ -60,7 +61,13 @@ pub(super) async fn status(
     Path(id): Path<String>,
     Signed { device, .. }: HandIn,
 ) -> Result<Json<UploadStatus>, ApiError> {
-    Ok(Json(state.db.evidence_status(&device, &id).await?))
+    let status = state.db.evidence_status(&device, &id).await?;
+    if status.complete {
+        if let Some(jpeg) = state.db.evidence_unprocessed(&id).await? {
+            process(&state, &device, &id, jpeg).await?;
+        }
+    }
+    Ok(Json(status))
 }
 
 /// Appends a chunk of a receipt's evidence crop at its offset (409 names the right offset).
@@ -79,17 +86,28 @@ pub(super) async fn put(
     let c: EvidenceChunk = json_body(&body)?;
     let chunk = B64.decode(&c.chunk).map_err(|_| ApiError::BadRequest("chunk is not base64".into()))?;
     let (status, completed) = state.db.put_evidence(&device, &id, c.offset, c.total, &chunk).await?;
-    if let Some(jpeg) = completed {
-        let embedded = state.faces.embed(jpeg).await?;
-        // The server's own verdict: its score of this crop against the reference it holds.
-        state.db.judge_evidence(&id, &embedded).await?;
-        if let Ok(v) = &embedded {
-            // One face under two recipients, anywhere in the programme period.
-            state.db.check_face(&device, &id, v).await?;
-        }
-        state.db.set_evidence_embedding(&id, embedded).await?;
+    let unfinished = match completed {
+        Some(jpeg) => Some(jpeg),
+        // Completed before, but the server stopped before judging it: the phone's retry finishes it.
+        None if status.complete => state.db.evidence_unprocessed(&id).await?,
+        None => None,
+    };
+    if let Some(jpeg) = unfinished {
+        process(&state, &device, &id, jpeg).await?;
     }
     Ok(Json(status))
+}
+
+/// What the server does with a completed crop, each step safe to run again: its own verdict (its
+/// score of the crop against the reference it holds), the national 1:N face check, and last the
+/// embedding kept for the sweep (its absence marks the crop as not yet processed).
+async fn process(state: &AppState, device: &Device, id: &str, jpeg: Vec<u8>) -> Result<(), ApiError> {
+    let embedded = state.faces.embed(jpeg).await?;
+    state.db.judge_evidence(id, &embedded).await?;
+    if let Ok(v) = &embedded {
+        state.db.check_face(device, id, v).await?;
+    }
+    state.db.set_evidence_embedding(id, embedded).await
 }
 
 /// Which roster, at what similarity.

@@ -183,6 +183,11 @@ pub struct AfterClose {
     pub late_payments: u64,
     /// Complaints filed after the close.
     pub complaints: u64,
+    /// Recipients added to the roster after the close (families funds were reallocated to).
+    pub recipients_added: u64,
+    /// The server's verdicts now on the payments the close counted: a crop that arrived after
+    /// the close shows here, never in the closed figures.
+    pub server_now: ServerChecks,
 }
 
 /// One recipient whose money goes back, and why.

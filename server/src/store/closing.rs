@@ -128,7 +128,32 @@ impl Db {
         .bind(roster_id)
         .fetch_one(&self.read)
         .await?;
-        Ok(AfterClose { late_receipts: n(late_receipts), late_payments: n(late_payments), complaints: n(complaints) })
+        let added: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM recipients p JOIN closed_periods cp ON cp.roster_id = p.roster_id
+             WHERE p.roster_id = $1 AND p.added_ms > cp.closed_ms",
+        )
+        .bind(roster_id)
+        .fetch_one(&self.read)
+        .await?;
+        // The verdicts as they stand now on the receipts the close counted (a crop that arrived
+        // after the close can turn `pending` into `mismatch`).
+        let mut server_now = ServerChecks::default();
+        for (v, count) in self.verdict_counts(roster_id).await? {
+            *match v {
+                Verdict::Verified => &mut server_now.verified,
+                Verdict::Mismatch => &mut server_now.mismatch,
+                Verdict::NoEvidence => &mut server_now.no_evidence,
+                Verdict::NoReference => &mut server_now.no_reference,
+                Verdict::Pending => &mut server_now.pending,
+            } = count;
+        }
+        Ok(AfterClose {
+            late_receipts: n(late_receipts),
+            late_payments: n(late_payments),
+            complaints: n(complaints),
+            recipients_added: n(added),
+            server_now,
+        })
     }
 
     /// Receipts of `roster_id` that arrived after it was closed.
@@ -166,7 +191,8 @@ impl Db {
              FROM recipients p
              LEFT JOIN receipts r ON r.roster_id = p.roster_id AND r.recipient = p.recipient AND r.late = 0
                                    AND r.held = 0
-             WHERE p.roster_id = $1
+             -- on the roster by the close: a family a reallocation adds afterwards is reported apart
+             WHERE p.roster_id = $1 AND p.added_ms <= {closed_ms}
              GROUP BY p.roster_id, p.recipient, p.nik, p.name, p.regency, p.post_office, p.amount",
             standing = Standing::sql_case("r.outcome"),
             closed_ms = "COALESCE((SELECT cp.closed_ms FROM closed_periods cp WHERE cp.roster_id = p.roster_id),

@@ -181,6 +181,20 @@ impl Db {
             .collect()
     }
 
+    /// A completed evidence crop whose embedding, verdict and face check are not done yet (an
+    /// earlier upload completed it but the server failed before finishing them): the next
+    /// status or chunk for it finishes them, so a payment never stays `pending` while its crop
+    /// is here.
+    pub async fn evidence_unprocessed(&self, receipt_id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        let sealed: Option<Vec<u8>> = sqlx::query_scalar(
+            "SELECT data FROM evidence WHERE receipt_id = $1 AND complete = 1 AND embedding IS NULL AND problem IS NULL",
+        )
+        .bind(receipt_id)
+        .fetch_optional(&self.read)
+        .await?;
+        sealed.map(|s| self.seal.open_bytes(&evidence_aad("data", receipt_id), &s)).transpose()
+    }
+
     /// A completed evidence crop (JPEG), for an auditor.
     pub async fn evidence_crop(&self, receipt_id: &str) -> Result<Option<Vec<u8>>, ApiError> {
         let sealed: Option<Vec<u8>> =

@@ -18,6 +18,9 @@ use crate::error::ApiError;
 /// Rows read from the database per page while an index catches up.
 const PAGE: i64 = 50_000;
 
+/// Most matches of one new face looked at (its own receipt among them), closest first.
+const MAX_HITS: usize = 8;
+
 /// Each programme period's packed faces and the last `seq` read into them.
 #[derive(Default)]
 pub(crate) struct FaceIndexes(HashMap<String, (Packed, i64)>);
@@ -47,6 +50,15 @@ impl Db {
     /// face of its period: new duplicates are kept for the dashboard. Returns how many were new.
     pub async fn check_face(&self, device: &Device, receipt_id: &str, embedding: &[f32]) -> Result<usize, ApiError> {
         let Some(cose) = self.receipt_cose(&device.device_id, receipt_id).await? else { return Ok(0) };
+        // A revoked device's hand-ins count nowhere until an auditor decides: nor here (it could
+        // otherwise flag honest receipts with crops of people it paid before).
+        let held: i64 = sqlx::query_scalar("SELECT held FROM receipts WHERE id = $1")
+            .bind(receipt_id)
+            .fetch_one(&self.read)
+            .await?;
+        if held != 0 {
+            return Ok(0);
+        }
         let r = salur_core::receipt::verify(&cose, &device.public_key)
             .map_err(|e| ApiError::Internal(format!("stored receipt no longer verifies: {e}")))?
             .receipt;
@@ -88,6 +100,11 @@ impl Db {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("face search: {e}")))?;
+        // The closest few are enough to flag a face: a face planted under many receipts must not
+        // make every later upload do work in proportion.
+        let mut hits = hits;
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        hits.truncate(MAX_HITS);
         let mut found = 0;
         for hit in hits {
             let Some(other) = self.face_of(hit.seq).await? else { continue };

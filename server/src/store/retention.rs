@@ -48,10 +48,13 @@ impl Db {
         .await?;
         report.evidence_deleted = old.max(0) as u64;
         if !dry_run {
-            sqlx::query("DELETE FROM evidence WHERE receipt_id IN (SELECT id FROM receipts WHERE received_ms < $1)")
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await?;
+            // The packed faces of the 1:N check are biometric data too: they go with their crops.
+            for sql in [
+                "DELETE FROM evidence WHERE receipt_id IN (SELECT id FROM receipts WHERE received_ms < $1)",
+                "DELETE FROM faces WHERE receipt_id IN (SELECT id FROM receipts WHERE received_ms < $1)",
+            ] {
+                sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?;
+            }
         }
         for roster in &expired {
             let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recipients WHERE roster_id = $1 AND nik <> ''")

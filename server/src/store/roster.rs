@@ -245,8 +245,8 @@ pub(super) async fn insert_recipient(
     .await?;
     sqlx::query(
         "INSERT INTO recipients (roster_id, recipient, nik, name, address, province, regency, district,
-                                            village, post_office, worker_id, amount, template)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                            village, post_office, worker_id, amount, template, added_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT (roster_id, recipient) DO UPDATE SET nik = excluded.nik, name = excluded.name,
             address = excluded.address, province = excluded.province, regency = excluded.regency,
             district = excluded.district, village = excluded.village, post_office = excluded.post_office,
@@ -266,6 +266,7 @@ pub(super) async fn insert_recipient(
     .bind(&row.worker_id)
     .bind(row.amount as i64)
     .bind(template.map(|t| seal.seal_bytes(&aad("template"), t)).transpose()?)
+    .bind(now_ms())
     .execute(&mut **tx)
     .await?;
     let mut deltas = Deltas::default();

@@ -67,7 +67,13 @@ impl Db {
                 .bind(receipt_id)
                 .fetch_optional(&self.read)
                 .await?;
-        let Some(row) = row.filter(|r| r.verdict.as_deref() == Some(Verdict::Pending.as_str())) else {
+        // Only a pending verdict changes; a crop that is no image of a face is a mismatch even
+        // where the server holds no reference (else a proxy could hand in anything).
+        let unreadable = embedded.is_err();
+        let Some(row) = row.filter(|r| {
+            r.verdict.as_deref() == Some(Verdict::Pending.as_str())
+                || (unreadable && r.verdict.as_deref() == Some(Verdict::NoReference.as_str()))
+        }) else {
             return Ok(None);
         };
         let sealed: Option<Option<Vec<u8>>> =
@@ -84,18 +90,18 @@ impl Db {
             None => None,
         };
         let (judged, server) = match (reference, embedded) {
-            (None, _) => (Verdict::NoReference, None),
+            (_, Err(_)) => (Verdict::Mismatch, None),
+            (None, Ok(_)) => (Verdict::NoReference, None),
             (Some(t), Ok(e)) => {
                 let score = verdict::score_e6(&t.vector, e);
                 (verdict::judge(score, row.score_e6), score)
             }
-            (Some(_), Err(_)) => (verdict::judge(None, row.score_e6), None),
         };
         sqlx::query("UPDATE receipts SET verdict = $1, server_score_e6 = $2 WHERE id = $3 AND verdict = $4")
             .bind(judged.as_str())
             .bind(server)
             .bind(receipt_id)
-            .bind(Verdict::Pending.as_str())
+            .bind(row.verdict.as_deref())
             .execute(&self.write)
             .await?;
         Ok(Some(judged))
@@ -129,7 +135,7 @@ impl Db {
             "SELECT * FROM (SELECT r.id AS receipt_id, r.device_id, d.worker_id, d.post_office, r.method,
                     {effective} AS verdict, r.score_e6 AS signed_score_e6, r.server_score_e6, r.received_ms
                  FROM receipts r JOIN devices d ON d.device_id = r.device_id
-                 WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0) t
+                 WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0 AND r.late = 0) t
              WHERE t.verdict IN ('{mismatch}', '{none}')
              ORDER BY t.received_ms DESC, t.receipt_id LIMIT {VERDICT_LIST_LIMIT}",
             effective = verdict::sql_effective("$2"),
@@ -150,7 +156,7 @@ impl Db {
                     CAST(SUM(CASE WHEN r.verdict = '{verified}' THEN 1 ELSE 0 END) AS BIGINT) AS verified,
                     CAST(SUM(CASE WHEN r.verdict = '{verified}' THEN 0 ELSE 1 END) AS BIGINT) AS phone_only
              FROM receipts r JOIN devices d ON d.device_id = r.device_id
-             WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0
+             WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0 AND r.late = 0
              GROUP BY d.post_office, d.worker_id
              ORDER BY phone_only DESC, d.post_office, d.worker_id LIMIT {VERDICT_LIST_LIMIT}",
             verified = Verdict::Verified.as_str(),

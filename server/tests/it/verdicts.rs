@@ -175,6 +175,25 @@ async fn the_server_verifies_only_the_honest_payment_and_a_revoked_device_hides_
             assert_eq!((status, up["complete"].as_bool()), (StatusCode::OK, Some(true)), "{name}: {up}");
         }
 
+        // A server that stopped after keeping a crop but before judging it finishes the job at the
+        // phone's next status call (here: undone by hand for the honest payment).
+        let pool = sqlx::AnyPool::connect(&match &backend.storage {
+            salur_server::Storage::Dir(d) => format!("sqlite://{}", d.join("salur.db").display()),
+            salur_server::Storage::Url(u) => u.clone(),
+        })
+        .await
+        .unwrap();
+        for sql in [
+            "UPDATE evidence SET embedding = NULL WHERE receipt_id = $1",
+            "UPDATE receipts SET verdict = 'pending', server_score_e6 = NULL WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(receipt_id(&d)).execute(&pool).await.unwrap();
+        }
+        let (status, up) =
+            call(&app, phone.request("GET", &format!("/v1/receipts/{}/evidence", receipt_id(&d)), Value::Null)).await;
+        assert_eq!((status, up["complete"].as_bool()), (StatusCode::OK, Some(true)), "{name}: {up}");
+        pool.close().await;
+
         // The phone counted five payments; the server verified one.
         let (status, board) = call(&app, staff(&format!("/v1/dashboard?roster={ROSTER}"))).await;
         assert_eq!(status, StatusCode::OK, "{name}: {board}");

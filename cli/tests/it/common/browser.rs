@@ -20,6 +20,8 @@ pub struct Browser {
     socket: Socket,
     session: String,
     next_id: u64,
+    /// An evaluation during a navigation answers `null` instead of failing (while waiting).
+    tolerate_navigation: bool,
     _profile: tempfile::TempDir,
 }
 
@@ -56,7 +58,8 @@ impl Browser {
         });
         let url = rx.recv_timeout(Duration::from_secs(30)).expect("Chromium did not open its DevTools socket");
         let (socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
-        let mut b = Self { child, socket, session: String::new(), next_id: 0, _profile: profile };
+        let mut b =
+            Self { child, socket, session: String::new(), next_id: 0, tolerate_navigation: false, _profile: profile };
         let target = b.command(None, "Target.createTarget", json!({ "url": "about:blank" })).await;
         let attached =
             b.command(None, "Target.attachToTarget", json!({ "targetId": target["targetId"], "flatten": true })).await;
@@ -78,6 +81,12 @@ impl Browser {
             let Ok(Some(Ok(Message::Text(text)))) = next else { continue };
             let v: Value = serde_json::from_str(&text).unwrap();
             if v["id"] == id {
+                // A page that is navigating (a form submitted, a reload) answers an evaluation
+                // with an error: a waiting caller tries again, any other fails here.
+                let navigating = v["error"]["message"].as_str().is_some_and(|m| m.contains("navigated"));
+                if navigating && self.tolerate_navigation {
+                    return Value::Null;
+                }
                 assert!(v.get("error").is_none(), "{method}: {v}");
                 return v["result"].clone();
             }
@@ -101,7 +110,10 @@ impl Browser {
     pub async fn wait_for(&mut self, condition: &str, what: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if self.eval(&format!("Boolean({condition})")).await == json!(true) {
+            self.tolerate_navigation = true;
+            let met = self.eval(&format!("Boolean({condition})")).await == json!(true);
+            self.tolerate_navigation = false;
+            if met {
                 return self.eval("document.documentElement.outerHTML").await.as_str().unwrap_or("").to_string();
             }
             if Instant::now() > deadline {

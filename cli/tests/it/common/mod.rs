@@ -24,3 +24,20 @@ pub fn registry_match() -> salur_core::receipt::Evidence {
         face_sha256: None,
     }
 }
+
+/// Sets a server's database up the way `salur serve` does on its first start, for tests that then
+/// run commands which need it to exist (they never make one). On its own thread: callers may be
+/// inside a runtime already.
+pub fn set_up(storage: &salur_server::Storage) {
+    let storage = storage.clone();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(storage.open()).map(drop).unwrap();
+    })
+    .join()
+    .unwrap();
+}
+
+/// [`set_up`] for an SQLite data folder.
+pub fn set_up_dir(dir: &std::path::Path) {
+    set_up(&salur_server::Storage::Dir(dir.to_path_buf()));
+}
