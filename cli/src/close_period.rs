@@ -137,8 +137,8 @@ pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
         );
         let s = &total.server;
         println!(
-            "  face payments checked by the server: {} verified, {} mismatch, {} no evidence, {} no reference, \
-             {} awaiting evidence",
+            "  face payments checked by the server, at the close (overrides are judged by their approval code): \
+             {} verified, {} mismatch, {} no evidence, {} no reference, {} pending (crop awaited)",
             s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
         );
         println!(
@@ -150,7 +150,7 @@ pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
         if now != s {
             println!(
                 "  the server's verdicts now (crops that arrived after the close): {} verified, {} mismatch, \
-                 {} no evidence, {} no reference, {} awaiting evidence",
+                 {} no evidence, {} no reference, {} pending",
                 now.verified, now.mismatch, now.no_evidence, now.no_reference, now.pending
             );
         }
@@ -229,7 +229,7 @@ fn write(
         "server_mismatch",
         "server_no_evidence",
         "server_no_reference",
-        "server_awaiting_evidence",
+        "server_pending",
     ])
     .map_err(csv_error)?;
     for r in rows.iter().chain(std::iter::once(total)) {
@@ -287,24 +287,15 @@ fn pdf(
     let mut lines = vec![
         format!("LAPORAN REALISASI PENYALURAN {roster}"),
         format!("Ditutup {closed_at}. Angka di bawah adalah angka saat penutupan."),
+        "Diperiksa server saat penutupan (wajah bukti vs referensi; override dinilai dari kode persetujuannya):".into(),
         format!(
-            "Diperiksa server (wajah bukti vs referensi): {} terverifikasi, {} tidak cocok, {} tanpa bukti, \
-             {} tanpa referensi, {} menunggu bukti.",
+            "  {} terverifikasi, {} tidak cocok, {} tanpa bukti, {} tanpa referensi, {} menunggu bukti.",
             s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
         ),
         format!(
             "Setelah penutupan (tidak termasuk): {} tanda terima terlambat ({} pembayaran), {} pengaduan, \
              {} KPM ditambahkan oleh realokasi.",
             after.late_receipts, after.late_payments, after.complaints, after.recipients_added
-        ),
-        format!(
-            "Pemeriksaan server sekarang: {} terverifikasi, {} tidak cocok, {} tanpa bukti, {} tanpa referensi, \
-             {} menunggu bukti.",
-            after.server_now.verified,
-            after.server_now.mismatch,
-            after.server_now.no_evidence,
-            after.server_now.no_reference,
-            after.server_now.pending
         ),
         String::new(),
         format!(
@@ -323,6 +314,18 @@ fn pdf(
             "Adu"
         ),
     ];
+    // The verdicts as they stand now, only where a crop that arrived after the close changed them.
+    if after.server_now != total.server {
+        let now = &after.server_now;
+        lines.insert(
+            5,
+            format!(
+                "Pemeriksaan server sekarang (bukti yang tiba setelah penutupan): {} terverifikasi, {} tidak cocok, \
+                 {} tanpa bukti, {} tanpa referensi, {} menunggu bukti.",
+                now.verified, now.mismatch, now.no_evidence, now.no_reference, now.pending
+            ),
+        );
+    }
     for r in rows.iter().chain(std::iter::once(total)) {
         lines.push(format!(
             "{:<8} {:<16} {:>7} {:>7} {:>15} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5}",

@@ -88,6 +88,8 @@ pub struct Summary {
     /// Face payments it could not verify, by verdict (`mismatch`, `no_evidence`, `no_reference`,
     /// `pending`) with their counts; zeros left out.
     pub server_not_verified: Vec<(String, u64)>,
+    /// Pairs of payments the national 1:N check found to be one face under two recipients.
+    pub face_duplicates: u64,
     /// Receipts still waiting on the phone at the end.
     pub pending: u64,
     /// Receipts pending while the phone was offline.
@@ -180,9 +182,13 @@ fn print_table(s: &Summary) {
     println!("  period closed, retur      {:>6}", if s.period_closed { s.retur.to_string() } else { "NO".into() });
     println!("  face check, median        {:>6.0} ms", s.verify_ms_median);
     println!("  dashboard paid            {:>6} -> {}", s.dashboard_paid_before, s.dashboard_paid_after);
+    println!(
+        "  one face, two recipients  {:>6}  (the 1:N check: the demo's two live payments reuse its one recorded clip)",
+        s.face_duplicates
+    );
     println!("  ----------------------------------------------");
     println!("  dashboard: {} (log in as {} / {})", s.dashboard_url, s.dashboard_user, s.dashboard_password);
-    println!("  data:      {}", s.data_dir);
+    println!("  data:      {} (the server's: --data-dir {}/server)", s.data_dir, s.data_dir);
     println!("  took {:.1} s", s.seconds);
 }
 
@@ -478,6 +484,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     summary.dashboard_paid_after = dashboard.total.paid;
     summary.server_receipts = dashboard.receipts;
     summary.chains_valid = chains_valid(&db).await?;
+    summary.face_duplicates = dashboard.face_duplicates_count;
     for (verdict, n) in &dashboard.server_checks {
         match verdict {
             Verdict::Verified => summary.server_verified = *n,
@@ -487,7 +494,8 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     }
     let not_verified: Vec<String> = summary.server_not_verified.iter().map(|(v, n)| format!("{n} {v}")).collect();
     say(&format!(
-        "      the server compared each evidence face with its reference: {} verified{}",
+        "      the server compared each face payment's evidence with its reference (overrides are judged by \
+         their approval code): {} verified{}",
         summary.server_verified,
         if not_verified.is_empty() { String::new() } else { format!(", {}", not_verified.join(", ")) }
     ));

@@ -39,7 +39,7 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let store = |e: salur_server::ApiError| Error::Storage(e.to_string());
-    let db = runtime.block_on(
+    let (db, made) = runtime.block_on(
         super::serve::DbArgs { data_dir: args.data_dir.clone(), database_url: args.database_url.clone() }
             .open_or_create(),
     )?;
@@ -107,10 +107,15 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         println!("{}", serde_json::to_string(&summary).expect("serializable"));
     } else {
         println!(
-            "imported {} recipients ({} with a reference template) into {}",
+            "imported {} recipients ({} with a reference template) into {}{}",
             summary.imported,
             summary.with_template,
-            args.data_dir.display()
+            args.database_url.as_deref().map_or_else(|| args.data_dir.display().to_string(), |_| "the database".into()),
+            if made {
+                " (a NEW database: there was no Salur data there; check the folder if you meant another)"
+            } else {
+                ""
+            }
         );
         for (line, why) in &summary.without_template {
             println!("  line {line}: no template ({why}); the recipient enrols at the first visit");

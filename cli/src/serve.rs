@@ -196,16 +196,16 @@ impl DbArgs {
     }
 
     /// Opens the database, making it (and its seal key) when missing: for the commands that set
-    /// a server up, which say so when they do.
-    pub async fn open_or_create(&self) -> Result<salur_server::Db, Error> {
+    /// a server up, which say so when they do (the flag: it was made now).
+    pub async fn open_or_create(&self) -> Result<(salur_server::Db, bool), Error> {
         let storage = storage(&self.data_dir, self.database_url.as_deref());
         if let Ok(db) = storage.open_existing().await {
             eprintln!("salur: using the {}", storage.describe());
-            return Ok(db);
+            return Ok((db, false));
         }
         let db = storage.open().await.map_err(server_error)?;
         eprintln!("salur: set up a new database: {}", storage.describe());
-        Ok(db)
+        Ok((db, true))
     }
 }
 

@@ -87,7 +87,7 @@ pub fn run(args: &UsersArgs) -> Result<ExitCode, Error> {
         // needs the data folder `salur serve` uses.
         let db = match &args.command {
             UsersCommand::Add { role, .. } if role.parse::<Role>().is_ok_and(|r| r == Role::Administrator) => {
-                args.db.open_or_create().await?
+                args.db.open_or_create().await?.0
             }
             _ => args.db.open().await?,
         };

@@ -171,7 +171,14 @@ pub async fn run(
         Some(path) => read::names::AreaNames::bundled_and(path)?,
         None => read::names::AreaNames::bundled(),
     };
+    let new = match storage {
+        Storage::Dir(d) => !d.join("salur.db").is_file(),
+        Storage::Url(_) => false,
+    };
     let mut db = storage.open().await?;
+    if new {
+        eprintln!("salur: set up a new database: {}", storage.describe());
+    }
     if let Some(ms) = options.evidence_window_ms {
         db = db.with_evidence_window(ms);
     }

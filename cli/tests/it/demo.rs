@@ -49,6 +49,9 @@ async fn the_demo_summary_matches_the_databases() {
     // against her registry photo; the daughter's live face has no reference on the server.
     assert_eq!(n("server_verified"), n("paid_live") - n("paid_proxy"), "{s}");
     assert_eq!(s["server_not_verified"], serde_json::json!([["no_reference", 1]]), "{s}");
+    // The demo has one recorded head-turn clip, used for both live payments: the national 1:N
+    // check sees one face under two recipients, as it should.
+    assert_eq!(n("face_duplicates"), 1, "{s}");
     assert_eq!(n("live_refused"), 1, "the photo held up to the camera");
     assert_eq!(n("rejected"), 4, "impostor, no face, two faces, too dark");
     assert_eq!((n("pending_offline"), n("pending"), n("synced")), (6, 0, 6));

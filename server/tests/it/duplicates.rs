@@ -7,13 +7,13 @@ use std::collections::BTreeMap;
 
 use crate::common;
 
-use crate::common::phone::{approved, call, Phone, ADMIN};
+use crate::common::phone::{approved, call, passed_live_check, Phone, ADMIN};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use salur_core::face::{cosine, read_image, FaceConfig, FaceEngine, FacePick, Template};
-use salur_core::receipt::{recipient_ref, Evidence, LiveCheck, LiveMethod, Liveness, Method, Outcome, Receipt};
+use salur_core::receipt::{recipient_ref, Evidence, Liveness, Method, Outcome, Receipt};
 use salur_server::domain::duplicates::THRESHOLD_1N;
 use salur_server::{router, AppState};
 use serde_json::json;
@@ -107,19 +107,6 @@ fn the_1n_threshold_sits_far_above_real_impostor_scores() {
     assert!(caught > 0.4, "{caught}");
 }
 
-fn live() -> LiveCheck {
-    LiveCheck {
-        method: LiveMethod::PassiveAndChallenge,
-        passive_e6: Some(990_000),
-        passive_threshold_e6: Some(850_000),
-        asked: vec![],
-        met: vec![],
-        frames: 40,
-        duration_ms: 4_000,
-        models: vec![],
-    }
-}
-
 /// A paid receipt for `recipient` by `method` with the evidence crop `jpeg`.
 fn paid(r: &mut Receipt, recipient: &[u8], method: Method, jpeg: &[u8]) {
     r.recipient = recipient.to_vec();
@@ -131,7 +118,7 @@ fn paid(r: &mut Receipt, recipient: &[u8], method: Method, jpeg: &[u8]) {
         threshold_e6: Some(400_000),
         model: "sface_2021dec_int8bq".into(),
         liveness: Liveness::Passed,
-        live: Some(live()),
+        live: Some(passed_live_check()),
         face_sha256: Some(salur_core::crypto::sha256(jpeg).to_vec()),
     });
 }

@@ -5,10 +5,10 @@
 
 use crate::common;
 
-use crate::common::phone::{approved, call, Phone, ADMIN};
+use crate::common::phone::{approved, call, passed_live_check, Phone, ADMIN};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use salur_core::receipt::{recipient_ref, Evidence, LiveCheck, LiveMethod, Liveness, Method, Outcome, Receipt};
+use salur_core::receipt::{recipient_ref, Evidence, Liveness, Method, Outcome, Receipt};
 use salur_server::{router, AppState};
 
 const ROSTER: &str = "blt-2026-11";
@@ -35,16 +35,7 @@ fn proxy_payment(r: &mut Receipt, recipient: &[u8], member: &[u8]) {
         threshold_e6: Some(400_000),
         model: "sface_2021dec_int8bq".into(),
         liveness: Liveness::Passed,
-        live: Some(LiveCheck {
-            method: LiveMethod::PassiveAndChallenge,
-            passive_e6: Some(990_000),
-            passive_threshold_e6: Some(500_000),
-            asked: vec![],
-            met: vec![],
-            frames: 40,
-            duration_ms: 4_000,
-            models: vec![],
-        }),
+        live: Some(passed_live_check()),
         face_sha256: None,
     });
 }

@@ -7,13 +7,13 @@
 
 use crate::common;
 
-use crate::common::phone::{approved, call, Phone, ADMIN};
+use crate::common::phone::{approved, call, passed_live_check, Phone, ADMIN};
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use salur_core::face::{cosine, decode_image, read_image, FaceConfig, FaceEngine, FacePick, Template};
-use salur_core::receipt::{recipient_ref, Evidence, LiveCheck, LiveMethod, Liveness, Method, Outcome, Receipt};
+use salur_core::receipt::{recipient_ref, Evidence, Liveness, Method, Outcome, Receipt};
 use salur_server::domain::closing;
 use salur_server::domain::verdict::SCORE_TOLERANCE_E6;
 use salur_server::{router, AppState};
@@ -60,16 +60,7 @@ fn paid(r: &mut Receipt, recipient: &[u8], score_e6: i32, crop: Option<&[u8]>) {
         model: "sface_2021dec_int8bq".into(),
         liveness: Liveness::Passed,
         // Invented: the attacker's client ran no live check at all.
-        live: Some(LiveCheck {
-            method: LiveMethod::PassiveAndChallenge,
-            passive_e6: Some(990_000),
-            passive_threshold_e6: Some(850_000),
-            asked: vec![],
-            met: vec![],
-            frames: 40,
-            duration_ms: 4_000,
-            models: vec![],
-        }),
+        live: Some(passed_live_check()),
         face_sha256: crop.map(|c| salur_core::crypto::sha256(c).to_vec()),
     });
 }

@@ -78,6 +78,20 @@ impl Phone {
     }
 }
 
+/// The record of a passed live check (passive score and the challenge), as a phone signs it.
+pub fn passed_live_check() -> salur_core::receipt::LiveCheck {
+    salur_core::receipt::LiveCheck {
+        method: salur_core::receipt::LiveMethod::PassiveAndChallenge,
+        passive_e6: Some(990_000),
+        passive_threshold_e6: Some(850_000),
+        asked: vec![],
+        met: vec![],
+        frames: 40,
+        duration_ms: 4_000,
+        models: vec![],
+    }
+}
+
 /// Sends `req` through `app`: status and JSON body (`Null` when not JSON).
 pub async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value) {
     let res = app.clone().oneshot(req).await.unwrap();
