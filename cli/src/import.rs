@@ -8,11 +8,13 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use salur_core::face::{read_image, FaceConfig, FaceEngine};
 use salur_core::Error;
-use salur_server::domain::roster::{ImportSummary, RosterRow};
+use salur_server::domain::roster::{repeated_niks, AmountBounds, ImportSummary, KnownAreas, RosterRow};
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// CSV with columns nik,name,address,province,regency,district,village,post_office,amount,period,worker_id[,photo].
+    /// CSV (`,` or `;` separated) with columns nik,name,address,province,regency,district,village,
+    /// post_office,amount,period,worker_id[,photo][,kk_members]; amounts as 600000 or 600.000;
+    /// kk_members as NIK:Name entries separated by | (README: "Importing a roster").
     csv: PathBuf,
     /// Folder of reference photos (`photo` column, else `<nik>.jpg` or `<nik>.png`).
     #[arg(long, value_name = "DIR")]
@@ -23,6 +25,15 @@ pub struct ImportArgs {
     /// PostgreSQL URL instead of the embedded SQLite in --data-dir.
     #[arg(long, env = "SALUR_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
+    /// Smallest amount a row may carry, whole rupiah.
+    #[arg(long, value_name = "RUPIAH", default_value_t = AmountBounds::default().min)]
+    min_amount: u64,
+    /// Largest amount a row may carry, whole rupiah.
+    #[arg(long, value_name = "RUPIAH", default_value_t = AmountBounds::default().max)]
+    max_amount: u64,
+    /// Check every row and report, importing nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
@@ -31,7 +42,30 @@ pub struct ImportArgs {
 pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let file = std::fs::File::open(&args.csv)
         .map_err(|source| Error::Io { context: format!("opening {}", args.csv.display()), source })?;
-    let rows = salur_server::domain::roster::read_csv(std::io::BufReader::new(file));
+    let mut rows = salur_server::domain::roster::read_csv(std::io::BufReader::new(file));
+    if let Some(dir) = args.photos.as_deref().filter(|d| !d.is_dir()) {
+        return Err(Error::InvalidArgument(format!(
+            "the photo folder {} does not exist: pass the folder of the registry photos with --photos, or leave it out",
+            dir.display()
+        )));
+    }
+    // Every row checked before anything is written: amounts, areas, one row per NIK.
+    let bounds = AmountBounds { min: args.min_amount, max: args.max_amount };
+    let known = salur_server::read::names::AreaNames::bundled().known();
+    let repeated = repeated_niks(rows.iter().filter_map(|(line, r)| r.as_ref().ok().map(|r| (*line, r))));
+    let mut notes = Vec::new();
+    for (line, row) in &mut rows {
+        let Ok(r) = row else { continue };
+        let problem = bounds.check(r.amount).and_then(|()| known.check(r)).err().or_else(|| {
+            repeated.iter().find(|(l, _)| l == line).map(|(_, first)| {
+                format!("column nik: the same NIK as line {first}: one row per recipient (merge the two)")
+            })
+        });
+        match problem {
+            Some(why) => *row = Err(why),
+            None => notes.extend(KnownAreas::nik_region_note(r).map(|n| (*line, n))),
+        }
+    }
     let engine = match &args.photos {
         Some(_) => Some(FaceEngine::bundled(FaceConfig::default())?),
         None => None,
@@ -39,10 +73,15 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let runtime =
         tokio::runtime::Runtime::new().map_err(|source| Error::Io { context: "starting tokio".into(), source })?;
     let store = |e: salur_server::ApiError| Error::Storage(e.to_string());
-    let (db, made) = runtime.block_on(
-        super::serve::DbArgs { data_dir: args.data_dir.clone(), database_url: args.database_url.clone() }
-            .open_or_create(),
-    )?;
+    let db_args = super::serve::DbArgs { data_dir: args.data_dir.clone(), database_url: args.database_url.clone() };
+    // A dry run writes nothing, not even a new database: it reads one that exists (closed periods).
+    let (db, made) = if args.dry_run {
+        let storage = super::serve::storage(&args.data_dir, args.database_url.as_deref());
+        (runtime.block_on(storage.open_existing()).ok(), false)
+    } else {
+        let (db, made) = runtime.block_on(db_args.open_or_create())?;
+        (Some(db), made)
+    };
     let bar = ProgressBar::new(rows.len() as u64).with_style(
         ProgressStyle::with_template("importing {bar:40} {pos}/{len} rows [{elapsed}] {msg}").expect("valid template"),
     );
@@ -53,11 +92,12 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
     let periods: std::collections::BTreeSet<&str> =
         rows.iter().filter_map(|(_, r)| r.as_ref().ok().map(|r| r.period.as_str())).collect();
     for period in periods {
+        let Some(db) = &db else { break };
         if let Some(ms) = runtime.block_on(db.closed_at(period)).map_err(store)? {
             return Err(Error::InvalidArgument(salur_server::store::closed_roster(period, ms).to_string()));
         }
     }
-    let mut summary = ImportSummary::default();
+    let mut summary = ImportSummary { notes, dry_run: args.dry_run, ..ImportSummary::default() };
     for (line, row) in rows {
         bar.inc(1);
         let row = match row {
@@ -85,6 +125,12 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
             },
             _ => None,
         };
+        let Some(db) = db.as_ref().filter(|_| !args.dry_run) else {
+            // Checked only: counted as what would be imported.
+            summary.imported += 1;
+            summary.with_template += usize::from(template.is_some());
+            continue;
+        };
         let put = runtime.block_on(db.put_recipient(&row, template.as_deref())).map_err(store)?;
         summary.imported += 1;
         summary.with_template += usize::from(template.is_some() || put.kept_template);
@@ -102,12 +148,15 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         target: file,
         detail: Some(format!("{} imported, {} refused", summary.imported, summary.refused.len())),
     };
-    runtime.block_on(db.audit(entry)).map_err(store)?;
+    if let Some(db) = db.as_ref().filter(|_| !args.dry_run) {
+        runtime.block_on(db.audit(entry)).map_err(store)?;
+    }
     if args.json {
         println!("{}", serde_json::to_string(&summary).expect("serializable"));
     } else {
+        let verb = if args.dry_run { "dry run, nothing written: would import" } else { "imported" };
         println!(
-            "imported {} recipients ({} with a reference template) into {}{}",
+            "{verb} {} recipients ({} with a reference template) into {}{}",
             summary.imported,
             summary.with_template,
             args.database_url.as_deref().map_or_else(|| args.data_dir.display().to_string(), |_| "the database".into()),
@@ -131,6 +180,9 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Error> {
         for (line, what) in &summary.low_quality_template {
             println!("  line {line}: template from a small or soft photo ({what}); kept, worth a better photo");
         }
+        for (line, note) in &summary.notes {
+            println!("  line {line}: note: {note}");
+        }
         for (line, why) in &summary.refused {
             println!("  line {line}: refused: {why}");
         }
@@ -150,12 +202,20 @@ fn template_for(
         None => vec![photos.join(format!("{}.jpg", row.nik)), photos.join(format!("{}.png", row.nik))],
     };
     let Some(path) = candidates.into_iter().find(|p| p.exists()) else {
-        return match &row.photo {
-            Some(p) => Err(format!("photo {p} not found")),
-            None => Ok(None),
-        };
+        return Err(match &row.photo {
+            Some(p) => format!("photo {p} not found in {}", photos.display()),
+            None => format!("no photo {nik}.jpg or {nik}.png in {}", photos.display(), nik = row.nik),
+        });
     };
     let img = read_image(&path).map_err(|e| format!("photo: {e}"))?;
+    // A reference shows the recipient alone: of a group photo any face could become theirs. Faces
+    // far smaller than the largest (a poster behind) do not count.
+    let faces = engine.detect(&img).map_err(|e| format!("photo: {e}"))?;
+    let widest = faces.iter().map(|f| f.bbox.width).fold(0f32, f32::max);
+    let people = faces.iter().filter(|f| f.bbox.width >= widest / 3.0).count();
+    if people > 1 {
+        return Err(format!("photo shows {people} faces: crop it to the recipient's face"));
+    }
     let (template, quality) = engine.reference_template(&img).map_err(|e| format!("photo: {e}"))?;
     Ok(Some((template.encode(), quality)))
 }

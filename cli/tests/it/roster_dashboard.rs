@@ -320,3 +320,59 @@ async fn enrolment_code(app: &axum::Router, worker_id: &str) -> String {
     let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
     serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["code"].as_str().unwrap().to_string()
 }
+
+/// The problems an operations officer's spreadsheet brings, each named with its line and column;
+/// a semicolon CSV with dotted amounts imports; a dry run writes nothing; a missing photo folder
+/// stops the import before anything happens.
+#[test]
+fn a_messy_spreadsheet_is_checked_row_by_row_and_a_dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .output()
+            .unwrap()
+    };
+    let csv = dir.path().join("roster.csv");
+    std::fs::write(
+        &csv,
+        "nik;name;address;province;regency;district;village;post_office;amount;period;worker_id\n\
+         3171010101900001;Siti;Jl. A 1;31;3171;317101;3171011001;jakarta-10110;600.000;blt-2026-11;pos-1\n\
+         3171010101900001;Siti Lagi;Jl. A 9;31;3171;317101;3171011001;jakarta-10110;900000;blt-2026-11;pos-1\n\
+         3171010101900003;Budi;Jl. A 3;31;3171;317101;3171011001;jakarta-10110;18446744073709551615;blt-2026-11;pos-1\n\
+         3171010101900004;Ani;Jl. A 4;31;3171;317101;3171011001;jakarta-10110;1;blt-2026-11;pos-1\n\
+         3171010101900005;Dewi;Jl. A 5;99;9999;317101;3171011001;jakarta-10110;600000;blt-2026-11;pos-1\n\
+         3171010101900006;Eko;Jl. A 6;31;3273;317101;3171011001;jakarta-10110;600000;blt-2026-11;pos-1\n\
+         0000000000000000;Nol;Jl. A 7;31;3171;317101;3171011001;jakarta-10110;600000;blt-2026-11;pos-1\n\
+         3273010101900008;Fajar;Jl. A 8;31;3171;317101;3171011001;jakarta-10110;Rp600.000;blt-2026-11;pos-1\n",
+    )
+    .unwrap();
+    let said =
+        |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
+    let dry = run(&["import-roster", csv.to_str().unwrap(), "--dry-run"]);
+    let text = said(&dry);
+    assert_eq!(dry.status.code(), Some(1), "{text}");
+    assert!(!data.exists(), "a dry run makes no database: {text}");
+    for expected in [
+        "would import 2 recipients",
+        "line 3: refused: column nik: the same NIK as line 2",
+        "line 4: refused: column amount: 18446744073709551615 is outside",
+        "line 5: refused: column amount: 1 is outside Rp50000 to Rp10000000",
+        "line 6: refused: column province: \"99\" is no province code",
+        "line 7: refused: columns province and regency: regency 3273 is not in province 31",
+        "line 8: refused: column nik: a NIK starts with its province code, never 00",
+        "line 9: note: NIK issued in regency 3273 but listed in 3171",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in: {text}");
+    }
+    // The same file for real: the two good rows (dotted amounts, a semicolon file) are imported.
+    let real = run(&["import-roster", csv.to_str().unwrap(), "--json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&real.stdout).unwrap();
+    assert_eq!((summary["imported"].as_u64(), summary["refused"].as_array().map(Vec::len)), (Some(2), Some(6)));
+    // A photo folder that is not there stops the import before anything is read or written.
+    let missing = run(&["import-roster", csv.to_str().unwrap(), "--photos", "/nope"]);
+    assert!(!missing.status.success() && said(&missing).contains("the photo folder /nope does not exist"));
+}

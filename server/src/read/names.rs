@@ -64,6 +64,14 @@ impl AreaNames {
         Ok(())
     }
 
+    /// The province and regency codes known (what an import checks rows against).
+    pub fn known(&self) -> crate::domain::roster::KnownAreas {
+        crate::domain::roster::KnownAreas {
+            provinces: self.provinces.keys().cloned().collect(),
+            regencies: self.regencies.keys().cloned().collect(),
+        }
+    }
+
     /// Names `area`'s codes where known.
     pub fn name(&self, area: &mut Area) {
         area.province_name = self.provinces.get(&area.province).cloned();
