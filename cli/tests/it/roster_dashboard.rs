@@ -375,4 +375,22 @@ fn a_messy_spreadsheet_is_checked_row_by_row_and_a_dry_run_writes_nothing() {
     // A photo folder that is not there stops the import before anything is read or written.
     let missing = run(&["import-roster", csv.to_str().unwrap(), "--photos", "/nope"]);
     assert!(!missing.status.success() && said(&missing).contains("the photo folder /nope does not exist"));
+    // A group photo is no reference, and a row whose photo is missing is named.
+    let photos = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/faces");
+    let group = std::fs::read_dir(photos.join("multi")).unwrap().next().unwrap().unwrap().file_name();
+    let csv = dir.path().join("photos.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "{HEADER}\n3171010101900011,Group,Jl. B 1,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-1,multi/{}\n\
+             3171010101900012,Nobody,Jl. B 2,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-1,\n",
+            group.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let checked = run(&["import-roster", csv.to_str().unwrap(), "--photos", photos.to_str().unwrap(), "--dry-run"]);
+    let text = said(&checked);
+    assert!(checked.status.success(), "{text}");
+    assert!(text.contains("line 2: no template (photo shows") && text.contains("faces: crop it"), "{text}");
+    assert!(text.contains("line 3: no template (no photo 3171010101900012.jpg or 3171010101900012.png"), "{text}");
 }
