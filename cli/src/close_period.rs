@@ -169,13 +169,9 @@ fn csv_error(e: csv::Error) -> Error {
     Error::InvalidArgument(format!("writing CSV: {e}"))
 }
 
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) starts with a quote.
+/// A cell a spreadsheet would run as a formula starts with a quote (`domain::export`).
 fn cell(v: &str) -> String {
-    if v.starts_with(['=', '+', '-', '@']) {
-        format!("'{v}")
-    } else {
-        v.to_string()
-    }
+    salur_server::domain::export::spreadsheet_cell(v).into_owned()
 }
 
 /// A new file only its owner may read: the retur list names recipients.

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use salur_core::face::{decode_image, FaceConfig, FaceEngine};
+use salur_core::face::{decode_crop, FaceConfig, FaceEngine};
 
 use crate::error::ApiError;
 
@@ -29,7 +29,7 @@ impl Faces {
         let faces = self.clone();
         tokio::task::spawn_blocking(move || -> Result<Result<Vec<f32>, String>, ApiError> {
             let engine = faces.get()?;
-            Ok(decode_image(&jpeg).and_then(|crop| engine.embed_crop(&crop)).map_err(|e| e.to_string()))
+            Ok(decode_crop(&jpeg).and_then(|crop| engine.embed_crop(&crop)).map_err(|e| e.to_string()))
         })
         .await
         .map_err(|e| ApiError::Internal(format!("embedding task: {e}")))?

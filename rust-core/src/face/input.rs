@@ -47,6 +47,21 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
     Ok(img.into_rgb8())
 }
 
+/// Decodes an aligned face crop (a receipt's evidence JPEG), refusing from its header alone any
+/// image that is not [`super::CROP_SIZE`] pixels square: a server decoding uploads never
+/// allocates for a large picture sent in a crop's place.
+pub fn decode_crop(bytes: &[u8]) -> Result<RgbImage> {
+    let size = super::CROP_SIZE;
+    let r = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(io_error)?;
+    let (width, height) = r.into_dimensions().map_err(decode_error)?;
+    if (width, height) != (size, size) {
+        return Err(Error::InvalidArgument(format!(
+            "a face crop is {size}x{size} pixels; this image is {width}x{height}"
+        )));
+    }
+    decode_image(bytes)
+}
+
 /// Reads and decodes a photo file.
 pub fn read_image(path: &std::path::Path) -> Result<RgbImage> {
     let bytes =

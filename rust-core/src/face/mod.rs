@@ -22,7 +22,7 @@ pub use crate::error::FaceBox;
 pub use align::{align_crop, CROP_SIZE};
 pub use detect::Detection;
 pub use image::RgbImage;
-pub use input::{decode_image, read_image, Plane, Rotation, YuvFrame, MAX_PIXELS, MAX_SIDE};
+pub use input::{decode_crop, decode_image, read_image, Plane, Rotation, YuvFrame, MAX_PIXELS, MAX_SIDE};
 pub use quality::Quality;
 pub use recognize::{cosine, EMBEDDING_DIM};
 pub use template::Template;

@@ -14,6 +14,7 @@ pub mod dates;
 pub mod devices;
 pub mod duplicates;
 pub mod enrolment;
+pub mod export;
 pub mod ingest;
 pub mod overrides;
 pub mod reallocation;

@@ -106,6 +106,7 @@ pub fn audit_csv(entries: &[Entry]) -> Result<String, ApiError> {
     for e in entries {
         w.serialize(e).map_err(internal)?;
     }
-    String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    let text = String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    crate::domain::export::spreadsheet_safe(&text).map_err(internal)
 }

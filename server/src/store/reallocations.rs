@@ -353,6 +353,8 @@ pub fn reallocations_csv(rows: &[Reallocation]) -> Result<String, ApiError> {
     for r in rows {
         w.serialize(r).map_err(|e| ApiError::Internal(e.to_string()))?;
     }
-    String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?)
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    let text = String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Names, notes and reasons come from rosters and phones: never formulas in finance's spreadsheet.
+    crate::domain::export::spreadsheet_safe(&text).map_err(|e| ApiError::Internal(e.to_string()))
 }

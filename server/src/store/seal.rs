@@ -102,9 +102,13 @@ impl Sealer {
         Ok(format!("{TEXT_PREFIX}{}", B64.encode(self.seal_raw(aad, plain.as_bytes())?)))
     }
 
-    /// The text sealed in `stored` (a value from before sealing is returned as it is).
+    /// The text sealed in `stored`. Every value is sealed when the database opens (`sealing.rs`),
+    /// so one without the prefix was written around the server: refused, except the empty value
+    /// a purge leaves.
     pub fn open_text(&self, aad: &[u8], stored: &str) -> Result<String, ApiError> {
-        let Some(b64) = stored.strip_prefix(TEXT_PREFIX) else { return Ok(stored.to_string()) };
+        let Some(b64) = stored.strip_prefix(TEXT_PREFIX) else {
+            return if stored.is_empty() { Ok(String::new()) } else { Err(unopenable()) };
+        };
         let raw = B64.decode(b64).map_err(|_| unopenable())?;
         String::from_utf8(self.open_raw(aad, &raw)?).map_err(|_| unopenable())
     }
@@ -114,11 +118,12 @@ impl Sealer {
         Ok([BYTES_PREFIX, &self.seal_raw(aad, plain)?].concat())
     }
 
-    /// The bytes sealed in `stored` (a value from before sealing is returned as it is).
+    /// The bytes sealed in `stored` (refused without the prefix, as [`Self::open_text`]).
     pub fn open_bytes(&self, aad: &[u8], stored: &[u8]) -> Result<Vec<u8>, ApiError> {
         match stored.strip_prefix(BYTES_PREFIX) {
             Some(raw) => self.open_raw(aad, raw),
-            None => Ok(stored.to_vec()),
+            None if stored.is_empty() => Ok(Vec::new()),
+            None => Err(unopenable()),
         }
     }
 
@@ -195,7 +200,11 @@ mod tests {
         let mut flipped = bytes.clone();
         flipped[20] ^= 1;
         assert!(s.open_bytes(b"x", &flipped).is_err());
-        assert_eq!(s.open_text(&aad, "plain from before").unwrap(), "plain from before");
+        // A value written around the server (no seal) is refused, not read as plaintext; the empty
+        // values a purge writes still read.
+        assert!(s.open_text(&aad, "3171010101900009").is_err());
+        assert!(s.open_bytes(b"x", &[1, 2, 3]).is_err());
+        assert_eq!((s.open_text(&aad, "").unwrap(), s.open_bytes(b"x", &[]).unwrap()), (String::new(), Vec::new()));
     }
 
     #[test]

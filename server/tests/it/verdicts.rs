@@ -259,3 +259,39 @@ async fn the_server_verifies_only_the_honest_payment_and_a_revoked_device_hides_
         assert_eq!(rebuilt["flagged"], board["flagged"], "{name}");
     }
 }
+
+#[tokio::test]
+async fn a_whole_photo_handed_in_as_a_crop_is_a_mismatch_and_is_never_decoded() {
+    let engine = FaceEngine::bundled(FaceConfig::default()).unwrap();
+    // The recipient's own registry photo, sent whole where a 112x112 crop belongs.
+    let whole = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/faces/same/fr_obama/2.jpg"),
+    )
+    .unwrap();
+    for backend in common::backends().await {
+        let name = backend.name;
+        let db = backend.storage.open().await.unwrap();
+        let nik = "3171010101900001";
+        let template = template(&engine, "same/fr_obama/1.jpg");
+        db.put_recipient(&common::roster_row(nik, "Penerima", ROSTER), Some(&template.encode())).await.unwrap();
+        let recipient = recipient_ref(&db.roster_key(ROSTER).await.unwrap(), nik);
+        let app = router(AppState::new(db.clone(), ADMIN).allow_unattested_devices(true));
+        let phone = Phone::new("dev-whole");
+        approved(&app, &phone).await;
+        let receipt = phone.receipt(|r| paid(r, &recipient, 700_000, Some(&whole)));
+        let (status, answer) = call(&app, phone.upload(&[&receipt])).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {answer}");
+        let spki = salur_core::keys::Signer::public_key_spki(&phone.signer).unwrap();
+        let id = salur_core::receipt::verify(&receipt, &spki).unwrap().receipt.id;
+        let body = json!({ "offset": 0, "total": whole.len(), "chunk": B64.encode(&whole) });
+        let (status, up) = call(&app, phone.request("PUT", &format!("/v1/receipts/{id}/evidence"), body)).await;
+        assert_eq!((status, up["complete"].as_bool()), (StatusCode::OK, Some(true)), "{name}: {up}");
+        let board = serde_json::to_value(db.dashboard(Some(ROSTER)).await.unwrap()).unwrap();
+        let listed = &board["unverified_payments"][0];
+        assert_eq!(
+            (listed["verdict"].as_str(), listed["server_score_e6"].as_i64()),
+            (Some("mismatch"), None),
+            "{name}"
+        );
+    }
+}
