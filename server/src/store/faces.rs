@@ -100,17 +100,20 @@ impl Db {
         })
         .await
         .map_err(|e| ApiError::Internal(format!("face search: {e}")))?;
-        // The closest few are enough to flag a face: a face planted under many receipts must not
-        // make every later upload do work in proportion.
+        // The closest few are enough to flag a face (its own stored copy among them): a face
+        // planted under many receipts must not make every later upload do work in proportion.
         let mut hits = hits;
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
         hits.truncate(MAX_HITS);
+        let mine = self.kk(&r.roster_id, &me.recipient).await?;
         let mut found = 0;
         for hit in hits {
             let Some(other) = self.face_of(hit.seq).await? else { continue };
+            if other.receipt_id == me.receipt_id {
+                continue;
+            }
             let score = hit.score;
-            let (mine, theirs) =
-                (self.kk(&r.roster_id, &me.recipient).await?, self.kk(&r.roster_id, &other.recipient).await?);
+            let theirs = self.kk(&r.roster_id, &other.recipient).await?;
             if !duplicates::is_duplicate(&me, &mine, &other, &theirs) {
                 continue;
             }
