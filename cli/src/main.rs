@@ -51,7 +51,8 @@ enum Command {
     /// Check a receipt code on the server, as the recipient can (`receipt check CODE --server URL`).
     Receipt(receipt_check::ReceiptArgs),
     /// Run the disbursement API (embedded SQLite).
-    Serve(serve::ServeArgs),
+    // Boxed: its many flags would make every other command's value as large.
+    Serve(Box<serve::ServeArgs>),
     /// Import a roster CSV (and reference photos) into the server's database.
     ImportRoster(import::ImportArgs),
     /// Supervisors who approve overrides: add one (prints their secret once), or answer a challenge.

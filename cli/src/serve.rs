@@ -40,6 +40,26 @@ pub struct ServeArgs {
     /// (default 50): raise it where many phones reach the server from one carrier NAT address.
     #[arg(long, value_name = "PER_SECOND", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     address_rate: Option<u32>,
+    /// Connections open at once; more are reset as soon as they are accepted (default 4096; the
+    /// server raises its open-file limit to fit, or lowers this to what fits, and says so).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: Option<u32>,
+    /// Connections open at once from one client address, an IPv6 /64 counting as one (default
+    /// 256): raise it with --address-rate where many phones share one carrier NAT address.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    address_connections: Option<u32>,
+    /// Requests handled at once from one client address (default 64, of 512 in all); more are
+    /// answered 503 with Retry-After at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    address_in_flight: Option<u32>,
+    /// Seconds a connection may stay open with no request in flight, HTTP/1 or h2c, including one
+    /// that never sends a byte (default 15).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    idle_timeout: Option<u32>,
+    /// Seconds a request's body may take to arrive once its head has (default 30): a slower body
+    /// is answered 408 `body_timeout` and its connection closed.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    body_timeout: Option<u32>,
     /// Hours a face payment may wait for its evidence crop before the server counts it as
     /// `no_evidence` on the dashboard and in the closing report (default 24).
     #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(0..=24 * 62))]
@@ -141,7 +161,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         tls,
         area_names: args.area_names.clone(),
         allow_unattested_devices: args.allow_unattested_devices,
-        address_rate: args.address_rate,
+        limits: limits(args),
         evidence_window_ms: args.evidence_window_hours.map(|h| i64::from(h) * 3_600_000),
         attestation_policy: attestation_policy(args)?,
     };
@@ -154,6 +174,31 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         ))
         .map_err(server_error)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The server's limits: the defaults, with what the flags change.
+fn limits(args: &ServeArgs) -> salur_server::Limits {
+    let mut limits = salur_server::Limits::default();
+    let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    if let Some(per_second) = args.address_rate {
+        limits.per_address = salur_server::Rate { per_second, burst: per_second.saturating_mul(10) };
+    }
+    if let Some(n) = args.max_connections {
+        limits.max_connections = size(n);
+    }
+    if let Some(n) = args.address_connections {
+        limits.max_connections_per_address = size(n);
+    }
+    if let Some(n) = args.address_in_flight {
+        limits.max_in_flight_per_address = size(n);
+    }
+    if let Some(secs) = args.idle_timeout {
+        limits.idle_timeout = std::time::Duration::from_secs(secs.into());
+    }
+    if let Some(secs) = args.body_timeout {
+        limits.body_timeout = std::time::Duration::from_secs(secs.into());
+    }
+    limits
 }
 
 /// The attestation policy from the flags (the revocation list read now: a bad file stops the start).

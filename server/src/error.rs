@@ -49,6 +49,10 @@ pub enum ApiError {
     /// The request took longer than the server allows (a stalled or very slow client).
     #[error("{0}")]
     Timeout(String),
+    /// The request's body did not arrive whole within the body deadline (a stalled or trickled
+    /// body); 408, and the connection is closed.
+    #[error("{0}")]
+    BodyTimeout(String),
     /// The signed request was already received (a replay).
     #[error("{0}")]
     Replayed(String),
@@ -99,6 +103,8 @@ pub enum ErrorCode {
     Unprocessable,
     /// The request took too long.
     Timeout,
+    /// The request's body took too long to arrive.
+    BodyTimeout,
     /// A signed request received twice.
     Replayed,
     /// Too many requests: see `Retry-After`.
@@ -134,6 +140,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, C::UnsupportedMediaType),
             Self::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, C::Unprocessable),
             Self::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, C::Timeout),
+            Self::BodyTimeout(_) => (StatusCode::REQUEST_TIMEOUT, C::BodyTimeout),
             Self::Replayed(_) => (StatusCode::UNAUTHORIZED, C::Replayed),
             Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, C::RateLimited),
             Self::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, C::Busy),

@@ -25,11 +25,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let header_timeout = state.guards.limits.header_timeout;
+    let settings = serve::Settings { limits: state.guards.limits.clone(), metrics: state.metrics.clone() };
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     // The peer address (ConnectInfo, set by the connection loop) keys the per-address limits,
     // the login throttle and the audit log.
-    serve::connections(listener, app, header_timeout, None, shutdown).await
+    serve::connections(listener, app, settings, None, shutdown).await
 }
 
 /// [`serve`] over TLS with the certificate chain and key in these PEM files.
@@ -41,9 +41,9 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiError> {
     let tls = serve::tls_acceptor(cert_pem, key_pem)?;
-    let header_timeout = state.guards.limits.header_timeout;
+    let settings = serve::Settings { limits: state.guards.limits.clone(), metrics: state.metrics.clone() };
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    serve::connections(listener, app, header_timeout, Some(tls), shutdown)
+    serve::connections(listener, app, settings, Some(tls), shutdown)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))
 }
@@ -58,9 +58,9 @@ pub struct ServeOptions {
     /// Let devices without a key attestation register (pending and flagged: the demo, tests,
     /// emulators; never in production).
     pub allow_unattested_devices: bool,
-    /// Requests per second each client address may send (the burst is ten seconds' worth);
-    /// `None` keeps [`Limits::default`]. Raised where many phones share one carrier NAT address.
-    pub address_rate: Option<u32>,
+    /// Every limit the server applies (connections, timeouts, requests in flight, rates, the
+    /// replay memory); `salur serve` starts from [`Limits::default`] and applies its flags.
+    pub limits: Limits,
     /// How long a face payment may wait for its evidence crop before the server counts it as
     /// `no_evidence`; `None` keeps [`domain::verdict::DEFAULT_EVIDENCE_WINDOW_MS`].
     pub evidence_window_ms: Option<i64>,
@@ -202,10 +202,8 @@ pub async fn run(
     if options.allow_unattested_devices {
         tracing::warn!("devices without a key attestation may register (pending and flagged on the dashboard)");
     }
-    let mut limits = Limits::default();
-    if let Some(per_second) = options.address_rate {
-        limits.per_address = Rate { per_second, burst: per_second.saturating_mul(10) };
-    }
+    let mut limits = options.limits.clone();
+    limits.max_connections = serve::fit_descriptors(limits.max_connections);
     let state = AppState::new(db, admin_token)
         .with_names(names)
         .allow_unattested_devices(options.allow_unattested_devices)

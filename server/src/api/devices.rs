@@ -84,10 +84,14 @@ pub(super) async fn register(
     if header(headers, request_auth::DEVICE_HEADER)? != reg.device_id {
         return Err(ApiError::Unauthorized("x-salur-device does not match device_id".into()));
     }
+    // The signature proves only that the caller holds the key it sends, which anyone can make:
+    // the request is not remembered against replays until the key is one the server knows or
+    // the enrolment code has been checked, so that a flood of self-signed registrations cannot
+    // fill the replay memory and lock every device out of signed requests.
     let signature = check_signature(&spki, method, uri, headers, &body)?;
     // Counted by the key, not the claimed id: anyone may sign a registration naming a real
     // device's id with a key of their own, and must not use up that device's allowance.
-    accept_signed(&state, &format!("key:{}", hex::encode(salur_core::crypto::key_id(&spki))), &signature)?;
+    let key = format!("key:{}", hex::encode(salur_core::crypto::key_id(&spki)));
     if reg.attestation.len() > MAX_CHAIN || reg.attestation.iter().any(|c| c.len() > 16 * 1024) {
         return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
     }
@@ -100,6 +104,8 @@ pub(super) async fn register(
     // A retry of a registration the server already holds (its answer was lost) needs no code.
     if let Some(d) = state.db.device(&reg.device_id).await? {
         if d.public_key == spki && d.worker_id == reg.worker_id && d.post_office == reg.post_office {
+            // Signed by a registered key: authenticated, so now remembered.
+            accept_signed(&state, &key, &signature)?;
             let key_id = hex::encode(salur_core::crypto::key_id(&spki));
             return Ok((StatusCode::CREATED, Json(Registered { device: d, key_id })));
         }
@@ -116,6 +122,8 @@ pub(super) async fn register(
             "this enrolment code was issued for another worker or post office: ask your supervisor".into(),
         ));
     }
+    // The code is open and issued for this worker: the request is authenticated.
+    accept_signed(&state, &key, &signature)?;
     let attested = if chain.is_empty() {
         if !state.allow_unattested {
             return Err(ApiError::AttestationRefused(

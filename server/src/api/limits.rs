@@ -1,16 +1,20 @@
-//! What a caller may ask of the server: how long a request may take, how many run at once, how
-//! often an address or a device may call, and which signed requests were already seen.
+//! What a caller may ask of the server: how many connections it may hold, how long a request and
+//! its body may take, how many requests run at once (in all and per address), how often an address
+//! or a device may call, and which signed requests were already seen.
 //!
 //! Rate limits are GCRA (`governor`): per address on every route, before anything else is done;
 //! per device once a request's signature has verified, so that nobody can use up a device's
-//! allowance by sending its id. Replays are remembered in memory, bounded, per server instance:
-//! instances behind one load balancer do not share what they saw.
+//! allowance by sending its id. Replays are remembered in memory, bounded, per server instance
+//! (instances behind one load balancer do not share what they saw), and only once a request has
+//! authenticated, so that nobody can fill the memory without a key the server knows.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -19,7 +23,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota};
+use hyper::body::Body as HttpBody;
 use salur_core::request_auth::MAX_SKEW_MS;
+use std::future::Future;
 
 use super::AppState;
 use crate::clock::now_ms;
@@ -42,15 +48,28 @@ impl Rate {
 }
 
 /// The server's limits. The defaults leave room for many phones behind one carrier NAT address
-/// and for a phone's sync after a day offline (a batch, then a few requests per evidence crop).
+/// and for a phone's sync after a day offline (a batch, then a few requests per evidence crop),
+/// while no one address can take more than a share of the connections and request slots.
 #[derive(Debug, Clone)]
 pub struct Limits {
+    /// Connections open at once; a connection over it is closed as soon as it is accepted.
+    pub max_connections: usize,
+    /// Connections open at once from one client address (IPv4, or the /64 of an IPv6 address).
+    pub max_connections_per_address: usize,
+    /// Longest a connection may stay open with no request in flight, whether it never sent a
+    /// byte, sent part of the HTTP/2 preface, or is an idle HTTP/1 keep-alive or h2c connection.
+    pub idle_timeout: Duration,
     /// Longest a connection may take to send a request's line and headers (then it is closed).
     pub header_timeout: Duration,
+    /// Longest a request's body may take to arrive, counted from its head (then 408 `body_timeout`).
+    pub body_timeout: Duration,
     /// Longest a request may take, body included (then 408).
     pub request_timeout: Duration,
     /// Requests handled at once; more are refused at once with 503 rather than queued.
     pub max_in_flight: usize,
+    /// Requests handled at once for one client address; more are refused at once with 503, so
+    /// one address cannot take every slot of `max_in_flight`.
+    pub max_in_flight_per_address: usize,
     /// Per client address (IPv4, or the /64 of an IPv6 address).
     pub per_address: Rate,
     /// Per device, counted after the signature verifies.
@@ -62,9 +81,17 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
+            max_connections: 4096,
+            max_connections_per_address: 256,
+            idle_timeout: Duration::from_secs(15),
             header_timeout: Duration::from_secs(10),
+            // The phone sends batches of 200 receipts (a few hundred KiB) and evidence in 32 KiB
+            // chunks: seconds even on EDGE. 30 s cuts a held body off well before the request's
+            // 60 s, with its own answer, while an honest slow upload still fits.
+            body_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             max_in_flight: 512,
+            max_in_flight_per_address: 64,
             per_address: Rate { per_second: 50, burst: 500 },
             per_device: Rate { per_second: 10, burst: 120 },
             replay_capacity: 200_000,
@@ -86,6 +113,27 @@ pub(crate) struct Guards {
     by_device: DefaultKeyedRateLimiter<String>,
     replays: Mutex<Replays>,
     last_purge_ms: AtomicI64,
+    /// Requests in flight per address key; an entry leaves when its count falls to zero.
+    in_flight: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One request's slot among its address's `max_in_flight_per_address`, given back on drop.
+pub(crate) struct AddressSlot {
+    guards: Arc<Guards>,
+    key: IpAddr,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        // A poisoned lock only means another request panicked while counting: keep counting.
+        let mut counts = self.guards.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Signed requests seen, oldest first; expiries rise with insertion, so expired ones leave from
@@ -103,8 +151,25 @@ impl Guards {
             by_device: DefaultKeyedRateLimiter::keyed(limits.per_device.quota()),
             replays: Mutex::default(),
             last_purge_ms: AtomicI64::new(now_ms()),
+            in_flight: Mutex::default(),
             limits,
         }
+    }
+
+    /// Takes one of `ip`'s request slots, or refuses with 503 at once when its address already
+    /// has `max_in_flight_per_address` requests running (the global limit is checked after).
+    pub(crate) fn enter(self: &Arc<Self>, ip: IpAddr) -> Result<AddressSlot, ApiError> {
+        let key = address_key(ip);
+        let mut counts = self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = counts.entry(key).or_insert(0);
+        if *n >= self.limits.max_in_flight_per_address {
+            return Err(ApiError::Busy {
+                message: "too many requests from this address at once: let one finish, then retry".into(),
+                retry_after_secs: 1,
+            });
+        }
+        *n += 1;
+        Ok(AddressSlot { guards: Arc::clone(self), key })
     }
 
     fn check<K: Clone + std::hash::Hash + Eq>(
@@ -187,7 +252,7 @@ impl<K: Clone + std::hash::Hash + Eq> Purge for DefaultKeyedRateLimiter<K> {
 }
 
 /// IPv4 addresses as they are; IPv6 by their /64, which one subscriber usually holds whole.
-fn address_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
@@ -197,20 +262,99 @@ fn address_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The outermost layer: the per-address rate limit, and the API's error body on tower-http's
-/// bare 408. Without a peer address (a router driven in-process) there is no address to count.
+/// The outermost layer: the per-address rate limit and request slots, the body deadline, and the
+/// API's error bodies on tower-http's bare 408 and on a body cut off at its deadline. Without a
+/// peer address (a router driven in-process) there is no address to count.
 pub(super) async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut _slot = None;
     if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        if let Err(e) = state.guards.check_address(peer.ip()) {
-            return e.into_response();
+        let admitted = state.guards.check_address(peer.ip()).and_then(|()| state.guards.enter(peer.ip()));
+        match admitted {
+            Ok(slot) => _slot = Some(slot),
+            Err(e) => return e.into_response(),
         }
     }
+    let body_timeout = state.guards.limits.body_timeout;
+    let cut = Arc::new(AtomicBool::new(false));
+    let req = req.map(|body| axum::body::Body::new(DeadlineBody::new(body, body_timeout, Arc::clone(&cut))));
     let res = next.run(req).await;
+    // Whatever the handler made of the failed read (each extractor words it its own way), the
+    // caller learns that its body was too slow.
+    if cut.load(Ordering::Acquire) {
+        let secs = body_timeout.as_secs_f32();
+        return ApiError::BodyTimeout(format!(
+            "the request body did not arrive within {secs} s: send it again, or send less at once"
+        ))
+        .into_response();
+    }
     if res.status() == StatusCode::REQUEST_TIMEOUT && res.headers().get(header::CONTENT_TYPE).is_none() {
         let secs = state.guards.limits.request_timeout.as_secs_f32();
         return ApiError::Timeout(format!("the request took longer than {secs} s: send it again")).into_response();
     }
     res
+}
+
+/// The body was not whole by its deadline (what the body yields in place of the rest).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+struct BodyDeadlinePassed(Duration);
+
+/// A request body that must be read whole within a deadline set when its head arrived: a body
+/// that stalls, or trickles in a byte at a time, ends in an error at the deadline, and `cut` says
+/// so to [`per_address`]. The timer is made only when the body first has to be waited for.
+struct DeadlineBody {
+    inner: axum::body::Body,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    cut: Arc<AtomicBool>,
+    limit: Duration,
+}
+
+impl DeadlineBody {
+    fn new(inner: axum::body::Body, limit: Duration, cut: Arc<AtomicBool>) -> Self {
+        Self { inner, deadline: tokio::time::Instant::now() + limit, timer: None, cut, limit }
+    }
+
+    fn passed(&mut self) -> Poll<Option<Result<hyper::body::Frame<axum::body::Bytes>, axum::BoxError>>> {
+        self.cut.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(BodyDeadlinePassed(self.limit).into())))
+    }
+}
+
+impl HttpBody for DeadlineBody {
+    type Data = axum::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if this.cut.load(Ordering::Relaxed) {
+            return Poll::Ready(None);
+        }
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            // A frame that arrives after the deadline is a trickle: cut it off too.
+            Poll::Ready(Some(_)) if tokio::time::Instant::now() >= this.deadline => this.passed(),
+            Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+            Poll::Pending => {
+                let deadline = this.deadline;
+                let timer = this.timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => this.passed(),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Refuses a body whose declared length is over `max` before any of it is read; a body without

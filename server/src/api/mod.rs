@@ -34,6 +34,7 @@ use utoipa_axum::routes;
 
 pub use auth::{Signed, Staff};
 pub use devices::EXPORT_FORMAT;
+pub(crate) use limits::address_key;
 pub use limits::{Limits, Rate};
 pub use receipts::MAX_BATCH;
 pub use session::{LOGIN_PAGE, SESSION_MS};

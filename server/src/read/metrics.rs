@@ -18,6 +18,17 @@ pub struct Metrics {
     receipts: Family<Labels, Counter>,
     stored: Gauge,
     devices: Family<Labels, Gauge>,
+    connections: Gauge,
+    refused: Family<Labels, Counter>,
+}
+
+/// An open connection, counted on `/metrics` until dropped.
+pub struct OpenConnection(Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Default for Metrics {
@@ -29,7 +40,15 @@ impl Default for Metrics {
         registry.register("receipts_stored", "Receipts held in the database", stored.clone());
         let devices = Family::<Labels, Gauge>::default();
         registry.register("devices", "Registered devices by status", devices.clone());
-        Self { registry, receipts, stored, devices }
+        let connections = Gauge::default();
+        registry.register("connections_open", "Client connections open now", connections.clone());
+        let refused = Family::<Labels, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed as soon as accepted, by reason (server_full, address_full)",
+            refused.clone(),
+        );
+        Self { registry, receipts, stored, devices, connections, refused }
     }
 }
 
@@ -37,6 +56,17 @@ impl Metrics {
     /// Counts one upload result.
     pub fn uploaded(&self, result: Ingest) {
         self.receipts.get_or_create(&vec![("result".into(), result.as_str().into())]).inc();
+    }
+
+    /// Counts a connection as open until the answer is dropped.
+    pub fn connection_opened(&self) -> OpenConnection {
+        self.connections.inc();
+        OpenConnection(self.connections.clone())
+    }
+
+    /// Counts a connection refused for `reason`.
+    pub fn connection_refused(&self, reason: &str) {
+        self.refused.get_or_create(&vec![("reason".into(), reason.into())]).inc();
     }
 
     /// The text exposition, with the stored totals refreshed from `db`.

@@ -49,6 +49,35 @@ async fn a_replayed_signed_request_is_refused() {
 }
 
 #[tokio::test]
+async fn registrations_refused_for_their_code_are_not_remembered_so_they_cannot_fill_the_replay_memory() {
+    let backend = common::backends().await.remove(0);
+    let db = backend.storage.open().await.unwrap();
+    // Room for five requests; no enrolment throttle in the way, so every bogus code is checked.
+    let state = AppState::new(db, ADMIN)
+        .with_limits(Limits { replay_capacity: 5, ..Limits::default() })
+        .with_enrolment_throttle(salur_server::LoginThrottle::new(
+            1000,
+            Duration::from_secs(1),
+            1000,
+            Duration::from_millis(1),
+        ))
+        .allow_unattested_devices(true);
+    let app = router(state);
+    // Twenty registrations, each validly signed by a key of its own, with a code nobody issued.
+    for i in 0..20 {
+        let (status, answer) = call(&app, Phone::new(&format!("dev-bogus-{i}")).registration("ABCD-EFGH-JKMN")).await;
+        assert_eq!((status, answer["error"].as_str()), (StatusCode::FORBIDDEN, Some("enrolment_refused")), "{answer}");
+    }
+    // A real phone registers (one entry), is approved, and its signed requests go on (three more).
+    let phone = Phone::new("dev-after-flood");
+    approved(&app, &phone).await;
+    for _ in 0..3 {
+        let (status, answer) = call(&app, phone.request("GET", "/v1/rosters", json!({}))).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+}
+
+#[tokio::test]
 async fn stale_unknown_or_unsigned_requests_are_refused_before_the_body_is_read() {
     let (app, _db) = app(Limits::default()).await;
     let phone = Phone::new("dev-early");

@@ -5,6 +5,7 @@
 
 mod access;
 mod api;
+mod attacks;
 mod checks;
 mod common;
 mod dashboard_cache;
