@@ -37,8 +37,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("passive_per_face", |bn| bn.iter(|| live.passive(&img, &det).unwrap()));
     g.bench_function("crops_only", |bn| bn.iter(|| (crop_patch(&img, b, SCALE_V2), crop_patch(&img, b, SCALE_V1SE))));
     g.bench_function("models_only", |bn| bn.iter(|| live.score_patches(&p2, &p4).unwrap()));
-    // One frontal frame of a running session: detection, the tracker, the passive check on every
-    // other frontal frame and an embedding every 6th (limits lifted so the session never ends).
+    // One frontal frame of a running session: detection, the tracker, the passive check (every
+    // frontal frame, up to the session's budget of 24) and an embedding every 6th (limits lifted so
+    // the session never ends and every frame is scored: the worst case per frame).
     let endless = LivenessConfig {
         max_frames: usize::MAX,
         max_duration_ms: u64::MAX,

@@ -113,12 +113,12 @@ fn a_still_photo_of_the_recipient_never_reaches_the_face_comparison() {
 
 #[test]
 fn the_ektp_card_shown_again_is_refused_and_enrolment_needs_the_live_check() {
-    // The card's photo is the very frame the visit will use: the card held up again.
-    let card = template_of(&clip()[0]);
-    let state = run(Against::Reference { template: card, method: Method::EktpPhoto }, clip());
+    let VisitState::Enrolled(enrolled) = run(Against::Enrol, clip()) else { panic!("enrolment did not pass") };
+    // The card's photo is the very face the visit captures (the enrolment above took it from the
+    // same frames): the card held up again.
+    let state = run(Against::Reference { template: enrolled.template.clone(), method: Method::EktpPhoto }, clip());
     assert!(matches!(state, VisitState::Failed(VisitFailure::CardShownAgain)), "{state:?}");
 
-    let VisitState::Enrolled(enrolled) = run(Against::Enrol, clip()) else { panic!("enrolment did not pass") };
     assert_eq!(enrolled.live.met, vec![HeadMove::TurnLeft, HeadMove::TurnRight]);
     let later = common::engine().capture(&clip()[60], FacePick::Single).unwrap();
     assert!(common::engine().verify(&enrolled.template, &later).unwrap().score > 0.5);

@@ -202,6 +202,118 @@ fn still_and_frontal_clips_do_not_pass() {
     }
 }
 
+fn turns_clip(name: &str) -> (Vec<RgbImage>, f32) {
+    clip(&live_dir().join("turns").join(name))
+}
+
+/// The webcam clips of one man turning mildly (about 20 degrees, faces of about 70 px, 2012
+/// webcams) were all refused before the check took turns from the person's resting pose and judged
+/// the passive models on their best frames.
+#[test]
+fn real_mild_webcam_turns_pass_and_eyes_only_does_not() {
+    for name in ["ht_capture4", "ht_capture5", "clm_cap12"] {
+        let (frames, fps) = turns_clip(name);
+        let r = analyze(&frames, fps);
+        assert!(r.live, "{name}: {r:?}");
+        // Mild turns: under the old absolute 0.18 one of each pair never counted.
+        let smallest = r.turns.iter().map(|t| t.peak.abs()).fold(f32::MAX, f32::min);
+        assert!(smallest < 0.22, "{name}: {r:?}");
+    }
+    let (frames, fps) = turns_clip("noturn_proc_gaze_left");
+    let r = analyze(&frames, fps);
+    assert!(!r.live && r.turns.is_empty(), "{r:?}");
+}
+
+/// The real turning clips under each degradation a low-end phone brings, as (clip, degradation,
+/// passed, reason) rows, for the rates docs/liveness.md quotes.
+fn degraded_runs(degradations: &[Degradation]) -> Vec<(String, &'static str, bool, &'static str)> {
+    let mut clips = vec![("lp_d12".to_string(), d12().clone())];
+    for n in ["ht_capture4", "ht_capture5", "clm_cap12"] {
+        clips.push((n.to_string(), turns_clip(n)));
+    }
+    let mut rows = Vec::new();
+    for (name, (frames, fps)) in &clips {
+        for d in degradations {
+            let (seq, f) = d.apply(frames, *fps);
+            let r = analyze(&seq, f);
+            rows.push((name.clone(), d.name(), r.live, r.reason_str().unwrap_or("")));
+        }
+    }
+    rows
+}
+
+#[derive(Clone, Copy)]
+enum Degradation {
+    Dark,
+    Blur,
+    Jpeg40,
+    HalfRate,
+    Side320,
+    Face70,
+}
+
+impl Degradation {
+    const ALL: [Degradation; 6] = [Self::Dark, Self::Blur, Self::Jpeg40, Self::HalfRate, Self::Side320, Self::Face70];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Dark => "dark x0.35",
+            Self::Blur => "blur sigma 1.5",
+            Self::Jpeg40 => "JPEG 40",
+            Self::HalfRate => "half frame rate",
+            Self::Side320 => "longest side 320",
+            Self::Face70 => "face 70 px",
+        }
+    }
+
+    fn apply(self, frames: &[RgbImage], fps: f32) -> (Vec<RgbImage>, f32) {
+        let resize = |f: &RgbImage, k: f32| {
+            let (w, h) = ((f.width() as f32 * k).round() as u32, (f.height() as f32 * k).round() as u32);
+            image::imageops::resize(f, w.max(1), h.max(1), image::imageops::FilterType::Triangle)
+        };
+        match self {
+            Self::Dark => (frames.iter().map(|f| dim(f, 0.35)).collect(), fps),
+            Self::Blur => (frames.iter().map(|f| image::imageops::blur(f, 1.5)).collect(), fps),
+            Self::Jpeg40 => (frames.iter().map(|f| jpeg(f, 40)).collect(), fps),
+            Self::HalfRate => (frames.iter().step_by(2).cloned().collect(), fps / 2.0),
+            Self::Side320 => {
+                (frames.iter().map(|f| resize(f, (320.0 / f.width().max(f.height()) as f32).min(1.0))).collect(), fps)
+            }
+            Self::Face70 => {
+                let w = frames.iter().find_map(detect).map_or(70.0, |d| d.bbox.width);
+                (frames.iter().map(|f| resize(f, (70.0 / w).min(1.0))).collect(), fps)
+            }
+        }
+    }
+}
+
+fn jpeg(f: &RgbImage, quality: u8) -> RgbImage {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(f).unwrap();
+    image::load_from_memory(&out).unwrap().to_rgb8()
+}
+
+/// The pass rates docs/liveness.md reports for each degradation, as floors: a change that makes
+/// real people fail more often under any of them fails here.
+#[test]
+fn real_turns_pass_degraded_at_the_reported_rates() {
+    let floors = [
+        ("dark x0.35", 2),
+        ("blur sigma 1.5", 1),
+        ("JPEG 40", 3),
+        ("half frame rate", 3),
+        ("longest side 320", 3),
+        ("face 70 px", 3),
+    ];
+    let rows = degraded_runs(&Degradation::ALL);
+    for (name, floor) in floors {
+        let passed = rows.iter().filter(|r| r.1 == name && r.2).count();
+        let refused: Vec<_> = rows.iter().filter(|r| r.1 == name && !r.2).map(|r| (&r.0, r.3)).collect();
+        println!("{name}: {passed}/4 pass; refused: {refused:?}");
+        assert!(passed >= floor, "{name}: {passed} of 4 passed, {floor} reported; refused {refused:?}");
+    }
+}
+
 /// The order of the turns in lp_d12, as the analysis sees them.
 fn d12_order() -> [Movement; 2] {
     let (frames, fps) = d12();
@@ -256,11 +368,11 @@ fn the_time_limit_the_frame_budget_and_a_lost_face_end_a_session() {
     // The same frames stretched to 2 fps take 30 s.
     let r = analyze(frames, 2.0);
     assert_eq!(r.reason, Some(FailReason::TimedOut), "{r:?}");
-    // The face leaves the view for a second after the first frames.
+    // The face leaves the view for a second once the session has its face (before the turns).
     let blank = wall(frames[0].width(), frames[0].height());
-    let mut gap: Vec<RgbImage> = frames[..8].to_vec();
+    let mut gap: Vec<RgbImage> = frames[..16].to_vec();
     gap.extend(std::iter::repeat_n(blank, 10));
-    gap.extend(frames[8..].iter().cloned());
+    gap.extend(frames[16..].iter().cloned());
     let r = analyze(&gap, d12().1);
     assert_eq!(r.reason, Some(FailReason::FaceLost), "{r:?}");
     // Frames sent faster than anyone turns.
@@ -482,8 +594,27 @@ fn a_real_turn_replayed_on_a_phone_screen_does_not_pass() {
         let seq: Vec<RgbImage> = frames.iter().map(|f| screen_frame(f, s)).collect();
         let r = analyze(&seq, *fps);
         assert!(!r.live, "{s:?}: {r:?}");
-        assert!(matches!(r.reason, Some(FailReason::Spoof)), "{s:?}: {r:?}");
+        // What stops it by design is the passive models, whatever the motion checks made of the
+        // degraded frames: even the best three near-frontal frames read as a recapture.
+        let best = best_frontal_passive(&seq, 3);
+        assert!(best < live().config().passive_threshold, "{s:?}: best three {best}");
     }
+    // The real clip's best three read as live.
+    assert!(best_frontal_passive(frames, 3) >= live().config().passive_threshold);
+}
+
+/// Mean fused P(real) of the `k` best frames facing the camera (|turn| <= 0.10).
+fn best_frontal_passive(frames: &[RgbImage], k: usize) -> f32 {
+    let mut scores: Vec<f32> = frames
+        .iter()
+        .filter_map(|f| {
+            let d = detect(f)?;
+            (turn(&d.landmarks).abs() <= 0.10).then(|| live().passive(f, &d).unwrap().score)
+        })
+        .collect();
+    scores.sort_by(|a, b| b.total_cmp(a));
+    scores.truncate(k);
+    scores.iter().sum::<f32>() / scores.len().max(1) as f32
 }
 
 // ---------------------------------------------------------------- measurements (docs/liveness.md)
@@ -493,6 +624,27 @@ fn a_real_turn_replayed_on_a_phone_screen_does_not_pass() {
 fn measure_clips() {
     for name in ["lp_d0", "lp_d12", "lp_d13"] {
         let (frames, fps) = motion(name);
+        print_clip(name, &frames, fps);
+    }
+}
+
+/// Every clip of the shared `turns/` folder (or `SALUR_TURNS_DIR`), frame by frame.
+#[test]
+#[ignore]
+fn measure_turns() {
+    let dir = std::env::var_os("SALUR_TURNS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::root().join("../shared/test-faces/turns"));
+    let mut names: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().filter(|e| e.path().is_dir()).collect();
+    names.sort_by_key(|e| e.file_name());
+    for e in names {
+        let (frames, fps) = clip(&e.path());
+        print_clip(&e.file_name().to_string_lossy(), &frames, fps);
+    }
+}
+
+fn print_clip(name: &str, frames: &[RgbImage], fps: f32) {
+    {
         let mut anchor = None;
         let first = face().capture(&frames[0], salur_core::face::FacePick::Largest).unwrap().embedding;
         println!("{name} ({} frames, {fps} fps)", frames.len());
@@ -521,7 +673,7 @@ fn measure_clips() {
             );
             prev = Some(t);
         }
-        let r = analyze(&frames, fps);
+        let r = analyze(frames, fps);
         println!("  => live {} reason {:?} turns {:?}", r.live, r.reason_str(), r.turns);
     }
 }
@@ -811,5 +963,47 @@ fn measure_active() {
     }
     for (k, (n, a, g)) in tally {
         println!("  APCER {k}: full {a}/{n}, motion-only {g}/{n}");
+    }
+}
+
+/// Passive scores of every near-frontal frame (|turn - resting turn| <= 0.07) of every real clip
+/// and of each clip replayed on the simulated screens, one line per sequence, for choosing how a
+/// session combines them (docs/liveness.md).
+#[test]
+#[ignore]
+fn measure_passive_sequences() {
+    let turns = common::root().join("../shared/test-faces/turns");
+    let mut clips: Vec<(String, Vec<RgbImage>)> =
+        ["lp_d0", "lp_d12", "lp_d13"].iter().map(|n| (n.to_string(), motion(n).0)).collect();
+    for n in ["ht_capture4", "ht_capture5", "clm_cap12", "noturn_proc_gaze_left", "st_katiehill", "tps_driving"] {
+        if turns.join(n).is_dir() {
+            clips.push((n.to_string(), clip(&turns.join(n)).0));
+        }
+    }
+    let mut seqs: Vec<(String, Vec<RgbImage>)> = Vec::new();
+    for (n, frames) in &clips {
+        seqs.push((format!("real {n}"), frames.clone()));
+        for (k, s) in Screen::SET.iter().enumerate() {
+            seqs.push((format!("screen{k} {n}"), frames.iter().map(|f| screen_frame(f, s)).collect()));
+        }
+    }
+    for (name, frames) in &seqs {
+        let mut rest: Vec<f32> = Vec::new();
+        let mut scores = Vec::new();
+        for f in frames {
+            let Some(d) = detect(f) else { continue };
+            let t = turn(&d.landmarks);
+            if rest.len() < 3 {
+                rest.push(t);
+            }
+            let r = rest.iter().sum::<f32>() / rest.len() as f32;
+            if (t - r).abs() <= 0.07 && d.bbox.width.min(d.bbox.height) >= 60.0 {
+                scores.push(format!(
+                    "{:.3}",
+                    live().score_box(f, [d.bbox.x, d.bbox.y, d.bbox.width, d.bbox.height]).unwrap().fused
+                ));
+            }
+        }
+        println!("SEQ {name}: {}", scores.join(" "));
     }
 }

@@ -189,14 +189,17 @@ impl FailReason {
 pub struct Turn {
     /// Which way.
     pub movement: Movement,
-    /// Turn measure at the peak (signed).
+    /// Turn measure at the peak, from the person's resting pose (signed).
     pub peak: f32,
-    /// Mean nose parallax over the frames past the turn threshold, in the turn's direction.
+    /// Mean nose parallax over the frames past the turn threshold, in the turn's direction, as a
+    /// share of their mean turn from rest (a head's nose moves with the turn; a flat picture's
+    /// landmarks move together).
     pub parallax: f32,
     /// Mean eye-mouth width kept over those frames ([`super::width_kept`]); a flat picture tilted
     /// far enough to read as a turn keeps much less than a head.
     pub width_kept: f32,
-    /// Frames between frontal and past the threshold, out and back (0 means a jump).
+    /// Part-way frames, out and back: outside the frontal zone and short of the threshold or of
+    /// 75 % of the peak, whichever is higher (0 means a jump).
     pub intermediate: usize,
     /// Frames the turn took (outside the frontal zone).
     pub frames: usize,
@@ -222,10 +225,12 @@ pub struct ChallengeEvidence {
     pub challenge: Challenge,
     /// The turns seen, in order.
     pub turns: Vec<Turn>,
-    /// Mean fused P(real) of the frontal frames scored.
+    /// Mean fused P(real) of the best frontal frames scored ([`LivenessConfig::passive_best`]).
     pub passive_score: f32,
     /// Frontal frames scored by the passive models.
     pub passive_frames: usize,
+    /// The person's resting turn measure, taken while they faced the camera at the start.
+    pub rest_turn: f32,
     /// Lowest cosine of a checked face against the first frontal face.
     pub min_same_face: f32,
     /// Frames pushed.
@@ -268,31 +273,38 @@ struct Excursion {
     anchor: Landmarks,
     peak: f32,
     reached: bool,
-    intermediate: usize,
+    past: usize,
+    /// |turn - rest| of every frame of the excursion, to find the part-way frames at its end.
+    levels: Vec<f32>,
     frames: usize,
     parallax_sum: f32,
+    reach_sum: f32,
     width_sum: f32,
     parallax_n: usize,
     start_ms: u64,
 }
 
-/// Follows the turn measure from frontal out and back, and measures parallax against the most
-/// frontal frame before each excursion.
+/// Follows the turn measure, from the person's resting pose, from frontal out and back, and
+/// measures parallax against the most frontal frame before each excursion.
 #[derive(Debug, Clone, Default)]
 struct Tracker {
+    rest: f32,
     anchor: Option<(Landmarks, f32)>,
     excursion: Option<Excursion>,
 }
 
 impl Tracker {
-    fn close(&mut self, returned: bool, t_ms: u64) -> Option<Turn> {
+    fn close(&mut self, returned: bool, t_ms: u64, cfg: &LivenessConfig) -> Option<Turn> {
         let e = self.excursion.take()?;
         e.reached.then(|| Turn {
             movement: Movement::from_sign(e.sign),
             peak: e.peak * e.sign,
-            parallax: e.parallax_sum / e.parallax_n.max(1) as f32,
+            parallax: e.parallax_sum / e.reach_sum.max(f32::EPSILON),
             width_kept: e.width_sum / e.parallax_n.max(1) as f32,
-            intermediate: e.intermediate,
+            // Part-way: outside the frontal zone and short of the threshold or of 75 % of the
+            // peak, whichever is higher. A head passes through such a frame even at 5 fps; a photo
+            // swapped in the hand jumps from frontal to its own turn.
+            intermediate: e.levels.iter().filter(|&&l| l < cfg.turn_threshold.max(0.75 * e.peak)).count(),
             frames: e.frames,
             returned,
             start_ms: e.start_ms,
@@ -302,9 +314,9 @@ impl Tracker {
 
     /// Feeds one face; returns a turn when one has just finished.
     fn step(&mut self, lm: &Landmarks, t_ms: u64, cfg: &LivenessConfig) -> Option<Turn> {
-        let y = turn(lm);
+        let y = turn(lm) - self.rest;
         if y.abs() <= cfg.frontal_turn {
-            let done = self.close(true, t_ms);
+            let done = self.close(true, t_ms, cfg);
             let fresh_run = done.is_some();
             match self.anchor {
                 Some((_, best)) if !fresh_run && best <= y.abs() => {}
@@ -316,7 +328,7 @@ impl Tracker {
         let mut done = None;
         if self.excursion.as_ref().is_some_and(|e| e.sign != sign) {
             // Straight from one side to the other without a frontal frame.
-            done = self.close(false, t_ms);
+            done = self.close(false, t_ms, cfg);
         }
         if self.excursion.is_none() {
             let (anchor, _) = self.anchor?;
@@ -325,9 +337,11 @@ impl Tracker {
                 anchor,
                 peak: 0.0,
                 reached: false,
-                intermediate: 0,
+                past: 0,
+                levels: Vec::new(),
                 frames: 0,
                 parallax_sum: 0.0,
+                reach_sum: 0.0,
                 width_sum: 0.0,
                 parallax_n: 0,
                 start_ms: t_ms,
@@ -337,14 +351,16 @@ impl Tracker {
         e.frames += 1;
         e.peak = e.peak.max(y.abs());
         if y.abs() >= cfg.turn_threshold {
-            e.reached = true;
+            // One frame past the threshold is landmark noise on a poor frame, not a turn.
+            e.past += 1;
+            e.reached = e.past >= 2;
             let along = nose_parallax(&e.anchor, lm).map_or(0.0, |(a, _)| a);
             e.parallax_sum += along * sign;
+            e.reach_sum += y.abs();
             e.width_sum += width_kept(&e.anchor, lm);
             e.parallax_n += 1;
-        } else {
-            e.intermediate += 1;
         }
+        e.levels.push(y.abs());
         done
     }
 
@@ -365,12 +381,12 @@ pub struct ChallengeSession {
     face_frames: usize,
     last_face: Option<(FaceBox, u64)>,
     multi_run: usize,
-    hold: usize,
+    /// Turn measures of the current run of steady frontal frames before the reference.
+    hold: Vec<f32>,
     reference: Option<Capture>,
     since_embed: usize,
     min_same: f32,
     passive: Vec<f32>,
-    frontal_seen: usize,
     turns: Vec<Turn>,
     tracker: Tracker,
 }
@@ -393,12 +409,11 @@ impl ChallengeSession {
             face_frames: 0,
             last_face: None,
             multi_run: 0,
-            hold: 0,
+            hold: Vec::new(),
             reference: None,
             since_embed: 0,
             min_same: 1.0,
             passive: Vec::new(),
-            frontal_seen: 0,
             turns: Vec::new(),
             tracker: Tracker::default(),
         }
@@ -518,38 +533,40 @@ impl ChallengeSession {
         self.last_face = Some((main.bbox, t_ms));
         self.face_frames += 1;
         if main.bbox.width.min(main.bbox.height) < self.cfg.min_face_px {
-            self.hold = 0;
+            self.hold.clear();
             return Ok(self.progress(Hint::MoveCloser));
         }
         let y = turn(&main.landmarks);
-        let frontal = y.abs() <= self.cfg.frontal_turn;
+        // Before the resting pose is known, "frontal" is the wide band people rest in.
+        let frontal = match self.reference {
+            Some(_) => (y - self.tracker.rest).abs() <= self.cfg.frontal_turn,
+            None => y.abs() <= self.cfg.rest_turn,
+        };
 
-        // Passive models on every other frontal frame, up to the budget.
-        if frontal {
-            self.frontal_seen += 1;
-            if self.passive.len() < self.cfg.passive_frames && self.frontal_seen % 2 == 1 {
-                self.passive.push(live.passive(img, &main)?.score);
-                if self.passive.len() >= 3 && mean(&self.passive) < self.cfg.passive_threshold {
-                    return Ok(self.fail(FailReason::Spoof));
-                }
-            }
+        // Passive models on frontal frames, up to the budget; judged on the best of them at the end.
+        if frontal && y.abs() <= self.cfg.max_passive_turn && self.passive.len() < self.cfg.passive_frames {
+            self.passive.push(live.passive(img, &main)?.score);
         }
 
         let Some(reference) = &self.reference else {
             // Step 0: a steady frontal face becomes the session's face.
             let steady = moved.is_none_or(|(jump, scale)| jump <= 0.4 && scale <= 1.15);
             if !frontal {
-                self.hold = 0;
+                self.hold.clear();
                 return Ok(self.progress(Hint::FaceTheCamera));
             }
-            if !steady {
-                self.hold = 0;
+            // A head still turning is not at rest either.
+            let still = self.hold.last().is_none_or(|&p| (y - p).abs() <= self.cfg.frontal_turn / 2.0);
+            if !steady || !still {
+                self.hold.clear();
+                self.hold.push(y);
                 return Ok(self.progress(Hint::HoldStill));
             }
-            self.hold += 1;
-            if self.hold < self.cfg.hold_frames {
+            self.hold.push(y);
+            if self.hold.len() < self.cfg.hold_frames.max(1) {
                 return Ok(self.progress(Hint::HoldStill));
             }
+            self.tracker.rest = median(&self.hold);
             let crop = align_crop(img, &main.landmarks);
             let embedding = face.embed_crop(&crop)?;
             let quality = face.quality(img, &main, faces.len());
@@ -570,9 +587,17 @@ impl ChallengeSession {
         }
 
         if let Some(t) = self.tracker.step(&main.landmarks, t_ms, &self.cfg) {
-            let wrong = t.movement != self.expected() && !(self.challenge.any_order && self.turns.is_empty());
+            let expected = self.expected();
+            // A recording is judged on one turn each way in either order: a repeat of its first
+            // turn is shown but not counted. A live challenge fails on any turn not asked.
+            let repeat = self.challenge.any_order && self.turns.first().is_some_and(|f| f.movement == t.movement);
+            let wrong = t.movement != expected && !(self.challenge.any_order && self.turns.is_empty()) && !repeat;
             // Kept even when it fails the session: the report shows what was seen.
             self.turns.push(t);
+            if repeat {
+                // Not counted, so not judged: a natural recording glances aside while talking.
+                return Ok(self.progress(Hint::FaceTheCamera));
+            }
             if !t.continuous() {
                 return Ok(self.fail(FailReason::NotContinuous));
             }
@@ -582,7 +607,9 @@ impl ChallengeSession {
             if wrong {
                 return Ok(self.fail(FailReason::WrongDirection));
             }
-            if self.turns.len() == 2 {
+            let both =
+                [Movement::TurnLeft, Movement::TurnRight].iter().all(|m| self.turns.iter().any(|t| t.movement == *m));
+            if both {
                 return self.finish(face, live, img, &main, t_ms);
             }
         }
@@ -611,10 +638,10 @@ impl ChallengeSession {
         if score < self.cfg.same_face_threshold {
             return Ok(self.fail(FailReason::FaceChanged));
         }
-        if self.passive.len() < 2 {
+        if self.passive.len() < self.cfg.passive_best.max(1) {
             self.passive.push(live.passive(img, main)?.score);
         }
-        let passive_score = mean(&self.passive);
+        let passive_score = best_mean(&self.passive, self.cfg.passive_best);
         if passive_score < self.cfg.passive_threshold {
             return Ok(self.fail(FailReason::Spoof));
         }
@@ -623,6 +650,7 @@ impl ChallengeSession {
             turns: self.turns.clone(),
             passive_score,
             passive_frames: self.passive.len(),
+            rest_turn: self.tracker.rest,
             min_same_face: self.min_same,
             frames: self.frames,
             duration_ms: t_ms.saturating_sub(self.start_ms.unwrap_or(t_ms)),
@@ -633,8 +661,18 @@ impl ChallengeSession {
     }
 }
 
-fn mean(v: &[f32]) -> f32 {
-    v.iter().sum::<f32>() / v.len().max(1) as f32
+/// Mean of the `k` highest values (all of them when fewer).
+fn best_mean(v: &[f32], k: usize) -> f32 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| b.total_cmp(a));
+    s.truncate(k.max(1));
+    s.iter().sum::<f32>() / s.len().max(1) as f32
+}
+
+fn median(v: &[f32]) -> f32 {
+    let mut s = v.to_vec();
+    s.sort_by(f32::total_cmp);
+    s.get(s.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// The largest face among those scoring within 0.1 of the best (as the face engine picks).
@@ -669,13 +707,13 @@ mod tests {
 
     #[test]
     fn a_smooth_turn_out_and_back_counts_once_with_its_direction() {
-        let turns = run(&[0.0, 0.02, 0.12, 0.25, 0.3, 0.2, 0.05, 0.0]);
+        let turns = run(&[0.0, 0.02, 0.09, 0.25, 0.3, 0.2, 0.05, 0.0]);
         assert_eq!(turns.len(), 1);
         let t = turns[0];
         assert_eq!(t.movement, Movement::TurnLeft);
         assert!(t.continuous() && (t.peak - 0.3).abs() < 1e-4 && t.parallax > 0.2, "{t:?}");
         assert!((t.width_kept - 1.0).abs() < 1e-4, "{t:?}");
-        let turns = run(&[0.0, -0.15, -0.3, -0.1, 0.0]);
+        let turns = run(&[0.0, -0.09, -0.3, -0.25, -0.1, 0.0]);
         assert_eq!(turns[0].movement, Movement::TurnRight);
     }
 
@@ -684,9 +722,11 @@ mod tests {
         let turns = run(&[0.0, 0.0, 0.3, 0.3, 0.3, 0.0, 0.0]);
         assert_eq!(turns.len(), 1);
         assert!(!turns[0].continuous());
-        assert!(run(&[0.0, 0.12, 0.15, 0.05]).is_empty());
+        assert!(run(&[0.0, 0.08, 0.11, 0.05]).is_empty());
+        // One noisy frame past the threshold is not a turn.
+        assert!(run(&[0.0, 0.02, 0.2, 0.03, 0.0]).is_empty());
         // Straight from one side to the other: the first turn never came back.
-        let turns = run(&[0.0, 0.15, 0.3, -0.3, -0.15, 0.0]);
+        let turns = run(&[0.0, 0.15, 0.3, 0.3, -0.3, -0.3, -0.15, 0.0]);
         assert_eq!(turns.len(), 2);
         assert!(!turns[0].returned && turns[1].continuous());
     }

@@ -46,12 +46,15 @@ pub struct LivenessConfig {
     pub passive_threshold: f32,
     /// Largest |turn| (inter-eye distances) at which the passive models give a verdict.
     pub max_passive_turn: f32,
-    /// |turn| at or below which the head counts as facing the camera.
+    /// Largest |turn| of the resting pose taken at the start: people and cameras rest anywhere
+    /// from -0.10 to +0.07, so every later measure is taken against the person's own rest.
+    pub rest_turn: f32,
+    /// |turn - rest| at or below which the head counts as facing the camera.
     pub frontal_turn: f32,
-    /// |turn| a head turn must reach.
+    /// |turn - rest| a head turn must reach.
     pub turn_threshold: f32,
-    /// Nose parallax (inter-eye distances, in the turn's direction) a turn must show at its peak;
-    /// less means a flat picture.
+    /// Mean nose parallax over the frames past the turn threshold, as a share of their mean
+    /// |turn - rest|, a turn must show; less means the landmarks moved like a flat picture.
     pub min_parallax: f32,
     /// Mean eye-mouth width kept ([`width_kept`]) a turn must show; less means a flat picture
     /// tilted far enough to read as a turn.
@@ -70,6 +73,10 @@ pub struct LivenessConfig {
     pub embed_every: usize,
     /// Score at most this many frontal frames with the passive models.
     pub passive_frames: usize,
+    /// The session's passive score is the mean of its this-many best frontal frames: the models'
+    /// errors on real low-grade footage are frames wrongly read as recaptures, so the evidence that
+    /// a live face was in view is in its best frames (docs/liveness.md has the figures).
+    pub passive_best: usize,
     /// Smallest face (shorter box side, pixels) the challenge works with.
     pub min_face_px: f32,
     /// Longest time without a face before the session fails.
@@ -91,17 +98,19 @@ impl Default for LivenessConfig {
         Self {
             passive_threshold: DEFAULT_PASSIVE_THRESHOLD,
             max_passive_turn: 0.25,
+            rest_turn: 0.15,
             frontal_turn: 0.10,
-            turn_threshold: 0.18,
-            min_parallax: 0.15,
+            turn_threshold: 0.12,
+            min_parallax: 0.40,
             min_width_kept: 0.74,
             max_embed_turn: 0.20,
             same_face_threshold: 0.30,
             max_box_jump: 1.0,
             max_box_scale: 1.4,
-            hold_frames: 2,
+            hold_frames: 3,
             embed_every: 6,
-            passive_frames: 8,
+            passive_frames: 24,
+            passive_best: 3,
             min_face_px: 60.0,
             max_gap_ms: 700,
             max_duration_ms: 10_000,
