@@ -244,10 +244,10 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let online = SyncClient::new(&client_config(&url))?;
     // The administrator issues the worker's one-time enrolment code (as `salur devices enrol` does).
     let admin = Actor { name: DEMO_ADMIN.into(), peer: "local".into() };
-    let (code, _) = db.issue_enrolment(&admin, WORKER, POST_OFFICE, Some(60)).await.map_err(storage)?;
+    let (code, _) = db.issue_enrolment(&admin, WORKER, POST_OFFICE, Some(60), false).await.map_err(storage)?;
     online.enrolment_challenge(&code).await?;
     online.register(&store, &signer, DEVICE, WORKER, POST_OFFICE, &code).await?;
-    let device = db.set_device_status(DEVICE, DeviceStatus::Approved).await.map_err(storage)?;
+    let device = db.decide_device(&admin, DEVICE, DeviceStatus::Approved).await.map_err(storage)?;
     let approved = NewEntry {
         actor: Actor { name: DEMO_ADMIN.into(), peer: "local".into() },
         action: Action::DeviceApproved,

@@ -1,14 +1,18 @@
-//! `salur devices enrol --worker W --post-office P`: an approver issues a worker's one-time
-//! enrolment code on the server's database, printed once with a QR code of it (terminal, or
-//! `--svg FILE` to print on paper) for the phone's sign-in screen. Logged without the code.
+//! `salur devices enrol|list|approve|revoke|export`: an approver's work on the phones, on the
+//! server's database. `enrol` issues a worker's one-time enrolment code, printed once with a QR
+//! code of it (terminal, or `--svg FILE` to print on paper) for the phone's sign-in screen, logged
+//! without the code; `approve` and `revoke` are logged like the dashboard's buttons; `export` writes
+//! the bundle `salur receipts verify-chain --bundle` checks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use qrcode::render::{svg, unicode};
 use qrcode::QrCode;
 use salur_core::Error;
+use salur_server::domain::dates::indonesian_minute;
+use salur_server::domain::devices::DeviceStatus;
 use serde_json::json;
 
 use super::serve::{cli_actor, runtime, server_error, DbArgs};
@@ -40,14 +44,57 @@ enum DevicesCommand {
         /// Also write the QR code as an SVG file (to print).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Issue it although no imported roster places this worker at this post office (a worker
+        /// whose roster is imported later); without it such a code is refused.
+        #[arg(long)]
+        allow_unknown: bool,
+    },
+    /// Every registered phone: worker, post office, state and what its key attestation proved.
+    List,
+    /// Approve a phone waiting for an approver (one without a proven hardware key), logged.
+    Approve {
+        /// The device id (`salur devices list`).
+        device: String,
+    },
+    /// Revoke a phone (lost, stolen, or its worker left): it can no longer download rosters or
+    /// sign in; what it already signed is still received and held for an auditor. Logged.
+    Revoke {
+        /// The device id.
+        device: String,
+    },
+    /// Write a phone's receipts, key and attestation as one bundle for an offline chain check.
+    Export {
+        /// The device id.
+        device: String,
+        /// Where to write the bundle (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
     },
 }
 
 pub fn run(args: &DevicesArgs) -> Result<ExitCode, Error> {
-    let DevicesCommand::Enrol { worker, post_office, ttl_minutes, svg: svg_file } = &args.command;
+    match &args.command {
+        DevicesCommand::Enrol { worker, post_office, ttl_minutes, svg, allow_unknown } => {
+            enrol(args, worker, post_office, *ttl_minutes, svg.as_deref(), *allow_unknown)
+        }
+        DevicesCommand::List => list(args),
+        DevicesCommand::Approve { device } => decide(args, device, DeviceStatus::Approved),
+        DevicesCommand::Revoke { device } => decide(args, device, DeviceStatus::Revoked),
+        DevicesCommand::Export { device, out } => export(args, device, out),
+    }
+}
+
+fn enrol(
+    args: &DevicesArgs,
+    worker: &str,
+    post_office: &str,
+    ttl_minutes: Option<u32>,
+    svg_file: Option<&Path>,
+    allow_unknown: bool,
+) -> Result<ExitCode, Error> {
     let (code, expires_ms) = runtime()?.block_on(async {
         let db = args.db.open().await?;
-        db.issue_enrolment(&cli_actor(), worker, post_office, *ttl_minutes).await.map_err(server_error)
+        db.issue_enrolment(&cli_actor(), worker, post_office, ttl_minutes, allow_unknown).await.map_err(server_error)
     })?;
     let qr = QrCode::new(code.as_bytes()).map_err(|e| Error::InvalidArgument(format!("QR code: {e}")))?;
     if let Some(path) = svg_file {
@@ -55,18 +102,85 @@ pub fn run(args: &DevicesArgs) -> Result<ExitCode, Error> {
         std::fs::write(path, image)
             .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })?;
     }
-    let expires = salur_server::domain::dates::civil_date(salur_server::domain::dates::wib_day(expires_ms));
+    let expires = indonesian_minute(expires_ms);
     if args.json {
         println!(
             "{}",
-            json!({ "code": code, "worker_id": worker, "post_office": post_office, "expires_ms": expires_ms })
+            json!({ "code": code, "worker_id": worker, "post_office": post_office, "expires_ms": expires_ms, "expires": expires })
         );
     } else {
         let picture = qr.render::<unicode::Dense1x2>().quiet_zone(true).build();
         println!("{picture}");
-        println!("enrolment code for worker {worker} at {post_office} (valid until {expires} WIB, used once):");
+        println!("enrolment code for worker {worker} at {post_office}, used once, valid until {expires}:");
         println!("    {code}");
-        println!("type it (or scan it) on the phone's sign-in screen: Kode pendaftaran");
+        println!("scan it (or type it) on the phone's sign-in screen: Kode pendaftaran");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(args: &DevicesArgs) -> Result<ExitCode, Error> {
+    let devices = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        db.devices().await.map_err(server_error)
+    })?;
+    if args.json {
+        println!("{}", json!({ "devices": devices }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if devices.is_empty() {
+        println!("no phone is registered yet: `salur devices enrol --worker W --post-office P` issues a code");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<24} {:<16} {:<18} {:<9} key", "device", "worker", "post office", "state");
+    for d in &devices {
+        let key = if d.flagged {
+            format!("{} (not proven hardware)", d.security_level.as_str())
+        } else {
+            d.security_level.as_str().to_string()
+        };
+        println!("{:<24} {:<16} {:<18} {:<9} {key}", d.device_id, d.worker_id, d.post_office, d.status.as_str());
+    }
+    let waiting = devices.iter().filter(|d| d.status == DeviceStatus::Pending).count();
+    if waiting > 0 {
+        println!(
+            "{waiting} waiting for an approver: `salur devices approve DEVICE` once you know the phone is the worker's"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decide(args: &DevicesArgs, device: &str, status: DeviceStatus) -> Result<ExitCode, Error> {
+    let d = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        db.decide_device(&cli_actor(), device, status).await.map_err(server_error)
+    })?;
+    if args.json {
+        println!("{}", json!({ "device": d }));
+    } else {
+        println!("device {} of worker {} at {}: {}", d.device_id, d.worker_id, d.post_office, d.status.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(args: &DevicesArgs, device: &str, out: &Path) -> Result<ExitCode, Error> {
+    let bundle = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        db.export_device(&cli_actor(), device).await.map_err(server_error)
+    })?;
+    let bytes = serde_json::to_vec_pretty(&bundle).map_err(|e| Error::InvalidArgument(format!("bundle: {e}")))?;
+    std::fs::write(out, bytes).map_err(|source| Error::Io { context: format!("writing {}", out.display()), source })?;
+    if args.json {
+        println!(
+            "{}",
+            json!({ "device": device, "receipts": bundle.receipts.len(), "file": out.display().to_string() })
+        );
+    } else {
+        println!(
+            "wrote {} receipts of device {device} to {}: check it with `salur receipts verify-chain --bundle {}`",
+            bundle.receipts.len(),
+            out.display(),
+            out.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -8,8 +8,8 @@ pub fn wib_day(unix_ms: i64) -> i64 {
     (unix_ms + WIB_OFFSET_MS).div_euclid(86_400_000)
 }
 
-/// `YYYY-MM-DD` of a day number since 1970-01-01 (Howard Hinnant's civil-from-days).
-pub fn civil_date(days: i64) -> String {
+/// Year, month (1-12) and day of a day number since 1970-01-01 (Howard Hinnant's civil-from-days).
+fn ymd(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -18,8 +18,37 @@ pub fn civil_date(days: i64) -> String {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// `YYYY-MM-DD` of a day number since 1970-01-01.
+pub fn civil_date(days: i64) -> String {
+    let (y, m, d) = ymd(days);
     format!("{y:04}-{m:02}-{d:02}")
+}
+
+const BULAN: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
+/// `7 Desember 2026, 14.52 WIB`: a moment as an Indonesian reader writes it (day, month name, the
+/// time with a full stop), in Western Indonesian Time.
+pub fn indonesian_minute(unix_ms: i64) -> String {
+    let (y, m, d) = ymd(wib_day(unix_ms));
+    let minute = (unix_ms + WIB_OFFSET_MS).div_euclid(60_000).rem_euclid(24 * 60);
+    let month = BULAN[usize::try_from(m - 1).unwrap_or(0).min(11)];
+    format!("{d} {month} {y}, {:02}.{:02} WIB", minute / 60, minute % 60)
 }
 
 /// `YYYY-MM-DD HH:MM WIB` of a Unix time in milliseconds, as printed on a receipt.
@@ -43,6 +72,14 @@ mod tests {
         let day = 20_774 * 86_400_000;
         assert_eq!(super::wib_minute(day + 16 * 3_600_000 + 300_000), "2026-11-17 23:05 WIB");
         assert_eq!(super::wib_minute(day + 18 * 3_600_000 + 300_000), "2026-11-18 01:05 WIB");
+    }
+
+    #[test]
+    fn moments_are_written_the_indonesian_way() {
+        let day = 20_794 * 86_400_000; // 2026-12-07
+        assert_eq!(super::indonesian_minute(day + 7 * 3_600_000 + 52 * 60_000), "7 Desember 2026, 14.52 WIB");
+        assert_eq!(super::indonesian_minute(day - 7 * 3_600_000), "7 Desember 2026, 00.00 WIB");
+        assert_eq!(super::indonesian_minute(0), "1 Januari 1970, 07.00 WIB");
     }
 
     #[test]

@@ -223,7 +223,7 @@ impl From<EnrolmentError> for ApiError {
         use EnrolmentError as E;
         match e {
             E::Refused => Self::EnrolmentRefused(e.to_string()),
-            E::Lifetime => Self::BadRequest(e.to_string()),
+            E::Lifetime | E::UnknownAssignment(_) => Self::BadRequest(e.to_string()),
             E::Random => Self::Internal(e.to_string()),
         }
     }

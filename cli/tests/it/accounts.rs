@@ -243,17 +243,43 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     let db = vec!["--data-dir".to_string(), data.display().to_string()];
     let svg = dir.path().join("code.svg");
     let svg_arg = svg.display().to_string();
-    let enrol =
-        ["devices", "enrol", "--worker", "pos-1", "--post-office", "jakarta-10110", "--json", "--svg", &svg_arg];
+    // No roster names pos-1 yet: a typo would make a phone that downloads nothing, so it is refused.
+    let out = salur(&["devices", "enrol", "--worker", "pos-1", "--post-office", "jakarta-10110"], &db, None);
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("worker pos-1") && said.contains("--allow-unknown"), "{said}");
+    let enrol = [
+        "devices",
+        "enrol",
+        "--worker",
+        "pos-1",
+        "--post-office",
+        "jakarta-10110",
+        "--allow-unknown",
+        "--json",
+        "--svg",
+        &svg_arg,
+    ];
     let out = salur(&enrol, &db, None);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let code = answer["code"].as_str().unwrap().to_string();
     assert!(code.len() == 11 && code.as_bytes()[5] == b'-', "{code}");
+    assert!(answer["expires"].as_str().unwrap().ends_with(" WIB"), "{answer}");
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"), "a printable QR code");
-    let text = salur(&["devices", "enrol", "--worker", "pos-2", "--post-office", "jakarta-10110"], &db, None);
+    let text = salur(
+        &["devices", "enrol", "--worker", "pos-2", "--post-office", "jakarta-10110", "--allow-unknown"],
+        &db,
+        None,
+    );
     assert!(stdout(&text).contains('█') || stdout(&text).contains('▀'), "a QR code in the terminal");
     assert!(stdout(&text).contains("Kode pendaftaran"));
+    // The expiry is a time of day, not only a date: "valid until 7 Desember 2026, 14.52 WIB".
+    let until = stdout(&text);
+    assert!(
+        until.contains("valid until") && until.contains(" WIB") && until.contains(", ") && until.contains('.'),
+        "{until}"
+    );
     let refused =
         salur(&["devices", "enrol", "--worker", "pos-1", "--post-office", "x", "--ttl-minutes", "0"], &db, None);
     assert_eq!(refused.status.code(), Some(2));
@@ -268,6 +294,61 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     assert_eq!(common::phone::call(&app, again.registration(&code)).await.0, StatusCode::FORBIDDEN, "used once");
     let log = format!("{:?}", store.audit_entries(0, 100).await.unwrap());
     assert!(log.contains("enrolment_issued") && !log.contains(&code), "{log}");
+
+    // The approver's other commands on that phone: list, approve, revoke, export, each logged.
+    let out = salur(&["devices", "list"], &db, None);
+    let listed = stdout(&out);
+    assert!(listed.contains("dev-enrolled") && listed.contains("pending"), "{listed}");
+    assert!(listed.contains("waiting for an approver"), "{listed}");
+    let out = salur(&["devices", "approve", "dev-enrolled"], &db, None);
+    assert!(out.status.success() && stdout(&out).contains("approved"), "{out:?}");
+    let out = salur(&["devices", "list", "--json"], &db, None);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed["devices"][0]["status"], "approved", "{listed}");
+    let out = salur(&["devices", "revoke", "dev-enrolled"], &db, None);
+    assert!(out.status.success() && stdout(&out).contains("revoked"), "{out:?}");
+    let bundle = dir.path().join("bundle.json");
+    let out = salur(&["devices", "export", "dev-enrolled", "--out", &bundle.display().to_string()], &db, None);
+    assert!(out.status.success() && stdout(&out).contains("verify-chain --bundle"), "{out:?}");
+    let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap()).unwrap();
+    assert_eq!(written["format"], "salur-device-export-1");
+    assert_eq!(written["device"]["device_id"], "dev-enrolled");
+    let out = salur(&["devices", "approve", "dev-nope"], &db, None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no device dev-nope"), "{out:?}");
+    let log = format!("{:?}", store.audit_entries(0, 100).await.unwrap());
+    for action in ["device_approved", "device_revoked", "device_exported"] {
+        assert!(log.contains(action), "{action}: {log}");
+    }
+}
+
+#[test]
+fn salur_devices_enrol_knows_the_workers_and_post_offices_of_the_imported_rosters() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    common::set_up_dir(&data);
+    let db = vec!["--data-dir".to_string(), data.display().to_string()];
+    let csv = dir.path().join("roster.csv");
+    std::fs::write(
+        &csv,
+        "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id\n\
+         3171010101900001,Siti,Jl. Merdeka 1,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-12,pos-1\n",
+    )
+    .unwrap();
+    let out = salur(&["import-roster", &csv.display().to_string()], &db, None);
+    assert!(out.status.success(), "{out:?}");
+    let enrol = |worker: &str, office: &str| {
+        salur(&["devices", "enrol", "--worker", worker, "--post-office", office], &db, None)
+    };
+    assert_eq!(enrol("pos-1", "jakarta-10110").status.code(), Some(0));
+    for (worker, office, said) in [
+        ("pos-9", "jakarta-10110", "no imported roster names worker pos-9"),
+        ("pos-1", "bandung-40111", "no imported roster names post office bandung-40111"),
+    ] {
+        let out = enrol(worker, office);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.code() == Some(2) && err.contains(said), "{worker} {office}: {err}");
+    }
 }
 
 #[test]

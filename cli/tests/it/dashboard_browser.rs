@@ -78,15 +78,17 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             .status()
             .unwrap();
         assert!(status.success());
-        let mut add = Command::new(env!("CARGO_BIN_EXE_salur"))
-            .args(["users", "add", "web", "--role", "viewer", "--password-stdin"])
-            .args(backend.cli_args())
-            .stdin(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{PASSWORD}\n").as_bytes()).unwrap();
-        assert!(add.wait().unwrap().success());
+        for (name, role) in [("web", "viewer"), ("appr", "approver")] {
+            let mut add = Command::new(env!("CARGO_BIN_EXE_salur"))
+                .args(["users", "add", name, "--role", role, "--password-stdin"])
+                .args(backend.cli_args())
+                .stdin(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::io::Write::write_all(&mut add.stdin.take().unwrap(), format!("{PASSWORD}\n").as_bytes()).unwrap();
+            assert!(add.wait().unwrap().success());
+        }
 
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // The post office's name comes from the operator; provinces and regencies are bundled.
@@ -116,15 +118,15 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         let mut browser = Browser::start().await;
         browser.navigate(&url).await;
         browser.wait_for("document.getElementById('login')", "the login form").await;
-        let log_in = |password: &str| {
+        let log_in_as = |name: &str, password: &str| {
             format!(
-                "document.getElementById('name').value = 'web'; document.getElementById('password').value = '{password}';
+                "document.getElementById('name').value = '{name}'; document.getElementById('password').value = '{password}';
                  document.getElementById('login').requestSubmit(); true"
             )
         };
-        browser.eval(&log_in("not the passphrase")).await;
+        browser.eval(&log_in_as("web", "not the passphrase")).await;
         browser.wait_for("document.getElementById('error').textContent.includes('Gagal')", "the refusal").await;
-        browser.eval(&log_in(PASSWORD)).await;
+        browser.eval(&log_in_as("web", PASSWORD)).await;
         let before = browser.wait_for("document.body.innerText.includes('0 / 3')", "the dashboard after login").await;
         assert!(before.contains("blt-2026-11"), "{}: page did not load its data: {before}", backend.name);
         assert!(before.contains("KPC Jakarta Selatan 10220 (jakarta-10220)"), "{before}");
@@ -190,6 +192,9 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
 
         // The page refreshes itself every few seconds.
         let after = browser.wait_for("document.body.innerText.includes('2 / 3')", "2 of 3 paid after the upload").await;
+        // A viewer sees the devices but no approve or revoke button.
+        let buttons = browser.eval("document.querySelectorAll('button.device-action').length").await;
+        assert_eq!(buttons, json!(0), "{}: a viewer got device buttons", backend.name);
         assert!(after.contains("Rp 1.200.000"), "{}: paid amount: {after}", backend.name);
         // Both payments name no face at all: the server's panel lists them as without evidence.
         let checks = browser.eval("document.getElementById('server-checks').textContent").await;
@@ -217,6 +222,44 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                 "still logged out",
             )
             .await;
+
+        // A second phone of the worker registers with a software key: it waits for an approver.
+        let second = SoftwareSigner::generate().unwrap().0;
+        let reg = json!({ "device_id": "dev-c", "worker_id": "pos-b", "post_office": "jakarta-10110",
+                          "public_key": B64.encode(second.public_key_spki().unwrap()),
+                          "enrolment_code": enrolment_code(&app, "pos-b").await });
+        let res = app
+            .clone()
+            .oneshot(signed(&second, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        // The approver approves it on the page (the confirmation answered yes), then revokes the first.
+        browser.eval(&log_in_as("appr", PASSWORD)).await;
+        let approve = "document.querySelector('button.device-action[data-device=\"dev-c\"]')";
+        browser.wait_for(&format!("{approve}?.textContent.includes('Setujui')"), "the approve button").await;
+        browser.eval(&format!("window.confirm = () => true; {approve}.click(); true")).await;
+        let db = backend.storage.open().await.unwrap();
+        let status = |id: &'static str| {
+            let db = db.clone();
+            async move { db.device(id).await.unwrap().unwrap().status.as_str() }
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while status("dev-c").await != "approved" {
+            assert!(Instant::now() < deadline, "{}: dev-c was not approved from the page", backend.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let revoke = "document.querySelector('button.device-action[data-device=\"dev-b\"]')";
+        browser.wait_for(&format!("{revoke}?.textContent.includes('Cabut')"), "the revoke button").await;
+        browser.eval(&format!("window.confirm = () => true; {revoke}.click(); true")).await;
+        while status("dev-b").await != "revoked" {
+            assert!(Instant::now() < deadline, "{}: dev-b was not revoked from the page", backend.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log = format!("{:?}", db.audit_entries(0, 200).await.unwrap());
+        for action in ["device_approved", "device_revoked"] {
+            assert!(log.contains(action) && log.contains("appr"), "{}: {action}: {log}", backend.name);
+        }
         server.kill().unwrap();
         server.wait().unwrap();
     }

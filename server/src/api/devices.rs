@@ -105,7 +105,7 @@ pub(super) async fn register(
     if let Some(d) = state.db.device(&reg.device_id).await? {
         if d.public_key == spki && d.worker_id == reg.worker_id && d.post_office == reg.post_office {
             // Signed by a registered key: authenticated, so now remembered.
-            accept_signed(&state, &key, &signature)?;
+            accept_signed(&state, &key, &signature).await?;
             let key_id = hex::encode(salur_core::crypto::key_id(&spki));
             return Ok((StatusCode::CREATED, Json(Registered { device: d, key_id })));
         }
@@ -123,7 +123,7 @@ pub(super) async fn register(
         ));
     }
     // The code is open and issued for this worker: the request is authenticated.
-    accept_signed(&state, &key, &signature)?;
+    accept_signed(&state, &key, &signature).await?;
     let attested = if chain.is_empty() {
         if !state.allow_unattested {
             return Err(ApiError::AttestationRefused(
@@ -258,55 +258,20 @@ async fn chain_reader(state: &AppState, req: Request, id: &str) -> Result<Device
     Ok(device)
 }
 
-/// Version of the export bundle's layout.
-pub const EXPORT_FORMAT: &str = "salur-device-export-1";
-
-/// Everything needed to check a device's chain offline.
-#[derive(Serialize, ToSchema)]
-pub(super) struct DeviceExport {
-    /// [`EXPORT_FORMAT`].
-    format: &'static str,
-    exported_ms: i64,
-    device: Device,
-    key_id: String,
-    /// SPKI DER, base64.
-    public_key: String,
-    /// The attestation chain sent at registration (base64 DER, leaf first).
-    attestation: Vec<String>,
-    /// The receipts (base64 COSE_Sign1), in sequence order.
-    receipts: Vec<String>,
-    /// The server's check of them.
-    verification: ChainReport,
-}
-
 /// A device's receipts as the server holds them, in sequence order, with its registered public
 /// key and attestation chain: what an auditor needs to check the chain offline
 /// (`salur receipts verify-chain --bundle FILE`). Logged.
 #[utoipa::path(get, path = "/v1/admin/devices/{id}/export", params(("id" = String, Path, description = "Device")),
-    responses((status = 200, description = "The bundle", body = DeviceExport),
+    responses((status = 200, description = "The bundle", body = crate::store::devices::DeviceExport),
         (status = 404, description = "No such device", body = ErrorBody)),
     extensions(("x-salur-permission" = json!("read_chains"))))]
 pub(super) async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
     staff: Staff,
-) -> Result<Json<DeviceExport>, ApiError> {
+) -> Result<Json<crate::store::devices::DeviceExport>, ApiError> {
     staff.require(Permission::ReadChains)?;
-    let device = state.db.device(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {id}")))?;
-    let receipts = state.db.device_receipts(&id).await?;
-    let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
-    let attestation = state.db.device_attestation(&id).await?;
-    state.db.audit(staff.did(Action::DeviceExported, Some(&id), Some(format!("{} receipts", receipts.len())))).await?;
-    Ok(Json(DeviceExport {
-        format: EXPORT_FORMAT,
-        exported_ms: crate::clock::now_ms(),
-        key_id: hex::encode(salur_core::crypto::key_id(&device.public_key)),
-        public_key: B64.encode(&device.public_key),
-        device,
-        attestation,
-        receipts: receipts.iter().map(|r| B64.encode(r)).collect(),
-        verification: report,
-    }))
+    Ok(Json(state.db.export_device(&staff.actor(), &id).await?))
 }
 
 /// Registered devices.
@@ -341,13 +306,12 @@ pub(super) async fn set_status(
     staff: Staff,
 ) -> Result<Json<OneDevice>, ApiError> {
     staff.require(Permission::ManageDevices)?;
-    let (status, logged) = match action.as_str() {
-        "approve" => (DeviceStatus::Approved, Action::DeviceApproved),
-        "revoke" => (DeviceStatus::Revoked, Action::DeviceRevoked),
+    let status = match action.as_str() {
+        "approve" => DeviceStatus::Approved,
+        "revoke" => DeviceStatus::Revoked,
         other => return Err(ApiError::NotFound(format!("no action {other}: use approve or revoke"))),
     };
-    let device = state.db.set_device_status(&id, status).await?;
+    let device = state.db.decide_device(&staff.actor(), &id, status).await?;
     state.dashboards.changed();
-    state.db.audit(staff.did(logged, Some(&id), Some(format!("worker {}", device.worker_id)))).await?;
     Ok(Json(OneDevice { device }))
 }

@@ -32,6 +32,11 @@ struct Issue {
     #[schema(minimum = 1, maximum = 10080)]
     #[serde(default)]
     ttl_minutes: Option<u32>,
+    /// Issue it even though no imported roster places this worker at this post office (a worker
+    /// whose roster comes later); refused otherwise, so that a typo cannot make a phone that
+    /// downloads nothing.
+    #[serde(default)]
+    allow_unknown: bool,
 }
 
 /// A new one-time enrolment code (shown only here).
@@ -70,8 +75,10 @@ pub(super) async fn issue(
     let ask: Issue = json_body(&body)?;
     check_identifier("worker_id", &ask.worker_id)?;
     check_identifier("post_office", &ask.post_office)?;
-    let (code, expires_ms) =
-        state.db.issue_enrolment(&staff.actor(), &ask.worker_id, &ask.post_office, ask.ttl_minutes).await?;
+    let (code, expires_ms) = state
+        .db
+        .issue_enrolment(&staff.actor(), &ask.worker_id, &ask.post_office, ask.ttl_minutes, ask.allow_unknown)
+        .await?;
     Ok((StatusCode::CREATED, Json(IssuedCode { code, expires_ms, worker_id: ask.worker_id })))
 }
 

@@ -38,6 +38,43 @@ pub enum EnrolmentError {
     /// The operating system gave no random bytes (a fault on the server's side).
     #[error("the system random source failed")]
     Random,
+    /// A code for a worker or post office no imported roster names, not asked for on purpose.
+    #[error("{0}")]
+    UnknownAssignment(String),
+}
+
+/// Where the rosters place a worker and a post office.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Assignment {
+    /// Some roster assigns recipients to this worker.
+    pub worker_known: bool,
+    /// Some roster names this post office.
+    pub post_office_known: bool,
+    /// Some roster assigns this worker recipients at this post office.
+    pub worker_at_post_office: bool,
+}
+
+/// Refuses a code for a worker or post office the rosters do not know (a typo would give a phone
+/// that can download nothing), unless the approver said they are new on purpose
+/// (`allow_unknown`: a worker whose roster is imported later).
+pub fn check_assignment(
+    worker_id: &str,
+    post_office: &str,
+    found: Assignment,
+    allow_unknown: bool,
+) -> Result<(), EnrolmentError> {
+    if allow_unknown || found.worker_at_post_office {
+        return Ok(());
+    }
+    let hint = "check the spelling; for a worker whose roster is imported later, issue it with allow_unknown \
+                (salur devices enrol --allow-unknown)";
+    let why = match (found.worker_known, found.post_office_known) {
+        (false, false) => format!("no imported roster names worker {worker_id} or post office {post_office}"),
+        (false, true) => format!("no imported roster names worker {worker_id}"),
+        (true, false) => format!("no imported roster names post office {post_office}"),
+        (true, true) => format!("worker {worker_id} has no recipients at post office {post_office}"),
+    };
+    Err(EnrolmentError::UnknownAssignment(format!("{why}: {hint}")))
 }
 
 /// A new code, `XXXXX-XXXXX`.
@@ -94,6 +131,22 @@ pub fn initial_status(level: SecurityLevel) -> DeviceStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_for_workers_and_post_offices_no_roster_names_are_refused_unless_asked_for() {
+        let at = |w, p, b| Assignment { worker_known: w, post_office_known: p, worker_at_post_office: b };
+        assert!(check_assignment("w", "p", at(true, true, true), false).is_ok());
+        for (found, said) in [
+            (at(false, false, false), "worker w or post office p"),
+            (at(false, true, false), "names worker w"),
+            (at(true, false, false), "post office p"),
+            (at(true, true, false), "no recipients at post office p"),
+        ] {
+            let e = check_assignment("w", "p", found, false).unwrap_err().to_string();
+            assert!(e.contains(said) && e.contains("--allow-unknown"), "{e}");
+            assert!(check_assignment("w", "p", found, true).is_ok());
+        }
+    }
 
     #[test]
     fn codes_are_two_groups_of_five_and_read_back_however_typed() {

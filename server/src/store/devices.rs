@@ -1,10 +1,16 @@
 //! Registered devices and their keys.
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use salur_core::crypto;
+use salur_core::receipt::ChainReport;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::attestation::SecurityLevel;
+use crate::domain::audit::{Action, Actor, NewEntry};
 use crate::domain::devices::{Device, DeviceStatus};
 use crate::domain::enrolment;
 use crate::error::ApiError;
@@ -162,6 +168,47 @@ impl Db {
         self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
     }
 
+    /// Approves or revokes a device on a staff member's word, logged: the one path for the API's
+    /// buttons and `salur devices approve|revoke`.
+    pub async fn decide_device(&self, by: &Actor, device_id: &str, status: DeviceStatus) -> Result<Device, ApiError> {
+        let action = match status {
+            DeviceStatus::Approved => Action::DeviceApproved,
+            DeviceStatus::Revoked => Action::DeviceRevoked,
+            DeviceStatus::Pending => return Err(ApiError::BadRequest("a device is approved or revoked".into())),
+        };
+        let device = self.set_device_status(device_id, status).await?;
+        let detail = Some(format!("worker {}", device.worker_id));
+        self.audit(NewEntry { actor: by.clone(), action, target: Some(device_id.to_string()), detail }).await?;
+        Ok(device)
+    }
+
+    /// Everything needed to check a device's chain offline, logged as an export by `by`.
+    pub async fn export_device(&self, by: &Actor, device_id: &str) -> Result<DeviceExport, ApiError> {
+        let device =
+            self.device(device_id).await?.ok_or_else(|| ApiError::NotFound(format!("no device {device_id}")))?;
+        let receipts = self.device_receipts(device_id).await?;
+        let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
+        let attestation = self.device_attestation(device_id).await?;
+        let detail = Some(format!("{} receipts", receipts.len()));
+        self.audit(NewEntry {
+            actor: by.clone(),
+            action: Action::DeviceExported,
+            target: Some(device_id.to_string()),
+            detail,
+        })
+        .await?;
+        Ok(DeviceExport {
+            format: EXPORT_FORMAT,
+            exported_ms: now_ms(),
+            key_id: hex::encode(crypto::key_id(&device.public_key)),
+            public_key: B64.encode(&device.public_key),
+            device,
+            attestation,
+            receipts: receipts.iter().map(|r| B64.encode(r)).collect(),
+            verification: report,
+        })
+    }
+
     /// The attestation certificates (base64 DER, leaf first) `device_id` sent at registration.
     pub async fn device_attestation(&self, device_id: &str) -> Result<Vec<String>, ApiError> {
         let json: Option<Option<String>> = sqlx::query_scalar("SELECT attestation FROM devices WHERE device_id = $1")
@@ -173,4 +220,28 @@ impl Db {
             None => Ok(Vec::new()),
         }
     }
+}
+
+/// Version of the export bundle's layout.
+pub const EXPORT_FORMAT: &str = "salur-device-export-1";
+
+/// Everything needed to check a device's chain offline (`salur receipts verify-chain --bundle`).
+#[derive(Serialize, ToSchema)]
+pub struct DeviceExport {
+    /// [`EXPORT_FORMAT`].
+    pub format: &'static str,
+    /// When it was made.
+    pub exported_ms: i64,
+    /// The device as registered.
+    pub device: Device,
+    /// Key id (hex).
+    pub key_id: String,
+    /// SPKI DER, base64.
+    pub public_key: String,
+    /// The attestation chain sent at registration (base64 DER, leaf first).
+    pub attestation: Vec<String>,
+    /// The receipts (base64 COSE_Sign1), in sequence order.
+    pub receipts: Vec<String>,
+    /// The server's check of them.
+    pub verification: ChainReport,
 }

@@ -66,9 +66,11 @@ impl Db {
         worker_id: &str,
         post_office: &str,
         ttl_minutes: Option<u32>,
+        allow_unknown: bool,
     ) -> Result<(String, i64), ApiError> {
-        use crate::domain::enrolment::{code_hash, new_code, ttl_minutes as bounded};
+        use crate::domain::enrolment::{check_assignment, code_hash, new_code, ttl_minutes as bounded};
         let ttl = bounded(ttl_minutes)?;
+        check_assignment(worker_id, post_office, self.assignment(worker_id, post_office).await?, allow_unknown)?;
         let code = new_code()?;
         let hash = code_hash(&code).ok_or_else(|| ApiError::Internal("a new code did not read back".into()))?;
         let expires_ms = now_ms() + i64::from(ttl) * 60_000;
@@ -82,6 +84,28 @@ impl Db {
         })
         .await?;
         Ok((code, expires_ms))
+    }
+
+    /// Where the imported rosters place `worker_id` and `post_office`.
+    pub async fn assignment(
+        &self,
+        worker_id: &str,
+        post_office: &str,
+    ) -> Result<crate::domain::enrolment::Assignment, ApiError> {
+        let (w, p, both): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM recipients WHERE worker_id = $1 LIMIT 1) a),
+                    (SELECT COUNT(*) FROM (SELECT 1 FROM area_stats WHERE post_office = $2 LIMIT 1) b),
+                    (SELECT COUNT(*) FROM (SELECT 1 FROM recipients WHERE worker_id = $1 AND post_office = $2 LIMIT 1) c)",
+        )
+        .bind(worker_id)
+        .bind(post_office)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(crate::domain::enrolment::Assignment {
+            worker_known: w > 0,
+            post_office_known: p > 0,
+            worker_at_post_office: both > 0,
+        })
     }
 
     /// Stores a new code's digest for `worker_id` at `post_office`, valid until `expires_ms`.

@@ -113,7 +113,7 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             (
                 "POST",
                 "/v1/admin/enrolments".into(),
-                Some(json!({ "worker_id": "pos-a", "post_office": "p" })),
+                Some(json!({ "worker_id": "pos-a", "post_office": "p", "allow_unknown": true })),
                 vec![Approver],
             ),
             ("GET", "/v1/devices/dev-acl/chain".into(), None, vec![Approver, Auditor]),

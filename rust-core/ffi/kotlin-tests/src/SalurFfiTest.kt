@@ -89,7 +89,7 @@ class SalurFfiTest {
 
         /** A one-time enrolment code for `worker`, issued over the API as an approver would. */
         fun enrolmentCode(worker: String): String {
-            val body = "{\"worker_id\":\"$worker\",\"post_office\":\"po-1\"}"
+            val body = "{\"worker_id\":\"$worker\",\"post_office\":\"po-1\",\"allow_unknown\":true}"
             val req = java.net.http.HttpRequest.newBuilder(java.net.URI("$url/v1/admin/enrolments"))
                 .header("authorization", "Bearer $ADMIN").header("content-type", "application/json")
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build()

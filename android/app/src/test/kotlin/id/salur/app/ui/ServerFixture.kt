@@ -102,7 +102,7 @@ class ServerFixture {
 
     /** A one-time enrolment code for `worker`'s phone, issued over the API as an approver would. */
     fun enrolmentCode(worker: String = WORKER): String {
-        val body = "{\"worker_id\":\"$worker\",\"post_office\":\"po-1\"}"
+        val body = "{\"worker_id\":\"$worker\",\"post_office\":\"po-1\",\"allow_unknown\":true}"
         val req = java.net.http.HttpRequest.newBuilder(java.net.URI("$url/v1/admin/enrolments"))
             .header("authorization", "Bearer $ADMIN").header("content-type", "application/json")
             .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build()
