@@ -23,6 +23,10 @@ step "poppler (pdftotext, pdftoppm) to read the printed letters back (Debian's p
 if ! command -v pdftoppm >/dev/null || ! command -v pdftotext >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
 fi
+step "nginx for the front-door test (Debian's nginx when missing: two packages, about 0.7 MB)"
+if [ ! -x /usr/sbin/nginx ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+fi
 # The fuzz targets build in the background from here, at the lowest priority: on two cores the
 # test build leaves gaps (serial crates, links) and the tests themselves wait on servers and
 # browsers, and the fuzz build fills them instead of running after everything else.

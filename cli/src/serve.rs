@@ -60,6 +60,16 @@ pub struct ServeArgs {
     /// is answered 408 `body_timeout` and its connection closed.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
     body_timeout: Option<u32>,
+    /// A reverse proxy (an address or a network, e.g. 10.0.0.0/8; repeatable) whose forwarding
+    /// header names the client: every per-address limit and throttle and the audit log then
+    /// use that client's address. Never list a network that untrusted callers can connect from.
+    #[arg(long = "trusted-proxy", value_name = "CIDR", value_parser = salur_server::api::parse_cidr)]
+    trusted_proxy: Vec<salur_server::IpNet>,
+    /// The header the trusted proxies write the client's address in: x-forwarded-for (nginx's
+    /// $proxy_add_x_forwarded_for, HAProxy's `option forwardfor`) or forwarded (RFC 7239). Only
+    /// this one is read: the other arrives as the client sent it.
+    #[arg(long, value_name = "HEADER", default_value = "x-forwarded-for", requires = "trusted_proxy")]
+    proxy_header: salur_server::ForwardedHeader,
     /// Hours a face payment may wait for its evidence crop before the server counts it as
     /// `no_evidence` on the dashboard and in the closing report (default 24).
     #[arg(long, value_name = "HOURS", value_parser = clap::value_parser!(u32).range(0..=24 * 62))]
@@ -164,6 +174,7 @@ pub fn run(args: &ServeArgs) -> Result<ExitCode, Error> {
         limits: limits(args),
         evidence_window_ms: args.evidence_window_hours.map(|h| i64::from(h) * 3_600_000),
         attestation_policy: attestation_policy(args)?,
+        trusted_proxies: salur_server::TrustedProxies { nets: args.trusted_proxy.clone(), header: args.proxy_header },
     };
     runtime
         .block_on(salur_server::run(

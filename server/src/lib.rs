@@ -15,7 +15,7 @@ pub mod store;
 
 use std::net::SocketAddr;
 
-pub use api::{router, AppState, Limits, LoginThrottle, Rate};
+pub use api::{router, AppState, ForwardedHeader, IpNet, Limits, LoginThrottle, Rate, TrustedProxies};
 pub use error::ApiError;
 pub use store::Db;
 
@@ -25,10 +25,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let settings = serve::Settings { limits: state.guards.limits.clone(), metrics: state.metrics.clone() };
+    let settings = serve::Settings {
+        limits: state.guards.limits.clone(),
+        metrics: state.metrics.clone(),
+        proxies: state.proxies.clone(),
+    };
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
-    // The peer address (ConnectInfo, set by the connection loop) keys the per-address limits,
-    // the login throttle and the audit log.
+    // The peer address (ConnectInfo, set by the connection loop), or behind a trusted proxy the
+    // client it names, keys the per-address limits, the login throttle and the audit log.
     serve::connections(listener, app, settings, None, shutdown).await
 }
 
@@ -41,7 +45,11 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ApiError> {
     let tls = serve::tls_acceptor(cert_pem, key_pem)?;
-    let settings = serve::Settings { limits: state.guards.limits.clone(), metrics: state.metrics.clone() };
+    let settings = serve::Settings {
+        limits: state.guards.limits.clone(),
+        metrics: state.metrics.clone(),
+        proxies: state.proxies.clone(),
+    };
     let app = router(state).layer(tower_http::trace::TraceLayer::new_for_http());
     serve::connections(listener, app, settings, Some(tls), shutdown)
         .await
@@ -67,6 +75,8 @@ pub struct ServeOptions {
     /// What a verified key attestation must say (`--app-package`, `--app-signing-digest`,
     /// `--min-patch-level`, `--attestation-revocations`, `--attestation-failure`).
     pub attestation_policy: domain::attestation::AttestationPolicy,
+    /// The reverse proxies whose forwarding header names the client (`--trusted-proxy`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 /// A certificate chain and private key (PEM files) to serve TLS with.
@@ -208,6 +218,7 @@ pub async fn run(
         .with_names(names)
         .allow_unattested_devices(options.allow_unattested_devices)
         .with_attestation_policy(options.attestation_policy.clone())
+        .with_trusted_proxies(options.trusted_proxies.clone())
         .with_limits(limits);
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;

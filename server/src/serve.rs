@@ -4,6 +4,11 @@
 //! an idle timeout whether it speaks HTTP/1 or h2c or has not yet sent a byte, a header-read
 //! timeout for HTTP/1 (and, with TLS, a handshake deadline of the same length), the peer address
 //! reaches the per-address limits, and shutdown is graceful.
+//!
+//! The connection caps key on the TCP peer: a connection is counted before it has sent a byte,
+//! so no forwarding header can be read yet. A trusted reverse proxy's connections count only
+//! against the global cap (it carries many clients; it caps each of them itself), and the
+//! per-address limits after it key on the client it names (`api/client.rs`).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -24,7 +29,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::api::{address_key, Limits};
+use crate::api::{address_key, Limits, TrustedProxies};
 use crate::error::ApiError;
 use crate::read::metrics::Metrics;
 
@@ -95,6 +100,8 @@ pub(crate) struct Settings {
     pub(crate) limits: Limits,
     /// Counts open and refused connections for `/metrics`.
     pub(crate) metrics: Arc<Metrics>,
+    /// Peers exempt from the per-address connection cap (`--trusted-proxy`).
+    pub(crate) proxies: Arc<TrustedProxies>,
 }
 
 /// Why a connection was refused as soon as it was accepted.
@@ -120,6 +127,7 @@ impl Refusal {
 struct Table {
     max: usize,
     max_per_address: usize,
+    proxies: Arc<TrustedProxies>,
     open: Mutex<(usize, HashMap<IpAddr, usize>)>,
 }
 
@@ -138,7 +146,7 @@ impl Table {
             return Err(Refusal::Full);
         }
         let n = by_address.entry(key).or_insert(0);
-        if *n >= self.max_per_address {
+        if *n >= self.max_per_address && !self.proxies.trusts(ip) {
             return Err(Refusal::Address);
         }
         *n += 1;
@@ -252,6 +260,7 @@ pub(crate) async fn connections(
     let table = Arc::new(Table {
         max: limits.max_connections,
         max_per_address: limits.max_connections_per_address,
+        proxies: Arc::clone(&settings.proxies),
         open: Mutex::default(),
     });
     let (closing, _) = tokio::sync::watch::channel(false);

@@ -10,6 +10,7 @@ mod close_period;
 mod common;
 mod dashboard_browser;
 mod demo;
+mod front_door;
 mod letters;
 mod overrides;
 mod receipt_verify;

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use salur_core::request_auth;
 use serde::Deserialize;
 
+use super::client::ClientAddr;
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::audit::{Action, Actor, NewEntry};
@@ -75,9 +76,9 @@ pub(super) fn check_signature(
 
 /// After a signature verified: the device's rate limit, then the replay memory (a rate-limited
 /// request is not remembered, so it costs no room there).
-pub(super) fn accept_signed(state: &AppState, device_id: &str, signature: &[u8; 64]) -> Result<(), ApiError> {
+pub(super) async fn accept_signed(state: &AppState, device_id: &str, signature: &[u8; 64]) -> Result<(), ApiError> {
     state.guards.check_device(device_id)?;
-    state.guards.remember(signature)
+    state.guards.remember(&state.db, signature).await
 }
 
 /// The registered device a request names, looked up before its body is read.
@@ -102,7 +103,7 @@ async fn verified_device(
     } else {
         device.may_upload()?;
     }
-    accept_signed(state, &device.device_id, &signature)?;
+    accept_signed(state, &device.device_id, &signature).await?;
     Ok(device)
 }
 
@@ -194,9 +195,14 @@ fn holds_nul(value: &serde_json::Value) -> bool {
     }
 }
 
-/// The caller's address (`ip:port`) as the socket saw it, or `unknown` (in-process calls).
-pub(super) fn peer(parts: &Parts) -> Option<SocketAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+/// The caller's address: the client the outermost layer found (the peer, or behind a trusted
+/// proxy the address it forwarded), else the socket's peer; `None` for in-process calls.
+pub(super) fn peer(parts: &Parts) -> Option<ClientAddr> {
+    parts
+        .extensions
+        .get::<ClientAddr>()
+        .copied()
+        .or_else(|| parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| ClientAddr::direct(c.0)))
 }
 
 /// A staff member, authenticated, with where the request came from.

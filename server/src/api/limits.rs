@@ -4,11 +4,13 @@
 //!
 //! Rate limits are GCRA (`governor`): per address on every route, before anything else is done;
 //! per device once a request's signature has verified, so that nobody can use up a device's
-//! allowance by sending its id. Replays are remembered in memory, bounded, per server instance
-//! (instances behind one load balancer do not share what they saw), and only once a request has
-//! authenticated, so that nobody can fill the memory without a key the server knows.
+//! allowance by sending its id. Replays are remembered in the database (`seen_requests`), which
+//! every instance over one PostgreSQL shares, so a request replayed through another instance is
+//! refused too; only once a request has authenticated, so that nobody can fill the table without
+//! a key the server knows. The rate limits stay in each instance's memory (see
+//! docs/architecture.md for why those need not be shared).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -30,6 +32,7 @@ use std::future::Future;
 use super::AppState;
 use crate::clock::now_ms;
 use crate::error::ApiError;
+use crate::store::Db;
 
 /// A steady rate with a burst on top.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,8 +77,6 @@ pub struct Limits {
     pub per_address: Rate,
     /// Per device, counted after the signature verifies.
     pub per_device: Rate,
-    /// Signed requests remembered for replay detection (beyond that, 503 until some expire).
-    pub replay_capacity: usize,
 }
 
 impl Default for Limits {
@@ -94,24 +95,31 @@ impl Default for Limits {
             max_in_flight_per_address: 64,
             per_address: Rate { per_second: 50, burst: 500 },
             per_device: Rate { per_second: 10, burst: 120 },
-            replay_capacity: 200_000,
         }
     }
 }
 
+/// How far apart the clocks of two instances over one database may be: one instance forgets a
+/// request by its own clock, and another must by then refuse the request as stale by its own.
+const INSTANCE_CLOCKS_MS: i64 = 60_000;
+
 /// How long a signed request is remembered: its time may be up to the skew ahead of our clock
-/// and stays acceptable for the skew after, so two skews from when we first saw it covers it.
-const REMEMBER_MS: i64 = 2 * MAX_SKEW_MS;
+/// and stays acceptable for the skew after, so two skews from when we first saw it covers it on
+/// this instance, and the margin for the other instances' clocks on top.
+const REMEMBER_MS: i64 = 2 * MAX_SKEW_MS + INSTANCE_CLOCKS_MS;
+
+/// How often an instance deletes the remembered requests that have expired.
+const FORGET_EVERY_MS: i64 = 60_000;
 
 /// How often the rate limiters drop the state of callers that have gone quiet.
 const PURGE_EVERY_MS: i64 = 10_000;
 
-/// The limiters and the replay memory, shared by every route.
+/// The limiters, shared by every route, and when the replay table was last swept.
 pub(crate) struct Guards {
     pub(crate) limits: Limits,
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     by_device: DefaultKeyedRateLimiter<String>,
-    replays: Mutex<Replays>,
+    last_forget_ms: AtomicI64,
     last_purge_ms: AtomicI64,
     /// Requests in flight per address key; an entry leaves when its count falls to zero.
     in_flight: Mutex<HashMap<IpAddr, usize>>,
@@ -136,20 +144,12 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Signed requests seen, oldest first; expiries rise with insertion, so expired ones leave from
-/// the front.
-#[derive(Default)]
-struct Replays {
-    seen: HashSet<[u8; 32]>,
-    order: VecDeque<(i64, [u8; 32])>,
-}
-
 impl Guards {
     pub(crate) fn new(limits: Limits) -> Self {
         Self {
             by_address: DefaultKeyedRateLimiter::keyed(limits.per_address.quota()),
             by_device: DefaultKeyedRateLimiter::keyed(limits.per_device.quota()),
-            replays: Mutex::default(),
+            last_forget_ms: AtomicI64::new(0),
             last_purge_ms: AtomicI64::new(now_ms()),
             in_flight: Mutex::default(),
             limits,
@@ -200,28 +200,36 @@ impl Guards {
         self.check(&self.by_device, &device_id.to_string(), "device")
     }
 
-    /// Refuses a signed request already seen (the same signature), else remembers it.
-    pub(crate) fn remember(&self, signature: &[u8; 64]) -> Result<(), ApiError> {
+    /// Refuses a signed request already seen by any instance over `db` (the same signature),
+    /// else remembers it there.
+    pub(crate) async fn remember(&self, db: &Db, signature: &[u8; 64]) -> Result<(), ApiError> {
         let id = salur_core::crypto::sha256(signature);
         let now = now_ms();
-        let mut r = self.replays.lock().map_err(|_| ApiError::Internal("replay memory poisoned".into()))?;
-        while r.order.front().is_some_and(|(expires, _)| *expires <= now) {
-            if let Some((_, old)) = r.order.pop_front() {
-                r.seen.remove(&old);
+        self.forget_expired(db, now);
+        if db.remember_request(&id, now.saturating_add(REMEMBER_MS)).await? {
+            Ok(())
+        } else {
+            Err(ApiError::Replayed("this signed request was already received: sign each request anew".into()))
+        }
+    }
+
+    /// Deletes the expired remembered requests, at most every minute per instance and beside
+    /// the request (a sweep that fails is tried again later and refuses nobody: an expired row
+    /// left behind only names a request too old to be accepted anyway).
+    fn forget_expired(&self, db: &Db, now: i64) {
+        let last = self.last_forget_ms.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < FORGET_EVERY_MS
+            || self.last_forget_ms.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_err()
+        {
+            return;
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            match db.forget_requests(now).await {
+                Ok(n) => tracing::debug!(forgotten = n, "expired signed requests forgotten"),
+                Err(e) => tracing::warn!(error = %e, "forgetting expired signed requests failed"),
             }
-        }
-        if r.seen.contains(&id) {
-            return Err(ApiError::Replayed("this signed request was already received: sign each request anew".into()));
-        }
-        if r.seen.len() >= self.limits.replay_capacity {
-            // Forgetting early would let a replay through; refusing keeps the guarantee.
-            let oldest = r.order.front().map_or(now, |(expires, _)| *expires);
-            let secs = u64::try_from(oldest.saturating_sub(now) / 1000).unwrap_or(0).max(1);
-            return Err(ApiError::Busy { message: "the server is busy: retry later".into(), retry_after_secs: secs });
-        }
-        r.seen.insert(id);
-        r.order.push_back((now.saturating_add(REMEMBER_MS), id));
-        Ok(())
+        });
     }
 
     /// Drops the rate state of callers back at full allowance, at most every few seconds, so the
@@ -267,8 +275,12 @@ pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
 /// peer address (a router driven in-process) there is no address to count.
 pub(super) async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut _slot = None;
-    if let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let admitted = state.guards.check_address(peer.ip()).and_then(|()| state.guards.enter(peer.ip()));
+    let mut req = req;
+    if let Some(&ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        // Found once here; the throttles and the audit log read it from the request after.
+        let client = state.proxies.client(peer, req.headers());
+        req.extensions_mut().insert(client);
+        let admitted = state.guards.check_address(client.ip).and_then(|()| state.guards.enter(client.ip));
         match admitted {
             Ok(slot) => _slot = Some(slot),
             Err(e) => return e.into_response(),
@@ -380,17 +392,6 @@ mod tests {
         assert_ne!(address_key(a), address_key(c));
         let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
         assert_eq!(address_key(mapped), "10.1.2.3".parse::<IpAddr>().unwrap());
-    }
-
-    #[test]
-    fn a_request_is_remembered_once_and_the_memory_is_bounded() {
-        let guards = Guards::new(Limits { replay_capacity: 2, ..Limits::default() });
-        guards.remember(&[1; 64]).unwrap();
-        assert!(matches!(guards.remember(&[1; 64]), Err(ApiError::Replayed(_))));
-        guards.remember(&[2; 64]).unwrap();
-        assert!(
-            matches!(guards.remember(&[3; 64]), Err(ApiError::Busy { retry_after_secs, .. }) if retry_after_secs >= 1)
-        );
     }
 
     #[test]

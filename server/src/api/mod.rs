@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod auth;
 mod checks;
+mod client;
 mod devices;
 mod enrolments;
 mod evidence;
@@ -32,8 +33,9 @@ use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
+pub use crate::store::devices::EXPORT_FORMAT;
 pub use auth::{Signed, Staff};
-pub use devices::EXPORT_FORMAT;
+pub use client::{parse_cidr, ClientAddr, ForwardedHeader, IpNet, TrustedProxies};
 pub(crate) use limits::address_key;
 pub use limits::{Limits, Rate};
 pub use receipts::MAX_BATCH;
@@ -71,6 +73,8 @@ pub struct AppState {
     pub faces: crate::faces::Faces,
     /// Time, concurrency and rate limits, and the replay memory.
     pub(crate) guards: Arc<limits::Guards>,
+    /// The reverse proxies whose forwarding header names the client (none: the peer is).
+    pub(crate) proxies: Arc<TrustedProxies>,
 }
 
 impl AppState {
@@ -95,6 +99,7 @@ impl AppState {
             names: Arc::new(crate::read::names::AreaNames::bundled()),
             faces: crate::faces::Faces::default(),
             guards: Arc::new(limits::Guards::new(Limits::default())),
+            proxies: Arc::default(),
         }
     }
 
@@ -125,6 +130,12 @@ impl AppState {
     /// The same state with another enrolment throttle (tests).
     pub fn with_enrolment_throttle(mut self, throttle: LoginThrottle) -> Self {
         self.enrol_throttle = Arc::new(throttle);
+        self
+    }
+
+    /// The same state, believing these reverse proxies' forwarding header (`--trusted-proxy`).
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = Arc::new(proxies);
         self
     }
 

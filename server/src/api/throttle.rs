@@ -1,6 +1,8 @@
 //! Login throttling: a keyed token bucket (governor's GCRA) per user name and per client address,
 //! checked before a password is hashed, so guessing is slow and cannot burn the server's CPU.
-//! Kept in memory per instance: behind several PostgreSQL-backed instances each counts its own.
+//! The address is the client's (behind a trusted proxy, the one it forwarded), an IPv6 /64
+//! counting as one, as in the general limit: one subscriber usually holds a whole /64. Kept in
+//! memory per instance: behind several PostgreSQL-backed instances each counts its own.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -8,6 +10,7 @@ use std::time::Duration;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::limits::address_key;
 use crate::error::ApiError;
 
 /// Keys past which stale buckets are swept (bounds memory under a spray of names).
@@ -49,7 +52,7 @@ impl LoginThrottle {
             self.by_address.retain_recent();
         }
         let refused = |n| refusal("too many login attempts", n);
-        self.by_address.check_key(&address).map_err(refused)?;
+        self.by_address.check_key(&address.map(address_key)).map_err(refused)?;
         // Real names have at most 64 characters: a longer key buys an attacker nothing but memory.
         let key: String = name.chars().take(64).collect();
         self.by_name.check_key(&key).map_err(refused)?;
@@ -62,7 +65,9 @@ impl LoginThrottle {
         if self.by_address.len() > SWEEP_AT {
             self.by_address.retain_recent();
         }
-        self.by_address.check_key(&address).map_err(|n| refusal("too many enrolment attempts from this address", n))
+        self.by_address
+            .check_key(&address.map(address_key))
+            .map_err(|n| refusal("too many enrolment attempts from this address", n))
     }
 }
 
@@ -74,4 +79,24 @@ fn refusal(
     use governor::clock::{Clock, DefaultClock};
     let wait = not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1);
     ApiError::RateLimited { message: format!("{what}: wait {wait} s before trying again"), retry_after_secs: wait }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_address_for_logins_and_enrolments() {
+        let throttle = LoginThrottle::new(100, Duration::from_secs(1), 2, Duration::from_secs(3600));
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "2001:db8:1:2::1".parse().unwrap(),
+            "2001:db8:1:2:ffff::9".parse().unwrap(),
+            "2001:db8:1:3::1".parse().unwrap(),
+        );
+        throttle.attempt("ana", Some(a)).unwrap();
+        throttle.attempt_enrolment(Some(b)).unwrap();
+        // A third attempt from anywhere in the same /64 is refused; the next /64 has its own.
+        assert!(matches!(throttle.attempt("budi", Some(b)), Err(ApiError::RateLimited { .. })));
+        throttle.attempt("budi", Some(c)).unwrap();
+    }
 }

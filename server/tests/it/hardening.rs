@@ -52,9 +52,8 @@ async fn a_replayed_signed_request_is_refused() {
 async fn registrations_refused_for_their_code_are_not_remembered_so_they_cannot_fill_the_replay_memory() {
     let backend = common::backends().await.remove(0);
     let db = backend.storage.open().await.unwrap();
-    // Room for five requests; no enrolment throttle in the way, so every bogus code is checked.
-    let state = AppState::new(db, ADMIN)
-        .with_limits(Limits { replay_capacity: 5, ..Limits::default() })
+    // No enrolment throttle in the way, so every bogus code is checked.
+    let state = AppState::new(db.clone(), ADMIN)
         .with_enrolment_throttle(salur_server::LoginThrottle::new(
             1000,
             Duration::from_secs(1),
@@ -68,6 +67,7 @@ async fn registrations_refused_for_their_code_are_not_remembered_so_they_cannot_
         let (status, answer) = call(&app, Phone::new(&format!("dev-bogus-{i}")).registration("ABCD-EFGH-JKMN")).await;
         assert_eq!((status, answer["error"].as_str()), (StatusCode::FORBIDDEN, Some("enrolment_refused")), "{answer}");
     }
+    assert_eq!(db.remembered_requests().await.unwrap(), 0, "no refused registration is remembered");
     // A real phone registers (one entry), is approved, and its signed requests go on (three more).
     let phone = Phone::new("dev-after-flood");
     approved(&app, &phone).await;
@@ -75,6 +75,7 @@ async fn registrations_refused_for_their_code_are_not_remembered_so_they_cannot_
         let (status, answer) = call(&app, phone.request("GET", "/v1/rosters", json!({}))).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
+    assert_eq!(db.remembered_requests().await.unwrap(), 4, "the registration and three requests");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod dashboard_cache;
 mod duplicates;
 mod enrolment;
 mod hardening;
+mod instances;
 mod power_loss;
 mod proxy;
 mod reallocation;
