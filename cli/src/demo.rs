@@ -560,7 +560,8 @@ impl Doorstep<'_> {
     fn live_images(&self, against: Against, frames: &[RgbImage], fps: f64) -> Result<(VisitState, String), Error> {
         let mut visit = LiveVisit::with_challenge(self.live, against, Challenge::new(Movement::TurnLeft))
             .for_recipient(&self.recipient.roster_id, &self.recipient.recipient);
-        let challenge = visit.challenge().steps().map(|m| m.as_str().replace('_', " ")).join(", then ");
+        let challenge =
+            visit.challenge().steps().iter().map(|m| m.as_str().replace('_', " ")).collect::<Vec<_>>().join(", then ");
         for (i, img) in frames.iter().enumerate() {
             let state = visit.push(self.engine, self.live, img, (i as f64 * 1000.0 / fps) as u64)?;
             if !matches!(state, VisitState::InProgress { .. }) {

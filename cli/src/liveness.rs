@@ -1,12 +1,13 @@
 //! `salur liveness PHOTO` (the passive check of one photo) and `salur liveness --frames DIR`
-//! (a folder of frames judged as one camera sequence: would a challenge of one turn each way pass).
+//! (a folder of frames judged as one camera sequence: would a challenge of one turn each way pass,
+//! or with `--challenge left,right,left` that challenge).
 //! Exit 0 live, 1 not live, 2 error.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use salur_core::face::liveness::{LivenessConfig, LivenessEngine, Movement};
+use salur_core::face::liveness::{Challenge, LivenessConfig, LivenessEngine, Movement};
 use salur_core::face::{read_image, FaceEngine};
 use salur_core::Error;
 use serde_json::json;
@@ -24,6 +25,10 @@ pub struct LivenessArgs {
     /// Frame rate of the sequence (default: the folder's fps.txt, else 10).
     #[arg(long)]
     fps: Option<f32>,
+    /// Judge the frames against this challenge, e.g. `left,right,left` (the movements in order;
+    /// default: one turn each way in either order, how recorded footage is measured).
+    #[arg(long, value_name = "MOVES", requires = "frames")]
+    challenge: Option<String>,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -92,7 +97,10 @@ fn sequence(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, dir: 
         None => std::fs::read_to_string(dir.join("fps.txt")).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(10.0),
     };
     let frames = paths.iter().map(|p| read_image(p)).collect::<Result<Vec<_>, _>>()?;
-    let report = live.analyze_sequence(face, &frames, fps)?;
+    let report = match &args.challenge {
+        Some(moves) => live.analyze_against(face, &frames, fps, parse_challenge(moves)?)?,
+        None => live.analyze_sequence(face, &frames, fps)?,
+    };
     let turns: Vec<&str> = report
         .turns
         .iter()
@@ -118,4 +126,17 @@ fn sequence(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, dir: 
         }
     }
     Ok(exit(report.live))
+}
+
+/// `left,right,left` as the movements of an untimed challenge.
+fn parse_challenge(moves: &str) -> Result<Challenge, Error> {
+    let moves = moves
+        .split(',')
+        .map(|m| match m.trim().to_ascii_lowercase().as_str() {
+            "left" | "kiri" => Ok(Movement::TurnLeft),
+            "right" | "kanan" => Ok(Movement::TurnRight),
+            other => Err(Error::InvalidArgument(format!("--challenge: {other:?} is not left or right"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Challenge::untimed(&moves)
 }

@@ -199,6 +199,16 @@ fn liveness_judges_photos_and_frame_sequences_with_stable_keys() {
     let (code, turns) = salur(&["liveness", "--frames", &vector("motion/lp_d12"), "--json"]);
     assert_eq!((code, turns["live"].as_bool()), (0, Some(true)), "{turns}");
     assert_eq!(turns["turns"], serde_json::json!(["left", "right"]));
+    // Judged against a given challenge: the clip answers left-then-right and no other.
+    let clip = vector("motion/lp_d12");
+    let (code, out) = salur(&["liveness", "--frames", &clip, "--challenge", "left,right", "--json"]);
+    assert_eq!((code, out["live"].as_bool()), (0, Some(true)), "{out}");
+    let (code, out) = salur(&["liveness", "--frames", &clip, "--challenge", "right,left", "--json"]);
+    assert_eq!((code, out["reason"].as_str()), (1, Some("wrong_direction")), "{out}");
+    let (code, out) = salur(&["liveness", "--frames", &clip, "--challenge", "left,right,left", "--json"]);
+    assert_eq!((code, out["reason"].as_str()), (1, Some("incomplete")), "{out}");
+    let (code, _) = salur(&["liveness", "--frames", &clip, "--challenge", "up", "--json"]);
+    assert_eq!(code, 2);
     assert!(turns["frames"].as_u64().unwrap() >= 10);
     for still in ["motion/lp_d0", "motion/lp_d13"] {
         let (code, out) = salur(&["liveness", "--frames", &vector(still), "--json"]);

@@ -228,7 +228,7 @@ impl FaceEngine {
     }
 
     /// Starts a live visit against a template the caller holds (found by `kind`): a random
-    /// two-movement challenge; feed it camera frames. Its check is bound to no recipient and
+    /// three-turn timed challenge (one of 64); feed it camera frames. Its check is bound to no recipient and
     /// cannot pay: the doorstep uses `Phone.startVisit`, where the core picks the reference.
     pub fn start_visit(
         self: Arc<Self>,

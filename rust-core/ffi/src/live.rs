@@ -66,12 +66,16 @@ pub enum LiveFailure {
     Incomplete,
     /// On the e-KTP path: the card was held up again instead of the person.
     CardShownAgain,
+    /// A turn came before the screen asked for it.
+    TooEarly,
+    /// A turn came too long after the screen asked for it.
+    TooLate,
 }
 
 /// Where the visit stands after a frame.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct LiveProgress {
-    /// 0 facing the camera, 1 the first movement, 2 the second.
+    /// 0 facing the camera, then the number of the movement being asked (1 to 3).
     pub step: u32,
     /// What to show (none once finished).
     pub hint: Option<LiveHint>,
@@ -108,6 +112,8 @@ fn failure(f: VisitFailure) -> LiveFailure {
             FailReason::WrongDirection => LiveFailure::WrongDirection,
             FailReason::Spoof => LiveFailure::Spoof,
             FailReason::Incomplete => LiveFailure::Incomplete,
+            FailReason::TooEarly => LiveFailure::TooEarly,
+            FailReason::TooLate => LiveFailure::TooLate,
         },
     }
 }
@@ -126,7 +132,7 @@ struct Inner {
     outcome: Outcome,
 }
 
-/// One live visit (a random two-movement challenge); frames go in from the camera thread.
+/// One live visit (a random three-turn timed challenge, one of 64); frames go in from the camera thread.
 #[derive(uniffi::Object)]
 pub struct LiveSession {
     engine: Arc<FaceEngine>,

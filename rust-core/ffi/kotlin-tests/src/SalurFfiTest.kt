@@ -11,6 +11,7 @@ import id.salur.core.FaceDecision
 import id.salur.core.FaceEngine
 import id.salur.core.HeadMove
 import id.salur.core.LiveFailure
+import id.salur.core.LiveHint
 import id.salur.core.LiveProgress
 import id.salur.core.LiveSession
 import id.salur.core.IneligibleKind
@@ -107,14 +108,29 @@ class SalurFfiTest {
             dir.listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().mapIndexed { i, f -> TestFrames.nv21(f) to (i * 120).toULong() }
         }
 
-        /** Starts visits until the random challenge is the clip's order (left, then right). */
-        fun visitInClipOrder(start: () -> LiveSession): LiveSession {
-            repeat(64) {
-                val v = start()
-                if (v.challenge() == listOf(HeadMove.TURN_LEFT, HeadMove.TURN_RIGHT)) return v
-                v.close()
+        /** A new visit: its random challenge is three timed turns, one of 64. */
+        fun visitInClipOrder(start: () -> LiveSession): LiveSession = start().also { assertEquals(3, it.challenge().size) }
+
+        /**
+         * A person doing what the screen says: facing the camera (lp_d12 frame 2) until a turn is
+         * asked, then turning that way (frames 11-17 left, 24-33 right, measured in the core's
+         * liveness tests), 120 ms a frame, until the visit ends.
+         */
+        fun answer(visit: LiveSession): LiveProgress {
+            var t = 0uL
+            val next = ArrayDeque<Int>()
+            repeat(400) {
+                val i = next.removeFirstOrNull() ?: 2
+                val p = visit.pushFrame(headTurn[i].first, t)
+                t += 120uL
+                if (p.finished) return p
+                if (next.isEmpty()) when (p.hint) {
+                    LiveHint.TURN_LEFT -> next.addAll(11..17)
+                    LiveHint.TURN_RIGHT -> next.addAll(24..33)
+                    else -> {}
+                }
             }
-            fail("the challenge never came out left-then-right: it is not random")
+            fail("the visit did not finish")
             throw IllegalStateException()
         }
 
@@ -206,18 +222,19 @@ class SalurFfiTest {
         assertTrue(still.matched())
         val noLive = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, still, 999uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (noLive.exceptionOrNull() as SalurException.Failed).kind)
-        // The live visit: a challenge in the other order than she turns fails...
+        // The live visit: her recorded turns (left, then right) played to a challenge that asks
+        // right first fail...
         var wrongOrder = phone.startVisit(engine, "blt-kt", siti.recipientRef)
-        while (wrongOrder.challenge() != listOf(HeadMove.TURN_RIGHT, HeadMove.TURN_LEFT)) {
+        while (wrongOrder.challenge().first() != HeadMove.TURN_RIGHT) {
             wrongOrder.close(); wrongOrder = phone.startVisit(engine, "blt-kt", siti.recipientRef)
         }
         val wrong = run(wrongOrder, headTurn)
         assertEquals(LiveFailure.WRONG_DIRECTION, wrong.failure)
         assertNull(wrongOrder.check())
-        // ...and in her order she passes, is matched on a face of the same sequence, and is paid.
+        // ...and doing what the screen asks she passes, is matched on a face of the same sequence, and is paid.
         // The core picks her reference and binds the visit to her.
         val visit = visitInClipOrder { phone.startVisit(engine, "blt-kt", siti.recipientRef) }
-        val done = run(visit, headTurn)
+        val done = answer(visit)
         assertNull(done.failure)
         val check = visit.check()!!
         assertTrue("score ${check.result().score}", check.accepted() && check.result().livePassed)
@@ -226,7 +243,7 @@ class SalurFfiTest {
         assertEquals(ErrorKind.INVALID_ARGUMENT, (other.exceptionOrNull() as SalurException.Failed).kind)
         // A check against a reference Kotlin supplied is bound to nobody and cannot pay.
         val unbound = visitInClipOrder { engine.startVisit(template, ReferenceKind.REGISTRY) }
-        assertNull(run(unbound, headTurn).failure)
+        assertNull(answer(unbound).failure)
         val free = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, unbound.check()!!, 997uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (free.exceptionOrNull() as SalurException.Failed).kind)
         val paid = phone.recordPaid("blt-kt", siti.recipientRef, check, 1000uL, true)
@@ -235,7 +252,7 @@ class SalurFfiTest {
         val twice = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, check, 1002uL, true) }
         assertEquals(ErrorKind.INVALID_ARGUMENT, (twice.exceptionOrNull() as SalurException.Failed).kind)
         val again = visitInClipOrder { phone.startVisit(engine, "blt-kt", siti.recipientRef) }
-        assertNull(run(again, headTurn).failure)
+        assertNull(answer(again).failure)
         val repeat = runCatching { phone.recordPaid("blt-kt", siti.recipientRef, again.check()!!, 1003uL, true) }
         val repeatError = repeat.exceptionOrNull() as SalurException.Failed
         assertTrue(repeatError.detail, repeatError.detail.contains("already paid"))
@@ -244,7 +261,7 @@ class SalurFfiTest {
         val budiTemplate = phone.recipientTemplate("blt-kt", budi.recipientRef)!!
         assertTrue(budiTemplate.isNotEmpty())
         val impostorVisit = visitInClipOrder { phone.startVisit(engine, "blt-kt", budi.recipientRef) }
-        assertNull(run(impostorVisit, headTurn).failure)
+        assertNull(answer(impostorVisit).failure)
         val impostor = impostorVisit.check()!!
         assertFalse(impostor.accepted())
         val refused = runCatching { phone.recordPaid("blt-kt", budi.recipientRef, impostor, 1001uL, true) }
@@ -275,7 +292,8 @@ class SalurFfiTest {
         // First-visit enrolment needs a passed live check: a photo held still does not enrol...
         val photoHeld = phone.startEnrolment(engine, "blt-kt", dewi.recipientRef)
         var progress: LiveProgress? = null
-        for (i in 0 until 120) {
+        // Past the session's 20 s limit at the latest (a timed three-turn challenge takes up to 13 s).
+        for (i in 0 until 220) {
             progress = photoHeld.pushFrame(nv21Frame("same/fr_obama/2.jpg"), (i * 100).toULong())
             if (progress.finished) break
         }
@@ -284,7 +302,7 @@ class SalurFfiTest {
         assertEquals(ErrorKind.INVALID_ARGUMENT, (notEnrolled.exceptionOrNull() as SalurException.Failed).kind)
         // ...the person doing the challenge does, once, for a recipient with no reference yet...
         val enrolment = visitInClipOrder { phone.startEnrolment(engine, "blt-kt", dewi.recipientRef) }
-        assertNull(run(enrolment, headTurn).failure)
+        assertNull(answer(enrolment).failure)
         assertTrue(enrolment.hasEnrolled())
         val replace = runCatching { phone.saveEnrolment("blt-kt", budi.recipientRef, enrolment) }
         assertEquals("a registry reference is never replaced", ErrorKind.INVALID_ARGUMENT,

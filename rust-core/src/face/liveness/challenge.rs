@@ -24,7 +24,7 @@ use crate::face::{align_crop, cosine, Capture, Detection, FaceEngine, RgbImage};
 
 /// One head movement the challenge asks for. Left and right are the subject's own, in frames as
 /// the camera delivers them (not mirrored).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Movement {
     /// Turn the head to the subject's left (the nose moves towards the left eye).
@@ -66,29 +66,90 @@ impl Movement {
     }
 }
 
-/// The two turns asked, in order.
+/// One movement asked, and how long the person faces the camera before it is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Which way.
+    pub movement: Movement,
+    /// Milliseconds of facing the camera, from the session's face (or the previous turn's
+    /// return), before this movement is asked.
+    pub hold_ms: u32,
+}
+
+/// The movements asked, in order, and when each is asked.
+///
+/// A production challenge ([`Challenge::random`]) is three turns, each way drawn on its own, each
+/// asked after a hold of 0.5 s or 3.5 s drawn on its own: 8 x 8 = 64 challenges. A turn must reach
+/// the threshold after its prompt and within [`Challenge::RESPONSE_MS`] of it, so the two holds
+/// give disjoint windows: a recording answers one pattern of directions and holds, and fails the
+/// other 63 (`wrong_direction`, `too_early` or `too_late`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Challenge {
-    /// Asked first.
-    pub first: Movement,
-    /// Asked second (always the other direction).
-    pub second: Movement,
-    /// Analysis of a recorded sequence: either order passes.
+    steps: Vec<Step>,
+    /// Whether the holds and the response window are enforced.
+    timed: bool,
+    /// Analysis of a recorded sequence: one turn each way, either order.
     #[serde(skip)]
     any_order: bool,
 }
 
 impl Challenge {
-    /// A challenge with the given first turn (tests, or a server-chosen challenge).
+    /// The two holds a random challenge draws from (milliseconds).
+    pub const HOLDS_MS: [u32; 2] = [500, 3_500];
+    /// How long after its prompt a turn may reach the threshold: a reaction and the turn out,
+    /// generous for a slow person, and equal to the gap between the holds so that their windows
+    /// do not overlap.
+    pub const RESPONSE_MS: u32 = 3_000;
+    /// Movements in a random challenge.
+    pub const RANDOM_STEPS: usize = 3;
+    /// How many different random challenges there are.
+    pub const COUNT: usize = 64;
+
+    /// Two turns, `first` then the other way, untimed (tests, the demo, a server-chosen order).
     pub fn new(first: Movement) -> Self {
-        Self { first, second: first.opposite(), any_order: false }
+        let steps = vec![Step { movement: first, hold_ms: 0 }, Step { movement: first.opposite(), hold_ms: 0 }];
+        Self { steps, timed: false, any_order: false }
     }
 
-    /// A challenge whose order comes from the system's secure random generator.
+    /// The given movements, untimed: how a recording is judged against a challenge it may have
+    /// been made for (1 to 4 movements).
+    pub fn untimed(moves: &[Movement]) -> Result<Self> {
+        if moves.is_empty() || moves.len() > 4 {
+            return Err(Error::InvalidArgument("a challenge is 1 to 4 movements".into()));
+        }
+        Ok(Self {
+            steps: moves.iter().map(|&movement| Step { movement, hold_ms: 0 }).collect(),
+            timed: false,
+            any_order: false,
+        })
+    }
+
+    /// A timed challenge of the given steps (1 to 4 movements, holds of at most 10 s).
+    pub fn timed(steps: Vec<Step>) -> Result<Self> {
+        if steps.is_empty() || steps.len() > 4 || steps.iter().any(|s| s.hold_ms > 10_000) {
+            return Err(Error::InvalidArgument("a challenge is 1 to 4 movements with holds of at most 10 s".into()));
+        }
+        Ok(Self { steps, timed: true, any_order: false })
+    }
+
+    /// The `index`-th of the [`Self::COUNT`] random challenges (bits 0-2 the directions, 3-5 the
+    /// holds; higher bits ignored).
+    pub fn numbered(index: u8) -> Self {
+        let steps = (0..Self::RANDOM_STEPS)
+            .map(|i| Step {
+                movement: if index >> i & 1 == 0 { Movement::TurnLeft } else { Movement::TurnRight },
+                hold_ms: Self::HOLDS_MS[usize::from(index >> (i + 3) & 1)],
+            })
+            .collect();
+        Self { steps, timed: true, any_order: false }
+    }
+
+    /// One of the [`Self::COUNT`] challenges, drawn from the system's secure random generator.
     pub fn random() -> Result<Self> {
         let mut b = [0u8; 1];
         SystemRandom::new().fill(&mut b).map_err(|_| Error::Crypto("the system random generator failed".into()))?;
-        Ok(Self::new(if b[0] & 1 == 0 { Movement::TurnLeft } else { Movement::TurnRight }))
+        // 64 divides 256: the low six bits are uniform.
+        Ok(Self::numbered(b[0] & 0x3f))
     }
 
     /// One turn each way in either order ("would a challenge pass on this recording").
@@ -97,8 +158,18 @@ impl Challenge {
     }
 
     /// The movements in the order asked.
-    pub fn steps(&self) -> [Movement; 2] {
-        [self.first, self.second]
+    pub fn steps(&self) -> Vec<Movement> {
+        self.steps.iter().map(|s| s.movement).collect()
+    }
+
+    /// Each movement's hold, in order (milliseconds).
+    pub fn holds_ms(&self) -> Vec<u32> {
+        self.steps.iter().map(|s| s.hold_ms).collect()
+    }
+
+    /// Whether the holds and the response window are enforced.
+    pub fn is_timed(&self) -> bool {
+        self.timed
     }
 }
 
@@ -163,6 +234,10 @@ pub enum FailReason {
     Spoof,
     /// The recorded sequence ended before both turns (sequence analysis only).
     Incomplete,
+    /// A turn came before it was asked (a recording playing its own timing).
+    TooEarly,
+    /// A turn came too long after it was asked.
+    TooLate,
 }
 
 impl FailReason {
@@ -180,6 +255,8 @@ impl FailReason {
             Self::WrongDirection => "wrong_direction",
             Self::Spoof => "spoof",
             Self::Incomplete => "incomplete",
+            Self::TooEarly => "too_early",
+            Self::TooLate => "too_late",
         }
     }
 }
@@ -205,6 +282,8 @@ pub struct Turn {
     pub frames: usize,
     /// Whether it came back through the frontal zone (not straight to the other side).
     pub returned: bool,
+    /// Time of its first frame past the threshold (when the turn was made).
+    pub reach_ms: u64,
     /// Time of its first frame outside the frontal zone.
     pub start_ms: u64,
     /// Time of the frame that came back.
@@ -274,6 +353,7 @@ struct Excursion {
     peak: f32,
     reached: bool,
     past: usize,
+    reach_ms: u64,
     /// |turn - rest| of every frame of the excursion, to find the part-way frames at its end.
     levels: Vec<f32>,
     frames: usize,
@@ -307,6 +387,7 @@ impl Tracker {
             intermediate: e.levels.iter().filter(|&&l| l < cfg.turn_threshold.max(0.75 * e.peak)).count(),
             frames: e.frames,
             returned,
+            reach_ms: e.reach_ms,
             start_ms: e.start_ms,
             end_ms: t_ms,
         })
@@ -338,6 +419,7 @@ impl Tracker {
                 peak: 0.0,
                 reached: false,
                 past: 0,
+                reach_ms: 0,
                 levels: Vec::new(),
                 frames: 0,
                 parallax_sum: 0.0,
@@ -353,6 +435,9 @@ impl Tracker {
         if y.abs() >= cfg.turn_threshold {
             // One frame past the threshold is landmark noise on a poor frame, not a turn.
             e.past += 1;
+            if e.past == 1 {
+                e.reach_ms = t_ms;
+            }
             e.reached = e.past >= 2;
             let along = nose_parallax(&e.anchor, lm).map_or(0.0, |(a, _)| a);
             e.parallax_sum += along * sign;
@@ -389,6 +474,8 @@ pub struct ChallengeSession {
     passive: Vec<f32>,
     turns: Vec<Turn>,
     tracker: Tracker,
+    /// When the current movement is asked (timed challenges).
+    prompt_ms: Option<u64>,
 }
 
 impl ChallengeSession {
@@ -416,12 +503,13 @@ impl ChallengeSession {
             passive: Vec::new(),
             turns: Vec::new(),
             tracker: Tracker::default(),
+            prompt_ms: None,
         }
     }
 
     /// The challenge asked.
     pub fn challenge(&self) -> Challenge {
-        self.challenge
+        self.challenge.clone()
     }
 
     /// Turns seen so far (after a failure, the last one may be the turn that failed).
@@ -444,7 +532,7 @@ impl ChallengeSession {
         if self.reference.is_none() {
             0
         } else {
-            (self.turns.len() + 1).min(2)
+            (self.turns.len() + 1).min(self.challenge.steps.len().max(2))
         }
     }
 
@@ -465,16 +553,39 @@ impl ChallengeSession {
         Ok((face.detect(img)?, true))
     }
 
+    /// The next movement's prompt, or "face the camera" while its hold runs.
+    fn hint_now(&self, t_ms: u64) -> Hint {
+        match self.prompt_ms {
+            Some(p) if t_ms < p => Hint::FaceTheCamera,
+            _ => self.expected().hint(),
+        }
+    }
+
     fn progress(&self, hint: Hint) -> ChallengeState {
         ChallengeState::InProgress { step: self.step(), hint }
     }
 
     fn expected(&self) -> Movement {
         match self.turns.first() {
-            None => self.challenge.first,
             Some(t) if self.challenge.any_order => t.movement.opposite(),
-            Some(_) => self.challenge.second,
+            _ => self.challenge.steps.get(self.turns.len()).map_or(Movement::TurnLeft, |s| s.movement),
         }
+    }
+
+    /// The hold before the next movement, when the challenge is timed.
+    fn hold_before(&self, counted: usize) -> Option<u64> {
+        let step = self.challenge.steps.get(counted)?;
+        self.challenge.timed.then_some(u64::from(step.hold_ms))
+    }
+
+    /// Whether every movement asked has been made.
+    fn complete(&self) -> bool {
+        if self.challenge.any_order {
+            return [Movement::TurnLeft, Movement::TurnRight]
+                .iter()
+                .all(|m| self.turns.iter().any(|t| t.movement == *m));
+        }
+        self.turns.len() >= self.challenge.steps.len()
     }
 
     /// Analyses one upright RGB camera frame taken at `t_ms` (any monotonic clock, milliseconds).
@@ -493,7 +604,8 @@ impl ChallengeSession {
         self.frames += 1;
         let start = *self.start_ms.get_or_insert(t_ms);
         self.last_ms = self.last_ms.max(t_ms);
-        if t_ms.saturating_sub(start) > self.cfg.max_duration_ms {
+        let elapsed = t_ms.saturating_sub(start);
+        if elapsed > self.cfg.max_duration_ms || self.reference.is_none() && elapsed > self.cfg.max_framing_ms {
             return Ok(self.fail(FailReason::TimedOut));
         }
         if self.frames > self.cfg.max_frames {
@@ -546,6 +658,11 @@ impl ChallengeSession {
         // Passive models on frontal frames, up to the budget; judged on the best of them at the end.
         if frontal && y.abs() <= self.cfg.max_passive_turn && self.passive.len() < self.cfg.passive_frames {
             self.passive.push(live.passive(img, &main)?.score);
+            if self.passive.len() >= 8
+                && best_mean(&self.passive, self.cfg.passive_best) < self.cfg.passive_early_refusal
+            {
+                return Ok(self.fail(FailReason::Spoof));
+            }
         }
 
         let Some(reference) = &self.reference else {
@@ -572,7 +689,8 @@ impl ChallengeSession {
             let quality = face.quality(img, &main, faces.len());
             self.reference = Some(Capture { detection: main, quality, crop, embedding });
             self.tracker.step(&main.landmarks, t_ms, &self.cfg);
-            return Ok(self.progress(self.expected().hint()));
+            self.prompt_ms = self.hold_before(0).map(|h| t_ms + h);
+            return Ok(self.progress(self.hint_now(t_ms)));
         };
 
         // Same person: embed a near-frontal face every few frames (turned faces embed too differently).
@@ -607,16 +725,29 @@ impl ChallengeSession {
             if wrong {
                 return Ok(self.fail(FailReason::WrongDirection));
             }
-            let both =
-                [Movement::TurnLeft, Movement::TurnRight].iter().all(|m| self.turns.iter().any(|t| t.movement == *m));
-            if both {
+            if let Some(prompt) = self.prompt_ms {
+                if t.reach_ms < prompt {
+                    return Ok(self.fail(FailReason::TooEarly));
+                }
+                if t.reach_ms > prompt + u64::from(Challenge::RESPONSE_MS) {
+                    return Ok(self.fail(FailReason::TooLate));
+                }
+            }
+            if self.complete() {
                 return self.finish(face, live, img, &main, t_ms);
+            }
+            self.prompt_ms = self.hold_before(self.turns.len()).map(|h| t.end_ms + h);
+        }
+        // Asked and not turned in time (a turn under way is judged when it comes back).
+        if let Some(prompt) = self.prompt_ms {
+            if !self.tracker.turned_out() && t_ms > prompt + u64::from(Challenge::RESPONSE_MS) {
+                return Ok(self.fail(FailReason::TooLate));
             }
         }
         let hint = if self.tracker.turned_out() || !frontal && self.tracker.excursion.is_none() {
             Hint::FaceTheCamera
         } else {
-            self.expected().hint()
+            self.hint_now(t_ms)
         };
         Ok(self.progress(hint))
     }
@@ -646,7 +777,7 @@ impl ChallengeSession {
             return Ok(self.fail(FailReason::Spoof));
         }
         let s = ChallengeState::Passed(Box::new(ChallengeEvidence {
-            challenge: self.challenge,
+            challenge: self.challenge.clone(),
             turns: self.turns.clone(),
             passive_score,
             passive_frames: self.passive.len(),
@@ -740,8 +871,21 @@ mod tests {
     }
 
     #[test]
-    fn random_challenges_ask_both_directions_once() {
-        let c = Challenge::random().expect("rng");
-        assert_ne!(c.first, c.second);
+    fn random_challenges_are_three_timed_turns_drawn_from_64() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..2_000 {
+            let c = Challenge::random().expect("rng");
+            assert!(c.is_timed() && c.steps().len() == Challenge::RANDOM_STEPS);
+            assert!(c.holds_ms().iter().all(|h| Challenge::HOLDS_MS.contains(h)));
+            seen.insert((c.steps(), c.holds_ms()));
+        }
+        // 2,000 draws miss one of 64 equally likely challenges with probability about 64 e^-31.
+        assert_eq!(seen.len(), Challenge::COUNT);
+        let distinct: std::collections::HashSet<_> =
+            (0..64u8).map(|i| (Challenge::numbered(i).steps(), Challenge::numbered(i).holds_ms())).collect();
+        assert_eq!(distinct.len(), Challenge::COUNT);
+        // The two holds' response windows do not overlap.
+        assert!(Challenge::HOLDS_MS[0] + Challenge::RESPONSE_MS <= Challenge::HOLDS_MS[1]);
+        assert!(Challenge::timed(vec![]).is_err());
     }
 }

@@ -5,8 +5,8 @@
 //! - **Passive** ([`LivenessEngine::passive`]): two MiniFASNet models (Silent-Face-Anti-Spoofing,
 //!   Apache-2.0) judge one frontal camera frame around the YuNet box. They catch prints and screens
 //!   that look like prints and screens; they do not judge a file (a photo of a real person scores real).
-//! - **Active** ([`ChallengeSession`]): the core asks for two head turns (left and right, in an order
-//!   the attacker cannot know), follows one face through the camera frames (box continuity, SFace
+//! - **Active** ([`ChallengeSession`]): the core asks for three head turns (each way and each
+//!   prompt's timing drawn at random, [`Challenge::random`]), follows one face through the camera frames (box continuity, SFace
 //!   embedding), checks that each turn is one continuous movement and that the nose moved against
 //!   the eye-mouth plane (a flat picture moved, rotated or tilted does not), and runs the passive
 //!   check on the frontal frames.
@@ -28,7 +28,9 @@ use super::detect::Detection;
 use super::models::{self, MINIFASNET_V1SE, MINIFASNET_V2};
 use crate::error::Result;
 
-pub use challenge::{Challenge, ChallengeEvidence, ChallengeSession, ChallengeState, FailReason, Hint, Movement, Turn};
+pub use challenge::{
+    Challenge, ChallengeEvidence, ChallengeSession, ChallengeState, FailReason, Hint, Movement, Step, Turn,
+};
 pub use geometry::{inter_eye, nose_parallax, turn, width_kept, Landmarks};
 pub use passive::{
     crop_box, crop_patch, softmax, PassiveResult, PassiveScores, PassiveVerdict, PATCH, SCALE_V1SE, SCALE_V2,
@@ -77,12 +79,18 @@ pub struct LivenessConfig {
     /// errors on real low-grade footage are frames wrongly read as recaptures, so the evidence that
     /// a live face was in view is in its best frames (docs/liveness.md has the figures).
     pub passive_best: usize,
+    /// Best-frames mean below which the session stops early as a recapture, once 8 frontal frames
+    /// are scored: far under every real sequence's (docs/liveness.md), so that a screen or print
+    /// held up is refused at once instead of at the time limit.
+    pub passive_early_refusal: f32,
     /// Smallest face (shorter box side, pixels) the challenge works with.
     pub min_face_px: f32,
     /// Longest time without a face before the session fails.
     pub max_gap_ms: u64,
     /// Time limit of a session from its first frame.
     pub max_duration_ms: u64,
+    /// Time limit for finding the session's face (a steady frontal face) from the first frame.
+    pub max_framing_ms: u64,
     /// Frame budget of a session.
     pub max_frames: usize,
     /// Search the whole frame every n-th frame and follow the face in a region around its last
@@ -111,9 +119,11 @@ impl Default for LivenessConfig {
             embed_every: 6,
             passive_frames: 24,
             passive_best: 3,
+            passive_early_refusal: 0.15,
             min_face_px: 60.0,
             max_gap_ms: 700,
-            max_duration_ms: 10_000,
+            max_duration_ms: 25_000,
+            max_framing_ms: 10_000,
             max_frames: 300,
             full_frame_every: 1,
         }

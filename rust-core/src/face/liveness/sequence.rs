@@ -35,10 +35,22 @@ impl LivenessEngine {
     /// Runs a challenge session over `frames` taken at `fps` frames per second, accepting one turn
     /// each way in either order, with this engine's settings (time limit included).
     pub fn analyze_sequence(&self, face: &FaceEngine, frames: &[RgbImage], fps: f32) -> Result<SequenceReport> {
+        self.analyze_against(face, frames, fps, Challenge::any_order())
+    }
+
+    /// Runs a session asking `challenge` over the recorded `frames` (an untimed challenge judges
+    /// only the movements and their order: a recording has no prompts to be timed against).
+    pub fn analyze_against(
+        &self,
+        face: &FaceEngine,
+        frames: &[RgbImage],
+        fps: f32,
+        challenge: Challenge,
+    ) -> Result<SequenceReport> {
         if !(fps.is_finite() && fps > 0.0) {
             return Err(Error::InvalidArgument(format!("frame rate {fps} must be positive")));
         }
-        let mut session = ChallengeSession::new(Challenge::any_order(), self);
+        let mut session = ChallengeSession::new(challenge, self);
         let mut last = None;
         for (i, img) in frames.iter().enumerate() {
             let t_ms = (i as f64 * 1000.0 / f64::from(fps)).round() as u64;

@@ -39,16 +39,28 @@ class LogicTest {
         File(root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().map(::frame)
     }
 
-    /** Runs one visit (in the clip's order: left, then right) through the flow. */
-    private fun visit(flow: DoorstepFlow, template: ByteArray, frames: List<CameraFrame>): DoorstepState {
-        var session = engine.startVisit(template, ReferenceKind.REGISTRY)
-        while (session.challenge() != listOf(HeadMove.TURN_LEFT, HeadMove.TURN_RIGHT)) {
-            session.close(); session = engine.startVisit(template, ReferenceKind.REGISTRY)
-        }
+    /**
+     * Runs one visit through the flow: `frames` as given, or (null) a person doing what the screen
+     * asks: lp_d12's frame 2 facing the camera until a turn is asked, then its frames 11-17 turning
+     * left or 24-33 turning right, 120 ms a frame.
+     */
+    private fun visit(flow: DoorstepFlow, template: ByteArray, frames: List<CameraFrame>?): DoorstepState {
+        val session = engine.startVisit(template, ReferenceKind.REGISTRY)
         flow.onNewVisit()
-        for ((i, f) in frames.withIndex()) {
-            val state = flow.onProgress(runCatching { session.pushFrame(f, (i * 120).toULong()) }) { session.check() }
+        var t = 0uL
+        val given = frames?.let { ArrayDeque(it) }
+        val next = ArrayDeque<CameraFrame>()
+        repeat(400) {
+            val f = if (given != null) given.removeFirstOrNull() ?: return flow.state else next.removeFirstOrNull() ?: headTurn[2]
+            val result = runCatching { session.pushFrame(f, t) }
+            t += 120uL
+            val state = flow.onProgress(result) { session.check() }
             if (flow.visitEnded) return state
+            if (given == null && next.isEmpty()) when (result.getOrNull()?.hint) {
+                LiveHint.TURN_LEFT -> next.addAll(headTurn.subList(11, 18))
+                LiveHint.TURN_RIGHT -> next.addAll(headTurn.subList(24, 34))
+                else -> {}
+            }
         }
         return flow.state
     }
@@ -63,7 +75,7 @@ class LogicTest {
         val first = flow.onProgress(runCatching { session.pushFrame(coffee, 0uL) }) { session.check() }
         assertTrue(first is DoorstepState.Framing)
         assertEquals(0, flow.failures)
-        val matched = visit(flow, reference, headTurn)
+        val matched = visit(flow, reference, null)
         assertTrue("$matched", matched is DoorstepState.Matched)
         assertTrue(flow.canPay)
         assertFalse("no override once matched", flow.overrideOffered)
@@ -87,9 +99,9 @@ class LogicTest {
         // comparisons that fail do open the supervisor override.
         val other = engine.templateFromCard(File(root, "test-vectors/faces/same/fr_obama/1.jpg").readBytes())
         val rejected = DoorstepFlow(id, maxFailures = 2)
-        assertTrue(visit(rejected, other, headTurn) is DoorstepState.Rejected)
+        assertTrue(visit(rejected, other, null) is DoorstepState.Rejected)
         assertFalse(rejected.overrideOffered)
-        assertTrue(visit(rejected, other, headTurn) is DoorstepState.Rejected)
+        assertTrue(visit(rejected, other, null) is DoorstepState.Rejected)
         assertTrue(rejected.overrideOffered)
         assertFalse(rejected.canPay)
         assertEquals(id.liveFailure(LiveFailure.SPOOF), id.liveFailure(LiveFailure.FLAT_PICTURE))

@@ -226,6 +226,10 @@ class Texts(private val english: Boolean) {
             t("Bukan orang langsung (foto atau layar): jangan bayar", "Not a live person (a photo or a screen): do not pay")
         LiveFailure.NOT_CONTINUOUS -> t("Tolehkan kepala perlahan dalam satu gerakan", "Turn the head slowly, in one movement")
         LiveFailure.WRONG_DIRECTION -> t("Arah salah: ikuti petunjuk kiri/kanan", "Wrong way: follow the left/right prompt")
+        LiveFailure.TOO_EARLY ->
+            t("Menoleh sebelum diminta: ulangi, tunggu petunjuk di layar", "Turned before being asked: start again and wait for the prompt")
+        LiveFailure.TOO_LATE ->
+            t("Terlambat menoleh: ulangi, menoleh begitu petunjuk muncul", "Turned too late: start again and turn as soon as the prompt shows")
         LiveFailure.CARD_SHOWN_AGAIN ->
             t("Itu foto e-KTP lagi: arahkan kamera ke wajah penerima", "That is the e-KTP photo again: point the camera at the recipient")
     }

@@ -19,6 +19,7 @@ import id.salur.app.platform.LocationFeed
 import id.salur.app.platform.SlipPrinter
 import id.salur.core.FaceCheck
 import id.salur.core.HeadMove
+import id.salur.core.LiveHint
 import id.salur.core.IneligibleKind
 import id.salur.core.KkLookup
 import id.salur.core.LiveSession
@@ -68,8 +69,14 @@ class DoorstepActivity : Screen() {
     private var faceShown = false
     private var cameraOn = false
 
-    /** The head moves the current visit asks for (what the screen prompts; the tests' camera follows it). */
+    /** The head moves the current visit asks for. */
     fun challenge(): List<HeadMove>? = visit?.challenge()
+
+    // What the core asked for after the last frame (the prompt on screen; the tests' camera follows it).
+    @Volatile private var lastHint: LiveHint? = null
+
+    /** The prompt the screen shows now: a person (or the tests' camera) turns when it says so. */
+    fun prompt(): LiveHint? = lastHint
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -216,6 +223,7 @@ class DoorstepActivity : Screen() {
         restart = false
         val current = (if (fresh) null else visit) ?: runCatching { newVisit() }.getOrNull() ?: return
         val progress = runCatching { current.pushFrame(frame, capturedMs.toULong()) }
+        lastHint = progress.getOrNull()?.hint
         val state = flow.onProgress(progress) { current.check() }
         if (flow.visitEnded) endedAt = capturedMs
         val t = app.texts

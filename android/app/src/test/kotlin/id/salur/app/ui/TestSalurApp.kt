@@ -11,7 +11,7 @@ import id.salur.core.CameraFrame
 import id.salur.core.DataKeyProvider
 import id.salur.core.FaceEngine
 import id.salur.core.DeviceSigner
-import id.salur.core.HeadMove
+import id.salur.core.LiveHint
 import id.salur.core.test.FixedDataKey
 import id.salur.core.test.JavaSigner
 import id.salur.core.test.TestFrames
@@ -134,18 +134,30 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
         running = true
         thread = Thread {
             while (running) {
-                val frames = when (scene) {
-                    is Scene.Picture -> List(30) { frame(scene.file) }
-                    Scene.Person -> if (screen.challenge() == listOf(HeadMove.TURN_RIGHT, HeadMove.TURN_LEFT)) clip.reversed() else clip
+                when (scene) {
+                    is Scene.Picture -> {
+                        val f = frame(scene.file)
+                        repeat(30) { if (running) { onFrame(f, t); t += 120 } }
+                        // A pause between two tries, as at a real door.
+                        t += 2_000
+                        Thread.sleep(5)
+                    }
+                    // A person doing what the screen says: facing the camera until a turn is
+                    // asked, then turning that way (lp_d12's frames 11-17 left, 24-33 right).
+                    Scene.Person -> {
+                        val moves = when (screen.prompt()) {
+                            LiveHint.TURN_LEFT -> left
+                            LiveHint.TURN_RIGHT -> right
+                            else -> listOf(front)
+                        }
+                        for (f in moves) {
+                            if (!running) break
+                            onFrame(f, t)
+                            t += 120
+                        }
+                        Thread.sleep(1)
+                    }
                 }
-                for (f in frames) {
-                    if (!running) break
-                    onFrame(f, t)
-                    t += 120
-                }
-                // A pause between two tries, as at a real door.
-                t += 2_000
-                Thread.sleep(5)
             }
         }.apply { isDaemon = true; start() }
     }
@@ -167,6 +179,9 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
         private val clip: List<CameraFrame> by lazy {
             File(World.root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().map(::frame)
         }
+        private val front: CameraFrame by lazy { clip[2] }
+        private val left: List<CameraFrame> by lazy { clip.subList(11, 18) }
+        private val right: List<CameraFrame> by lazy { clip.subList(24, 34) }
 
         fun frame(file: File): CameraFrame = TestFrames.nv21(file)
     }
