@@ -223,23 +223,31 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             )
             .await;
 
-        // A second phone of the worker registers with a software key: it waits for an approver.
-        let second = SoftwareSigner::generate().unwrap().0;
-        let reg = json!({ "device_id": "dev-c", "worker_id": "pos-b", "post_office": "jakarta-10110",
-                          "public_key": B64.encode(second.public_key_spki().unwrap()),
-                          "enrolment_code": enrolment_code(&app, "pos-b").await });
-        let res = app
-            .clone()
-            .oneshot(signed(&second, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap()))
+        // A second phone of the worker registered without a hardware key: it waits for an approver.
+        let db = backend.storage.open().await.unwrap();
+        let code = salur_server::domain::enrolment::new_code().unwrap();
+        let hash = salur_server::domain::enrolment::code_hash(&code).unwrap();
+        db.add_enrolment(&hash, "pos-b", "jakarta-10110", "test", salur_server::clock::now_ms() + 3_600_000)
             .await
             .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED);
+        let spki = SoftwareSigner::generate().unwrap().0.public_key_spki().unwrap();
+        let second = salur_server::store::NewDevice {
+            device_id: "dev-c",
+            worker_id: "pos-b",
+            post_office: "jakarta-10110",
+            spki: &spki,
+            attestation: &[],
+            security_level: salur_server::domain::attestation::SecurityLevel::None,
+            attestation_version: None,
+            challenge: None,
+            status: salur_server::domain::devices::DeviceStatus::Pending,
+        };
+        db.enrol_device(&second, &hash).await.unwrap();
         // The approver approves it on the page (the confirmation answered yes), then revokes the first.
         browser.eval(&log_in_as("appr", PASSWORD)).await;
         let approve = "document.querySelector('button.device-action[data-device=\"dev-c\"]')";
         browser.wait_for(&format!("{approve}?.textContent.includes('Setujui')"), "the approve button").await;
         browser.eval(&format!("window.confirm = () => true; {approve}.click(); true")).await;
-        let db = backend.storage.open().await.unwrap();
         let status = |id: &'static str| {
             let db = db.clone();
             async move { db.device(id).await.unwrap().unwrap().status.as_str() }
