@@ -44,6 +44,8 @@ class Texts(private val english: Boolean) {
     val paymentRecorded = t("Pembayaran tercatat dan ditandatangani", "Payment recorded and signed")
     val captureEktp = t("Foto e-KTP", "Photo of e-KTP")
     val enrolFirstVisit = t("Daftarkan wajah (kunjungan pertama)", "Enrol face (first visit)")
+    val noReference = t("Belum ada foto wajah penerima: foto e-KTP-nya, atau daftarkan wajahnya (kunjungan pertama)",
+        "No photo of the recipient's face yet: photograph their e-KTP, or enrol their face (first visit)")
     val supervisorOverride = t("Persetujuan supervisor", "Supervisor override")
     val supervisorId = t("ID supervisor", "Supervisor ID")
     val overrideReason = t("Alasan (mis. lansia, cedera)", "Reason (e.g. elderly, injured)")
@@ -97,6 +99,20 @@ class Texts(private val english: Boolean) {
     )
     val recorded = t("Tercatat dan ditandatangani", "Recorded and signed")
     val receiptTitle = t("Tanda terima", "Receipt")
+    /** The one step behind which the doorstep's other outcomes wait (the camera keeps the screen). */
+    val more = t("Lainnya", "More")
+    val moreTitle = t("Pilihan lain", "Other choices")
+    val cancel = t("Batal", "Cancel")
+    val confirmNotHomeTitle = t("Penerima tidak di rumah?", "Recipient not home?")
+    val confirmNotHome = t("Kunjungan ini dicatat dan ditandatangani. Penerima tetap di daftar untuk dikunjungi lagi.",
+        "This visit is recorded and signed. The recipient stays on the roster to visit again.")
+    val yesNotHome = t("Ya, catat tidak di rumah", "Yes, record not home")
+    val confirmRefusedTitle = t("Penerima menolak bantuan?", "Recipient refuses the aid?")
+    val confirmRefused = t("Penolakan dicatat, ditandatangani dan dikirim ke server. Tidak bisa dibatalkan dari ponsel.",
+        "The refusal is recorded, signed and sent to the server. It cannot be undone on the phone.")
+    val yesRefused = t("Ya, catat menolak", "Yes, record refused")
+    /** The override dialog's own action: it leads to the hand-over, which is where payment is confirmed. */
+    val useApproval = t("Lanjutkan dengan persetujuan", "Continue with the approval")
     val uploading = t("Mengunggah…", "Uploading…")
     val loading = t("Memuat…", "Loading…")
     val enrolled = t("Wajah terdaftar: sekarang periksa sekali lagi", "Face enrolled: now check once more")
@@ -235,6 +251,22 @@ class Texts(private val english: Boolean) {
     }
 
     fun rosterLine(id: String, recipients: Long, rupiah: Long) = t("$id · $recipients penerima · ${amount(rupiah)}", "$id · $recipients recipients · ${amount(rupiah)}")
+    /**
+     * A roster's title as a worker knows it: the programme and its period ("BLT · Desember 2026"
+     * for `blt-2026-12`, "PKH · Triwulan IV 2026" for `pkh-2026-q4`); an id of another shape as is.
+     */
+    fun programmeTitle(rosterId: String): String {
+        val m = Regex("([a-z][a-z0-9]*)-(\\d{4})-(\\d{2}|q[1-4])").matchEntire(rosterId.lowercase()) ?: return rosterId
+        val (programme, year, part) = m.destructured
+        val period = if (part.startsWith("q")) {
+            val q = listOf("I", "II", "III", "IV")[part.substring(1).toInt() - 1]
+            t("Triwulan $q $year", "Quarter $q $year")
+        } else {
+            val month = part.toInt().takeIf { it in 1..12 } ?: return rosterId
+            "${(if (english) MONTHS_EN else MONTHS_ID)[month - 1]} $year"
+        }
+        return "${programme.uppercase()} · $period"
+    }
     fun evidenceRefused(n: Long) = t("$n foto bukti ditolak server: akan dicoba lagi", "$n evidence photos refused by the server: will retry")
     fun receiptLine(id: String, seq: Long) = t("No. $seq · kode $id", "No. $seq · code $id")
     fun pending(n: Long) = t("$n menunggu diunggah", "$n waiting to upload")
@@ -246,5 +278,10 @@ class Texts(private val english: Boolean) {
     fun amount(rupiah: Long): String {
         val digits = rupiah.toString().reversed().chunked(3).joinToString(".").reversed()
         return "Rp$digits"
+    }
+
+    private companion object {
+        val MONTHS_ID = listOf("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober", "November", "Desember")
+        val MONTHS_EN = listOf("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
     }
 }

@@ -30,8 +30,8 @@ class TestSalurApp : SalurApp() {
     override fun makeDataKey(): DataKeyProvider = World.dataKey
     override fun loadEngine(): FaceEngine = World.engine
     override fun camera(activity: Activity, preview: TextureView): FrameSource =
-        if (activity is LetterScanActivity) PaperCamera(World.letter ?: error("World.letter: no letter in front of the camera"))
-        else RecordedCamera(activity as DoorstepActivity, World.scene)
+        (if (activity is LetterScanActivity) PaperCamera(World.letter ?: error("World.letter: no letter in front of the camera"))
+        else RecordedCamera(activity as DoorstepActivity, World.scene)).also { World.cameras[activity] = it }
     override fun databasePath(): String = World.databasePath
     override fun slipPrinter(context: android.content.Context): SlipPrinter = RecordingPrinter(context)
     override fun scheduleUploads() {}
@@ -68,6 +68,13 @@ object World {
     val dataKey: DataKeyProvider = FixedDataKey()
     /** The models, loaded once for the whole run. */
     val engine: FaceEngine by lazy { FaceEngine.fromDir(File(root, "models").path, 320u) }
+    /** Each screen's camera (whose last frame [Shots] draws behind its preview). */
+    val cameras: MutableMap<Activity, ShownFrame> = java.util.Collections.synchronizedMap(java.util.WeakHashMap())
+}
+
+/** A test camera that knows the photo behind the last frame it gave the app. */
+interface ShownFrame : FrameSource {
+    val shown: File?
 }
 
 /** What stands in front of the camera. */
@@ -91,7 +98,8 @@ class SoftwareSigner(private val key: JavaSigner = JavaSigner()) : AppSigner, De
 }
 
 /** A printed page held still in front of the camera: the same frame every 150 ms until stopped. */
-class PaperCamera(private val page: File) : FrameSource {
+class PaperCamera(private val page: File) : ShownFrame {
+    @Volatile override var shown: File? = null
     @Volatile private var running = false
     private var thread: Thread? = null
 
@@ -101,6 +109,7 @@ class PaperCamera(private val page: File) : FrameSource {
         var t = 1_000L
         thread = Thread {
             while (running) {
+                shown = page
                 onFrame(frame, t)
                 t += 150
                 Thread.sleep(150)
@@ -124,7 +133,8 @@ class PaperCamera(private val page: File) : FrameSource {
  * person follows the prompt (the clip forwards for left-then-right, backwards for right-then-left),
  * 120 ms apart, again and again until the screen is done.
  */
-class RecordedCamera(private val screen: DoorstepActivity, private val scene: Scene) : FrameSource {
+class RecordedCamera(private val screen: DoorstepActivity, private val scene: Scene) : ShownFrame {
+    @Volatile override var shown: File? = null
     @Volatile private var running = false
     private var thread: Thread? = null
 
@@ -137,6 +147,7 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
                 when (scene) {
                     is Scene.Picture -> {
                         val f = frame(scene.file)
+                        shown = scene.file
                         repeat(30) { if (running) { onFrame(f, t); t += 120 } }
                         // A pause between two tries, as at a real door.
                         t += 2_000
@@ -152,6 +163,7 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
                         }
                         for (f in moves) {
                             if (!running) break
+                            shown = files[clip.indexOf(f)]
                             onFrame(f, t)
                             t += 120
                         }
@@ -176,9 +188,10 @@ class RecordedCamera(private val screen: DoorstepActivity, private val scene: Sc
     override fun release() = stop()
 
     companion object {
-        private val clip: List<CameraFrame> by lazy {
-            File(World.root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted().map(::frame)
+        private val files: List<File> by lazy {
+            File(World.root, "test-vectors/liveness/motion/lp_d12").listFiles { f -> f.name.endsWith(".jpg") }!!.sorted()
         }
+        private val clip: List<CameraFrame> by lazy { files.map(::frame) }
         private val front: CameraFrame by lazy { clip[2] }
         private val left: List<CameraFrame> by lazy { clip.subList(11, 18) }
         private val right: List<CameraFrame> by lazy { clip.subList(24, 34) }
