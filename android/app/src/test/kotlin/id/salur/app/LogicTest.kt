@@ -66,6 +66,17 @@ class LogicTest {
     }
 
     @Test
+    fun a_roster_is_titled_by_its_programme_and_period() {
+        assertEquals("BLT · Desember 2026", id.programmeTitle("blt-2026-12"))
+        assertEquals("BLT · January 2027", en.programmeTitle("blt-2027-01"))
+        assertEquals("PKH · Triwulan IV 2026", id.programmeTitle("pkh-2026-q4"))
+        assertEquals("PKH · Quarter I 2026 · 3 recipients · Rp900.000", en.rosterLine("pkh-2026-q1", 3, 900_000))
+        // Not a month, or another shape: the id as it is rather than a wrong title.
+        assertEquals("blt-2026-13", id.programmeTitle("blt-2026-13"))
+        assertEquals("uji coba", id.programmeTitle("uji coba"))
+    }
+
+    @Test
     fun the_live_visit_prompts_then_a_live_match_allows_payment() {
         val flow = DoorstepFlow(en)
         val reference = engine.templateFromCard(File(root, "test-vectors/liveness/motion/lp_d12/0060.jpg").readBytes())

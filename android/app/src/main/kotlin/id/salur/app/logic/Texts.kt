@@ -43,7 +43,7 @@ class Texts(private val english: Boolean) {
     val confirmPayment = t("Konfirmasi pembayaran", "Confirm payment")
     val paymentRecorded = t("Pembayaran tercatat dan ditandatangani", "Payment recorded and signed")
     val captureEktp = t("Foto e-KTP", "Photo of e-KTP")
-    val enrolFirstVisit = t("Daftarkan wajah (kunjungan pertama)", "Enrol face (first visit)")
+    val enrolFirstVisit = t("Daftarkan wajah", "Enrol the face")
     val noReference = t("Belum ada foto wajah penerima: foto e-KTP-nya, atau daftarkan wajahnya (kunjungan pertama)",
         "No photo of the recipient's face yet: photograph their e-KTP, or enrol their face (first visit)")
     val supervisorOverride = t("Persetujuan supervisor", "Supervisor override")
@@ -250,7 +250,9 @@ class Texts(private val english: Boolean) {
             t("Itu foto e-KTP lagi: arahkan kamera ke wajah penerima", "That is the e-KTP photo again: point the camera at the recipient")
     }
 
-    fun rosterLine(id: String, recipients: Long, rupiah: Long) = t("$id · $recipients penerima · ${amount(rupiah)}", "$id · $recipients recipients · ${amount(rupiah)}")
+    fun rosterLine(id: String, recipients: Long, rupiah: Long) =
+        t("${programmeTitle(id)} · $recipients penerima · ${amount(rupiah)}", "${programmeTitle(id)} · $recipients recipients · ${amount(rupiah)}")
+
     /**
      * A roster's title as a worker knows it: the programme and its period ("BLT · Desember 2026"
      * for `blt-2026-12`, "PKH · Triwulan IV 2026" for `pkh-2026-q4`); an id of another shape as is.

@@ -6,10 +6,15 @@ import android.content.pm.PackageManager
 import android.os.Bundle
 import android.os.SystemClock
 import android.text.InputType
+import android.graphics.Color
+import android.graphics.Typeface
+import android.util.TypedValue
+import android.view.Gravity
 import android.view.TextureView
 import android.view.View
 import android.widget.FrameLayout
 import android.widget.LinearLayout
+import android.widget.ScrollView
 import android.widget.TextView
 import id.salur.app.camera.FrameSource
 import id.salur.app.logic.DoorstepFlow
@@ -35,7 +40,10 @@ import id.salur.core.RecipientStatus
  * ends in a face check that can pay only when the person is live and matches; e-KTP capture or
  * first-visit enrolment (with its own live check) when the phone has no reference. Paying shows
  * the amount large and asks the recipient to confirm they received it in full. Ineligible, not
- * home, refused; supervisor override with the supervisor's approval code. A recipient already
+ * home, refused (each confirmed first); supervisor override with the supervisor's approval code.
+ * On a small phone nothing needed scrolls: the preview takes the room left between the header and
+ * the actions fixed at the bottom, the prompt lies over its foot, and the rarer outcomes wait
+ * behind one "Lainnya" (docs/screens.md shows every state). A recipient already
  * paid this period gets nothing but their receipt. A member of the recipient's KK may collect
  * for them: the NIK on their e-KTP must be in the KK, the surat kuasa is photographed, and their
  * own e-KTP photo is the reference for their live face.
@@ -51,6 +59,11 @@ class DoorstepActivity : Screen() {
     private lateinit var askCamera: View
     private lateinit var confirm: View
     private lateinit var overrideButton: View
+    private lateinit var permissionPart: View
+    private lateinit var cameraPart: View
+    private lateinit var firstVisit: View
+    private lateinit var proxyPanel: View
+    private var openProxy: () -> Unit = {}
 
     // The visit the camera frames go to (camera thread); a new one (new random challenge) after each ends.
     @Volatile private var visit: LiveSession? = null
@@ -84,23 +97,61 @@ class DoorstepActivity : Screen() {
         val t = app.texts
         roster = app.prefs.getString("roster_id", null) ?: return finish()
         ref = intent.getStringExtra("recipient_ref") ?: return finish()
+        title = t.programmeTitle(roster)
         val amount = intent.getLongExtra("amount", 0)
-        val standing = label(t.loading, 20f)
-        // Read out by screen readers as it changes (the prompts are the check's instructions).
-        hint = label(t.holdInOval, 22f).apply { accessibilityLiveRegion = View.ACCESSIBILITY_LIVE_REGION_POLITE }
-        permissionNote = label("", 18f).apply { setTextColor(WARNING); visibility = View.GONE }
+        val worker = app.prefs.getString("worker_id", "") ?: ""
+
+        // Who and how much, in a few lines: the amount large and bold for the recipient to read.
+        val standing = label(t.loading, 16f)
+        val amountView = label(t.amount(amount), 30f).apply {
+            typeface = Typeface.DEFAULT_BOLD
+            contentDescription = "${t.amountDue} ${t.amount(amount)}"
+        }
+        val collector = label("", 16f).apply { setTextColor(WARNING); visibility = View.GONE }
+        val header = LinearLayout(this).apply {
+            orientation = LinearLayout.VERTICAL
+            setPadding(dp(16), dp(6), dp(16), dp(6))
+            addView(LinearLayout(this@DoorstepActivity).apply {
+                orientation = LinearLayout.HORIZONTAL
+                gravity = Gravity.CENTER_VERTICAL
+                addView(label(intent.getStringExtra("name") ?: "", 20f), LinearLayout.LayoutParams(0, WRAP, 1f))
+                addView(amountView, LinearLayout.LayoutParams(WRAP, WRAP))
+            })
+            addView(label(intent.getStringExtra("address") ?: "", 16f))
+            // Opened from a verified letter: the worker sees which (the receipt names it too).
+            intent.getStringExtra("letter_id")?.let { addView(label(t.letterOpened(it), 16f)) }
+            addView(standing)
+            addView(collector)
+        }
+
+        // The preview takes the room the screen has; the prompt lies over its foot.
+        val preview = TextureView(this).apply { contentDescription = t.verifyFace }
+        val oval = OvalGuide(this).apply { contentDescription = t.holdInOval }
+        hint = overPreview(t.holdInOval)
+        cameraPart = FrameLayout(this).apply {
+            addView(preview, FrameLayout.LayoutParams(MATCH, MATCH))
+            addView(oval, FrameLayout.LayoutParams(MATCH, MATCH))
+            addView(hint, FrameLayout.LayoutParams(MATCH, WRAP, Gravity.BOTTOM))
+        }
+        permissionNote = label("", 18f).apply { setTextColor(WARNING) }
         askCamera = button(t.askCameraAgain) {
             // "Don't ask again" was chosen: only the app's settings page can grant it now.
             if (shouldShowRequestPermissionRationale(Manifest.permission.CAMERA)) requestPermissions(PERMISSIONS, PERMISSION_REQUEST)
             else startActivity(android.content.Intent(android.provider.Settings.ACTION_APPLICATION_DETAILS_SETTINGS,
                 android.net.Uri.fromParts("package", packageName, null)))
-        }.apply { visibility = View.GONE }
-        val oval = OvalGuide(this).apply { contentDescription = t.holdInOval }
-        val preview = TextureView(this).apply { contentDescription = t.verifyFace }
-        val worker = app.prefs.getString("worker_id", "") ?: ""
+        }
+        // Without the camera: why, and the way to allow it, in the preview's place.
+        permissionPart = column(permissionNote, askCamera).apply { visibility = View.GONE }
+        val body = FrameLayout(this).apply {
+            addView(cameraPart, FrameLayout.LayoutParams(MATCH, MATCH))
+            addView(permissionPart, FrameLayout.LayoutParams(MATCH, MATCH))
+            visibility = View.GONE
+        }
+
+        // The actions, fixed at the bottom: the step this visit is at, the payment, and one
+        // "Lainnya" for the rest (not home, refused, ineligible, a family member, no live check).
         overrideButton = button(t.supervisorOverride) { askOverride(worker, OverrideReason.FACE_NOT_VERIFIED) }
-            .apply { isEnabled = false }
-        val cannotTurn = button(t.cannotDoLiveCheck) { askOverride(worker, OverrideReason.CANNOT_DO_LIVE_CHECK) }
+            .apply { isEnabled = false; visibility = View.GONE }
         confirm = button(t.confirmPayment) {
             val state = flow.state as? DoorstepState.Matched ?: return@button
             handOver(amount) { app.phone.recordPaid(roster, ref, state.check, now(), true) }
@@ -113,37 +164,43 @@ class DoorstepActivity : Screen() {
         }
         // Enrolment is a live visit too: the person does the challenge, their face becomes the reference.
         val enrol = button(t.enrolFirstVisit) { enrolling = true; restart = true; hint.text = t.holdInOval }
-        val collector = label("", 20f).apply { setTextColor(WARNING); visibility = View.GONE }
-        lateinit var byProxy: View
-        lateinit var proxyPanel: View
-        proxyPanel = proxyPanel { p ->
-            listOf(ektp, enrol, proxyPanel, byProxy).forEach { it.visibility = View.GONE }
+        firstVisit = row(ektp, enrol).apply { visibility = View.GONE }
+        lateinit var proxyRow: View
+        val (panel, steps) = proxyParts { p ->
+            listOf(firstVisit, proxyPanel, proxyRow).forEach { it.visibility = View.GONE }
+            confirm.visibility = View.VISIBLE
+            hint.visibility = View.VISIBLE
             collector.text = t.proxyCollecting(p.name)
             collector.visibility = View.VISIBLE
             hint.text = t.proxyFaceInOval(p.name)
-        }.apply { visibility = View.GONE }
-        byProxy = button(t.proxyCollect) { proxyPanel.visibility = View.VISIBLE }
-        val outcomes = LinearLayout(this).apply {
+        }
+        proxyRow = steps.apply { visibility = View.GONE }
+        proxyPanel = panel.apply { visibility = View.GONE }
+        openProxy = {
+            firstVisit.visibility = View.GONE
+            confirm.visibility = View.GONE
+            // The recipient's prompt means nothing while the papers are checked: the preview is for them now.
+            hint.visibility = View.GONE
+            proxyPanel.visibility = View.VISIBLE
+            proxyRow.visibility = View.VISIBLE
+        }
+        val more = secondaryButton(t.more) { askMore(worker) }
+        val receiptButton = button(t.viewReceipt) { showReceipt() }.apply { visibility = View.GONE }
+        val footer = LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
-            addView(button(t.notHome) { record { app.phone.recordNotHome(roster, ref, now()) } })
-            addView(button(t.refused) { record { app.phone.recordRefused(roster, ref, now()) } })
-            addView(button(t.markIneligible) { askIneligible() })
+            setPadding(dp(12), dp(2), dp(12), dp(4))
+            listOf(firstVisit, proxyRow, overrideButton, confirm, more, receiptButton).forEach(::addView)
+            visibility = View.GONE
         }
-        val cameraPart = FrameLayout(this).apply {
-            addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
-            addView(oval, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
-        }
-        val faceControls = listOf(collector, cameraPart, hint, confirm, ektp, enrol, byProxy, overrideButton, cannotTurn, outcomes)
-        setContentView(column(
-            label(intent.getStringExtra("name") ?: "", 24f),
-            label(intent.getStringExtra("address") ?: "", 18f),
-            // Opened from a verified letter: the worker sees which (the receipt names it too).
-            label(intent.getStringExtra("letter_id")?.let(t::letterOpened) ?: "", 16f),
-            // The amount due, large, for the recipient to read.
-            label(t.amountDue, 18f), label(t.amount(amount), 40f).apply { contentDescription = "${t.amountDue} ${t.amount(amount)}" },
-            standing, permissionNote, askCamera, *faceControls.toTypedArray(), proxyPanel,
-        ))
-        faceControls.forEach { it.visibility = View.GONE }
+        setContentView(LinearLayout(this).apply {
+            orientation = LinearLayout.VERTICAL
+            setBackgroundColor(Color.WHITE)
+            addView(header)
+            addView(body, LinearLayout.LayoutParams(MATCH, 0, 1f))
+            // The family member's NIK and what the KK says, above the steps, the preview still in view.
+            addView(proxyPanel, LinearLayout.LayoutParams(MATCH, 0, 2f))
+            addView(footer)
+        })
         camera = app.camera(this, preview)
         location = LocationFeed(this) { fix -> core(null, { app.phone.setLocation(fix) }) }
 
@@ -152,19 +209,51 @@ class DoorstepActivity : Screen() {
             if (item.status == RecipientStatus.PAID) {
                 // Paid this period: the screen offers nothing but the receipt.
                 standing.text = t.alreadyPaid
+                standing.setTextSize(TypedValue.COMPLEX_UNIT_SP, 22f)
                 standing.setTextColor(WARNING)
-                (standing.parent as LinearLayout).addView(button(t.viewReceipt) { showReceipt() })
+                footer.visibility = View.VISIBLE
+                listOf(confirm, more).forEach { it.visibility = View.GONE }
+                receiptButton.visibility = View.VISIBLE
                 return@core
             }
             standing.text = id.salur.app.logic.RosterSummary.label(t, item.status)
             hasReference = item.hasTemplate
-            faceControls.filter { it !== collector }.forEach { it.visibility = View.VISIBLE }
+            body.visibility = View.VISIBLE
+            footer.visibility = View.VISIBLE
             // The e-KTP photo and enrolment stand in for a missing reference only (the core refuses them otherwise).
-            if (hasReference) listOf(ektp, enrol).forEach { it.visibility = View.GONE }
-            else hint.text = "${t.captureEktp} / ${t.enrolFirstVisit}"
+            if (!hasReference) {
+                firstVisit.visibility = View.VISIBLE
+                hint.text = t.noReference
+            }
             faceShown = true
             if (hasCamera()) startCamera() else requestPermissions(PERMISSIONS, PERMISSION_REQUEST)
         }
+    }
+
+    /** The doorstep's other outcomes and ways, one step away from the camera screen. */
+    private fun askMore(worker: String) {
+        val t = app().texts
+        val choices = mutableListOf<Pair<String, () -> Unit>>(
+            t.notHome to { confirmOutcome(t.confirmNotHomeTitle, t.confirmNotHome, t.yesNotHome) { app().phone.recordNotHome(roster, ref, now()) } },
+            t.refused to { confirmOutcome(t.confirmRefusedTitle, t.confirmRefused, t.yesRefused) { app().phone.recordRefused(roster, ref, now()) } },
+            t.markIneligible to { askIneligible() },
+        )
+        if (proxy == null) choices += t.proxyCollect to { openProxy() }
+        choices += t.cannotDoLiveCheck to { askOverride(worker, OverrideReason.CANNOT_DO_LIVE_CHECK) }
+        show(AlertDialog.Builder(this).setTitle(t.moreTitle)
+            .setItems(choices.map { it.first }.toTypedArray()) { _, i -> choices[i].second() }.create())
+    }
+
+    /** A signed outcome that closes the visit is recorded only once the worker confirms it. */
+    private fun confirmOutcome(title: String, message: String, yes: String, work: () -> Any) {
+        val t = app().texts
+        lateinit var dialog: AlertDialog
+        val view = sheet(listOf(label(message, 18f)), listOf(
+            button(yes) { dialog.dismiss(); record(work) },
+            secondaryButton(t.cancel) { dialog.dismiss() },
+        ))
+        dialog = AlertDialog.Builder(this).setTitle(title).setView(view).create()
+        show(dialog)
     }
 
     override fun onResume() {
@@ -179,14 +268,18 @@ class DoorstepActivity : Screen() {
     override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, grantResults: IntArray) {
         if (requestCode != PERMISSION_REQUEST) return
         if (hasCamera()) {
-            permissionNote.visibility = View.GONE
-            askCamera.visibility = View.GONE
+            permissionPart.visibility = View.GONE
+            cameraPart.visibility = View.VISIBLE
+            if (!hasReference && proxy == null) firstVisit.visibility = View.VISIBLE
             startCamera()
         } else {
             // Refused: say why the camera matters and what can still be done without it.
             permissionNote.text = app().texts.cameraNeeded
-            permissionNote.visibility = View.VISIBLE
-            askCamera.visibility = View.VISIBLE
+            permissionPart.visibility = View.VISIBLE
+            // No preview to show: the explanation takes its place.
+            cameraPart.visibility = View.GONE
+            // The e-KTP photo and enrolment need the camera too.
+            firstVisit.visibility = View.GONE
             hint.text = app().texts.cameraNeeded
         }
     }
@@ -242,7 +335,9 @@ class DoorstepActivity : Screen() {
                 is DoorstepState.LiveFailed -> state.message
             }
             confirm.isEnabled = flow.canPay
+            // Shown only once offered: a disabled button would take the small screen's room for nothing.
             overrideButton.isEnabled = flow.overrideOffered
+            overrideButton.visibility = if (flow.overrideOffered) View.VISIBLE else View.GONE
         }
     }
 
@@ -268,7 +363,9 @@ class DoorstepActivity : Screen() {
     /** Records an outcome off the UI thread; on success the visit is over, on failure the error shows. */
     private fun record(work: () -> Any) {
         paused = true
-        core(hint, { work() }) {
+        // The error where the worker looks: over the preview, or in its place without the camera.
+        val status = if (permissionPart.visibility == View.VISIBLE) permissionNote else hint
+        core(status, { work() }) {
             app().uploadSoon()
             hint.text = app().texts.recorded
             finish()
@@ -300,7 +397,8 @@ class DoorstepActivity : Screen() {
                 showCode(receipt, checkUrl, qr)
             }.invokeOnCompletion { if (!isFinishing) runOnUiThread { received.isEnabled = true } }
         }
-        val view = column(label(t.amountDue, 20f), label(t.amount(amount), 44f), label(t.handOver, 18f), status, received)
+        val big = label(t.amount(amount), 44f).apply { typeface = Typeface.DEFAULT_BOLD }
+        val view = sheet(listOf(label(t.amountDue, 20f), big, label(t.handOver, 18f), status), listOf(received))
         dialog = AlertDialog.Builder(this).setTitle(t.confirmPayment).setView(view)
             .setOnCancelListener { paused = false }.create()
         show(dialog)
@@ -314,16 +412,19 @@ class DoorstepActivity : Screen() {
         val t = app().texts
         lateinit var dialog: AlertDialog
         val printStatus = label("", 16f)
+        // The code first (read aloud), the QR code under it; printing and "done" stay at the bottom.
         val views = listOfNotNull(
             label(t.paymentRecorded, 18f), label(t.receiptCodeIntro, 18f),
-            label(receipt.code, 34f).apply { contentDescription = "${t.receiptTitle} ${receipt.code.toList().joinToString(" ")}" },
-            label(t.checkAt(checkUrl), 16f),
+            label(receipt.code, 34f).apply {
+                typeface = Typeface.DEFAULT_BOLD
+                contentDescription = "${t.receiptTitle} ${receipt.code.toList().joinToString(" ")}"
+            },
+            printStatus,
             qr?.let { label(t.receiptQrIntro, 16f) },
             qr?.let { QrImage.view(this, it, t.receiptQr) },
-            printStatus, button(t.printSlip) { printSlip(receipt, printStatus) },
-            button(t.done) { dialog.dismiss(); finish() },
+            label(t.checkAt(checkUrl), 16f),
         )
-        val view = column(*views.toTypedArray())
+        val view = sheet(views, listOf(row(secondaryButton(t.printSlip) { printSlip(receipt, printStatus) }, button(t.done) { dialog.dismiss(); finish() })))
         dialog = AlertDialog.Builder(this).setTitle(t.receiptTitle).setView(view).setCancelable(false).create()
         show(dialog)
     }
@@ -333,13 +434,14 @@ class DoorstepActivity : Screen() {
      * the NIK from their e-KTP must be in the recipient's KK (the core says who it is), the worker
      * compares the KK's name with the card, photographs the surat kuasa, then the member's e-KTP;
      * the first visit against it starts here, so that a bad photo is told at once. [started] runs
-     * once the member's live check can begin.
+     * once the member's live check can begin. Returns the panel (the NIK, what the KK says) and
+     * the row of its two photo steps, which sits with the screen's actions.
      */
-    private fun proxyPanel(started: (ProxyCollector) -> Unit): View {
+    private fun proxyParts(started: (ProxyCollector) -> Unit): Pair<View, View> {
         val app = app()
         val t = app.texts
         val nik = field(t.proxyNik).apply { inputType = InputType.TYPE_CLASS_NUMBER }
-        val status = label("", 18f)
+        val status = label("", 16f)
         var member: KkLookup.Member? = null
         var kuasa: ByteArray? = null
         lateinit var photoKuasa: View
@@ -376,10 +478,16 @@ class DoorstepActivity : Screen() {
                 started(collector)
             }
         }.apply { isEnabled = false }
-        return LinearLayout(this).apply {
-            orientation = LinearLayout.VERTICAL
-            listOf(label(t.proxyIntro, 18f), nik, find, status, photoKuasa, photoCard).forEach(::addView)
+        // The field and what the KK says scroll under the preview; the two photo steps sit with the actions.
+        val panel = ScrollView(this).apply {
+            setBackgroundColor(Color.WHITE)
+            addView(LinearLayout(this@DoorstepActivity).apply {
+                orientation = LinearLayout.VERTICAL
+                setPadding(dp(16), dp(4), dp(16), dp(4))
+                listOf(nik, find, status, label(t.proxyIntro, 16f)).forEach(::addView)
+            })
         }
+        return panel to row(photoKuasa, photoCard)
     }
 
     /** The family member collecting: the NIK typed from their e-KTP, their KK name, the card and the surat kuasa. */
@@ -430,12 +538,14 @@ class DoorstepActivity : Screen() {
             val approval = field(t.approvalCode).apply { inputType = InputType.TYPE_CLASS_NUMBER }
             val problem = label("", 18f).apply { setTextColor(WARNING) }
             lateinit var dialog: AlertDialog
-            val view = column(
+            // Its action leads to the hand-over (where the payment is confirmed), and says so.
+            val view = sheet(listOf(
                 label(t.overrideCallSupervisor, 18f),
                 label(t.overrideChallenge, 18f),
                 label(challenge.chunked(4).joinToString(" "), 36f).apply { contentDescription = "${t.overrideChallenge} $challenge" },
                 supervisor, reason, approval, problem,
-                button(t.confirmPayment) {
+            ), listOf(
+                button(t.useApproval) {
                     val request = OverrideRequest(workerId, supervisor.text.toString(), reason.text.toString(), approval.text.toString())
                     request.problem(t)?.let { problem.text = it; return@button }
                     dialog.dismiss()
@@ -445,7 +555,7 @@ class DoorstepActivity : Screen() {
                         app().phone.recordOverride(roster, ref, granted, evidence, now(), true)
                     }
                 },
-            )
+            ))
             dialog = AlertDialog.Builder(this).setTitle(t.supervisorOverride).setView(view).create()
             show(dialog)
         }
@@ -474,6 +584,8 @@ class DoorstepActivity : Screen() {
     }
 
     companion object {
+        private const val MATCH = LinearLayout.LayoutParams.MATCH_PARENT
+        private const val WRAP = LinearLayout.LayoutParams.WRAP_CONTENT
         private const val PERMISSION_REQUEST = 1
         private const val PRINT_PERMISSION_REQUEST = 2
         /** How long a visit's verdict ("do not pay", "not live") stays before the next visit starts. */

@@ -29,14 +29,23 @@ class LetterScanActivity : Screen() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         val t = app().texts
+        title = t.scanLetter
         roster = app().prefs.getString("roster_id", null) ?: return finish()
-        hint = label(t.scanLetterHint, 20f).apply { accessibilityLiveRegion = View.ACCESSIBILITY_LIVE_REGION_POLITE }
-        problem = label("", 20f).apply { setTextColor(WARNING); visibility = View.GONE }
         val preview = TextureView(this).apply { contentDescription = t.scanLetter }
+        // The preview takes what the screen has; the instruction over it, the refusal under it,
+        // both in view on a small phone without scrolling.
+        hint = overPreview(t.scanLetterHint)
+        problem = label("", 20f).apply { setTextColor(WARNING); visibility = View.GONE; setPadding(dp(16), dp(8), dp(16), dp(8)) }
         val cameraPart = FrameLayout(this).apply {
-            addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, 900))
+            addView(preview, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, FrameLayout.LayoutParams.MATCH_PARENT))
+            addView(hint, FrameLayout.LayoutParams(FrameLayout.LayoutParams.MATCH_PARENT, FrameLayout.LayoutParams.WRAP_CONTENT, android.view.Gravity.BOTTOM))
         }
-        setContentView(column(label(t.scanLetter, 24f), cameraPart, hint, problem))
+        setContentView(android.widget.LinearLayout(this).apply {
+            orientation = android.widget.LinearLayout.VERTICAL
+            setBackgroundColor(android.graphics.Color.WHITE)
+            addView(cameraPart, android.widget.LinearLayout.LayoutParams(android.widget.LinearLayout.LayoutParams.MATCH_PARENT, 0, 1f))
+            addView(problem)
+        })
         camera = app().camera(this, preview)
         if (hasCamera()) startCamera() else requestPermissions(arrayOf(Manifest.permission.CAMERA), PERMISSION_REQUEST)
     }

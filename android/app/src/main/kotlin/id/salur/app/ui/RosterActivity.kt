@@ -26,6 +26,8 @@ class RosterActivity : Screen() {
             startActivity(Intent(this, RosterChoiceActivity::class.java))
             return finish()
         }
+        // The programme and period the worker knows, not the roster's id.
+        title = t.programmeTitle(roster)
         val counts = label("", 22f)
         val status = label("")
         val note = label("")
@@ -60,14 +62,19 @@ class RosterActivity : Screen() {
                 .putExtra("recipient_ref", r.recipientRef).putExtra("name", r.name)
                 .putExtra("address", r.address).putExtra("amount", r.amount.toLong()))
         }
-        val filters = row(*listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)
-            .map { (text, s) -> button(text) { filter = s; reload() } }.toTypedArray())
+        val options = listOf(t.all to null, t.toDo to RecipientStatus.TO_DO, t.paid to RecipientStatus.PAID)
+        lateinit var choices: List<android.widget.Button>
+        // The filter in force is the one drawn as chosen: the list under it says nothing of it.
+        fun mark() = choices.forEachIndexed { i, b -> b.chosen(options[i].second == filter) }
+        choices = options.map { (text, s) -> button(text) { filter = s; mark(); reload() } }
+        mark()
+        val filters = row(*choices.toTypedArray())
         // The list scrolls by itself under a fixed header (a ListView inside a ScrollView would not).
         setContentView(LinearLayout(this).apply {
             orientation = LinearLayout.VERTICAL
             setBackgroundColor(android.graphics.Color.WHITE)
-            setPadding(32, 32, 32, 32)
-            for (v in listOf(label(roster, 24f), counts,
+            setPadding(dp(16), dp(8), dp(16), 0)
+            for (v in listOf(counts,
                 button(t.scanLetter) { startActivity(Intent(this@RosterActivity, LetterScanActivity::class.java)) },
                 search, filters,
                 row(button(t.syncTitle) { startActivity(Intent(this@RosterActivity, SyncActivity::class.java)) },

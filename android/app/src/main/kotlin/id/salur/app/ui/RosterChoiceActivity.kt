@@ -26,9 +26,10 @@ class RosterChoiceActivity : Screen() {
         super.onCreate(savedInstanceState)
         val app = app()
         val t = app.texts
+        title = t.chooseRoster
         val status = label(t.loading, 20f)
         list = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
-        setContentView(column(label(t.chooseRoster, 24f), status, list))
+        setContentView(column(status, list))
         core(status, { app.phone.assignedRosters() }) { rosters ->
             status.text = if (rosters.isEmpty()) t.noRosters else ""
             for (r in rosters) {

@@ -36,6 +36,10 @@ abstract class Screen : Activity() {
     }
 
     override fun onCreate(savedInstanceState: Bundle?) {
+        // The theme is the app's own choice, not the manifest's alone: what runs without the
+        // manifest (the tests' Config.NONE) is what ships. The framework's dark default would
+        // leave the list text and the field hints near-invisible on the screens' white.
+        setTheme(android.R.style.Theme_Material_Light)
         super.onCreate(savedInstanceState)
         secure()
     }
@@ -85,6 +89,7 @@ abstract class Screen : Activity() {
     private fun cover() {
         dialogs.toList().forEach { it.dismiss() }
         covered = true
+        title = app().texts.locked
         setContentView(column(label(app().texts.unlockWhy, 22f), button(app().texts.unlock) { askUnlock() }))
         askUnlock()
     }
@@ -95,6 +100,7 @@ abstract class Screen : Activity() {
         if (!keyguard.isDeviceSecure) {
             // Without a screen lock the device key cannot be bound to the worker: nothing to unlock with.
             covered = true
+            title = t.locked
             setContentView(column(label(t.screenLockNeeded, 22f)))
             return
         }
@@ -114,6 +120,7 @@ abstract class Screen : Activity() {
             if (covered) recreate()
         } else {
             covered = true
+            title = app().texts.locked
             setContentView(column(label(app().texts.unlockWhy, 22f), button(app().texts.unlock) { askUnlock() }))
         }
     }

@@ -14,6 +14,7 @@ class SignInActivity : Screen() {
         super.onCreate(savedInstanceState)
         val app = app()
         val t = app.texts
+        title = t.signInTitle
         if (app.prefs.getString("worker_id", null) != null && app.prefs.getBoolean("approved", false)) {
             startActivity(Intent(this, RosterChoiceActivity::class.java))
             finish()
@@ -63,7 +64,7 @@ class SignInActivity : Screen() {
         }
         checkAgain = button(t.checkAgain) { register() }.apply { visibility = View.GONE }
         setContentView(
-            column(label(t.signInTitle, 24f), worker, office, enrolment, button(t.register) { register() }, status, checkAgain),
+            column(worker, office, enrolment, button(t.register) { register() }, status, checkAgain),
         )
     }
 }

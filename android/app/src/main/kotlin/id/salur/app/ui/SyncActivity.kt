@@ -11,6 +11,7 @@ class SyncActivity : Screen() {
         super.onCreate(savedInstanceState)
         val app = app()
         val t = app.texts
+        title = t.syncTitle
         val lines = label("", 20f)
         val progress = label("", 20f)
         fun show() = core(lines, { app.phone.syncStatus() }) { status ->
@@ -24,7 +25,7 @@ class SyncActivity : Screen() {
                 runOnUiThread { progress.text = t.uploading }
             }
         }
-        setContentView(column(label(t.syncTitle, 24f), lines, progress, button(t.syncNow) {
+        setContentView(column(lines, progress, button(t.syncNow) {
             progress.text = t.uploading
             core(progress, { app.phone.sync(observer) }) { progress.text = "" }.invokeOnCompletion { runOnUiThread { show() } }
         }))

@@ -80,11 +80,14 @@ class AppDayTest {
         return launch(RosterChoiceActivity::class.java, next(signIn, "the roster choice"))
     }
 
+    /** The roster's title as the worker reads it (the programme and period). */
+    private val title get() = t.programmeTitle(ROSTER)
+
     /** Signed in and on the roster's list. */
     private fun roster(): RosterActivity {
         val choice = signIn()
-        waitUntil("the assigned rosters") { shows(choice, ROSTER) }
-        tap(button(choice, Robo.texts(choice).first { it.startsWith(ROSTER) }))
+        waitUntil("the assigned rosters") { shows(choice, title) }
+        tap(button(choice, Robo.texts(choice).first { it.startsWith(title) }))
         val roster = launch(RosterActivity::class.java, next(choice, "the roster"))
         waitUntil("the recipients") { items(roster).size == 4 }
         return roster
@@ -107,6 +110,24 @@ class AppDayTest {
     }
 
     private fun hint(d: Activity) = texts(d).joinToString(" | ")
+
+    /** Picks [choice] among the doorstep's other outcomes (behind "Lainnya"). */
+    private fun other(d: Activity, choice: String) {
+        tap(d, t.more)
+        val list = dialog()!!.listView
+        val at = (0 until list.adapter.count).firstOrNull { list.adapter.getItem(it).toString() == choice }
+            ?: throw AssertionError("no \"$choice\" behind ${t.more}")
+        list.performItemClick(list, at, at.toLong())
+        shadowOf(android.os.Looper.getMainLooper()).idle()
+    }
+
+    /** "Tidak di rumah", confirmed. */
+    private fun notHome(d: Activity) {
+        other(d, t.notHome)
+        tap(button(dialogView(), t.yesNotHome))
+    }
+
+    private fun overrideShown(d: Activity) = Robo.views(d).any { it is Button && it.text == t.supervisorOverride && it.isShown }
 
     private fun sync(): Activity {
         val s = launch(SyncActivity::class.java)
@@ -196,7 +217,10 @@ class AppDayTest {
     @Test
     fun the_roster_choice_lists_the_workers_own_rosters_with_counts() {
         val choice = signIn()
-        waitUntil("the assigned rosters") { shows(choice, ROSTER) }
+        waitUntil("the assigned rosters") { shows(choice, title) }
+        // The programme and period, never the raw id, as the worker reads them.
+        assertTrue(hint(choice), shows(choice, "BLT · Desember 2026 · 4 penerima") && shows(choice, "PKH · Triwulan IV 2026 · 1 penerima"))
+        assertFalse(hint(choice), shows(choice, ROSTER))
         assertTrue(hint(choice), shows(choice, t.rosterLine(ROSTER, 4, 2_400_000)))
         assertTrue(hint(choice), shows(choice, t.rosterLine("pkh-2026-q4", 1, 300_000)))
         assertFalse("another worker's recipients are not counted", shows(choice, t.rosterLine(ROSTER, 5, 3_000_000)))
@@ -212,6 +236,8 @@ class AppDayTest {
     @Test
     fun the_roster_searches_filters_and_counts() {
         val roster = roster()
+        // Titled by the app itself (not the manifest the tests run without): the programme and period.
+        assertEquals("BLT · Desember 2026", roster.title.toString())
         assertTrue(shows(roster, t.counts(0, 4)))
         type(roster.window.decorView, t.search, "siti")
         waitUntil("the search") { items(roster).size == 1 }
@@ -336,7 +362,7 @@ class AppDayTest {
         val again = launch(RosterActivity::class.java)
         waitUntil("refreshed") { items(again).size == 4 }
         val next = doorstep(again, "Dewi Lestari")
-        assertFalse(hint(next), shows(next, "${t.captureEktp} / ${t.enrolFirstVisit}"))
+        assertFalse(hint(next), shows(next, t.noReference))
         val pay = button(next, t.confirmPayment)
         waitUntil("matched against the enrolled face: ${hint(next)}", 120_000) { pay.isEnabled }
         tap(pay)
@@ -351,7 +377,7 @@ class AppDayTest {
     fun a_family_member_in_the_kk_collects_with_a_surat_kuasa_and_an_outsider_is_refused() {
         val roster = roster()
         val d = doorstep(roster, "Agus Salim")
-        tap(d, t.proxyCollect)
+        other(d, t.proxyCollect)
         // A neighbour offers to collect: not in his KK.
         type(d.window.decorView, t.proxyNik, "3171010101800099")
         tap(d, t.proxyFind)
@@ -401,7 +427,7 @@ class AppDayTest {
         val first = System.currentTimeMillis()
         waitUntil("more tries") { System.currentTimeMillis() - first > 8_000 }
         assertFalse(button(d, t.confirmPayment).isEnabled)
-        assertFalse("failed live checks do not unlock the override", button(d, t.supervisorOverride).isEnabled)
+        assertFalse("failed live checks do not unlock the override", overrideShown(d))
     }
 
     @Test
@@ -423,13 +449,24 @@ class AppDayTest {
     }
 
     @Test
-    fun ineligible_and_not_home_are_recorded_and_reach_the_server() {
+    fun ineligible_not_home_and_refused_are_confirmed_recorded_and_reach_the_server() {
         val roster = roster()
         val dewi = doorstep(roster, "Dewi Lestari")
-        tap(dewi, t.notHome)
+        // One tap is not a signed outcome: "Batal" records nothing and keeps the visit open.
+        other(dewi, t.notHome)
+        assertTrue(texts(dialogView()).toString(), texts(dialogView()).contains(t.confirmNotHome))
+        tap(button(dialogView(), t.cancel))
+        assertFalse(dewi.isFinishing)
+        assertEquals("nothing recorded", 0, Regex("\"seq\"").findAll(server.run("receipts", "list", "--db", World.databasePath, "--json")).count())
+        notHome(dewi)
         waitUntil("not home recorded") { dewi.isFinishing }
+        val budi = doorstep(roster, "Budi Santoso")
+        other(budi, t.refused)
+        assertTrue(texts(dialogView()).toString(), texts(dialogView()).contains(t.confirmRefused))
+        tap(button(dialogView(), t.yesRefused))
+        waitUntil("refused recorded") { budi.isFinishing }
         val agus = doorstep(roster, "Agus Salim")
-        tap(agus, t.markIneligible)
+        other(agus, t.markIneligible)
         val list = dialog()!!.listView
         list.performItemClick(list, 0, 0)
         waitUntil("ineligible recorded") { agus.isFinishing }
@@ -437,7 +474,9 @@ class AppDayTest {
         val realloc = server.admin("GET", "/v1/admin/reallocations")
         assertTrue(realloc, realloc.contains("deceased"))
         val back = launch(RosterActivity::class.java)
-        waitUntil("the statuses") { items(back).any { it.contains(t.notHome) } && items(back).any { it.contains(t.ineligible) } }
+        waitUntil("the statuses") {
+            items(back).any { it.contains(t.notHome) } && items(back).any { it.contains(t.ineligible) } && items(back).any { it.startsWith("Budi Santoso") && it.contains(t.refused) }
+        }
     }
 
     @Test
@@ -446,30 +485,31 @@ class AppDayTest {
         val roster = roster()
         // Siti at Budi's door: completed comparisons fail, and only then is the override offered.
         val d = doorstep(roster, "Budi Santoso")
-        val override = button(d, t.supervisorOverride)
-        assertFalse(override.isEnabled)
-        waitUntil("three failed comparisons: ${hint(d)}", 240_000) { override.isEnabled }
+        assertFalse("not offered before failed comparisons", overrideShown(d))
+        waitUntil("three failed comparisons: ${hint(d)}", 240_000) { overrideShown(d) }
         assertFalse(button(d, t.confirmPayment).isEnabled)
-        tap(override)
+        tap(d, t.supervisorOverride)
         waitUntil("the override dialog") { dialog()?.isShowing == true }
         val challenge = texts(dialogView()).first { it.matches(Regex("[0-9]{4} [0-9]{4}")) }.replace(" ", "")
         type(dialogView(), t.supervisorId, "spv-1")
         type(dialogView(), t.overrideReason, "foto registrasi lama, dikenal supervisor")
         type(dialogView(), t.approvalCode, "1234")
-        tap(button(dialogView(), t.confirmPayment))
+        // The dialog's action leads to the hand-over: it does not claim to confirm the payment.
+        assertFalse(texts(dialogView()).toString(), texts(dialogView()).contains(t.confirmPayment))
+        tap(button(dialogView(), t.useApproval))
         assertTrue("a short code is refused on the screen", texts(dialogView()).contains(t.approvalCodeNeeded))
         type(dialogView(), t.approvalCode, server.approvalCode(secret, challenge))
-        tap(button(dialogView(), t.confirmPayment))
+        tap(button(dialogView(), t.useApproval))
         waitUntil("the hand-over") { texts(dialogView()).contains(t.receivedInFull) }
         handOver(d)
         // Dewi cannot turn her head; the worker makes up a code.
         val dewi = doorstep(roster, "Dewi Lestari")
-        tap(dewi, t.cannotDoLiveCheck)
+        other(dewi, t.cannotDoLiveCheck)
         waitUntil("the override dialog") { dialog()?.isShowing == true && texts(dialogView()).contains(t.overrideChallenge) }
         type(dialogView(), t.supervisorId, "spv-1")
         type(dialogView(), t.overrideReason, "lansia, tidak bisa menoleh")
         type(dialogView(), t.approvalCode, "00000000")
-        tap(button(dialogView(), t.confirmPayment))
+        tap(button(dialogView(), t.useApproval))
         handOver(dewi)
         sync()
         val board = dashboard()
@@ -486,7 +526,7 @@ class AppDayTest {
         waitUntil("no face: ${hint(d)}", 60_000) { shows(d, t.noFace) || shows(d, t.liveHint(id.salur.core.LiveHint.NO_FACE)) }
         Thread.sleep(1_500)
         shadowOf(android.os.Looper.getMainLooper()).idle()
-        assertFalse(button(d, t.supervisorOverride).isEnabled)
+        assertFalse(overrideShown(d))
         assertFalse(button(d, t.confirmPayment).isEnabled)
     }
 
@@ -501,7 +541,7 @@ class AppDayTest {
         d.onRequestPermissionsResult(asked.requestCode, asked.requestedPermissions, IntArray(asked.requestedPermissions.size) { -1 })
         assertTrue(hint(d), shows(d, t.cameraNeeded))
         assertTrue(button(d, t.askCameraAgain).isShown)
-        tap(d, t.notHome)
+        notHome(d)
         waitUntil("not home recorded") { d.isFinishing }
     }
 
@@ -513,7 +553,7 @@ class AppDayTest {
         waitUntil("the offline note") { shows(offline, t.error(id.salur.core.ErrorKind.NETWORK)) }
         waitUntil("the phone's copy") { items(offline).size == 4 }
         val dewi = doorstep(roster, "Dewi Lestari")
-        tap(dewi, t.notHome)
+        notHome(dewi)
         waitUntil("recorded offline") { dewi.isFinishing }
         val s = launch(SyncActivity::class.java)
         tap(s, t.syncNow)
@@ -540,7 +580,7 @@ class AppDayTest {
         try {
             while (true) {
                 val dewi = doorstep(roster, "Dewi Lestari")
-                tap(dewi, t.notHome)
+                notHome(dewi)
                 waitUntil("recorded or refused: ${hint(dewi)}") { dewi.isFinishing || shows(dewi, t.error(id.salur.core.ErrorKind.NOT_RECORDED)) }
                 if (!dewi.isFinishing) break
                 recorded++
@@ -551,7 +591,7 @@ class AppDayTest {
         }
         // Room again: the same tap records, and exactly the visits that were confirmed are kept.
         val dewi = doorstep(roster, "Dewi Lestari")
-        tap(dewi, t.notHome)
+        notHome(dewi)
         waitUntil("recorded once there is room") { dewi.isFinishing }
         val list = server.run("receipts", "list", "--db", World.databasePath, "--json")
         assertEquals(list, recorded + 1, Regex("\"seq\"").findAll(list).count())
@@ -580,7 +620,7 @@ class AppDayTest {
         val list = launch(RosterActivity::class.java)
         waitUntil("the roster") { items(list).size == 4 }
         val d = doorstep(list, "Dewi Lestari")
-        tap(d, t.markIneligible)
+        other(d, t.markIneligible)
         assertTrue(dialog()!!.isShowing)
         ShadowSystemClock.advanceBy(Duration.ofMinutes(6))
         shadowOf(android.os.Looper.getMainLooper()).idleFor(Duration.ofSeconds(31))
@@ -599,7 +639,7 @@ class AppDayTest {
         checked += roster
         checked += doorstep(roster, "Siti Rahayu")
         checked += launch(SyncActivity::class.java)
-        checked += launch(RosterChoiceActivity::class.java).also { c -> waitUntil("rosters") { shows(c, ROSTER) } }
+        checked += launch(RosterChoiceActivity::class.java).also { c -> waitUntil("rosters") { shows(c, title) } }
         val density = app.resources.displayMetrics.density
         var buttons = 0
         for (screen in checked) {
@@ -613,7 +653,9 @@ class AppDayTest {
                     val back = (v.background.current as android.graphics.drawable.ColorDrawable).color
                     assertTrue("${v.text}: contrast ${contrast(v.currentTextColor, back)}", contrast(v.currentTextColor, back) >= if (v.isEnabled) 7.0 else 4.5)
                 } else if (v is TextView && v !is android.widget.EditText && v.text.isNotEmpty() && v.currentTextColor != 0) {
-                    assertTrue("\"${v.text}\": contrast", contrast(v.currentTextColor, android.graphics.Color.WHITE) >= 7.0)
+                    // On its own background (the prompt's band over the preview), else the screen's white.
+                    val back = (v.background as? android.graphics.drawable.ColorDrawable)?.color?.let { it or 0xFF000000.toInt() } ?: android.graphics.Color.WHITE
+                    assertTrue("\"${v.text}\": contrast", contrast(v.currentTextColor, back) >= 7.0)
                 }
                 if (v is TextView) {
                     val sp = v.textSize / app.resources.displayMetrics.scaledDensity

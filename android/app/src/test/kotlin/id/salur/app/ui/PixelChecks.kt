@@ -19,6 +19,8 @@ class PixelChecks(private val density: Float) {
     val findings = mutableListOf<String>()
     /** Every contrast measured: "screen: text = ratio" (for the commit message and docs). */
     val contrasts = mutableListOf<String>()
+    /** Where each instruction and primary action was: "screen: text top-bottom dp". */
+    val positions = mutableListOf<String>()
 
     private fun dp(px: Int) = px / density
     private fun px(dp: Float) = (dp * density).toInt()
@@ -37,6 +39,7 @@ class PixelChecks(private val density: Float) {
         for (v in views) {
             if (!v.isShown) { say(shot, "${name(v)} is not shown"); continue }
             val r = shot.rect(v)
+            positions += "${shot.name}: ${name(v)} ${dp(r.top).toInt()}-${dp(r.bottom).toInt()} dp"
             if (r.top < 0 || r.bottom > bottom) say(shot, "${name(v)} spans ${dp(r.top).toInt()}-${dp(r.bottom).toInt()} dp, the screen shows 0-${dp(bottom).toInt()} dp")
         }
     }

@@ -274,7 +274,8 @@ abstract class ScreensTest(private val size: String, private val small: Boolean)
         assertTrue(Robo.unlockIfAsked(sync))
 
         val report = Shots.dir?.let { File(it, "$size/checks.txt") }
-        report?.writeText((listOf("findings: ${checks.findings.size}") + checks.findings + listOf("", "contrast measured:") + checks.contrasts).joinToString("\n") + "\n")
+        report?.writeText((listOf("findings: ${checks.findings.size}") + checks.findings + listOf("", "contrast measured:") + checks.contrasts +
+            listOf("", "instructions and primary actions (360x640 only):") + checks.positions).joinToString("\n") + "\n")
         println("$size: ${checks.findings.size} findings\n" + checks.findings.joinToString("\n"))
         assertTrue("${checks.findings.size} findings:\n" + checks.findings.joinToString("\n"), checks.findings.isEmpty())
     }
