@@ -6,9 +6,9 @@
 # id/salur/app/ui/PixelChecks.kt): it fails when a check does.
 #   Writes: ${SALUR_SCREENS:-$CARGO_TARGET_DIR/screens}/{360x640,411x891}/*.png and checks.txt
 #   (outside the clone); docs/screens.md shows the key ones, copied from there by hand.
-# Cost, measured on this 2-core machine: about 2.5 min for both sizes (60 PNGs), after
-# scripts/android-check.sh has compiled the tests (it runs this script last); about 1 min
-# more when run alone (the Kotlin compile).
+# Cost, measured on a 2-core machine (another build running): 2 to 2.5 min for both sizes
+# (about 60 PNGs; 92 s of it the two Robolectric days) after scripts/android-check.sh has
+# compiled the tests (it runs this script last); 3.5 min alone (with the Kotlin compile).
 source "$(dirname "$0")/kotlin-env.sh"
 android_all=$(ls "$jars"/android-all-*.jar)
 android_cp="$android_all:$(ls "$jars"/kotlinx-coroutines-android-*.jar):$cp"
