@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The worker's day as pictures: every screen and state rendered to PNG by Robolectric's native
 # graphics (nativeruntime-dist-compat, which Robolectric 4.16 brings from Maven Central) at
-# 360x640 dp hdpi and 411x891 dp xhdpi, in Bahasa Indonesia, against the real core, recorded
+# 360x640 dp hdpi and 411x891 dp xhdpi in Bahasa Indonesia, and 360x640 in English (longer
+# texts in places), against the real core, recorded
 # frames and a real `salur serve`, and judged by the pixel checks (android/app/src/test/kotlin/
 # id/salur/app/ui/PixelChecks.kt): it fails when a check does.
-#   Writes: ${SALUR_SCREENS:-$CARGO_TARGET_DIR/screens}/{360x640,411x891}/*.png and checks.txt
+#   Writes: ${SALUR_SCREENS:-$CARGO_TARGET_DIR/screens}/{360x640,411x891,360x640-en}/*.png and checks.txt
 #   (outside the clone); docs/screens.md shows the key ones, copied from there by hand.
-# Cost, measured on a 2-core machine (another build running): 2 to 2.5 min for both sizes
-# (about 60 PNGs; 92 s of it the two Robolectric days) after scripts/android-check.sh has
-# compiled the tests (it runs this script last); 3.5 min alone (with the Kotlin compile).
+# Cost, measured on a 2-core machine (another build running): about 3 min for the three runs
+# (about 90 PNGs; the Robolectric days take 92 s for the two Indonesian sizes, 57 s for
+# English) after scripts/android-check.sh has compiled the tests (it runs this script last);
+# 1 min more alone (the Kotlin compile).
 source "$(dirname "$0")/kotlin-env.sh"
 android_all=$(ls "$jars"/android-all-*.jar)
 android_cp="$android_all:$(ls "$jars"/kotlinx-coroutines-android-*.jar):$cp"
@@ -28,13 +30,14 @@ if [ ! -f "$jar" ] || [ -n "$(find "$app" "$target/release/libsalur_ffi.so" rust
         rust-core/ffi/kotlin-tests/src/TestFrames.kt
 fi
 out=${SALUR_SCREENS:-$target/screens}
-rm -rf "$out/360x640" "$out/411x891"
+rm -rf "$out/360x640" "$out/411x891" "$out/360x640-en"
 mkdir -p "$out"
 echo "screens: rendering the worker's day into $out" >&2
 java -Xmx3g -Djna.library.path="$target/release" -Dsalur.root="$root" -Dsalur.bin="$target/release/salur" \
     -Dsalur.screens="$out" \
     -Drobolectric.offline=true -Drobolectric.dependency.dir="$robo" -Drobolectric.logging.enabled=false \
-    -cp "$jar:$robo_cp$android_cp" org.junit.runner.JUnitCore id.salur.app.ui.SmallScreensTest id.salur.app.ui.CommonScreensTest \
+    -cp "$jar:$robo_cp$android_cp" org.junit.runner.JUnitCore \
+    id.salur.app.ui.SmallScreensTest id.salur.app.ui.CommonScreensTest id.salur.app.ui.EnglishScreensTest \
     2>"$target/kotlin/screens.log" || {
     tail -n 40 "$target/kotlin/screens.log" >&2
     exit 1

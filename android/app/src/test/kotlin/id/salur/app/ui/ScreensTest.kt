@@ -51,6 +51,12 @@ class SmallScreensTest : ScreensTest("360x640", small = true)
 @Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "in-rID-w411dp-h891dp-xhdpi")
 class CommonScreensTest : ScreensTest("411x891", small = false)
 
+/** The small phone in English, whose texts are longer in places: the checks catch what no longer fits. */
+@RunWith(RobolectricTestRunner::class)
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
+@Config(sdk = [34], application = TestSalurApp::class, manifest = Config.NONE, qualifiers = "en-rUS-w360dp-h640dp-hdpi")
+class EnglishScreensTest : ScreensTest("360x640-en", small = true, english = true)
+
 /**
  * Every screen and state of a worker's day rendered to pixels by Robolectric's native graphics
  * (in Bahasa Indonesia, against the real core, recorded frames and a real `salur serve`), written
@@ -59,9 +65,9 @@ class CommonScreensTest : ScreensTest("411x891", small = false)
  * scrolling; everywhere no text is cut or overlaps, contrast measured on the picture meets WCAG
  * AA (AAA for the amount, the verdicts and the codes read out), targets are at least 48 dp.
  */
-abstract class ScreensTest(private val size: String, private val small: Boolean) {
+abstract class ScreensTest(private val size: String, private val small: Boolean, english: Boolean = false) {
     private lateinit var server: ServerFixture
-    private val t = Texts(english = false)
+    private val t = Texts(english)
     private val app get() = RuntimeEnvironment.getApplication() as TestSalurApp
     private val checks by lazy { PixelChecks(app.resources.displayMetrics.density) }
 
