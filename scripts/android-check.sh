@@ -53,5 +53,5 @@ java -Xmx3g -Djna.library.path="$target/release" -Dsalur.root="$root" -Dsalur.bi
     tail -n 80 "$target/kotlin/robolectric.log" >&2
     exit 1
 }
-# Every screen as pictures, and the pixel checks on them (about 2.5 min; see the script).
+# Every screen as pictures, and the pixel checks on them (about 3 min; see the script).
 "$root/scripts/screens.sh"
