@@ -47,7 +47,7 @@ fi
 java -Xmx3g -Djna.library.path="$target/release" -Dsalur.root="$root" -Dsalur.bin="$target/release/salur" \
     ${small:+-Dsalur.smallfs="$small"} \
     -Drobolectric.offline=true -Drobolectric.dependency.dir="$robo" -Drobolectric.logging.enabled=false \
-    -cp "$target/kotlin/android-ui-tests.jar:$robo_cp$android_cp" org.junit.runner.JUnitCore id.salur.app.ui.AppDayTest \
+    -cp "$target/kotlin/android-ui-tests.jar:$robo_cp$android_cp" org.junit.runner.JUnitCore id.salur.app.ui.AppDayTest id.salur.app.ui.LockedUploadTest \
     2>"$target/kotlin/robolectric.log" || {
     # The framework's own warnings go to the log; shown when a test failed.
     tail -n 80 "$target/kotlin/robolectric.log" >&2

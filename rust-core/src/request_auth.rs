@@ -15,8 +15,43 @@ pub const DEVICE_HEADER: &str = "x-salur-device";
 pub const TIME_HEADER: &str = "x-salur-time";
 /// Header with the base64 raw `r || s` ES256 signature.
 pub const SIGNATURE_HEADER: &str = "x-salur-signature";
+/// Header naming the key that signed, when it is not the device key: `upload` for the key that
+/// signs uploads while the phone is locked (absent: the device key).
+pub const KEY_HEADER: &str = "x-salur-key";
 /// Largest accepted difference between the phone's signing time and the server's clock.
 pub const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
+
+/// Which of the phone's two keys signs a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRole {
+    /// The device key: bound to the worker's unlock; signs receipts and may make any request.
+    Device,
+    /// The upload key: needs no unlock, and the server accepts it only for handing in what the
+    /// device key already signed (receipts, their evidence crops, the chain's status), so a
+    /// locked phone uploads in the background while a stolen one can neither pay nor read a roster.
+    Upload,
+}
+
+impl KeyRole {
+    /// The [`KEY_HEADER`] value naming this role (`None`: the header is left out).
+    pub fn header_value(self) -> Option<&'static str> {
+        match self {
+            Self::Device => None,
+            Self::Upload => Some("upload"),
+        }
+    }
+
+    /// The role a request's [`KEY_HEADER`] names (absent: the device key).
+    pub fn from_header(value: Option<&str>) -> Result<Self> {
+        match value {
+            None => Ok(Self::Device),
+            Some("upload") => Ok(Self::Upload),
+            Some(other) => Err(Error::InvalidArgument(format!(
+                "{KEY_HEADER}: {other:?} is not a key (send upload, or leave it out)"
+            ))),
+        }
+    }
+}
 
 /// The bytes a request signature covers.
 pub fn signing_input(method: &str, path_and_query: &str, time_ms: i64, body: &[u8]) -> Vec<u8> {

@@ -212,7 +212,10 @@ impl From<DeviceError> for ApiError {
         use DeviceError as E;
         match e {
             E::Pending | E::Revoked => Self::Forbidden(e.to_string()),
-            E::BadIdentifier { .. } => Self::BadRequest(e.to_string()),
+            E::BadIdentifier { .. } | E::BadUploadKey(_) => Self::BadRequest(e.to_string()),
+            E::UploadKeyScope => Self::Forbidden(e.to_string()),
+            E::NoUploadKey => Self::Unauthorized(e.to_string()),
+            E::UploadKeyLessAttested => Self::AttestationRefused(e.to_string()),
             E::UnknownStatus(_) => Self::Internal(e.to_string()),
         }
     }

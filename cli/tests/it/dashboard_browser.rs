@@ -241,6 +241,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             attestation_version: None,
             challenge: None,
             status: salur_server::domain::devices::DeviceStatus::Pending,
+            upload: None,
         };
         db.enrol_device(&second, &hash).await.unwrap();
         // The approver approves it on the page (the confirmation answered yes), then revokes the first.

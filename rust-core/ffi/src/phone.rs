@@ -241,6 +241,8 @@ impl salur_core::sync::SyncListener for Observer {
 pub struct Phone {
     pub(crate) store: Arc<Store>,
     signer: Arc<Signer>,
+    /// The key that signs uploads without the worker's unlock, when the app has one.
+    upload_signer: Option<Arc<Signer>>,
     client: Arc<SyncClient>,
     runtime: tokio::runtime::Runtime,
     /// The last location fix the app gave (`set_location`).
@@ -297,6 +299,53 @@ impl Phone {
         Ok(draft)
     }
 
+    fn opened(
+        db_path: String,
+        signer: Arc<dyn DeviceSigner>,
+        upload_signer: Option<Arc<dyn DeviceSigner>>,
+        keys: Arc<dyn DataKeyProvider>,
+        server: ServerConfig,
+    ) -> Result<Arc<Self>, SalurError> {
+        let store = Store::open(std::path::Path::new(&db_path), &Keys(keys))?;
+        let mut config = SyncConfig::new(&server.url);
+        config.ca_pem = server.ca_pem.map(String::into_bytes);
+        config.allow_http_loopback = server.allow_http_loopback;
+        if server.max_attempts > 0 {
+            config.backoff.max_attempts = server.max_attempts;
+        }
+        for pin in &server.pins_sha256_hex {
+            let bytes: [u8; 32] = hex::decode(pin).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
+                salur_core::Error::InvalidArgument(format!("pin {pin} is not 64 hex digits (SHA-256)"))
+            })?;
+            config.pins_sha256.push(bytes);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| SalurError::internal(format!("starting the network runtime: {e}")))?;
+        Ok(Arc::new(Self {
+            store: Arc::new(store),
+            signer: Arc::new(Signer(signer)),
+            upload_signer: upload_signer.map(|u| Arc::new(Signer(u))),
+            client: Arc::new(SyncClient::new(&config)?),
+            runtime,
+            location: Mutex::new(None),
+            check_url: format!("{}/cek", server.url.trim_end_matches('/')),
+        }))
+    }
+
+    /// The key a sync signs its requests with: the upload key once the server has accepted it
+    /// (it needs no unlock), else the device key.
+    fn request_signer(&self) -> Result<Arc<Signer>, SalurError> {
+        if let (Some(upload), Some(held)) = (&self.upload_signer, self.store.upload_key()?) {
+            if salur_core::keys::Signer::public_key_spki(upload.as_ref())? == held {
+                return Ok(upload.clone());
+            }
+        }
+        Ok(self.signer.clone())
+    }
+
     fn location_fix(&self) -> Option<GeoFix> {
         *self.location.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -328,32 +377,21 @@ impl Phone {
         keys: Arc<dyn DataKeyProvider>,
         server: ServerConfig,
     ) -> Result<Arc<Self>, SalurError> {
-        let store = Store::open(std::path::Path::new(&db_path), &Keys(keys))?;
-        let mut config = SyncConfig::new(&server.url);
-        config.ca_pem = server.ca_pem.map(String::into_bytes);
-        config.allow_http_loopback = server.allow_http_loopback;
-        if server.max_attempts > 0 {
-            config.backoff.max_attempts = server.max_attempts;
-        }
-        for pin in &server.pins_sha256_hex {
-            let bytes: [u8; 32] = hex::decode(pin).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| {
-                salur_core::Error::InvalidArgument(format!("pin {pin} is not 64 hex digits (SHA-256)"))
-            })?;
-            config.pins_sha256.push(bytes);
-        }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .map_err(|e| SalurError::internal(format!("starting the network runtime: {e}")))?;
-        Ok(Arc::new(Self {
-            store: Arc::new(store),
-            signer: Arc::new(Signer(signer)),
-            client: Arc::new(SyncClient::new(&config)?),
-            runtime,
-            location: Mutex::new(None),
-            check_url: format!("{}/cek", server.url.trim_end_matches('/')),
-        }))
+        Self::opened(db_path, signer, None, keys, server)
+    }
+
+    /// [`Self::open`] with a second key, `upload_signer`: registered beside the device key
+    /// (`register_with_upload_key`), it signs uploads while the phone is locked, and the server
+    /// accepts it for nothing else (receipts stay signed by the unlock-bound device key).
+    #[uniffi::constructor]
+    pub fn open_with_upload_key(
+        db_path: String,
+        signer: Arc<dyn DeviceSigner>,
+        upload_signer: Arc<dyn DeviceSigner>,
+        keys: Arc<dyn DataKeyProvider>,
+        server: ServerConfig,
+    ) -> Result<Arc<Self>, SalurError> {
+        Self::opened(db_path, signer, Some(upload_signer), keys, server)
     }
 
     /// The device public key (SPKI DER) to show or send for registration.
@@ -400,6 +438,48 @@ impl Phone {
         DeviceState::parse(&status)
     }
 
+    /// [`Self::register`] naming the upload key too (the phone was opened with
+    /// `open_with_upload_key`), with its attestation chain made with the same nonce; once the
+    /// server holds it, `sync` signs with it. Returns the device's state.
+    pub async fn register_with_upload_key(
+        &self,
+        device_id: String,
+        worker_id: String,
+        post_office: String,
+        enrolment_code: String,
+        attestation: Vec<Vec<u8>>,
+        upload_attestation: Vec<Vec<u8>>,
+    ) -> Result<DeviceState, SalurError> {
+        let upload = self.upload_signer.clone().ok_or_else(|| {
+            salur_core::Error::InvalidArgument("this phone was opened without an upload key: use register".into())
+        })?;
+        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        let status = self
+            .on_runtime(async move {
+                let key = salur_core::sync::UploadKey { signer: upload.as_ref(), attestation: &upload_attestation };
+                let r = client
+                    .register_with(
+                        &store,
+                        signer.as_ref(),
+                        &device_id,
+                        &worker_id,
+                        &post_office,
+                        &enrolment_code,
+                        &attestation,
+                        Some(key),
+                    )
+                    .await?;
+                Ok(r.status)
+            })
+            .await?;
+        DeviceState::parse(&status)
+    }
+
+    /// Whether uploads are signed with the upload key (the server accepted it at registration).
+    pub fn uploads_without_unlock(&self) -> Result<bool, SalurError> {
+        Ok(!Arc::ptr_eq(&self.request_signer()?, &self.signer))
+    }
+
     /// Measures and stores the server clock offset (ms).
     pub async fn check_time(&self) -> Result<i64, SalurError> {
         let (store, client) = (self.store.clone(), self.client.clone());
@@ -426,8 +506,9 @@ impl Phone {
     }
 
     /// Uploads every waiting receipt (and evidence crop); safe to cancel and to call again.
+    /// Signed with the upload key once the server holds it, so it runs while the phone is locked.
     pub async fn sync(&self, observer: Option<Arc<dyn SyncObserver>>) -> Result<SyncCounts, SalurError> {
-        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        let (store, signer, client) = (self.store.clone(), self.request_signer()?, self.client.clone());
         let report =
             self.on_runtime(async move { client.sync(&store, signer.as_ref(), &Observer(observer)).await }).await?;
         Ok(counts(report.progress))

@@ -269,6 +269,24 @@ impl Store {
         }
     }
 
+    /// The upload key's SPKI, once the server accepted it at registration.
+    pub fn upload_key(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT upload_key FROM device WHERE id = 1", [], |r| r.get::<_, Option<Vec<u8>>>(0))
+            .optional()?
+            .flatten())
+    }
+
+    /// Records that the server accepted `spki` as this device's upload key.
+    pub fn set_upload_key(&self, spki: &[u8]) -> Result<()> {
+        let changed = self.conn().execute("UPDATE device SET upload_key = ?1 WHERE id = 1", params![spki])?;
+        if changed != 1 {
+            return Err(Error::InvalidArgument("register the device before its upload key".into()));
+        }
+        Ok(())
+    }
+
     fn aad(roster_id: &str, recipient: &[u8], column: &str) -> Vec<u8> {
         format!("roster/{roster_id}/{}/{column}", hex::encode(recipient)).into_bytes()
     }

@@ -125,9 +125,23 @@ const V8: &str = r#"
 ALTER TABLE kuasa ADD COLUMN card_enc BLOB;
 "#;
 
+// The phone's second key (request signing while locked, `sync`): its SPKI once the server
+// accepted it at registration, so that uploads are signed with it only where the server knows it.
+const V9: &str = "ALTER TABLE device ADD COLUMN upload_key BLOB;";
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5), M::up(V6), M::up(V7), M::up(V8)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+        M::up(V7),
+        M::up(V8),
+        M::up(V9),
+    ])
 }
 
 #[cfg(test)]

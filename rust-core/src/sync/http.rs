@@ -16,8 +16,10 @@ use crate::request_auth;
 /// Who signs a request, and the server clock offset to stamp it with.
 #[derive(Clone, Copy)]
 pub struct Auth<'a> {
-    /// The device key.
+    /// The key that signs: the device key, or the upload key for what the server lets it do.
     pub signer: &'a dyn Signer,
+    /// Which of the two `signer` is.
+    pub role: request_auth::KeyRole,
     /// The registered device id.
     pub device_id: &'a str,
     /// Server time minus phone time.
@@ -93,6 +95,9 @@ impl Http {
                     .map_err(Failure::Final)?;
             for (name, value) in headers {
                 req = req.header(name, value);
+            }
+            if let Some(role) = a.role.header_value() {
+                req = req.header(request_auth::KEY_HEADER, role);
             }
         }
         let resp = req.send().await.map_err(transport_failure)?;

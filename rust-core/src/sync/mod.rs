@@ -30,6 +30,7 @@ pub use tls::spki_sha256;
 
 use crate::error::{Error, Result};
 use crate::keys::Signer;
+use crate::request_auth::KeyRole;
 use crate::store::{OutboxState, Store};
 use http::{Auth, Http};
 
@@ -164,6 +165,19 @@ struct ServerChain {
 #[derive(Deserialize)]
 struct RegistrationAnswer {
     device: Registration,
+    /// The id of the upload key the server holds for the device, if any.
+    #[serde(default)]
+    upload_key_id: Option<String>,
+}
+
+/// The phone's second key, named at registration: it signs uploads (receipts, evidence, the
+/// chain's status) without the worker's unlock; the server accepts it for nothing else.
+pub struct UploadKey<'a> {
+    /// The key.
+    pub signer: &'a dyn Signer,
+    /// Its attestation chain (DER, leaf first), made with the registration nonce; empty where the
+    /// device key has none either.
+    pub attestation: &'a [Vec<u8>],
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -213,7 +227,13 @@ impl SyncClient {
     }
 
     fn auth<'a>(store: &Store, signer: &'a dyn Signer, device_id: &'a str) -> Result<Auth<'a>> {
-        Ok(Auth { signer, device_id, clock_offset_ms: store.clock_offset_ms()? })
+        // The upload key signs as itself only once the server has accepted it (`register_with`);
+        // any other signer is the device key.
+        let role = match store.upload_key()? {
+            Some(upload) if upload == signer.public_key_spki()? => KeyRole::Upload,
+            _ => KeyRole::Device,
+        };
+        Ok(Auth { signer, role, device_id, clock_offset_ms: store.clock_offset_ms()? })
     }
 
     /// Measures the server clock against the phone's (half the round trip allowed for) and
@@ -270,23 +290,55 @@ impl SyncClient {
         enrolment_code: &str,
         attestation: &[Vec<u8>],
     ) -> Result<Registration> {
+        self.register_with(store, signer, device_id, worker_id, post_office, enrolment_code, attestation, None).await
+    }
+
+    /// [`Self::register_attested`], naming beside the device key the upload key (with its own
+    /// attestation, made with the same nonce): the key that signs uploads while the phone is
+    /// locked. Once the server has accepted it, [`Self::sync`] given that key signs as it.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn register_with(
+        &self,
+        store: &Store,
+        signer: &dyn Signer,
+        device_id: &str,
+        worker_id: &str,
+        post_office: &str,
+        enrolment_code: &str,
+        attestation: &[Vec<u8>],
+        upload: Option<UploadKey<'_>>,
+    ) -> Result<Registration> {
         store.set_device(device_id, worker_id, signer)?;
-        let body = serde_json::json!({
+        let chain = |certs: &[Vec<u8>]| certs.iter().map(|c| B64.encode(c)).collect::<Vec<_>>();
+        let mut body = serde_json::json!({
             "device_id": device_id,
             "worker_id": worker_id,
             "post_office": post_office,
             "public_key": B64.encode(signer.public_key_spki()?),
-            "attestation": attestation.iter().map(|c| B64.encode(c)).collect::<Vec<_>>(),
+            "attestation": chain(attestation),
             "enrolment_code": enrolment_code,
-        })
-        .to_string();
-        let auth = Self::auth(store, signer, device_id)?;
+        });
+        let upload_spki = upload.as_ref().map(|u| u.signer.public_key_spki()).transpose()?;
+        if let (Some(u), Some(spki)) = (&upload, &upload_spki) {
+            body["upload_key"] = B64.encode(spki).into();
+            body["upload_attestation"] = chain(u.attestation).into();
+        }
+        let body = body.to_string();
+        let auth = Auth { signer, role: KeyRole::Device, device_id, clock_offset_ms: store.clock_offset_ms()? };
         let answer = self
             .http
             .call(Some(auth), Method::POST, "/v1/devices", Some(body.as_bytes()), &|_| {})
             .await
             .map_err(enrolment_error)?;
-        Ok(decode::<RegistrationAnswer>(&answer, "registration")?.device)
+        let answer: RegistrationAnswer = decode(&answer, "registration")?;
+        // Kept only when the server says it holds this very key: a registration made before the
+        // phone had one (the server answers the held device) leaves uploads on the device key.
+        if let (Some(spki), Some(held)) = (&upload_spki, &answer.upload_key_id) {
+            if *held == hex::encode(crate::crypto::key_id(spki)) {
+                store.set_upload_key(spki)?;
+            }
+        }
+        Ok(answer.device)
     }
 
     /// Uploads every unacknowledged receipt; returns when each has the server's answer.

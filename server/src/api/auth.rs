@@ -54,6 +54,12 @@ pub(super) fn signed_headers(headers: &HeaderMap) -> Result<SignedHeaders<'_>, A
     Ok(SignedHeaders { device_id })
 }
 
+/// Which of the phone's keys signed the request, as its `x-salur-key` header names it.
+pub(super) fn key_role(headers: &HeaderMap) -> Result<request_auth::KeyRole, ApiError> {
+    let named = headers.get(request_auth::KEY_HEADER).map(|v| v.to_str().unwrap_or("?"));
+    request_auth::KeyRole::from_header(named).map_err(|e| ApiError::Unauthorized(e.to_string()))
+}
+
 /// Checks the request's device signature against `spki`; the verified signature names the request.
 pub(super) fn check_signature(
     spki: &[u8],
@@ -97,7 +103,7 @@ async fn verified_device(
     hand_in: bool,
 ) -> Result<Device, ApiError> {
     let (method, uri, headers) = req;
-    let signature = check_signature(&device.public_key, method, uri, headers, body)?;
+    let signature = check_signature(device.request_key(key_role(headers)?, hand_in)?, method, uri, headers, body)?;
     if hand_in {
         device.may_hand_in()?;
     } else {

@@ -14,15 +14,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{
-    accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body, peer,
-    signed_headers, staff, Staff,
+    accept_signed, body_error, check_json, check_signature, device, has_staff_credential, header, json_body, key_role,
+    peer, signed_headers, staff, Staff,
 };
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::attestation::{self, SecurityLevel, MAX_CHAIN};
 use crate::domain::audit::{Action, Actor, NewEntry};
 use crate::domain::chain::ChainStatus;
-use crate::domain::devices::{check_identifier, Device, DeviceStatus};
+use crate::domain::devices::{check_identifier, check_upload_key, Device, DeviceError, DeviceStatus};
 use crate::domain::enrolment;
 use crate::domain::roles::Permission;
 use crate::error::{ApiError, ErrorBody};
@@ -49,6 +49,16 @@ struct Registration {
     /// The one-time code an approver issued for this worker.
     #[serde(default)]
     enrolment_code: Option<String>,
+    /// SPKI DER of the phone's upload key, base64: a second key, needing no unlock, accepted only
+    /// for handing in receipts, their evidence and the chain's status (`x-salur-key: upload`).
+    #[serde(default)]
+    #[schema(content_encoding = "base64")]
+    upload_key: Option<String>,
+    /// The upload key's attestation chain, made with the same nonce (required when the device
+    /// key's chain is sent).
+    #[serde(default)]
+    #[schema(max_items = 8)]
+    upload_attestation: Vec<String>,
 }
 
 /// A device and the id of its key.
@@ -57,6 +67,35 @@ pub(super) struct Registered {
     device: Device,
     /// hex SHA-256 of the key's SPKI, first 16 bytes: what receipts name.
     key_id: String,
+    /// The same for the upload key the server holds, if any (the phone signs uploads with it
+    /// only when this names its key).
+    upload_key_id: Option<String>,
+}
+
+impl Registered {
+    fn new(device: Device) -> Self {
+        let key_id = hex::encode(salur_core::crypto::key_id(&device.public_key));
+        Self { upload_key_id: device.upload_key_id.clone(), device, key_id }
+    }
+}
+
+/// Decodes a chain as sent (base64 DER certificates, leaf first), within the bounds.
+fn decode_chain(what: &str, certs: &[String]) -> Result<Vec<Vec<u8>>, ApiError> {
+    if certs.len() > MAX_CHAIN || certs.iter().any(|c| c.len() > 16 * 1024) {
+        return Err(ApiError::BadRequest(format!("{what}: at most 8 base64 DER certificates of 12 KiB")));
+    }
+    certs
+        .iter()
+        .map(|c| B64.decode(c))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ApiError::BadRequest(format!("{what}: certificates are base64 DER")))
+}
+
+/// A P-256 SPKI as sent (base64 DER).
+fn decode_key(what: &str, b64: &str) -> Result<Vec<u8>, ApiError> {
+    let spki = B64.decode(b64).map_err(|_| ApiError::BadRequest(format!("{what} is not base64")))?;
+    salur_core::crypto::p256_point(&spki).map_err(|e| ApiError::BadRequest(format!("{what}: {e}")))?;
+    Ok(spki)
 }
 
 /// Registration is signed with the key being registered: proof that the caller holds it. A
@@ -76,8 +115,15 @@ pub(super) async fn register(
     check_json(headers)?;
     let body = Bytes::from_request(Request::from_parts(parts.clone(), body), &state).await.map_err(body_error)?;
     let reg: Registration = json_body(&body)?;
-    let spki = B64.decode(&reg.public_key).map_err(|_| ApiError::BadRequest("public_key is not base64".into()))?;
-    salur_core::crypto::p256_point(&spki).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let spki = decode_key("public_key", &reg.public_key)?;
+    let upload_spki = reg.upload_key.as_deref().map(|k| decode_key("upload_key", k)).transpose()?;
+    if upload_spki.is_none() && !reg.upload_attestation.is_empty() {
+        return Err(ApiError::BadRequest("upload_attestation without an upload_key".into()));
+    }
+    // A registration is signed by the device key it registers, never by an upload key.
+    if key_role(headers)? != request_auth::KeyRole::Device {
+        return Err(DeviceError::UploadKeyScope.into());
+    }
     for (name, v) in [("device_id", &reg.device_id), ("worker_id", &reg.worker_id), ("post_office", &reg.post_office)] {
         check_identifier(name, v)?;
     }
@@ -92,22 +138,14 @@ pub(super) async fn register(
     // Counted by the key, not the claimed id: anyone may sign a registration naming a real
     // device's id with a key of their own, and must not use up that device's allowance.
     let key = format!("key:{}", hex::encode(salur_core::crypto::key_id(&spki)));
-    if reg.attestation.len() > MAX_CHAIN || reg.attestation.iter().any(|c| c.len() > 16 * 1024) {
-        return Err(ApiError::BadRequest("attestation: at most 8 base64 DER certificates of 12 KiB".into()));
-    }
-    let chain = reg
-        .attestation
-        .iter()
-        .map(|c| B64.decode(c))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| ApiError::BadRequest("attestation: certificates are base64 DER".into()))?;
+    let chain = decode_chain("attestation", &reg.attestation)?;
+    let upload_chain = decode_chain("upload_attestation", &reg.upload_attestation)?;
     // A retry of a registration the server already holds (its answer was lost) needs no code.
     if let Some(d) = state.db.device(&reg.device_id).await? {
         if d.public_key == spki && d.worker_id == reg.worker_id && d.post_office == reg.post_office {
             // Signed by a registered key: authenticated, so now remembered.
             accept_signed(&state, &key, &signature).await?;
-            let key_id = hex::encode(salur_core::crypto::key_id(&spki));
-            return Ok((StatusCode::CREATED, Json(Registered { device: d, key_id })));
+            return Ok((StatusCode::CREATED, Json(Registered::new(d))));
         }
     }
     state.enrol_throttle.attempt_enrolment(peer(&parts).map(|p| p.ip()))?;
@@ -142,6 +180,24 @@ pub(super) async fn register(
         Some(attestation::verify(&chain, &spki, &nonce, now)?)
     };
     let level = attested.as_ref().map_or(SecurityLevel::None, |a| a.security_level);
+    // The upload key's chain must carry the same nonce and pass the same policy (same app,
+    // locked bootloader, ...): it is the same phone's keystore, asked at the same moment.
+    let upload_attested = match (&upload_spki, upload_chain.is_empty(), attested.as_ref()) {
+        (Some(upload), false, Some(a)) => {
+            let u = attestation::verify(&upload_chain, upload, &a.challenge, now)
+                .map_err(|e| ApiError::AttestationRefused(format!("upload key: {e}")))?;
+            state.attestation_policy.judge(&u).map_err(|v| ApiError::AttestationRefused(format!("upload key: {v}")))?;
+            Some(u)
+        }
+        (Some(_), false, None) => {
+            return Err(ApiError::BadRequest("upload_attestation sent without the device key's attestation".into()))
+        }
+        _ => None,
+    };
+    if let Some(upload) = &upload_spki {
+        let upload_level = upload_attested.as_ref().map_or(SecurityLevel::None, |a| a.security_level);
+        check_upload_key(&spki, upload, level, upload_level)?;
+    }
     // The operator's policy over what the chain says: refused, or held pending with the reason.
     let held = match attested.as_ref().map(|a| state.attestation_policy.judge(a)) {
         Some(Err(v)) if v.always_refused() || state.attestation_policy.on_fail == attestation::OnFail::Refuse => {
@@ -161,6 +217,7 @@ pub(super) async fn register(
         attestation_version: attested.as_ref().map(|a| a.attestation_version),
         challenge: attested.as_ref().map(|a| a.challenge.as_slice()),
         status,
+        upload: upload_spki.as_deref().map(|k| (k, reg.upload_attestation.as_slice())),
     };
     let device = state.db.enrol_device(&new, &hash).await?;
     let entry = NewEntry {
@@ -171,13 +228,18 @@ pub(super) async fn register(
         action: Action::DeviceEnrolled,
         target: Some(reg.device_id.clone()),
         detail: Some(match &held {
-            None => format!("worker {}, security level {}, {}", reg.worker_id, level.as_str(), status.as_str()),
+            None => format!(
+                "worker {}, security level {}, {}{}",
+                reg.worker_id,
+                level.as_str(),
+                status.as_str(),
+                if upload_spki.is_some() { ", with an upload key" } else { "" }
+            ),
             Some(v) => format!("worker {}, security level {}, pending: {v}", reg.worker_id, level.as_str()),
         }),
     };
     state.db.audit(entry).await?;
-    let key_id = hex::encode(salur_core::crypto::key_id(&spki));
-    Ok((StatusCode::CREATED, Json(Registered { device, key_id })))
+    Ok((StatusCode::CREATED, Json(Registered::new(device))))
 }
 
 /// A device's chain as the server holds it, and its re-verification.

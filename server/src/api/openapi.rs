@@ -17,7 +17,9 @@ use crate::domain::roles::Permission;
         description = "Devices register their ECDSA P-256 key, download their roster and upload COSE_Sign1 \
 receipts; the server verifies every signature and chain link and stores each receipt once. Device requests are \
 signed (headers x-salur-device, x-salur-time, x-salur-signature: base64 raw r||s ES256 over \
-'SALUR-REQUEST-V1\\n{METHOD}\\n{path?query}\\n{time_ms}\\n{hex sha256(body)}'). Staff routes take a user's bearer \
+'SALUR-REQUEST-V1\\n{METHOD}\\n{path?query}\\n{time_ms}\\n{hex sha256(body)}'), by the device key, or by \
+the device's upload key with x-salur-key: upload, which serves only the routes that hand in receipts, evidence and \
+the chain's status. Staff routes take a user's bearer \
 token (`salur users token`, or the bootstrap administrator's SALUR_ADMIN_TOKEN) or a browser session cookie from \
 POST /v1/login; state-changing requests with the cookie also carry the session's CSRF token in x-csrf-token \
 (GET /v1/session). Each staff route names the permission it checks in x-salur-permission and the roles holding it \

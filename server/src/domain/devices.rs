@@ -4,6 +4,8 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
+use salur_core::request_auth::KeyRole;
+
 use super::attestation::SecurityLevel;
 
 /// Registration state of a device.
@@ -44,6 +46,24 @@ pub enum DeviceError {
         /// The field, as the caller names it (`worker_id`, …).
         field: String,
     },
+    /// A request signed with the upload key on a route it does not serve.
+    #[error(
+        "the upload key only hands in receipts, their evidence and the chain's status: sign this request with the \
+         device key (unlock the phone)"
+    )]
+    UploadKeyScope,
+    /// A request signed with an upload key the device never registered.
+    #[error("this device registered no upload key: sign with the device key")]
+    NoUploadKey,
+    /// The upload key offered at registration breaks a rule ([`check_upload_key`]).
+    #[error("upload key: {0}")]
+    BadUploadKey(&'static str),
+    /// The device key is attested in secure hardware and the upload key is not.
+    #[error(
+        "the device key is attested in secure hardware, so the upload key must be too: send its attestation, made \
+         with the same nonce"
+    )]
+    UploadKeyLessAttested,
     /// A stored status that is none of the known ones (a fault on the server's side).
     #[error("unknown device status {0}")]
     UnknownStatus(String),
@@ -73,6 +93,11 @@ pub struct Device {
     /// SPKI DER of its signing key.
     #[serde(skip)]
     pub public_key: Vec<u8>,
+    /// SPKI DER of its upload key, when it registered one ([`KeyRole::Upload`]).
+    #[serde(skip)]
+    pub upload_key: Option<Vec<u8>>,
+    /// The upload key's id (hex, first 16 bytes of the SHA-256 of its SPKI), when registered.
+    pub upload_key_id: Option<String>,
     /// Registration state.
     pub status: DeviceStatus,
     /// Certificates in the key attestation chain sent at registration (0: none sent).
@@ -97,6 +122,18 @@ impl Device {
         }
     }
 
+    /// The key a request signed as `role` must verify with, for a route that hands in what the
+    /// device signed (`hand_in`) or not: the upload key serves hand-in routes only, so a locked
+    /// (or stolen) phone can upload what exists but cannot register, read a roster or ask for
+    /// anything else.
+    pub fn request_key(&self, role: KeyRole, hand_in: bool) -> Result<&[u8], DeviceError> {
+        match role {
+            KeyRole::Device => Ok(&self.public_key),
+            KeyRole::Upload if !hand_in => Err(DeviceError::UploadKeyScope),
+            KeyRole::Upload => self.upload_key.as_deref().ok_or(DeviceError::NoUploadKey),
+        }
+    }
+
     /// Whether the device may hand in what it already signed (receipts, their evidence, its
     /// chain's status): a revoked device may, and what it sends is held for an auditor, so that a
     /// worker's honest payments are not stranded on a phone revoked while offline.
@@ -106,6 +143,26 @@ impl Device {
             _ => self.may_upload(),
         }
     }
+}
+
+/// Whether `upload` may serve beside the device key `device` (SPKI DER each), given where each
+/// key's attestation placed it (`None`: no attestation sent): another key than the device key,
+/// and no less attested, so that a phone whose device key is proven to live in secure hardware
+/// cannot name a software key to upload for it. (Each chain is verified against the same
+/// registration nonce, and judged by the operator's policy, before this.)
+pub fn check_upload_key(
+    device: &[u8],
+    upload: &[u8],
+    device_level: SecurityLevel,
+    upload_level: SecurityLevel,
+) -> Result<(), DeviceError> {
+    if device == upload {
+        return Err(DeviceError::BadUploadKey("it must be another key than the device key"));
+    }
+    if device_level.is_hardware() && !upload_level.is_hardware() {
+        return Err(DeviceError::UploadKeyLessAttested);
+    }
+    Ok(())
 }
 
 /// An identifier a phone sends at registration (device, worker, post office): 1 to 64 letters,
@@ -139,18 +196,8 @@ mod tests {
 
     #[test]
     fn only_an_approved_device_uploads() {
-        let mut d = Device {
-            device_id: "d".into(),
-            worker_id: "w".into(),
-            post_office: "p".into(),
-            public_key: vec![],
-            status: DeviceStatus::Pending,
-            attestation_certs: 0,
-            security_level: SecurityLevel::None,
-            attestation_version: None,
-            attestation_challenge: None,
-            flagged: true,
-        };
+        let mut d = device(None);
+        d.status = DeviceStatus::Pending;
         assert_eq!(d.may_upload(), Err(DeviceError::Pending));
         assert_eq!(DeviceError::Pending.to_string(), "the device is waiting for approval by an administrator");
         d.status = DeviceStatus::Approved;
@@ -166,5 +213,44 @@ mod tests {
             assert_eq!(s.as_str().parse::<DeviceStatus>().unwrap(), s);
         }
         assert_eq!("lost".parse::<DeviceStatus>(), Err(DeviceError::UnknownStatus("lost".into())));
+    }
+
+    fn device(upload: Option<&[u8]>) -> Device {
+        Device {
+            device_id: "d".into(),
+            worker_id: "w".into(),
+            post_office: "p".into(),
+            public_key: b"device".to_vec(),
+            upload_key: upload.map(<[u8]>::to_vec),
+            upload_key_id: None,
+            status: DeviceStatus::Approved,
+            attestation_certs: 0,
+            security_level: SecurityLevel::Tee,
+            attestation_version: None,
+            attestation_challenge: None,
+            flagged: false,
+        }
+    }
+
+    #[test]
+    fn the_upload_key_serves_hand_in_routes_only() {
+        let d = device(Some(b"upload"));
+        assert_eq!(d.request_key(KeyRole::Device, false).unwrap(), b"device");
+        assert_eq!(d.request_key(KeyRole::Device, true).unwrap(), b"device");
+        assert_eq!(d.request_key(KeyRole::Upload, true).unwrap(), b"upload");
+        assert_eq!(d.request_key(KeyRole::Upload, false), Err(DeviceError::UploadKeyScope));
+        assert_eq!(device(None).request_key(KeyRole::Upload, true), Err(DeviceError::NoUploadKey));
+    }
+
+    #[test]
+    fn an_upload_key_is_another_key_and_no_less_attested() {
+        use SecurityLevel as L;
+        assert!(check_upload_key(b"a", b"b", L::Tee, L::Tee).is_ok());
+        assert!(check_upload_key(b"a", b"b", L::Tee, L::Strongbox).is_ok());
+        assert!(check_upload_key(b"a", b"b", L::None, L::None).is_ok());
+        assert!(matches!(check_upload_key(b"a", b"a", L::None, L::None), Err(DeviceError::BadUploadKey(_))));
+        for weaker in [L::None, L::Software] {
+            assert_eq!(check_upload_key(b"a", b"b", L::Strongbox, weaker), Err(DeviceError::UploadKeyLessAttested));
+        }
     }
 }

@@ -26,6 +26,7 @@ struct DeviceRow {
     security_level: Option<String>,
     attestation_version: Option<i64>,
     attestation_challenge: Option<String>,
+    upload_key: Option<Vec<u8>>,
 }
 
 impl TryFrom<DeviceRow> for Device {
@@ -37,6 +38,8 @@ impl TryFrom<DeviceRow> for Device {
             worker_id: r.worker_id,
             post_office: r.post_office,
             public_key: r.public_key,
+            upload_key_id: r.upload_key.as_deref().map(|k| hex::encode(crypto::key_id(k))),
+            upload_key: r.upload_key,
             status: r.status.parse()?,
             attestation_certs: r
                 .attestation
@@ -51,7 +54,7 @@ impl TryFrom<DeviceRow> for Device {
 }
 
 const DEVICE_COLUMNS: &str = "device_id, worker_id, post_office, public_key, status, attestation, security_level, \
-                              attestation_version, attestation_challenge";
+                              attestation_version, attestation_challenge, upload_key";
 
 /// A device about to be registered with an enrolment code.
 #[derive(Debug, Clone)]
@@ -74,6 +77,8 @@ pub struct NewDevice<'a> {
     pub challenge: Option<&'a [u8]>,
     /// Its first state (domain/enrolment.rs `initial_status`).
     pub status: DeviceStatus,
+    /// SPKI DER of its upload key, if it named one, and that key's chain as sent.
+    pub upload: Option<(&'a [u8], &'a [String])>,
 }
 
 impl Db {
@@ -112,8 +117,9 @@ impl Db {
         }
         sqlx::query(
             "INSERT INTO devices (device_id, worker_id, post_office, public_key, key_id, status, registered_ms, status_ms,
-                                  attestation, security_level, attestation_version, attestation_challenge)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                  attestation, security_level, attestation_version, attestation_challenge,
+                                  upload_key, upload_attestation)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(new.device_id)
         .bind(new.worker_id)
@@ -127,6 +133,8 @@ impl Db {
         .bind(new.security_level.as_str())
         .bind(new.attestation_version)
         .bind(new.challenge.map(hex::encode))
+        .bind(new.upload.map(|(k, _)| k))
+        .bind(new.upload.and_then(|(_, chain)| (!chain.is_empty()).then(|| serde_json::json!(chain).to_string())))
         .execute(&mut *tx)
         .await
         .map_err(|e| match e {

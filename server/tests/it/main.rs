@@ -20,4 +20,5 @@ mod receipt_vectors;
 mod retention;
 mod sealing;
 mod sockets;
+mod upload_key;
 mod verdicts;

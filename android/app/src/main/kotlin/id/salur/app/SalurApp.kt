@@ -14,6 +14,7 @@ import id.salur.app.logic.Texts
 import id.salur.app.platform.Provisioning
 import id.salur.app.sync.UploadJob
 import id.salur.core.DataKeyProvider
+import id.salur.core.DeviceState
 import id.salur.core.FaceEngine
 import id.salur.core.Phone
 import id.salur.core.ServerConfig
@@ -31,6 +32,7 @@ open class SalurApp : Application() {
     val texts: Texts by lazy { Texts(english = Locale.getDefault().language == "en") }
     val prefs by lazy { getSharedPreferences("salur", Context.MODE_PRIVATE) }
     val signer: AppSigner by lazy { makeSigner() }
+    val uploadSigner: AppSigner by lazy { makeUploadSigner() }
     val lock: AppLock by lazy { AppLock(idleMs = LOCK_AFTER_IDLE_MS) }
 
     /** Where core calls run: never the UI thread. */
@@ -49,7 +51,21 @@ open class SalurApp : Application() {
             // The screens wait for an answer: a few quick tries, then the error (uploads retry later anyway).
             maxAttempts = 3u,
         )
-        Phone.open(databasePath(), signer, makeDataKey(), server)
+        Phone.openWithUploadKey(databasePath(), signer, uploadSigner, makeDataKey(), server)
+    }
+
+    /**
+     * Registers this phone with the supervisor's enrolment [code]: both keys are made anew with
+     * the server's nonce as their attestation challenge ([fresh]: only before the first accepted
+     * registration; asking again later, while pending, re-sends the same registration).
+     */
+    suspend fun registerDevice(worker: String, office: String, code: String, fresh: Boolean): DeviceState {
+        if (fresh) {
+            val nonce = phone.registrationChallenge(code)
+            signer.prepare(nonce)
+            uploadSigner.prepare(nonce)
+        }
+        return phone.registerWithUploadKey(deviceId, worker, office, code, signer.attestationChain(), uploadSigner.attestationChain())
     }
 
     /** This installation's device id (random, kept). */
@@ -69,6 +85,9 @@ open class SalurApp : Application() {
 
     /** The device key: hardware-backed, usable only after the worker unlocked the phone. */
     open fun makeSigner(): AppSigner = KeystoreSigner(this)
+
+    /** The upload key: hardware-backed, usable while the phone is locked, for uploads only. */
+    open fun makeUploadSigner(): AppSigner = KeystoreSigner(this, KeystoreSigner.UPLOAD_ALIAS, unlockBound = false)
 
     /** The key that encrypts templates and face crops at rest. */
     open fun makeDataKey(): DataKeyProvider = KeystoreDataKey(this)

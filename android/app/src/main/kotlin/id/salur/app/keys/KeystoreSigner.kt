@@ -18,12 +18,18 @@ import java.security.cert.Certificate
 import java.security.spec.ECGenParameterSpec
 
 /**
- * The device signing key: ECDSA P-256 in Android Keystore (StrongBox when the phone has it),
- * never leaving the secure hardware, and usable only for a while after the worker unlocked the
- * phone (screen lock or the app lock's device-credential prompt): a stolen, locked phone signs
- * nothing. The core calls [signDer] for every receipt and request.
+ * A signing key of the phone: ECDSA P-256 in Android Keystore (StrongBox when the phone has it),
+ * never leaving the secure hardware. The device key ([DEVICE_ALIAS], [unlockBound]) is usable
+ * only for a while after the worker unlocked the phone (screen lock or the app lock's
+ * device-credential prompt): a stolen, locked phone signs no receipt and no roster request. The
+ * upload key ([UPLOAD_ALIAS]) needs no unlock, so the background upload runs in a pocket; the
+ * server accepts it only for handing in receipts, their evidence and the chain's status.
  */
-class KeystoreSigner(private val context: Context, private val alias: String = "salur-device-key") : AppSigner {
+class KeystoreSigner(
+    private val context: Context,
+    private val alias: String = DEVICE_ALIAS,
+    private val unlockBound: Boolean = true,
+) : AppSigner {
     private val store: KeyStore = KeyStore.getInstance("AndroidKeyStore").apply { load(null) }
 
     init {
@@ -43,9 +49,11 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
             .setDigests(KeyProperties.DIGEST_SHA256)
             // The server's nonce binds the attestation to this registration (prepare()).
             .setAttestationChallenge(challenge)
-            .setUserAuthenticationRequired(true)
+            .setUserAuthenticationRequired(unlockBound)
             .apply {
-                if (Build.VERSION.SDK_INT >= 30) {
+                if (!unlockBound) {
+                    // The upload key: no unlock asked, by design (see the class comment).
+                } else if (Build.VERSION.SDK_INT >= 30) {
                     setUserAuthenticationParameters(
                         AUTH_VALID_SECONDS,
                         KeyProperties.AUTH_DEVICE_CREDENTIAL or KeyProperties.AUTH_BIOMETRIC_STRONG,
@@ -89,6 +97,12 @@ class KeystoreSigner(private val context: Context, private val alias: String = "
     }
 
     companion object {
+        /** The device key's alias: receipts and every request. */
+        const val DEVICE_ALIAS = "salur-device-key"
+
+        /** The upload key's alias: uploads only, no unlock. */
+        const val UPLOAD_ALIAS = "salur-upload-key"
+
         /** How long one unlock lets the key sign; the app lock asks again before it runs out. */
         const val AUTH_VALID_SECONDS = 30 * 60
 

@@ -14,7 +14,7 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.launch
 
 /**
- * Background upload. The scheduler only triggers a sync when there is a network; retries and
+ * Background upload, while the phone is locked too ([upload]). The scheduler only triggers a sync when there is a network; retries and
  * backoff are the core's (one layer). Triggered after each disbursement and every few hours.
  */
 class UploadJob : JobService() {
@@ -23,7 +23,7 @@ class UploadJob : JobService() {
 
     override fun onStartJob(params: JobParameters): Boolean {
         running = scope.launch {
-            val ok = runCatching { (application as SalurApp).phone.sync(null) }.isSuccess
+            val ok = upload(application as SalurApp)
             // Not rescheduled on failure: the periodic job and the next disbursement trigger again.
             jobFinished(params, !ok && params.jobId == NOW)
         }
@@ -38,6 +38,12 @@ class UploadJob : JobService() {
 
     companion object {
         private const val NOW = 1
+
+        /**
+         * One upload, as the job runs it: signed with the upload key once the server holds it, so
+         * it succeeds while the phone is locked (the device key would need the worker's unlock).
+         */
+        suspend fun upload(app: SalurApp): Boolean = runCatching { app.phone.sync(null) }.isSuccess
         private const val PERIODIC = 2
 
         private fun info(context: Context, id: Int) = JobInfo.Builder(id, ComponentName(context, UploadJob::class.java))

@@ -44,8 +44,7 @@ class SignInActivity : Screen() {
             core(status, {
                 // The key is made anew with the server's nonce only before the first accepted
                 // registration; asking again later (pending) re-sends the same registration.
-                if (!registered) app.signer.prepare(app.phone.registrationChallenge(code))
-                app.phone.register(app.deviceId, w, o, code, app.signer.attestationChain())
+                app.registerDevice(w, o, code, fresh = !registered)
             }) { state ->
                 app.prefs.edit().putBoolean("registered", true).apply()
                 when (state) {

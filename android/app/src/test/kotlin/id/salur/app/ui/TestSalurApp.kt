@@ -26,7 +26,8 @@ class TestSalurApp : SalurApp() {
     var uploadsAsked = 0
 
     override fun provisioning() = Provisioning(World.serverUrl, emptyList(), allowHttpLoopback = true)
-    override fun makeSigner(): AppSigner = SoftwareSigner()
+    override fun makeSigner(): AppSigner = LockableSigner(SoftwareSigner())
+    override fun makeUploadSigner(): AppSigner = SoftwareSigner()
     override fun makeDataKey(): DataKeyProvider = World.dataKey
     override fun loadEngine(): FaceEngine = World.engine
     override fun camera(activity: Activity, preview: TextureView): FrameSource =
