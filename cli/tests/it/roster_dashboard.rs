@@ -173,6 +173,7 @@ async fn roster_flow(backend: &common::Backend) {
                     frames: 34,
                     duration_ms: 4_000,
                     models: vec!["minifasnet_v2_2.7_80x80".into()],
+                    challenge: None,
                 }),
                 face_sha256: None,
             }),

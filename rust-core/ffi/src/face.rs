@@ -236,7 +236,7 @@ impl FaceEngine {
         kind: ReferenceKind,
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
         let against = Against::Reference { template: Template::decode(&template)?, method: method(kind) };
-        crate::LiveSession::start(self, against, None)
+        crate::LiveSession::start(self, against, None, None)
     }
 
     /// Checks the one face in a single camera frame against `template`. One frame proves no live

@@ -152,8 +152,9 @@ impl LiveSession {
         engine: Arc<FaceEngine>,
         against: Against,
         made_for: Option<(&str, &[u8])>,
+        previous_challenge: Option<u8>,
     ) -> Result<Arc<Self>, SalurError> {
-        let mut visit = doorstep::LiveVisit::start(engine.liveness(), against)?;
+        let mut visit = doorstep::LiveVisit::start_avoiding(engine.liveness(), against, previous_challenge)?;
         if let Some((roster_id, recipient)) = made_for {
             visit = visit.for_recipient(roster_id, recipient);
         }

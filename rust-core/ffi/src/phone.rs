@@ -266,7 +266,8 @@ impl Phone {
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
         let r = self.store.recipient(roster_id, &self::recipient_ref(recipient_ref)?)?;
         let against = against(&r, &engine)?;
-        crate::LiveSession::start(engine, against, Some((roster_id, &r.recipient)))
+        let previous = self.store.last_challenge(roster_id, &r.recipient)?;
+        crate::LiveSession::start(engine, against, Some((roster_id, &r.recipient)), previous)
     }
 
     fn times(&self, mono_ms: u64) -> Result<Times, SalurError> {
@@ -509,8 +510,21 @@ impl Phone {
     /// Signed with the upload key once the server holds it, so it runs while the phone is locked.
     pub async fn sync(&self, observer: Option<Arc<dyn SyncObserver>>) -> Result<SyncCounts, SalurError> {
         let (store, signer, client) = (self.store.clone(), self.request_signer()?, self.client.clone());
-        let report =
-            self.on_runtime(async move { client.sync(&store, signer.as_ref(), &Observer(observer)).await }).await?;
+        let device_key = self.signer.clone();
+        let report = self
+            .on_runtime(async move {
+                let observer = Observer(observer);
+                match client.sync(&store, signer.as_ref(), &observer).await {
+                    // The server no longer takes the upload key (the device was revoked, or the
+                    // server lost the key): the device key hands in instead, once the worker has
+                    // unlocked; locked, its refusal is the error the worker sees.
+                    Err(salur_core::Error::Server { status: 401 | 403, .. }) if !Arc::ptr_eq(&signer, &device_key) => {
+                        client.sync(&store, device_key.as_ref(), &observer).await
+                    }
+                    other => other,
+                }
+            })
+            .await?;
         Ok(counts(report.progress))
     }
 

@@ -6,7 +6,7 @@
 use super::{millionths, FaceCheck};
 use crate::error::Result;
 use crate::face::liveness::{
-    Challenge, ChallengeEvidence, ChallengeSession, ChallengeState, FailReason, Hint, LivenessEngine, Movement,
+    Challenge, ChallengeEvidence, ChallengeSession, ChallengeState, FailReason, Hint, LivenessEngine,
 };
 use crate::face::{models, FaceEngine, RgbImage, Template};
 use crate::receipt::{Evidence, HeadMove, LiveCheck, LiveMethod, Liveness, Method};
@@ -95,21 +95,14 @@ pub struct LiveVisit {
     made_for: Option<(String, Vec<u8>)>,
 }
 
-fn head_move(m: Movement) -> HeadMove {
-    match m {
-        Movement::TurnLeft => HeadMove::TurnLeft,
-        Movement::TurnRight => HeadMove::TurnRight,
-    }
-}
-
 /// The signed record of a passed challenge.
 pub fn live_record(e: &ChallengeEvidence, live: &LivenessEngine) -> LiveCheck {
     LiveCheck {
         method: LiveMethod::PassiveAndChallenge,
         passive_e6: Some(millionths(e.passive_score)),
         passive_threshold_e6: Some(millionths(live.config().passive_threshold)),
-        asked: e.challenge.steps().into_iter().map(head_move).collect(),
-        met: e.turns.iter().map(|t| head_move(t.movement)).collect(),
+        asked: e.challenge.steps().into_iter().map(HeadMove::from).collect(),
+        met: e.turns.iter().map(|t| HeadMove::from(t.movement)).collect(),
         frames: u32::try_from(e.frames).unwrap_or(u32::MAX),
         duration_ms: u32::try_from(e.duration_ms).unwrap_or(u32::MAX),
         models: vec![
@@ -118,13 +111,20 @@ pub fn live_record(e: &ChallengeEvidence, live: &LivenessEngine) -> LiveCheck {
             models::MINIFASNET_V2.id.to_string(),
             models::MINIFASNET_V1SE.id.to_string(),
         ],
+        challenge: e.challenge.number(),
     }
 }
 
 impl LiveVisit {
     /// A visit with a fresh random challenge.
     pub fn start(live: &LivenessEngine, against: Against) -> Result<Self> {
-        Ok(Self::with_challenge(live, against, Challenge::random()?))
+        Self::start_avoiding(live, against, None)
+    }
+
+    /// A visit with a fresh random challenge other than `previous` (the number the recipient's
+    /// last live check on this phone signed, [`crate::store::Store::last_challenge`]).
+    pub fn start_avoiding(live: &LivenessEngine, against: Against, previous: Option<u8>) -> Result<Self> {
+        Ok(Self::with_challenge(live, against, Challenge::random_except(previous)?))
     }
 
     /// A visit with a given challenge (a server-chosen one, or tests).

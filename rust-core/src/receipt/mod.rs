@@ -19,11 +19,12 @@ pub use cose::{sign, verify, SignedReceipt};
 pub use qr::{from_qr_text, qr_modules, qr_text, MAX_QR_RECEIPT, QR_PREFIX};
 
 /// Receipt format version written by this build: 2 adds the live-person check's record
-/// ([`Evidence::live`]). Version 1 receipts still verify.
-pub const FORMAT_VERSION: u32 = 2;
+/// ([`Evidence::live`]), 3 the random challenge drawn for it ([`LiveCheck::challenge`]).
+/// Versions 1 and 2 still verify.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Every format version this build verifies.
-pub const SUPPORTED_VERSIONS: [u32; 2] = [1, 2];
+pub const SUPPORTED_VERSIONS: [u32; 3] = [1, 2, 3];
 
 /// Hash of "no previous receipt" (the first in a device's chain).
 pub const GENESIS: [u8; 32] = [0; 32];
@@ -229,6 +230,15 @@ pub enum HeadMove {
     TurnRight,
 }
 
+impl From<crate::face::liveness::Movement> for HeadMove {
+    fn from(m: crate::face::liveness::Movement) -> Self {
+        match m {
+            crate::face::liveness::Movement::TurnLeft => Self::TurnLeft,
+            crate::face::liveness::Movement::TurnRight => Self::TurnRight,
+        }
+    }
+}
+
 /// The record of a live-person check, as signed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -251,6 +261,24 @@ pub struct LiveCheck {
     pub duration_ms: u32,
     /// Ids of the models that ran.
     pub models: Vec<String>,
+    /// The random challenge drawn on the phone for this check, by its number (format 3 on;
+    /// `face::liveness::Challenge::numbered`: the turns and their holds), absent when the check
+    /// was not a random one. The server refuses a number whose turns are not `asked` and flags
+    /// one that repeats the recipient's previous challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<u8>,
+}
+
+impl LiveCheck {
+    /// Whether the signed challenge number is one of the random challenges and its turns are the
+    /// ones `asked` (true when no number is signed): a phone of ours never signs another.
+    pub fn challenge_is_valid(&self) -> bool {
+        use crate::face::liveness::Challenge;
+        self.challenge.is_none_or(|n| {
+            usize::from(n) < Challenge::COUNT
+                && Challenge::numbered(n).steps().into_iter().map(HeadMove::from).eq(self.asked.iter().copied())
+        })
+    }
 }
 
 /// The phone's clocks when it signed.

@@ -349,6 +349,19 @@ impl Store {
         rows.map(|row| row?).collect()
     }
 
+    /// The random challenge the recipient's latest live check on this phone signed, if any
+    /// (so that the next visit draws another: the server flags a repeat).
+    pub fn last_challenge(&self, roster_id: &str, recipient: &[u8]) -> Result<Option<u8>> {
+        let Some(device) = self.device()? else { return Ok(None) };
+        for stored in self.receipts_for(roster_id, recipient)?.iter().rev() {
+            let signed = receipt::verify(&stored.cose, &device.public_key)?;
+            if let Some(n) = signed.receipt.evidence.and_then(|e| e.live).and_then(|l| l.challenge) {
+                return Ok(Some(n));
+            }
+        }
+        Ok(None)
+    }
+
     /// Where one recipient stands after the visits recorded on this phone.
     pub fn standing(&self, roster_id: &str, recipient: &[u8]) -> Result<receipt::Standing> {
         let conn = self.conn();

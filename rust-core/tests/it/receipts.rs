@@ -230,6 +230,37 @@ fn an_optional_field_written_as_null_or_a_format_2_field_in_format_1_is_refused(
     assert_eq!(decode_payload(&bytes).unwrap(), r);
 }
 
+#[test]
+fn the_random_challenge_is_a_format_3_field() {
+    use salur_core::receipt::{HeadMove, LiveCheck, LiveMethod};
+    let signer = common::signer();
+    let mut r = common::receipt(&signer);
+    let asked = vec![HeadMove::TurnRight, HeadMove::TurnLeft, HeadMove::TurnRight];
+    r.evidence.as_mut().unwrap().live = Some(LiveCheck {
+        method: LiveMethod::PassiveAndChallenge,
+        passive_e6: Some(990_000),
+        passive_threshold_e6: Some(850_000),
+        met: asked.clone(),
+        asked,
+        frames: 40,
+        duration_ms: 9_000,
+        models: vec![],
+        // Right, left, right with the holds of bits 3-5: 0b010_101.
+        challenge: Some(0b010_101),
+    });
+    assert!(r.evidence.as_ref().unwrap().live.as_ref().unwrap().challenge_is_valid());
+    r.v = 3;
+    let bytes = encode_payload(&r).unwrap();
+    assert_eq!(decode_payload(&bytes).unwrap(), r);
+    // The same record in a format 2 receipt is refused: one meaning per byte form.
+    r.v = 2;
+    let e = decode_payload(&encode_payload(&r).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("format 3"), "{e}");
+    // Another number's turns are not the ones asked.
+    r.evidence.as_mut().unwrap().live.as_mut().unwrap().challenge = Some(0b010_100);
+    assert!(!r.evidence.as_ref().unwrap().live.as_ref().unwrap().challenge_is_valid());
+}
+
 fn chain(signer: &SoftwareSigner, n: u64) -> Vec<Vec<u8>> {
     let mut prev = vec![0u8; 32];
     (1..=n)

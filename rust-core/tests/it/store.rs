@@ -347,3 +347,31 @@ fn an_enrolled_face_survives_roster_refreshes_and_never_replaces_a_reference() {
     assert_eq!((back.name.as_str(), back.enrolled.as_deref()), ("Renamed", Some(&[9u8; 8][..])));
     assert_eq!(store.standing("blt", &without.recipient).unwrap(), salur_core::receipt::Standing::NotVisited);
 }
+
+#[test]
+fn the_next_visit_knows_the_recipients_last_challenge() {
+    use salur_core::receipt::{HeadMove, LiveCheck, LiveMethod};
+    let dir = tempfile::tempdir().unwrap();
+    let (store, signer, _) = common::store(dir.path());
+    let mut paid = common::draft(1);
+    let asked = vec![HeadMove::TurnRight, HeadMove::TurnRight, HeadMove::TurnRight];
+    paid.evidence.as_mut().unwrap().live = Some(LiveCheck {
+        method: LiveMethod::PassiveAndChallenge,
+        passive_e6: Some(990_000),
+        passive_threshold_e6: Some(850_000),
+        met: asked.clone(),
+        asked,
+        frames: 40,
+        duration_ms: 9_000,
+        models: vec![],
+        challenge: Some(7),
+    });
+    let (roster, a) = (paid.roster_id.clone(), paid.recipient.clone());
+    store.record(&signer, paid).unwrap();
+    let other = common::draft(2);
+    let b = other.recipient.clone();
+    store.record(&signer, other).unwrap();
+    assert_eq!(store.last_challenge(&roster, &a).unwrap(), Some(7));
+    assert_eq!(store.last_challenge(&roster, &b).unwrap(), None, "a check with no random challenge");
+    assert_eq!(store.last_challenge("another-roster", &a).unwrap(), None);
+}

@@ -183,14 +183,18 @@ pub(super) async fn register(
     // The upload key's chain must carry the same nonce and pass the same policy (same app,
     // locked bootloader, ...): it is the same phone's keystore, asked at the same moment.
     let upload_attested = match (&upload_spki, upload_chain.is_empty(), attested.as_ref()) {
-        (Some(upload), false, Some(a)) => {
-            let u = attestation::verify(&upload_chain, upload, &a.challenge, now)
-                .map_err(|e| ApiError::AttestationRefused(format!("upload key: {e}")))?;
-            state.attestation_policy.judge(&u).map_err(|v| ApiError::AttestationRefused(format!("upload key: {v}")))?;
-            Some(u)
-        }
+        (Some(upload), false, Some(a)) => Some(
+            attestation::verify(&upload_chain, upload, &a.challenge, now)
+                .map_err(|e| ApiError::AttestationRefused(format!("upload key: {e}")))?,
+        ),
         (Some(_), false, None) => {
             return Err(ApiError::BadRequest("upload_attestation sent without the device key's attestation".into()))
+        }
+        (Some(_), true, Some(_)) => {
+            return Err(ApiError::BadRequest(
+                "upload_key without upload_attestation: an attested device key needs its upload key attested too"
+                    .into(),
+            ))
         }
         _ => None,
     };
@@ -198,14 +202,17 @@ pub(super) async fn register(
         let upload_level = upload_attested.as_ref().map_or(SecurityLevel::None, |a| a.security_level);
         check_upload_key(&spki, upload, level, upload_level)?;
     }
-    // The operator's policy over what the chain says: refused, or held pending with the reason.
-    let held = match attested.as_ref().map(|a| state.attestation_policy.judge(a)) {
-        Some(Err(v)) if v.always_refused() || state.attestation_policy.on_fail == attestation::OnFail::Refuse => {
-            return Err(attestation::AttestationError::Policy(v).into());
+    // The operator's policy over what each chain says: refused, or held pending with the reason.
+    let mut held = None;
+    for judged in [attested.as_ref(), upload_attested.as_ref()].into_iter().flatten() {
+        match state.attestation_policy.judge(judged) {
+            Err(v) if v.always_refused() || state.attestation_policy.on_fail == attestation::OnFail::Refuse => {
+                return Err(attestation::AttestationError::Policy(v).into());
+            }
+            Err(v) => held = held.or(Some(v)),
+            Ok(()) => {}
         }
-        Some(Err(v)) => Some(v),
-        _ => None,
-    };
+    }
     let status = if held.is_some() { DeviceStatus::Pending } else { enrolment::initial_status(level) };
     let new = NewDevice {
         device_id: &reg.device_id,
@@ -263,7 +270,7 @@ pub(super) async fn chain(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Json<Chain>, ApiError> {
-    let device = chain_reader(&state, req, &id).await?;
+    let device = chain_reader(&state, req, &id, false).await?;
     let status = state.db.chain_status(&id).await?;
     let receipts = state.db.device_receipts(&id).await?;
     let report = salur_core::receipt::verify_chain(&device.public_key, receipts.iter().map(Vec::as_slice));
@@ -289,13 +296,14 @@ pub(super) async fn chain_status(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Json<ChainStatusAnswer>, ApiError> {
-    chain_reader(&state, req, &id).await?;
+    chain_reader(&state, req, &id, true).await?;
     Ok(Json(ChainStatusAnswer { status: state.db.chain_status(&id).await? }))
 }
 
 /// The device whose chain `req` may read: its own signature, or staff who may read chains
-/// (audited).
-async fn chain_reader(state: &AppState, req: Request, id: &str) -> Result<Device, ApiError> {
+/// (audited). `status_only`: the chain's status, which the upload key may read too; the full
+/// re-verification costs a P-256 check per receipt and needs the device key.
+async fn chain_reader(state: &AppState, req: Request, id: &str, status_only: bool) -> Result<Device, ApiError> {
     let (parts, _) = req.into_parts();
     let staff_credential = has_staff_credential(&parts.headers);
     // One credential per request: with both, which one was checked would depend on the order
@@ -311,6 +319,9 @@ async fn chain_reader(state: &AppState, req: Request, id: &str) -> Result<Device
         state.db.audit(staff.did(Action::ChainRead, Some(id), None)).await?;
         device
     } else {
+        if !status_only && key_role(&parts.headers)? == request_auth::KeyRole::Upload {
+            return Err(DeviceError::UploadKeyScope.into());
+        }
         // A revoked phone still learns what the server holds of its chain (it hands in the rest).
         device(state, &parts.method, &parts.uri, &parts.headers, true).await?
     };

@@ -104,6 +104,9 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
             {
                 return Err("the live-check record's counts are out of range".into());
             }
+            if !l.challenge_is_valid() {
+                return Err("the live check's challenge is not one the app draws, or not the turns it asked".into());
+            }
         }
     }
     Ok(())
@@ -198,11 +201,24 @@ mod tests {
             frames: u32::MAX,
             duration_ms: 4_000,
             models: vec![],
+            challenge: None,
         };
         let with_live = |live: LiveCheck| Some(Evidence { live: Some(live), ..face(500_000) });
         assert!(refused(|r| r.evidence = with_live(live.clone())).contains("counts"));
-        assert!(refused(|r| r.evidence = with_live(LiveCheck { frames: 30, passive_e6: Some(-1), ..live }))
+        assert!(refused(|r| r.evidence = with_live(LiveCheck { frames: 30, passive_e6: Some(-1), ..live.clone() }))
             .contains("score"));
+        // A challenge number names three turns; the record must have asked exactly those.
+        use salur_core::receipt::HeadMove::{TurnLeft as L, TurnRight as R};
+        let drawn = |n: u8, asked: Vec<salur_core::receipt::HeadMove>| {
+            with_live(LiveCheck { frames: 30, challenge: Some(n), asked, ..live.clone() })
+        };
+        // Number 0b000_101: right, left, right.
+        let mut ok = receipt();
+        ok.evidence = drawn(0b101, vec![R, L, R]);
+        check(&ok, NOW).unwrap();
+        for (n, asked) in [(0b101, vec![L, R, L]), (0b101, vec![R, L]), (64, vec![L, L, L]), (255, vec![R, R, R])] {
+            assert!(refused(|r| r.evidence = drawn(n, asked.clone())).contains("challenge"), "{n} {asked:?}");
+        }
     }
 
     #[test]
@@ -254,6 +270,7 @@ mod tests {
                 frames: 40,
                 duration_ms: 4_000,
                 models: vec![],
+                challenge: None,
             }),
             face_sha256: None,
         };

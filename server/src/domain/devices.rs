@@ -130,6 +130,9 @@ impl Device {
         match role {
             KeyRole::Device => Ok(&self.public_key),
             KeyRole::Upload if !hand_in => Err(DeviceError::UploadKeyScope),
+            // Revoked, a phone hands in with the device key only: after the worker's unlock, not
+            // from a stolen phone in someone's pocket.
+            KeyRole::Upload if self.status == DeviceStatus::Revoked => Err(DeviceError::Revoked),
             KeyRole::Upload => self.upload_key.as_deref().ok_or(DeviceError::NoUploadKey),
         }
     }
@@ -240,6 +243,9 @@ mod tests {
         assert_eq!(d.request_key(KeyRole::Upload, true).unwrap(), b"upload");
         assert_eq!(d.request_key(KeyRole::Upload, false), Err(DeviceError::UploadKeyScope));
         assert_eq!(device(None).request_key(KeyRole::Upload, true), Err(DeviceError::NoUploadKey));
+        let revoked = Device { status: DeviceStatus::Revoked, ..device(Some(b"upload")) };
+        assert_eq!(revoked.request_key(KeyRole::Upload, true), Err(DeviceError::Revoked));
+        assert_eq!(revoked.request_key(KeyRole::Device, true).unwrap(), b"device");
     }
 
     #[test]

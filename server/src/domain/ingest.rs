@@ -117,6 +117,10 @@ pub enum Flag {
     },
     /// Uploaded by a device that was revoked: kept, counted nowhere until an auditor decides.
     DeviceRevoked,
+    /// The live check's random challenge is the one the recipient's previous receipt signed: a
+    /// phone draws one of 64 afresh at every visit, so a repeat is what a recording made for
+    /// the earlier visit would need.
+    ChallengeRepeated,
 }
 
 impl std::fmt::Display for Flag {
@@ -126,6 +130,7 @@ impl std::fmt::Display for Flag {
             Self::OtherWorker => f.write_str("recipient assigned to another worker"),
             Self::AmountDiffers { roster_amount } => write!(f, "amount differs from the roster ({roster_amount})"),
             Self::DeviceRevoked => f.write_str(DEVICE_REVOKED_FLAG),
+            Self::ChallengeRepeated => f.write_str("live-check challenge repeats the recipient's previous one"),
         }
     }
 }
@@ -140,6 +145,20 @@ pub fn flag(r: &Receipt, worker_id: &str, roster: Option<&RosterFacts>) -> Optio
             Some(Flag::AmountDiffers { roster_amount: f.amount })
         }
         Some(_) => None,
+    }
+}
+
+/// The challenge a receipt's live check signed (format 3), as the server stores it.
+pub fn challenge(r: &Receipt) -> Option<i64> {
+    r.evidence.as_ref()?.live.as_ref()?.challenge.map(i64::from)
+}
+
+/// The flag for a live check whose challenge is `previous`, the one the recipient's latest
+/// earlier receipt signed.
+pub fn challenge_flag(r: &Receipt, previous: Option<i64>) -> Option<Flag> {
+    match (challenge(r), previous) {
+        (Some(now), Some(before)) if now == before => Some(Flag::ChallengeRepeated),
+        _ => None,
     }
 }
 
@@ -316,6 +335,30 @@ mod tests {
     }
 
     #[test]
+    fn a_challenge_that_repeats_the_recipients_previous_one_is_flagged() {
+        let mut r = receipt(2, Outcome::Paid);
+        assert_eq!(challenge_flag(&r, Some(5)), None, "no live check signed");
+        r.evidence = Some(Evidence {
+            live: Some(salur_core::receipt::LiveCheck {
+                method: salur_core::receipt::LiveMethod::PassiveAndChallenge,
+                passive_e6: Some(990_000),
+                passive_threshold_e6: Some(850_000),
+                asked: vec![],
+                met: vec![],
+                frames: 30,
+                duration_ms: 4_000,
+                models: vec![],
+                challenge: Some(5),
+            }),
+            ..evidence(Method::RegistryTemplate, 500_000, 400_000)
+        });
+        assert_eq!(challenge(&r), Some(5));
+        assert_eq!(challenge_flag(&r, Some(5)), Some(Flag::ChallengeRepeated));
+        assert_eq!(challenge_flag(&r, Some(6)), None);
+        assert_eq!(challenge_flag(&r, None), None, "the recipient's first visit");
+    }
+
+    #[test]
     fn a_receipt_must_link_to_the_neighbours_present() {
         let first = receipt(1, Outcome::Paid);
         assert!(links(&first, &[9; 32], None, None));
@@ -370,6 +413,7 @@ mod tests {
             frames: 30,
             duration_ms: 4_000,
             models: vec![],
+            challenge: None,
         };
         live.evidence.as_mut().unwrap().live = Some(record.clone());
         assert!(!Indexed::of(&live).paid_without_live_check());

@@ -205,10 +205,24 @@ async fn store_one(
     // A revoked device's receipt is kept (nothing honest is stranded) but held out of every count
     // until an auditor decides: neither its clock nor its sequence proves when it was signed.
     let held = device.status == DeviceStatus::Revoked;
+    let previous_challenge = match ingest::challenge(r) {
+        Some(_) => sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT challenge FROM receipts WHERE roster_id = $1 AND recipient = $2 AND challenge IS NOT NULL
+                 ORDER BY signed_ms DESC LIMIT 1",
+        )
+        .bind(&r.roster_id)
+        .bind(&r.recipient)
+        .fetch_optional(&mut **tx)
+        .await?
+        .flatten(),
+        None => None,
+    };
     let flag = if held {
         Some(ingest::Flag::DeviceRevoked.to_string())
     } else {
-        ingest::flag(r, &device.worker_id, facts.as_ref()).map(|f| f.to_string())
+        ingest::flag(r, &device.worker_id, facts.as_ref())
+            .or_else(|| ingest::challenge_flag(r, previous_challenge))
+            .map(|f| f.to_string())
     };
     let reference = match &roster {
         Some(row) if row.has_template != 0 => verdict::Reference::Registry,
@@ -230,9 +244,9 @@ async fn store_one(
     sqlx::query(
         "INSERT INTO receipts (id, device_id, seq, prev, hash, cose, roster_id, recipient, outcome, reason, method,
                                amount, signed_ms, received_ms, score_e6, threshold_e6, flag, liveness,
-                               override_approval, code, late, verdict, held)
+                               override_approval, code, late, verdict, held, challenge)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                 $22, $23)",
+                 $22, $23, $24)",
     )
     .bind(&r.id)
     .bind(&device.device_id)
@@ -257,6 +271,7 @@ async fn store_one(
     .bind(i64::from(late))
     .bind(verdict.map(Verdict::as_str))
     .bind(i64::from(held))
+    .bind(ingest::challenge(r))
     .execute(&mut **tx)
     .await
     .map_err(|e| match e {

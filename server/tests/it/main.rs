@@ -6,6 +6,7 @@
 mod access;
 mod api;
 mod attacks;
+mod challenges;
 mod checks;
 mod common;
 mod dashboard_cache;

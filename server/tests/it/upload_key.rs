@@ -77,7 +77,10 @@ async fn the_upload_key_hands_in_what_the_device_key_signed_and_nothing_else() {
         let (status, body) = call(&app, as_upload_key(upload, &phone.id, "GET", &status_uri, Value::Null)).await;
         assert_eq!((status, body["status"]["contiguous_to"].as_u64()), (StatusCode::OK, Some(1)), "{name}: {body}");
 
-        // Nothing else: the roster, the assigned rosters, a registration.
+        // Nothing else: the full chain re-verification, the roster, the assigned rosters, a registration.
+        let chain_uri = format!("/v1/devices/{}/chain", phone.id);
+        let (status, body) = call(&app, as_upload_key(upload, &phone.id, "GET", &chain_uri, Value::Null)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name} /chain: {body}");
         for uri in ["/v1/roster/blt-2026-11", "/v1/rosters"] {
             let (status, body) = call(&app, as_upload_key(upload, &phone.id, "GET", uri, Value::Null)).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{name} {uri}: {body}");
@@ -103,6 +106,16 @@ async fn the_upload_key_hands_in_what_the_device_key_signed_and_nothing_else() {
         let mut odd = phone.request("GET", &status_uri, Value::Null);
         odd.headers_mut().insert(request_auth::KEY_HEADER, "root".parse().unwrap());
         assert_eq!(call(&app, odd).await.0, StatusCode::UNAUTHORIZED, "{name}: an unknown key name");
+
+        // Revoked, the phone hands in with the device key only (after the worker's unlock).
+        let revoke = Request::post(format!("/v1/admin/devices/{}/revoke", phone.id))
+            .header("authorization", format!("Bearer {ADMIN}"))
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(call(&app, revoke).await.0, StatusCode::OK);
+        let (status, body) = call(&app, as_upload_key(upload, &phone.id, "GET", &status_uri, Value::Null)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+        assert_eq!(call(&app, phone.request("GET", &status_uri, Value::Null)).await.0, StatusCode::OK, "{name}");
 
         // A device registered without one has no upload key to sign with.
         let plain = Phone::new("dev-plain");

@@ -144,6 +144,33 @@ impl Challenge {
         Self { steps, timed: true, any_order: false }
     }
 
+    /// The number of this challenge among the [`Self::COUNT`] random ones (the inverse of
+    /// [`Self::numbered`]), or `None` when it is not one of them (untimed, another length or
+    /// other holds): what a receipt signs so that the server can check it.
+    pub fn number(&self) -> Option<u8> {
+        if !self.timed || self.any_order || self.steps.len() != Self::RANDOM_STEPS {
+            return None;
+        }
+        let mut n = 0u8;
+        for (i, s) in self.steps.iter().enumerate() {
+            let hold = Self::HOLDS_MS.iter().position(|&h| h == s.hold_ms)?;
+            n |= u8::from(s.movement == Movement::TurnRight) << i | (hold as u8) << (i + 3);
+        }
+        Some(n)
+    }
+
+    /// [`Self::random`], but never the challenge numbered `previous` (the one this recipient's
+    /// last live check on the phone drew): the server flags a repeat, so an honest phone does
+    /// not make one. Uniform over the other 63.
+    pub fn random_except(previous: Option<u8>) -> Result<Self> {
+        loop {
+            let c = Self::random()?;
+            if previous.is_none() || c.number() != previous {
+                return Ok(c);
+            }
+        }
+    }
+
     /// One of the [`Self::COUNT`] challenges, drawn from the system's secure random generator.
     pub fn random() -> Result<Self> {
         let mut b = [0u8; 1];
@@ -887,5 +914,28 @@ mod tests {
         // The two holds' response windows do not overlap.
         assert!(Challenge::HOLDS_MS[0] + Challenge::RESPONSE_MS <= Challenge::HOLDS_MS[1]);
         assert!(Challenge::timed(vec![]).is_err());
+    }
+
+    #[test]
+    fn a_phone_never_draws_the_recipients_previous_challenge_again() {
+        let seen: std::collections::HashSet<_> =
+            (0..2_000).map(|_| Challenge::random_except(Some(9)).expect("rng").number()).collect();
+        assert!(!seen.contains(&Some(9)));
+        // The 63 others all come up (each is missed by 2,000 draws with probability about e^-32).
+        assert_eq!(seen.len(), Challenge::COUNT - 1);
+    }
+
+    #[test]
+    fn a_random_challenge_is_named_by_its_number_and_no_other_challenge_is() {
+        for i in 0..64u8 {
+            assert_eq!(Challenge::numbered(i).number(), Some(i));
+        }
+        let left = Movement::TurnLeft;
+        assert_eq!(Challenge::new(left).number(), None);
+        assert_eq!(Challenge::untimed(&[left, left.opposite(), left]).expect("moves").number(), None);
+        let odd_hold = vec![Step { movement: left, hold_ms: 900 }; 3];
+        assert_eq!(Challenge::timed(odd_hold).expect("steps").number(), None);
+        let two = vec![Step { movement: left, hold_ms: 500 }; 2];
+        assert_eq!(Challenge::timed(two).expect("steps").number(), None);
     }
 }

@@ -89,6 +89,7 @@ pub fn passed_live_check() -> salur_core::receipt::LiveCheck {
         frames: 40,
         duration_ms: 4_000,
         models: vec![],
+        challenge: None,
     }
 }
 
