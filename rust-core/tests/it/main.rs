@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod arch_parity;
 mod camera_frames;
 mod common;
 mod doorstep_visit;
