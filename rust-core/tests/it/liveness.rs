@@ -6,7 +6,7 @@
 #![allow(missing_docs)]
 
 #[path = "common/attacks.rs"]
-mod attacks;
+pub(crate) mod attacks;
 use crate::common;
 
 use std::path::PathBuf;
