@@ -236,6 +236,15 @@ impl salur_core::sync::SyncListener for Observer {
     }
 }
 
+/// What a registration names besides the keys.
+struct Enrolment {
+    device_id: String,
+    worker_id: String,
+    post_office: String,
+    enrolment_code: String,
+    attestation: Vec<Vec<u8>>,
+}
+
 /// One phone's store, key and server connection.
 #[derive(uniffi::Object)]
 pub struct Phone {
@@ -347,6 +356,36 @@ impl Phone {
         Ok(self.signer.clone())
     }
 
+    /// Registers with the server: the device key, and the upload key with its chain when given.
+    async fn registration(
+        &self,
+        e: Enrolment,
+        upload: Option<(Arc<Signer>, Vec<Vec<u8>>)>,
+    ) -> Result<DeviceState, SalurError> {
+        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
+        let status = self
+            .on_runtime(async move {
+                let key = upload
+                    .as_ref()
+                    .map(|(signer, attestation)| salur_core::sync::UploadKey { signer: signer.as_ref(), attestation });
+                let r = client
+                    .register_with(
+                        &store,
+                        signer.as_ref(),
+                        &e.device_id,
+                        &e.worker_id,
+                        &e.post_office,
+                        &e.enrolment_code,
+                        &e.attestation,
+                        key,
+                    )
+                    .await?;
+                Ok(r.status)
+            })
+            .await?;
+        DeviceState::parse(&status)
+    }
+
     fn location_fix(&self) -> Option<GeoFix> {
         *self.location.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -419,24 +458,7 @@ impl Phone {
         enrolment_code: String,
         attestation: Vec<Vec<u8>>,
     ) -> Result<DeviceState, SalurError> {
-        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
-        let status = self
-            .on_runtime(async move {
-                let r = client
-                    .register_attested(
-                        &store,
-                        signer.as_ref(),
-                        &device_id,
-                        &worker_id,
-                        &post_office,
-                        &enrolment_code,
-                        &attestation,
-                    )
-                    .await?;
-                Ok(r.status)
-            })
-            .await?;
-        DeviceState::parse(&status)
+        self.registration(Enrolment { device_id, worker_id, post_office, enrolment_code, attestation }, None).await
     }
 
     /// [`Self::register`] naming the upload key too (the phone was opened with
@@ -454,26 +476,8 @@ impl Phone {
         let upload = self.upload_signer.clone().ok_or_else(|| {
             salur_core::Error::InvalidArgument("this phone was opened without an upload key: use register".into())
         })?;
-        let (store, signer, client) = (self.store.clone(), self.signer.clone(), self.client.clone());
-        let status = self
-            .on_runtime(async move {
-                let key = salur_core::sync::UploadKey { signer: upload.as_ref(), attestation: &upload_attestation };
-                let r = client
-                    .register_with(
-                        &store,
-                        signer.as_ref(),
-                        &device_id,
-                        &worker_id,
-                        &post_office,
-                        &enrolment_code,
-                        &attestation,
-                        Some(key),
-                    )
-                    .await?;
-                Ok(r.status)
-            })
-            .await?;
-        DeviceState::parse(&status)
+        let enrolment = Enrolment { device_id, worker_id, post_office, enrolment_code, attestation };
+        self.registration(enrolment, Some((upload, upload_attestation))).await
     }
 
     /// Whether uploads are signed with the upload key (the server accepted it at registration).

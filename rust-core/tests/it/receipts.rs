@@ -232,22 +232,13 @@ fn an_optional_field_written_as_null_or_a_format_2_field_in_format_1_is_refused(
 
 #[test]
 fn the_random_challenge_is_a_format_3_field() {
-    use salur_core::receipt::{HeadMove, LiveCheck, LiveMethod};
+    use salur_core::receipt::HeadMove;
     let signer = common::signer();
     let mut r = common::receipt(&signer);
-    let asked = vec![HeadMove::TurnRight, HeadMove::TurnLeft, HeadMove::TurnRight];
-    r.evidence.as_mut().unwrap().live = Some(LiveCheck {
-        method: LiveMethod::PassiveAndChallenge,
-        passive_e6: Some(990_000),
-        passive_threshold_e6: Some(850_000),
-        met: asked.clone(),
-        asked,
-        frames: 40,
-        duration_ms: 9_000,
-        models: vec![],
-        // Right, left, right with the holds of bits 3-5: 0b010_101.
-        challenge: Some(0b010_101),
-    });
+    // Right, left, right with the holds of bits 3-5: 0b010_101.
+    let live = common::live_check(0b010_101);
+    assert_eq!(live.asked, vec![HeadMove::TurnRight, HeadMove::TurnLeft, HeadMove::TurnRight]);
+    r.evidence.as_mut().unwrap().live = Some(live);
     assert!(r.evidence.as_ref().unwrap().live.as_ref().unwrap().challenge_is_valid());
     r.v = 3;
     let bytes = encode_payload(&r).unwrap();

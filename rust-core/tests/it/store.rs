@@ -350,22 +350,10 @@ fn an_enrolled_face_survives_roster_refreshes_and_never_replaces_a_reference() {
 
 #[test]
 fn the_next_visit_knows_the_recipients_last_challenge() {
-    use salur_core::receipt::{HeadMove, LiveCheck, LiveMethod};
     let dir = tempfile::tempdir().unwrap();
     let (store, signer, _) = common::store(dir.path());
     let mut paid = common::draft(1);
-    let asked = vec![HeadMove::TurnRight, HeadMove::TurnRight, HeadMove::TurnRight];
-    paid.evidence.as_mut().unwrap().live = Some(LiveCheck {
-        method: LiveMethod::PassiveAndChallenge,
-        passive_e6: Some(990_000),
-        passive_threshold_e6: Some(850_000),
-        met: asked.clone(),
-        asked,
-        frames: 40,
-        duration_ms: 9_000,
-        models: vec![],
-        challenge: Some(7),
-    });
+    paid.evidence.as_mut().unwrap().live = Some(common::live_check(7));
     let (roster, a) = (paid.roster_id.clone(), paid.recipient.clone());
     store.record(&signer, paid).unwrap();
     let other = common::draft(2);

@@ -310,6 +310,21 @@ mod tests {
         }
     }
 
+    /// A passed live check's record, as a phone signs it.
+    fn live_record() -> salur_core::receipt::LiveCheck {
+        salur_core::receipt::LiveCheck {
+            method: salur_core::receipt::LiveMethod::PassiveAndChallenge,
+            passive_e6: Some(990_000),
+            passive_threshold_e6: Some(850_000),
+            asked: vec![],
+            met: vec![],
+            frames: 30,
+            duration_ms: 4_000,
+            models: vec![],
+            challenge: None,
+        }
+    }
+
     fn evidence(method: Method, score: i32, threshold: i32) -> Evidence {
         Evidence {
             method,
@@ -339,17 +354,7 @@ mod tests {
         let mut r = receipt(2, Outcome::Paid);
         assert_eq!(challenge_flag(&r, Some(5)), None, "no live check signed");
         r.evidence = Some(Evidence {
-            live: Some(salur_core::receipt::LiveCheck {
-                method: salur_core::receipt::LiveMethod::PassiveAndChallenge,
-                passive_e6: Some(990_000),
-                passive_threshold_e6: Some(850_000),
-                asked: vec![],
-                met: vec![],
-                frames: 30,
-                duration_ms: 4_000,
-                models: vec![],
-                challenge: Some(5),
-            }),
+            live: Some(salur_core::receipt::LiveCheck { challenge: Some(5), ..live_record() }),
             ..evidence(Method::RegistryTemplate, 500_000, 400_000)
         });
         assert_eq!(challenge(&r), Some(5));
@@ -404,17 +409,7 @@ mod tests {
             Some(Evidence { liveness: Liveness::Passed, ..evidence(Method::RegistryTemplate, 500_000, 400_000) });
         assert!(Indexed::of(&live).paid_without_live_check(), "passed without a record is not trusted");
         assert_eq!(Indexed::of(&live).liveness, Some(LIVENESS_UNRECORDED));
-        let record = salur_core::receipt::LiveCheck {
-            method: salur_core::receipt::LiveMethod::PassiveAndChallenge,
-            passive_e6: Some(990_000),
-            passive_threshold_e6: Some(850_000),
-            asked: vec![],
-            met: vec![],
-            frames: 30,
-            duration_ms: 4_000,
-            models: vec![],
-            challenge: None,
-        };
+        let record = live_record();
         live.evidence.as_mut().unwrap().live = Some(record.clone());
         assert!(!Indexed::of(&live).paid_without_live_check());
         // An override is never a live payment, whatever its last check said.

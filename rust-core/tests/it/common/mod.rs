@@ -64,6 +64,24 @@ pub fn receipt(signer: &dyn Signer) -> Receipt {
     }
 }
 
+/// The record of a passed live check that drew random challenge `n` (its turns asked and met).
+pub fn live_check(n: u8) -> salur_core::receipt::LiveCheck {
+    use salur_core::receipt::{HeadMove, LiveMethod};
+    let asked: Vec<HeadMove> =
+        salur_core::face::liveness::Challenge::numbered(n).steps().into_iter().map(HeadMove::from).collect();
+    salur_core::receipt::LiveCheck {
+        method: LiveMethod::PassiveAndChallenge,
+        passive_e6: Some(990_000),
+        passive_threshold_e6: Some(850_000),
+        met: asked.clone(),
+        asked,
+        frames: 40,
+        duration_ms: 9_000,
+        models: vec![],
+        challenge: Some(n),
+    }
+}
+
 /// A draft for the store.
 pub fn draft(n: u64) -> Draft {
     Draft {
