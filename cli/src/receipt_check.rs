@@ -71,12 +71,15 @@ pub fn run(args: &ReceiptArgs) -> Result<ExitCode, Error> {
                 "not_home" => "recorded not home:",
                 _ => "recorded refused:",
             };
+            let office = match &r.post_office_name {
+                Some(name) => format!("{name} ({})", r.post_office),
+                None => r.post_office.clone(),
+            };
             println!(
-                "receipt {}: {what} {} on {} at post office {} ({})",
+                "receipt {}: {what} {} on {} at post office {office} ({})",
                 r.code,
                 salur_core::slip::rupiah(r.amount),
                 r.paid_at,
-                r.post_office,
                 r.roster_id
             );
             if r.complaints > 0 {

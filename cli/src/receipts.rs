@@ -204,11 +204,11 @@ pub fn run(args: &ReceiptsArgs) -> Result<ExitCode, Error> {
                     let outcome = r["outcome"]["kind"].as_str().unwrap_or("?");
                     let sig = if r["signature_valid"].as_bool() == Some(true) { "" } else { "  BAD SIGNATURE" };
                     println!(
-                        "{:>6}  {}  {:<10}  Rp {:>10}  {}{sig}",
+                        "{:>6}  {}  {:<10}  {:>14}  {}{sig}",
                         r["seq"],
                         r["id"].as_str().unwrap_or(""),
                         outcome,
-                        r["amount"],
+                        salur_core::slip::rupiah(r["amount"].as_u64().unwrap_or(0)),
                         r["state"].as_str().unwrap_or("")
                     );
                 }

@@ -42,13 +42,60 @@ const BULAN: [&str; 12] = [
     "Desember",
 ];
 
+/// Indonesia's three time zones: a recipient reads a time in their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeZone {
+    /// Western (UTC+7): Sumatra, Java, West and Central Kalimantan.
+    Wib,
+    /// Central (UTC+8): Bali, Nusa Tenggara, South, East and North Kalimantan, Sulawesi.
+    Wita,
+    /// Eastern (UTC+9): Maluku and Papua.
+    Wit,
+}
+
+impl TimeZone {
+    /// The zone of a province by its two-digit Kemendagri code (the first two digits of a region
+    /// code or NIK); WIB, the programme's own, for a code it does not know.
+    pub fn of_province(code: &str) -> Self {
+        match code.get(..2) {
+            Some("51" | "52" | "53" | "63" | "64" | "65" | "71" | "72" | "73" | "74" | "75" | "76") => Self::Wita,
+            Some(p) if p.starts_with('8') || p.starts_with('9') => Self::Wit,
+            _ => Self::Wib,
+        }
+    }
+
+    /// Hours ahead of UTC.
+    pub fn offset_ms(self) -> i64 {
+        match self {
+            Self::Wib => WIB_OFFSET_MS,
+            Self::Wita => WIB_OFFSET_MS + 3_600_000,
+            Self::Wit => WIB_OFFSET_MS + 7_200_000,
+        }
+    }
+
+    /// The abbreviation Indonesians write after a time.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Wib => "WIB",
+            Self::Wita => "WITA",
+            Self::Wit => "WIT",
+        }
+    }
+}
+
 /// `7 Desember 2026, 14.52 WIB`: a moment as an Indonesian reader writes it (day, month name, the
 /// time with a full stop), in Western Indonesian Time.
 pub fn indonesian_minute(unix_ms: i64) -> String {
-    let (y, m, d) = ymd(wib_day(unix_ms));
-    let minute = (unix_ms + WIB_OFFSET_MS).div_euclid(60_000).rem_euclid(24 * 60);
+    indonesian_minute_in(unix_ms, TimeZone::Wib)
+}
+
+/// [`indonesian_minute`] in the reader's own zone: `7 Desember 2026, 15.52 WITA`.
+pub fn indonesian_minute_in(unix_ms: i64, zone: TimeZone) -> String {
+    let local = unix_ms.saturating_add(zone.offset_ms());
+    let (y, m, d) = ymd(local.div_euclid(86_400_000));
+    let minute = local.div_euclid(60_000).rem_euclid(24 * 60);
     let month = BULAN[usize::try_from(m - 1).unwrap_or(0).min(11)];
-    format!("{d} {month} {y}, {:02}.{:02} WIB", minute / 60, minute % 60)
+    format!("{d} {month} {y}, {:02}.{:02} {}", minute / 60, minute % 60, zone.label())
 }
 
 /// `YYYY-MM-DD HH:MM WIB` of a Unix time in milliseconds, as printed on a receipt.
@@ -80,6 +127,22 @@ mod tests {
         assert_eq!(super::indonesian_minute(day + 7 * 3_600_000 + 52 * 60_000), "7 Desember 2026, 14.52 WIB");
         assert_eq!(super::indonesian_minute(day - 7 * 3_600_000), "7 Desember 2026, 00.00 WIB");
         assert_eq!(super::indonesian_minute(0), "1 Januari 1970, 07.00 WIB");
+    }
+
+    #[test]
+    fn each_province_reads_the_time_in_its_own_zone() {
+        use super::{indonesian_minute_in, TimeZone};
+        // 2026-12-07 16:30 UTC: 23.30 in Jakarta, past midnight in Bali and Papua.
+        let at = 20_794 * 86_400_000 + 16 * 3_600_000 + 30 * 60_000;
+        let read = |province| indonesian_minute_in(at, TimeZone::of_province(province));
+        assert_eq!(read("31"), "7 Desember 2026, 23.30 WIB");
+        assert_eq!(read("61"), "7 Desember 2026, 23.30 WIB", "West Kalimantan is WIB");
+        assert_eq!(read("51"), "8 Desember 2026, 00.30 WITA");
+        assert_eq!(read("64"), "8 Desember 2026, 00.30 WITA", "East Kalimantan is WITA");
+        assert_eq!(read("7371"), "8 Desember 2026, 00.30 WITA", "a regency code reads as its province");
+        assert_eq!(read("81"), "8 Desember 2026, 01.30 WIT");
+        assert_eq!(read("94"), "8 Desember 2026, 01.30 WIT");
+        assert_eq!(read(""), "7 Desember 2026, 23.30 WIB", "unknown: the programme's WIB");
     }
 
     #[test]

@@ -141,7 +141,11 @@ pub fn check_against_roster(letter: &Letter, roster: &str, amount: u64) -> Resul
         return Err(bad(format!("the letter is for roster {}, not {roster}", letter.roster)));
     }
     if letter.amount != amount {
-        return Err(bad(format!("the letter says Rp {} but the roster says Rp {amount}", letter.amount)));
+        return Err(bad(format!(
+            "the letter says {} but the roster says {}",
+            crate::slip::rupiah(letter.amount),
+            crate::slip::rupiah(amount)
+        )));
     }
     Ok(())
 }

@@ -360,8 +360,8 @@ fn a_messy_spreadsheet_is_checked_row_by_row_and_a_dry_run_writes_nothing() {
     for expected in [
         "would import 2 recipients",
         "line 3: refused: column nik: the same NIK as line 2",
-        "line 4: refused: column amount: 18446744073709551615 is outside",
-        "line 5: refused: column amount: 1 is outside Rp50000 to Rp10000000",
+        "line 4: refused: column amount: Rp18.446.744.073.709.551.615 is outside",
+        "line 5: refused: column amount: Rp1 is outside Rp50.000 to Rp10.000.000",
         "line 6: refused: column province: \"99\" is no province code",
         "line 7: refused: columns province and regency: regency 3273 is not in province 31",
         "line 8: refused: column nik: a NIK starts with its province code, never 00",

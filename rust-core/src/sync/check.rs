@@ -15,10 +15,13 @@ pub struct CheckedReceipt {
     pub outcome: String,
     /// Whole rupiah.
     pub amount: u64,
-    /// When it was signed at the door (WIB).
+    /// When it was signed at the door, in the recipient's time zone (`7 Desember 2026, 14.52 WIB`).
     pub paid_at: String,
     /// The paying post office.
     pub post_office: String,
+    /// Its name, where the server knows one.
+    #[serde(default)]
+    pub post_office_name: Option<String>,
     /// Roster.
     pub roster_id: String,
     /// Complaints filed against it.

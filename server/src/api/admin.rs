@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
+use salur_core::slip::rupiah;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -197,9 +198,15 @@ pub(super) async fn decide_reallocation(
     state.dashboards.changed();
     let detail = match &case.new_recipient {
         Some(to) if case.status == "reallocated" => {
-            format!("{} Rp {} to {} in {}", case.status, case.amount, to, case.new_roster_id.as_deref().unwrap_or(""))
+            format!(
+                "{} {} to {} in {}",
+                case.status,
+                rupiah(case.amount),
+                to,
+                case.new_roster_id.as_deref().unwrap_or("")
+            )
         }
-        _ => format!("{} Rp {}", case.status, case.amount),
+        _ => format!("{} {}", case.status, rupiah(case.amount)),
     };
     let target = format!("{roster_id}/{recipient}");
     state.db.audit(staff.did(Action::ReallocationDecided, Some(&target), Some(detail))).await?;

@@ -35,7 +35,7 @@ pub(super) async fn check(
     State(state): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<PublicReceipt>, ApiError> {
-    Ok(Json(state.db.public_receipt(&code).await?))
+    Ok(Json(state.db.public_receipt(&code, &state.names).await?))
 }
 
 /// A recipient's complaint against the receipt they hold.

@@ -3,6 +3,7 @@
 //! sum, or a time in the year 3000. Each is refused here, before the store does arithmetic on it.
 
 use salur_core::receipt::{Liveness, Method, Outcome, Receipt};
+use salur_core::slip::rupiah;
 
 use super::ingest::RosterFacts;
 
@@ -49,7 +50,7 @@ pub fn check(r: &Receipt, now_ms: i64) -> Result<(), String> {
         return Err(format!("sequence {} is outside 1 to {MAX_SEQ}: a device's chain starts at 1", r.seq));
     }
     if r.amount > MAX_AMOUNT {
-        return Err(format!("amount {} is over the largest accepted, Rp {MAX_AMOUNT}", r.amount));
+        return Err(format!("amount {} is over the largest accepted, {}", rupiah(r.amount), rupiah(MAX_AMOUNT)));
     }
     let latest = now_ms.saturating_add(MAX_AHEAD_MS);
     if !(EARLIEST_WALL_MS..=latest).contains(&r.time.wall_ms) {

@@ -37,7 +37,7 @@ pub enum ComplaintError {
     #[error("this receipt records no payment: nothing to complain about")]
     NoPayment,
     /// "Received less", but the amount said is not below what was paid.
-    #[error("amount_received must be less than the Rp {paid} the receipt says was paid")]
+    #[error("amount_received must be less than the {} the receipt says was paid", salur_core::slip::rupiah(*paid))]
     NotLess {
         /// Rupiah the receipt says was paid.
         paid: u64,
@@ -114,7 +114,7 @@ mod tests {
         assert_eq!(says(ComplaintError::NoPayment), "this receipt records no payment: nothing to complain about");
         assert_eq!(
             says(ComplaintError::NotLess { paid: 600_000 }),
-            "amount_received must be less than the Rp 600000 the receipt says was paid"
+            "amount_received must be less than the Rp600.000 the receipt says was paid"
         );
         assert_eq!(says(ComplaintError::AmountMissing), "say how much was received (amount_received)");
         assert_eq!(says(ComplaintError::AmountWhenNotPaid), "a not_paid complaint carries no amount_received");

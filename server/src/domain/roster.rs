@@ -166,8 +166,10 @@ impl AmountBounds {
             Ok(())
         } else {
             Err(format!(
-                "column amount: {amount} is outside Rp{} to Rp{} (check the figure, or set --min-amount/--max-amount)",
-                self.min, self.max
+                "column amount: {} is outside {} to {} (check the figure, or set --min-amount/--max-amount)",
+                salur_core::slip::rupiah(amount),
+                salur_core::slip::rupiah(self.min),
+                salur_core::slip::rupiah(self.max)
             ))
         }
     }

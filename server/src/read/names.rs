@@ -72,6 +72,11 @@ impl AreaNames {
         }
     }
 
+    /// A post office's name, where the operator's file gives one.
+    pub fn post_office(&self, code: &str) -> Option<&str> {
+        self.post_offices.get(code).map(String::as_str)
+    }
+
     /// Names `area`'s codes where known.
     pub fn name(&self, area: &mut Area) {
         area.province_name = self.provinces.get(&area.province).cloned();

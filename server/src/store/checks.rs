@@ -16,10 +16,13 @@ pub struct PublicReceipt {
     pub outcome: String,
     /// Whole rupiah.
     pub amount: u64,
-    /// When it was signed at the door, `YYYY-MM-DD HH:MM WIB`.
+    /// When it was signed at the door, as Indonesians write it, in the recipient's province's
+    /// time zone: `7 Desember 2026, 14.52 WIB` (or WITA, WIT).
     pub paid_at: String,
-    /// The post office that paid.
+    /// The post office that paid (its code).
     pub post_office: String,
+    /// Its name, where the operator's names file gives one.
+    pub post_office_name: Option<String>,
     /// Roster (programme and period).
     pub roster_id: String,
     /// Complaints already filed against it.
@@ -64,6 +67,8 @@ struct ReceiptRow {
     post_office: String,
     roster_id: String,
     complaints: i64,
+    /// The recipient's province (none once the roster row is gone): the time zone to write in.
+    province: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -114,8 +119,9 @@ impl Db {
     async fn receipt_by_code(&self, code: &str) -> Result<Option<ReceiptRow>, ApiError> {
         Ok(sqlx::query_as(
             "SELECT r.id, r.outcome, r.amount, r.signed_ms, d.post_office, r.roster_id,
-                    (SELECT COUNT(*) FROM complaints c WHERE c.receipt_id = r.id) AS complaints
+                    (SELECT COUNT(*) FROM complaints c WHERE c.receipt_id = r.id) AS complaints, p.province
              FROM receipts r JOIN devices d ON d.device_id = r.device_id
+             LEFT JOIN recipients p ON p.roster_id = r.roster_id AND p.recipient = r.recipient
              WHERE r.code = $1 ORDER BY r.received_ms, r.id LIMIT 1",
         )
         .bind(code)
@@ -123,14 +129,20 @@ impl Db {
         .await?)
     }
 
-    /// The receipt a typed code names, for the public check.
-    pub async fn public_receipt(&self, typed: &str) -> Result<PublicReceipt, ApiError> {
+    /// The receipt a typed code names, for the public check; `names` gives the post office's name.
+    pub async fn public_receipt(
+        &self,
+        typed: &str,
+        names: &crate::read::names::AreaNames,
+    ) -> Result<PublicReceipt, ApiError> {
         let (code, row) = self.by_typed_code(typed).await?;
+        let zone = salur_core::dates::TimeZone::of_province(row.province.as_deref().unwrap_or_default());
         Ok(PublicReceipt {
             code: salur_core::crockford::grouped(&code, 4),
             outcome: row.outcome,
             amount: amount(row.amount),
-            paid_at: salur_core::dates::wib_minute(row.signed_ms),
+            paid_at: salur_core::dates::indonesian_minute_in(row.signed_ms, zone),
+            post_office_name: names.post_office(&row.post_office).map(str::to_string),
             post_office: row.post_office,
             roster_id: row.roster_id,
             complaints: amount(row.complaints),

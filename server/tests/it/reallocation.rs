@@ -189,9 +189,9 @@ async fn finance_follows_freed_funds_to_the_new_familys_receipt() {
             .map(|e| (e["actor"].as_str().unwrap().into(), e["detail"].as_str().unwrap().into()))
             .collect();
         assert_eq!(decided.len(), 2, "{decided:?}");
-        assert_eq!(decided[0], ("fin-a".to_string(), "approved Rp 600000".to_string()));
+        assert_eq!(decided[0], ("fin-a".to_string(), "approved Rp600.000".to_string()));
         assert_eq!(decided[1].0, "fin-b");
-        assert!(decided[1].1.starts_with("reallocated Rp 600000 to "), "{decided:?}");
+        assert!(decided[1].1.starts_with("reallocated Rp600.000 to "), "{decided:?}");
         let (status, verify) = call(&app, staff("GET", "/v1/admin/audit/verify", ADMIN, None)).await;
         assert_eq!(status, StatusCode::OK, "{verify}");
     }
