@@ -14,7 +14,7 @@ use salur_server::domain::roster::{repeated_niks, AmountBounds, ImportSummary, K
 pub struct ImportArgs {
     /// CSV (`,` or `;` separated) with columns nik,name,address,province,regency,district,village,
     /// post_office,amount,period,worker_id[,photo][,kk_members]; amounts as 600000 or 600.000;
-    /// kk_members as NIK:Name entries separated by | (README: "Importing a roster").
+    /// kk_members as NIK:Name entries separated by | (docs/operations.md, "Importing a roster").
     csv: PathBuf,
     /// Folder of reference photos (`photo` column, else `<nik>.jpg` or `<nik>.png`).
     #[arg(long, value_name = "DIR")]

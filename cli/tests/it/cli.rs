@@ -217,3 +217,63 @@ fn liveness_judges_photos_and_frame_sequences_with_stable_keys() {
         assert!(!out["reason"].as_str().unwrap().is_empty());
     }
 }
+
+/// `salur <words> --help`: the exit code and what it printed.
+fn help(words: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_salur")).args(words).arg("--help").output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The command lines in the operations guide's shell blocks, each `a | b` alternative completed
+/// with its first's parent command ("salur users list | disable NAME" names `users disable`).
+fn documented_command_lines() -> Vec<String> {
+    let guide =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/operations.md")).unwrap();
+    let mut lines = Vec::new();
+    for block in guide.split("```sh").skip(1) {
+        let block = block.split("```").next().unwrap_or("");
+        for line in block.lines().map(str::trim).filter(|l| l.starts_with("salur ")) {
+            let line = line.split("  #").next().unwrap_or(line);
+            let mut alternatives = line.split(" | ");
+            let first = alternatives.next().unwrap().to_string();
+            let parent: Vec<&str> = first.split_whitespace().take(2).collect();
+            for alt in alternatives {
+                lines.push(format!("{} {alt}", parent.join(" ")));
+            }
+            lines.push(first);
+        }
+    }
+    lines
+}
+
+#[test]
+fn the_operations_guide_names_only_commands_and_flags_the_binary_has() {
+    let lines = documented_command_lines();
+    assert!(lines.len() >= 25, "the guide's command block was not found: {lines:?}");
+    let mut problems = Vec::new();
+    for line in &lines {
+        // Words are subcommands as long as the help so far lists commands.
+        let mut words: Vec<&str> = Vec::new();
+        let (_, mut text) = help(&[]);
+        for token in line.split_whitespace().skip(1) {
+            let is_word = token.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !token.starts_with('-');
+            if !is_word || !text.contains("\nCommands:") {
+                break;
+            }
+            let mut next = words.clone();
+            next.push(token);
+            let (ok, said) = help(&next);
+            if !ok {
+                problems.push(format!("{line}: `salur {}` is no command", next.join(" ")));
+                break;
+            }
+            (words, text) = (next, said);
+        }
+        for flag in line.split(|c: char| c.is_whitespace() || "[]=,".contains(c)).filter(|t| t.starts_with("--")) {
+            if !text.contains(flag) {
+                problems.push(format!("{line}: `salur {} --help` does not list {flag}", words.join(" ")));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "the guide and --help disagree:\n{}", problems.join("\n"));
+}
