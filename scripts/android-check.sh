@@ -53,5 +53,6 @@ java -Xmx3g -Djna.library.path="$target/release" -Dsalur.root="$root" -Dsalur.bi
     tail -n 80 "$target/kotlin/robolectric.log" >&2
     exit 1
 }
-# Every screen as pictures, and the pixel checks on them (about 3 min; see the script).
-"$root/scripts/screens.sh"
+# Every screen as pictures, and the pixel checks on them (about 3 min; see the script); the
+# full-disk picture on the same small file system.
+SALUR_SMALLFS="$small" "$root/scripts/screens.sh"

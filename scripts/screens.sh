@@ -34,7 +34,7 @@ rm -rf "$out/360x640" "$out/411x891" "$out/360x640-en"
 mkdir -p "$out"
 echo "screens: rendering the worker's day into $out" >&2
 java -Xmx3g -Djna.library.path="$target/release" -Dsalur.root="$root" -Dsalur.bin="$target/release/salur" \
-    -Dsalur.screens="$out" \
+    -Dsalur.screens="$out" ${SALUR_SMALLFS:+-Dsalur.smallfs="$SALUR_SMALLFS"} \
     -Drobolectric.offline=true -Drobolectric.dependency.dir="$robo" -Drobolectric.logging.enabled=false \
     -cp "$jar:$robo_cp$android_cp" org.junit.runner.JUnitCore \
     id.salur.app.ui.SmallScreensTest id.salur.app.ui.CommonScreensTest id.salur.app.ui.EnglishScreensTest \

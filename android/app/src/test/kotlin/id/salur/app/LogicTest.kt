@@ -139,11 +139,13 @@ class LogicTest {
         val waiting = SyncStatus(3uL, 10uL, 1uL, now - 2 * 3_600_000, now - 30 * 60_000, "No connection", ErrorKind.NETWORK, 2uL)
         assertEquals(
             listOf("3 waiting to upload", "Oldest waiting 2 h", "Last upload 30 min ago",
-                "1 refused by the server: tell your supervisor", en.evidenceRefused(2), en.error(ErrorKind.NETWORK)),
+                "1 refused by the server: tell your supervisor", en.evidenceRefused(2)),
             SyncStatusText.lines(en, waiting, now),
         )
+        assertEquals(en.error(ErrorKind.NETWORK), SyncStatusText.problem(en, waiting))
         val done = SyncStatus(0uL, 10uL, 0uL, null, null, null, null, 0uL)
         assertEquals(listOf("Semua sudah terunggah", "Belum pernah terunggah"), SyncStatusText.lines(id, done, now))
+        assertEquals(null, SyncStatusText.problem(id, done))
     }
 
     @Test

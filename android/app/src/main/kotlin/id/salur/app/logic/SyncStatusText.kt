@@ -10,7 +10,10 @@ object SyncStatusText {
         add(s.lastSuccessMs?.let { texts.lastUpload((nowMs - it) / 60_000) } ?: texts.neverUploaded)
         if (s.rejected > 0uL) add(texts.rejectedCount(s.rejected.toLong()))
         if (s.evidenceRefused > 0uL) add(texts.evidenceRefused(s.evidenceRefused.toLong()))
-        // The core's words are English; the worker reads the text for its kind.
-        s.lastErrorKind?.let { add(texts.error(it)) }
     }
+
+    /** What stopped the last upload, shown apart in the warning colour (null: nothing did). */
+    fun problem(texts: Texts, s: SyncStatus): String? =
+        // The core's words are English; the worker reads the text for its kind.
+        s.lastErrorKind?.let { texts.error(it) }
 }

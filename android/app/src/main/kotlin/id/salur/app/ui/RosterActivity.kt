@@ -30,7 +30,8 @@ class RosterActivity : Screen() {
         title = t.programmeTitle(roster)
         val counts = label("", 22f)
         val status = label("")
-        val note = label("")
+        // Why the list is the phone's copy (no connection): in the warning colour, apart from the counts.
+        val note = label("").apply { setTextColor(WARNING) }
         val list = ListView(this).apply { contentDescription = t.rosterTitle }
         val search = field(t.search)
         reload = {

@@ -14,8 +14,12 @@ class SyncActivity : Screen() {
         title = t.syncTitle
         val lines = label("", 20f)
         val progress = label("", 20f)
+        // What stopped the last upload, apart from the counts and in the warning colour: "no
+        // connection" must not read like one more status line.
+        val problem = label("", 20f).apply { setTextColor(WARNING) }
         fun show() = core(lines, { app.phone.syncStatus() }) { status ->
             lines.text = SyncStatusText.lines(t, status, System.currentTimeMillis()).joinToString("\n")
+            problem.text = SyncStatusText.problem(t, status) ?: ""
         }
         val observer = object : SyncObserver {
             override fun onProgress(counts: SyncCounts) {
@@ -25,9 +29,12 @@ class SyncActivity : Screen() {
                 runOnUiThread { progress.text = t.uploading }
             }
         }
-        setContentView(column(lines, progress, button(t.syncNow) {
+        setContentView(column(lines, progress, problem, button(t.syncNow) {
+            problem.text = ""
             progress.text = t.uploading
-            core(progress, { app.phone.sync(observer) }) { progress.text = "" }.invokeOnCompletion { runOnUiThread { show() } }
+            core(problem, { app.phone.sync(observer) }).invokeOnCompletion {
+                runOnUiThread { progress.text = ""; show() }
+            }
         }))
         show()
     }

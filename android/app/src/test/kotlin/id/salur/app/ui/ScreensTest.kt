@@ -21,11 +21,13 @@ import id.salur.app.ui.Robo.type
 import id.salur.app.ui.Robo.waitUntil
 import id.salur.app.ui.ServerFixture.Companion.ROSTER
 import id.salur.app.ui.ServerFixture.Companion.WORKER
+import id.salur.core.ErrorKind
 import id.salur.core.KkLookup
 import id.salur.core.LetterProblem
 import id.salur.core.LiveFailure
 import id.salur.core.LiveHint
 import org.junit.After
+import org.junit.Assume
 import org.junit.Assert.assertTrue
 import org.junit.Before
 import org.junit.Test
@@ -132,26 +134,33 @@ abstract class ScreensTest(private val size: String, private val small: Boolean,
         shadowOf(Looper.getMainLooper()).idle()
     }
 
-    @Test
-    fun the_workers_day_as_pictures() {
-        // --- the way in
+    /** Signs in, is approved, opens the roster of four; shoots each screen when [shoot]. */
+    private fun signedIn(shoot: Boolean): RosterActivity {
+        fun snap(a: Activity, name: String) { if (shoot) shot(a, name) }
         val signIn = launch(SignInActivity::class.java)
-        shot(signIn, "01-sign-in")
+        snap(signIn, "01-sign-in")
         type(signIn.window.decorView, t.workerId, WORKER)
         type(signIn.window.decorView, t.postOffice, "po-1")
         type(signIn.window.decorView, t.enrolmentCode, server.enrolmentCode(WORKER))
         tap(signIn, t.register)
         waitUntil("waiting for approval") { shows(signIn, t.waitingApproval) }
-        shot(signIn, "02-sign-in-waiting")
+        snap(signIn, "02-sign-in-waiting")
         server.admin("POST", "/v1/admin/devices/${app.deviceId}/approve")
         tap(signIn, t.checkAgain)
         val choice = launch(RosterChoiceActivity::class.java, next(signIn, "the roster choice"))
         fun rosters() = Robo.views(choice.findViewById<View>(android.R.id.content)).filterIsInstance<Button>().filter { it.isShown }
         waitUntil("the assigned rosters") { rosters().size == 2 }
-        shot(choice, "03-roster-choice")
+        snap(choice, "03-roster-choice")
         tap(rosters().first { it.text.contains(t.programmeTitle(ROSTER)) || it.text.startsWith(ROSTER) })
         val roster = launch(RosterActivity::class.java, next(choice, "the roster"))
         waitUntil("the recipients") { items(roster).size == 4 }
+        return roster
+    }
+
+    @Test
+    fun the_workers_day_as_pictures() {
+        // --- the way in
+        val roster = signedIn(shoot = true)
         shot(roster, "04-roster")
         tap(roster, t.toDo)
         type(roster.window.decorView, t.search, "siti")
@@ -241,6 +250,11 @@ abstract class ScreensTest(private val size: String, private val small: Boolean,
         val budi = doorstep(roster, "Budi Santoso")
         waitUntil("another face: ${texts(budi)}", 120_000) { shows(budi, t.rejected) }
         shot(budi, "40-doorstep-face-does-not-match", listOf(prompt(budi)), listOf(prompt(budi), amount(budi)))
+        if (small) {
+            // Three failed comparisons open the supervisor's override: about a minute more, so on the small screens only.
+            waitUntil("the override offered: ${texts(budi)}", 240_000) { btn(budi, t.supervisorOverride) != null }
+            shot(budi, "45-doorstep-override-offered", listOf(prompt(budi), btn(budi, t.supervisorOverride)), listOf(amount(budi)))
+        }
         budi.finish()
         World.scene = Scene.Picture(File(World.root, "test-vectors/liveness/images/sfas_image_F2.jpg"))
         val picture = doorstep(roster, "Budi Santoso")
@@ -274,15 +288,63 @@ abstract class ScreensTest(private val size: String, private val small: Boolean,
         tap(sync, t.syncNow)
         waitUntil("everything uploaded") { shows(sync, t.allUploaded) }
         shot(sync, "51-sync-uploaded")
-        ShadowSystemClock.advanceBy(Duration.ofMinutes(6))
-        sync.dispatchTouchEvent(android.view.MotionEvent.obtain(0, 0, android.view.MotionEvent.ACTION_DOWN, 10f, 10f, 0))
-        shot(sync, "60-app-lock")
-        assertTrue(Robo.unlockIfAsked(sync))
 
-        val report = Shots.dir?.let { File(it, "$size/checks.txt") }
+        // --- no network: the roster shows the phone's copy, a visit is still recorded, the upload says why it waits
+        server.stop()
+        val offline = launch(RosterActivity::class.java)
+        val networkError = t.error(ErrorKind.NETWORK)
+        waitUntil("the offline note: ${texts(offline)}") { shows(offline, networkError) && items(offline).size == 4 }
+        shot(offline, "07-roster-offline", listOf(text(offline, networkError)))
+        val away = doorstep(offline, "Dewi Lestari")
+        other(away, t.notHome)
+        tap(button(dialogView(), t.yesNotHome))
+        waitUntil("not home recorded offline") { away.isFinishing }
+        val waiting = launch(SyncActivity::class.java)
+        tap(waiting, t.syncNow)
+        waitUntil("the network error: ${texts(waiting)}", 90_000) { shows(waiting, networkError) }
+        shot(waiting, "52-sync-offline", listOf(text(waiting, networkError), btn(waiting, t.syncNow)))
+        ShadowSystemClock.advanceBy(Duration.ofMinutes(6))
+        waiting.dispatchTouchEvent(android.view.MotionEvent.obtain(0, 0, android.view.MotionEvent.ACTION_DOWN, 10f, 10f, 0))
+        shot(waiting, "60-app-lock")
+        assertTrue(Robo.unlockIfAsked(waiting))
+
+        report("checks.txt")
+    }
+
+    /** Writes what the checks measured next to the pictures, and fails on any finding. */
+    private fun report(name: String) {
+        val report = Shots.dir?.let { File(it, "$size/$name") }
         report?.writeText((listOf("findings: ${checks.findings.size}") + checks.findings + listOf("", "contrast measured:") + checks.contrasts +
             listOf("", "instructions and primary actions (360x640 only):") + checks.positions).joinToString("\n") + "\n")
         println("$size: ${checks.findings.size} findings\n" + checks.findings.joinToString("\n"))
         assertTrue("${checks.findings.size} findings:\n" + checks.findings.joinToString("\n"), checks.findings.isEmpty())
+    }
+
+    @Test
+    fun a_full_disk_as_a_picture() {
+        // The phone's database on a small file system of its own (scripts/android-check.sh mounts it).
+        val small = System.getProperty("salur.smallfs")
+        Assume.assumeTrue("-Dsalur.smallfs=<a small tmpfs> is needed (scripts/android-check.sh mounts one)", small != null)
+        World.databasePath = File(small, "screens-${System.nanoTime()}.db").path
+        val roster = signedIn(shoot = false)
+        val filler = Disk.fill(File(small!!))
+        try {
+            // SQLite may still record in pages it holds: the door is tried until the error shows.
+            for (attempt in 1..40) {
+                val dewi = doorstep(roster, "Dewi Lestari")
+                other(dewi, t.notHome)
+                tap(button(dialogView(), t.yesNotHome))
+                val full = t.error(ErrorKind.NOT_RECORDED)
+                waitUntil("recorded or refused: ${texts(dewi)}") { dewi.isFinishing || shows(dewi, full) }
+                if (dewi.isFinishing) continue
+                shot(dewi, "46-doorstep-disk-full", listOf(text(dewi, full)), listOf(text(dewi, full)))
+                report("checks-disk-full.txt")
+                return
+            }
+            error("the disk never filled")
+        } finally {
+            filler.delete()
+            File(World.databasePath).delete()
+        }
     }
 }
