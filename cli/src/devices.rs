@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use qrcode::render::{svg, unicode};
 use qrcode::QrCode;
+use salur_core::enrolment_qr::EnrolmentInvite;
 use salur_core::Error;
 use salur_server::domain::dates::indonesian_minute;
 use salur_server::domain::devices::DeviceStatus;
@@ -44,6 +45,9 @@ enum DevicesCommand {
         /// Also write the QR code as an SVG file (to print).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
+        /// Also write the QR code as a PNG file (to show on a screen or send).
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
         /// Issue it although no imported roster places this worker at this post office (a worker
         /// whose roster is imported later); without it such a code is refused.
         #[arg(long)]
@@ -74,8 +78,9 @@ enum DevicesCommand {
 
 pub fn run(args: &DevicesArgs) -> Result<ExitCode, Error> {
     match &args.command {
-        DevicesCommand::Enrol { worker, post_office, ttl_minutes, svg, allow_unknown } => {
-            enrol(args, worker, post_office, *ttl_minutes, svg.as_deref(), *allow_unknown)
+        DevicesCommand::Enrol { worker, post_office, ttl_minutes, svg, png, allow_unknown } => {
+            let files = QrFiles { svg: svg.as_deref(), png: png.as_deref() };
+            enrol(args, worker, post_office, *ttl_minutes, files, *allow_unknown)
         }
         DevicesCommand::List => list(args),
         DevicesCommand::Approve { device } => decide(args, device, DeviceStatus::Approved),
@@ -84,36 +89,57 @@ pub fn run(args: &DevicesArgs) -> Result<ExitCode, Error> {
     }
 }
 
+/// Where to write the enrolment QR code as a picture.
+struct QrFiles<'a> {
+    svg: Option<&'a Path>,
+    png: Option<&'a Path>,
+}
+
 fn enrol(
     args: &DevicesArgs,
     worker: &str,
     post_office: &str,
     ttl_minutes: Option<u32>,
-    svg_file: Option<&Path>,
+    files: QrFiles<'_>,
     allow_unknown: bool,
 ) -> Result<ExitCode, Error> {
     let (code, expires_ms) = runtime()?.block_on(async {
         let db = args.db.open().await?;
         db.issue_enrolment(&cli_actor(), worker, post_office, ttl_minutes, allow_unknown).await.map_err(server_error)
     })?;
-    let qr = QrCode::new(code.as_bytes()).map_err(|e| Error::InvalidArgument(format!("QR code: {e}")))?;
-    if let Some(path) = svg_file {
-        let image = qr.render::<svg::Color>().min_dimensions(240, 240).build();
-        std::fs::write(path, image)
-            .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })?;
+    // The QR code carries the worker and post office with the code: the phone's sign-in fills
+    // all three from one scan (salur_core::enrolment_qr).
+    let invite = EnrolmentInvite { code: code.clone(), worker_id: worker.into(), post_office: post_office.into() };
+    let qr_text = invite.to_qr_text()?;
+    let qr = QrCode::new(qr_text.as_bytes()).map_err(|e| Error::InvalidArgument(format!("QR code: {e}")))?;
+    let write = |path: &Path, bytes: &[u8]| {
+        std::fs::write(path, bytes)
+            .map_err(|source| Error::Io { context: format!("writing {}", path.display()), source })
+    };
+    if let Some(path) = files.svg {
+        write(path, qr.render::<svg::Color>().min_dimensions(240, 240).build().as_bytes())?;
+    }
+    if let Some(path) = files.png {
+        let image = qr.render::<image::Luma<u8>>().min_dimensions(240, 240).build();
+        let mut png = Vec::new();
+        image
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .map_err(|e| Error::InvalidArgument(format!("PNG: {e}")))?;
+        write(path, &png)?;
     }
     let expires = indonesian_minute(expires_ms);
     if args.json {
         println!(
             "{}",
-            json!({ "code": code, "worker_id": worker, "post_office": post_office, "expires_ms": expires_ms, "expires": expires })
+            json!({ "code": code, "worker_id": worker, "post_office": post_office, "expires_ms": expires_ms,
+                    "expires": expires, "qr_text": qr_text })
         );
     } else {
         let picture = qr.render::<unicode::Dense1x2>().quiet_zone(true).build();
         println!("{picture}");
         println!("enrolment code for worker {worker} at {post_office}, used once, valid until {expires}:");
         println!("    {code}");
-        println!("scan it (or type it) on the phone's sign-in screen: Kode pendaftaran");
+        println!("scan it on the phone's sign-in screen (Pindai kode pendaftaran), or type the code there with the worker and post office");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -153,6 +153,21 @@ pub fn check_against_roster(letter: &Letter, roster: &str, amount: u64) -> Resul
 /// Finds a letter's QR code in a grey (luma) camera frame of `width` x `height` with rows
 /// `stride` bytes apart; its text, not yet verified. [`Error::NotFound`] when none is seen.
 pub fn scan(luma: &[u8], width: u32, height: u32, stride: u32) -> Result<String> {
+    let missing = "no invitation letter QR code in view: hold the letter flat and closer";
+    scan_for(luma, width, height, stride, &|t| t.starts_with(QR_PREFIX), missing)
+}
+
+/// Finds a QR code whose text is `wanted` in a grey camera frame, as [`scan`] does for letters
+/// (the enrolment scan takes any code, to say when it is not an enrolment code);
+/// [`Error::NotFound`] with `missing` when none is seen.
+pub fn scan_for(
+    luma: &[u8],
+    width: u32,
+    height: u32,
+    stride: u32,
+    wanted: &dyn Fn(&str) -> bool,
+    missing: &str,
+) -> Result<String> {
     let (w, h, s) = (width as usize, height as usize, stride as usize);
     if w == 0 || h == 0 || s < w || w.saturating_mul(h) > MAX_SCAN_PIXELS {
         return Err(Error::InvalidFrame(format!("{width}x{height} with stride {stride}")));
@@ -163,7 +178,7 @@ pub fn scan(luma: &[u8], width: u32, height: u32, stride: u32) -> Result<String>
     }
     let read = |pixel: &dyn Fn(usize, usize) -> u8| {
         let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, pixel);
-        img.detect_grids().iter().filter_map(|g| g.decode().ok()).map(|(_, t)| t).find(|t| t.starts_with(QR_PREFIX))
+        img.detect_grids().iter().filter_map(|g| g.decode().ok()).map(|(_, t)| t).find(|t| wanted(t))
     };
     if let Some(text) = read(&|x, y| luma[y * s + x]) {
         return Ok(text);
@@ -191,17 +206,12 @@ pub fn scan(luma: &[u8], width: u32, height: u32, stride: u32) -> Result<String>
             rqrr::PreparedImage::prepare_from_greyscale(img.width() as usize, img.height() as usize, |x, y| {
                 img.get_pixel(x as u32, y as u32).0[0]
             });
-        let found = prepared
-            .detect_grids()
-            .iter()
-            .filter_map(|g| g.decode().ok())
-            .map(|(_, t)| t)
-            .find(|t| t.starts_with(QR_PREFIX));
+        let found = prepared.detect_grids().iter().filter_map(|g| g.decode().ok()).map(|(_, t)| t).find(|t| wanted(t));
         if let Some(text) = found {
             return Ok(text);
         }
     }
-    Err(Error::NotFound("no invitation letter QR code in view: hold the letter flat and closer".into()))
+    Err(Error::NotFound(missing.into()))
 }
 
 /// The 3x3 mean of a grey frame (edges clamped), `w` x `h`, packed.

@@ -14,6 +14,7 @@ pub mod crockford;
 pub mod crypto;
 pub mod dates;
 pub mod doorstep;
+pub mod enrolment_qr;
 pub mod error;
 pub mod face;
 pub mod keys;

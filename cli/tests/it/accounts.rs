@@ -243,6 +243,8 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     let db = vec!["--data-dir".to_string(), data.display().to_string()];
     let svg = dir.path().join("code.svg");
     let svg_arg = svg.display().to_string();
+    let png = dir.path().join("code.png");
+    let png_arg = png.display().to_string();
     // No roster names pos-1 yet: a typo would make a phone that downloads nothing, so it is refused.
     let out = salur(&["devices", "enrol", "--worker", "pos-1", "--post-office", "jakarta-10110"], &db, None);
     let said = String::from_utf8_lossy(&out.stderr).to_string();
@@ -259,6 +261,8 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
         "--json",
         "--svg",
         &svg_arg,
+        "--png",
+        &png_arg,
     ];
     let out = salur(&enrol, &db, None);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
@@ -267,13 +271,24 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     assert!(code.len() == 11 && code.as_bytes()[5] == b'-', "{code}");
     assert!(answer["expires"].as_str().unwrap().ends_with(" WIB"), "{answer}");
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"), "a printable QR code");
+    // The QR code carries the worker and post office with the code: read back from the PNG's
+    // pixels by the phone's own scanner, it names all three.
+    let picture = image::open(&png).unwrap().to_luma8();
+    let (w, h) = picture.dimensions();
+    let read = salur_core::letter::scan_for(picture.as_raw(), w, h, w, &|_| true, "none").unwrap();
+    assert_eq!(read, answer["qr_text"].as_str().unwrap());
+    let invite = salur_core::enrolment_qr::EnrolmentInvite::from_qr_text(&read).unwrap();
+    assert_eq!(
+        (invite.code.as_str(), invite.worker_id.as_str(), invite.post_office.as_str()),
+        (code.as_str(), "pos-1", "jakarta-10110")
+    );
     let text = salur(
         &["devices", "enrol", "--worker", "pos-2", "--post-office", "jakarta-10110", "--allow-unknown"],
         &db,
         None,
     );
     assert!(stdout(&text).contains('█') || stdout(&text).contains('▀'), "a QR code in the terminal");
-    assert!(stdout(&text).contains("Kode pendaftaran"));
+    assert!(stdout(&text).contains("Pindai kode pendaftaran"));
     // The expiry is a time of day, not only a date: "valid until 7 Desember 2026, 14.52 WIB".
     let until = stdout(&text);
     assert!(

@@ -6,6 +6,7 @@
 //! Network calls (`register`, `refresh_roster`, `assigned_rosters`, `sync`, `check_time`) are `suspend` functions that
 //! run on the phone's own tokio runtime.
 
+mod enrolment;
 mod error;
 mod face;
 mod field;
@@ -16,6 +17,7 @@ mod phone;
 mod proxy;
 mod slip;
 
+pub use enrolment::{scan_enrolment, EnrolmentScan};
 pub use error::{ErrorKind, SalurError};
 pub use face::{CameraFrame, FaceCheck, FaceCheckResult, FaceDecision, FaceEngine, FaceQuality, ReferenceKind};
 pub use field::{GeoFix, OverrideApproval, OverrideReason};

@@ -14,6 +14,8 @@ use super::auth::{check_json, json_body, peer, Staff};
 use super::AppState;
 use crate::clock::now_ms;
 use crate::domain::devices::check_identifier;
+use salur_core::enrolment_qr::EnrolmentInvite;
+
 use crate::domain::enrolment::{code_hash, new_nonce, refused, NONCE_TTL_MS};
 use crate::domain::roles::Permission;
 use crate::error::{ApiError, ErrorBody};
@@ -46,6 +48,9 @@ pub(super) struct IssuedCode {
     code: String,
     expires_ms: i64,
     worker_id: String,
+    /// The text of the QR code to show the worker (code, worker and post office), which the
+    /// phone's sign-in scans (salur_core::enrolment_qr).
+    qr_text: String,
 }
 
 /// Open enrolment codes (without the codes).
@@ -79,7 +84,9 @@ pub(super) async fn issue(
         .db
         .issue_enrolment(&staff.actor(), &ask.worker_id, &ask.post_office, ask.ttl_minutes, ask.allow_unknown)
         .await?;
-    Ok((StatusCode::CREATED, Json(IssuedCode { code, expires_ms, worker_id: ask.worker_id })))
+    let invite = EnrolmentInvite { code: code.clone(), worker_id: ask.worker_id.clone(), post_office: ask.post_office };
+    let qr_text = invite.to_qr_text().map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((StatusCode::CREATED, Json(IssuedCode { code, expires_ms, worker_id: ask.worker_id, qr_text })))
 }
 
 /// Unused, unexpired codes (without the codes themselves).

@@ -88,6 +88,11 @@ class Texts(private val english: Boolean) {
     )
     val enrolmentCode = t("Kode pendaftaran (dari supervisor)", "Enrolment code (from your supervisor)")
     val needEnrolmentCode = t("Masukkan kode pendaftaran dari supervisor", "Enter the enrolment code from your supervisor")
+    val scanEnrolment = t("Pindai kode pendaftaran", "Scan the enrolment code")
+    val scanEnrolmentHint = t("Arahkan kamera ke kode QR pendaftaran dari supervisor",
+        "Point the camera at the enrolment QR code from your supervisor")
+    val notAnEnrolmentCode = t("Ini bukan kode QR pendaftaran: minta kode pendaftaran ke supervisor",
+        "This is not an enrolment QR code: ask your supervisor for the enrolment code")
     val approvalCode = t("Kode persetujuan (8 angka)", "Approval code (8 digits)")
     val approvalCodeNeeded = t("Kode persetujuan harus 8 angka dari supervisor", "The approval code must be the supervisor's 8 digits")
     val locked = t("Salur terkunci", "Salur is locked")

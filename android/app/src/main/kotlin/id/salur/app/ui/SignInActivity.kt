@@ -22,8 +22,13 @@ class SignInActivity : Screen() {
         }
         val worker = field(t.workerId).apply { setText(app.prefs.getString("worker_id", "")) }
         val office = field(t.postOffice).apply { setText(app.prefs.getString("post_office", "")) }
-        // Typed for now; scanning the supervisor's QR code comes with #16's QR decoder.
+        // Scanned from the approver's QR code (worker and post office with it), or typed.
         val enrolment = field(t.enrolmentCode)
+        scanned = { w, o, code ->
+            worker.setText(w)
+            office.setText(o)
+            enrolment.setText(code)
+        }
         val status = label("", 20f)
         lateinit var checkAgain: View
         fun register() {
@@ -62,8 +67,26 @@ class SignInActivity : Screen() {
             }
         }
         checkAgain = button(t.checkAgain) { register() }.apply { visibility = View.GONE }
+        val scan = button(t.scanEnrolment) { startActivityForResult(Intent(this, EnrolmentScanActivity::class.java), SCAN) }
         setContentView(
-            column(worker, office, enrolment, button(t.register) { register() }, status, checkAgain),
+            column(scan, worker, office, enrolment, button(t.register) { register() }, status, checkAgain),
         )
+    }
+
+    private var scanned: (String, String, String) -> Unit = { _, _, _ -> }
+
+    @Deprecated("Deprecated in Java")
+    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        super.onActivityResult(requestCode, resultCode, data)
+        if (requestCode != SCAN || resultCode != RESULT_OK || data == null) return
+        scanned(
+            data.getStringExtra(EnrolmentScanActivity.WORKER) ?: return,
+            data.getStringExtra(EnrolmentScanActivity.POST_OFFICE) ?: return,
+            data.getStringExtra(EnrolmentScanActivity.CODE) ?: return,
+        )
+    }
+
+    companion object {
+        private const val SCAN = 3
     }
 }

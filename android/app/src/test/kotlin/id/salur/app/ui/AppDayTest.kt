@@ -215,6 +215,36 @@ class AppDayTest {
     }
 
     @Test
+    fun sign_in_by_scanning_the_enrolment_qr_fills_worker_post_office_and_code() {
+        // A letter held to the enrolment scanner is said not to be one; the camera keeps looking.
+        World.letter = server.letterPages().getValue("Siti Rahayu")
+        val wrong = launch(EnrolmentScanActivity::class.java)
+        waitUntil("not an enrolment code: ${hint(wrong)}") { shows(wrong, t.notAnEnrolmentCode) }
+        assertFalse(wrong.isFinishing)
+        wrong.finish()
+        // The approver's printed code: one scan fills the three fields, and the device registers.
+        World.letter = server.enrolmentQr()
+        val signIn = launch(SignInActivity::class.java)
+        tap(signIn, t.scanEnrolment)
+        var asked: org.robolectric.shadows.ShadowActivity.IntentForResult? = null
+        waitUntil("the scanner opened") {
+            asked = shadowOf(signIn).nextStartedActivityForResult?.takeIf { it.intent.component?.className == EnrolmentScanActivity::class.java.name } ?: asked
+            asked != null
+        }
+        val scan = launch(EnrolmentScanActivity::class.java, asked!!.intent)
+        waitUntil("the code read: ${hint(scan)}", 60_000) { scan.isFinishing }
+        shadowOf(signIn).receiveResult(asked!!.intent, shadowOf(scan).resultCode, shadowOf(scan).resultIntent)
+        fun field(hint: String) = Robo.views(signIn).filterIsInstance<android.widget.EditText>().single { it.hint == hint }.text.toString()
+        assertEquals(WORKER, field(t.workerId))
+        assertEquals("po-1", field(t.postOffice))
+        assertTrue(field(t.enrolmentCode), field(t.enrolmentCode).matches(Regex("[0-9A-Z]{5}-[0-9A-Z]{5}")))
+        tap(signIn, t.register)
+        waitUntil("registered, waiting for approval: ${hint(signIn)}") { shows(signIn, t.waitingApproval) }
+        val devices = server.admin("GET", "/v1/admin/devices")
+        assertTrue(devices, devices.contains("\"worker_id\":\"$WORKER\"") && devices.contains("\"post_office\":\"po-1\""))
+    }
+
+    @Test
     fun the_roster_choice_lists_the_workers_own_rosters_with_counts() {
         val choice = signIn()
         waitUntil("the assigned rosters") { shows(choice, title) }

@@ -111,6 +111,13 @@ class ServerFixture {
         return Regex("\"code\":\"([0-9A-Z-]+)\"").find(resp.body())!!.groupValues[1]
     }
 
+    /** The picture of the enrolment QR code `salur devices enrol --png` makes for [worker] at po-1. */
+    fun enrolmentQr(worker: String = WORKER): File {
+        val png = File(work, "enrolment-$worker.png")
+        run("devices", "enrol", "--worker", worker, "--post-office", "po-1", "--allow-unknown", "--png", png.path, "--data-dir", data.path)
+        return png
+    }
+
     /** A supervisor with their own secret (which only they and the server hold). */
     fun supervisor(id: String): String = run("supervisor", "add", id, "--post-office", "po-1", "--data-dir", data.path)
 

@@ -31,7 +31,7 @@ class TestSalurApp : SalurApp() {
     override fun makeDataKey(): DataKeyProvider = World.dataKey
     override fun loadEngine(): FaceEngine = World.engine
     override fun camera(activity: Activity, preview: TextureView): FrameSource =
-        (if (activity is LetterScanActivity) PaperCamera(World.letter ?: error("World.letter: no letter in front of the camera"))
+        (if (activity is ScanScreen<*>) PaperCamera(World.letter ?: error("World.letter: no paper in front of the camera"))
         else RecordedCamera(activity as DoorstepActivity, World.scene)).also { World.cameras[activity] = it }
     override fun databasePath(): String = World.databasePath
     override fun slipPrinter(context: android.content.Context): SlipPrinter = RecordingPrinter(context)
@@ -64,7 +64,7 @@ object World {
     val stills = java.util.concurrent.ConcurrentLinkedQueue<File>()
     /** What the paired Bluetooth printer received. */
     val printed = java.io.ByteArrayOutputStream()
-    /** The letter page held in front of the camera on the letter scan screen. */
+    /** The paper held in front of the camera on a scan screen (a letter page, an enrolment QR code). */
     var letter: File? = null
     val dataKey: DataKeyProvider = FixedDataKey()
     /** The models, loaded once for the whole run. */
