@@ -45,7 +45,8 @@ enum DevicesCommand {
         /// Also write the QR code as an SVG file (to print).
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
-        /// Also write the QR code as a PNG file (to show on a screen or send).
+        /// Also write the QR code as a PNG file (to show on a screen). Like the code, it is a secret
+        /// until used: whoever scans it first registers a phone as this worker.
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
         /// Issue it although no imported roster places this worker at this post office (a worker

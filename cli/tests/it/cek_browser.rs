@@ -110,6 +110,9 @@ async fn a_recipient_checks_the_code_on_the_page_and_reports_receiving_less() {
         browser.wait_for(&format!("{invalid}.includes('Tulis jumlah')"), "the amount asked for").await;
         let said = text_of(&mut browser, "invalid").await;
         assert!(said.contains("Write the amount you received"), "{said}");
+        // "150,5" is not guessed at (stripping the comma would file Rp1.505): she is asked again.
+        browser.eval("document.getElementById('received').value = '150,5'; document.querySelector('#complain button').click(); true").await;
+        browser.wait_for(&format!("{invalid}.includes('tanpa koma')"), "whole rupiah asked for").await;
         browser.eval("document.getElementById('received').value = '600.000'; document.querySelector('#complain button').click(); true").await;
         browser.wait_for(&format!("{invalid}.includes('harus kurang dari Rp600.000')"), "not less").await;
         assert!(
