@@ -56,7 +56,9 @@ RUSTC_WORKSPACE_WRAPPER=$(rustup which clippy-driver 2>/dev/null || command -v c
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 log=$(mktemp)
 trap 'rm -f "$log" "$fuzz_log" "$android_log"; kill "$fuzz_build" "$android_build" 2>/dev/null || true' EXIT
-cargo test --release --workspace 2>&1 | tee "$log"
+# tee through a process substitution, not a pipe: a server a failing test left running keeps
+# cargo's output open, and a pipe would make this script wait for it instead of failing.
+cargo test --release --workspace > >(tee "$log") 2>&1
 # The benchmarks are not test targets: build them (and so lint them) once.
 cargo build --release --workspace --benches
 step "the FFI crate checked for aarch64-linux-android (built in the background since the start)"
