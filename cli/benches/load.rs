@@ -103,6 +103,8 @@ impl Phone {
             received_in_full: None,
             kuasa_jpeg: None,
             card_jpeg: None,
+            card_face_jpeg: None,
+            enrolled_template: None,
         }
     }
 }

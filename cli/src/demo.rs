@@ -384,7 +384,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
                 say(&format!("        her NIK is in his KK as {}: the names match her card", member.name));
                 let kuasa_jpeg = doorstep::kuasa_photo(&demo_letters::kuasa_photo()?)?;
                 let card_jpeg = doorstep::card_photo(card)?;
-                let card = engine.reference_template(&decode_image(&card_jpeg)?)?.0;
+                let card = doorstep::CardFace::of(&engine, &decode_image(&card_jpeg)?)?;
                 let against = Against::Proxy { card, card_jpeg, member: member.member, kuasa_jpeg };
                 let images = frames.iter().map(|f| decode_image(f)).collect::<Result<Vec<_>, _>>()?;
                 match doorstep.live_images(against, &images, LIVE_FPS)? {

@@ -1,5 +1,5 @@
-//! `salur devices enrol|list|approve|revoke|export`: an approver's work on the phones, on the
-//! server's database. `enrol` issues a worker's one-time enrolment code, printed once with a QR
+//! `salur devices enrol|list|approve|revoke|export|held|count|refuse`: an approver's work on the
+//! phones, and an auditor's decisions on what revoked phones handed in, on the server's database. `enrol` issues a worker's one-time enrolment code, printed once with a QR
 //! code of it (terminal, or `--svg FILE` to print on paper) for the phone's sign-in screen, logged
 //! without the code; `approve` and `revoke` are logged like the dashboard's buttons; `export` writes
 //! the bundle `salur receipts verify-chain --bundle` checks.
@@ -14,6 +14,7 @@ use salur_core::enrolment_qr::EnrolmentInvite;
 use salur_core::Error;
 use salur_server::domain::dates::indonesian_minute;
 use salur_server::domain::devices::DeviceStatus;
+use salur_server::domain::held::HeldDecision;
 use serde_json::json;
 
 use super::serve::{cli_actor, runtime, server_error, DbArgs};
@@ -67,6 +68,30 @@ enum DevicesCommand {
         /// The device id.
         device: String,
     },
+    /// The receipts revoked phones handed in: held out of every count until an auditor counts or
+    /// refuses each (those waiting first).
+    Held {
+        /// Only this roster's.
+        #[arg(long)]
+        roster: Option<String>,
+    },
+    /// Count a held receipt: as far as you checked (the worker, the recipient, the evidence) it was
+    /// signed before the phone was revoked. From then on it counts like any other. Logged, once.
+    Count {
+        /// The receipt id (`salur devices held`).
+        receipt: String,
+        /// What you checked and with whom (kept with the decision and in the audit log).
+        #[arg(long)]
+        note: String,
+    },
+    /// Refuse a held receipt: it stays out of every count, flagged as refused. Logged, once.
+    Refuse {
+        /// The receipt id.
+        receipt: String,
+        /// Why.
+        #[arg(long)]
+        note: String,
+    },
     /// Write a phone's receipts, key and attestation as one bundle for an offline chain check.
     Export {
         /// The device id.
@@ -87,6 +112,9 @@ pub fn run(args: &DevicesArgs) -> Result<ExitCode, Error> {
         DevicesCommand::Approve { device } => decide(args, device, DeviceStatus::Approved),
         DevicesCommand::Revoke { device } => decide(args, device, DeviceStatus::Revoked),
         DevicesCommand::Export { device, out } => export(args, device, out),
+        DevicesCommand::Held { roster } => held(args, roster.as_deref()),
+        DevicesCommand::Count { receipt, note } => decide_held(args, receipt, HeldDecision::Count, note),
+        DevicesCommand::Refuse { receipt, note } => decide_held(args, receipt, HeldDecision::Refuse, note),
     }
 }
 
@@ -185,6 +213,70 @@ fn decide(args: &DevicesArgs, device: &str, status: DeviceStatus) -> Result<Exit
         println!("{}", json!({ "device": d }));
     } else {
         println!("device {} of worker {} at {}: {}", d.device_id, d.worker_id, d.post_office, d.status.as_str());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn held(args: &DevicesArgs, roster: Option<&str>) -> Result<ExitCode, Error> {
+    let held = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        db.held_receipts(roster).await.map_err(server_error)
+    })?;
+    if args.json {
+        println!("{}", json!({ "held": held }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if held.is_empty() {
+        println!("no receipt from a revoked phone: nothing to decide");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<38} {:<20} {:<14} {:<11} {:>13}  {:<17} decision",
+        "receipt", "device", "worker", "outcome", "amount", "signed (phone)"
+    );
+    for h in &held {
+        let decision = match (&h.decision, &h.decided_by) {
+            (Some(d), Some(by)) => format!("{d} by {by}"),
+            _ => "waiting".to_string(),
+        };
+        println!(
+            "{:<38} {:<20} {:<14} {:<11} {:>13}  {:<17} {decision}",
+            h.receipt_id,
+            h.device_id,
+            h.worker_id,
+            h.outcome,
+            salur_core::slip::rupiah(h.amount.max(0) as u64),
+            indonesian_minute(h.signed_ms),
+        );
+    }
+    let waiting = held.iter().filter(|h| h.decision.is_none()).count();
+    if waiting > 0 {
+        println!(
+            "{waiting} waiting: `salur devices count RECEIPT --note \"...\"` or `salur devices refuse RECEIPT --note \"...\"`"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decide_held(args: &DevicesArgs, receipt: &str, decision: HeldDecision, note: &str) -> Result<ExitCode, Error> {
+    let h = runtime()?.block_on(async {
+        let db = args.db.open().await?;
+        db.decide_held(&cli_actor(), receipt, decision, note).await.map_err(server_error)
+    })?;
+    if args.json {
+        println!("{}", json!({ "held": h }));
+    } else {
+        let what = match decision {
+            HeldDecision::Count => "counted: it counts like any receipt from now on",
+            HeldDecision::Refuse => "refused: it stays out of every count",
+        };
+        println!(
+            "receipt {} of device {} ({}, {}): {what}",
+            h.receipt_id,
+            h.device_id,
+            h.outcome,
+            salur_core::slip::rupiah(h.amount.max(0) as u64)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

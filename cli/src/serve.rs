@@ -282,6 +282,7 @@ pub fn server_error(e: impl Into<salur_server::ApiError>) -> Error {
     match e {
         salur_server::ApiError::Conflict(m)
         | salur_server::ApiError::BadRequest(m)
+        | salur_server::ApiError::Unprocessable(m)
         | salur_server::ApiError::NotFound(m) => Error::InvalidArgument(m),
         // The operator runs this on the server: the detail an API caller is not shown helps here.
         salur_server::ApiError::Internal(detail) => Error::Storage(detail),

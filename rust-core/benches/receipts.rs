@@ -24,6 +24,8 @@ fn draft(n: u64) -> Draft {
             liveness: Liveness::Passed,
             live: None,
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         }),
         evidence_jpeg: Some(vec![0x5a; 3000]), // a 112x112 JPEG crop is about this size
         time: Times { wall_ms: 1_795_000_000_000, mono_ms: n, offset_ms: 0 },
@@ -31,6 +33,8 @@ fn draft(n: u64) -> Draft {
         received_in_full: None,
         kuasa_jpeg: None,
         card_jpeg: None,
+        card_face_jpeg: None,
+        enrolled_template: None,
     }
 }
 

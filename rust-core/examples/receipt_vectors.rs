@@ -61,6 +61,8 @@ fn main() {
             liveness: Liveness::Passed,
             live: None,
             face_sha256: Some(crypto::sha256(b"test face crop").to_vec()),
+            card_face_sha256: None,
+            enrolled_sha256: None,
         })
     };
 
@@ -87,6 +89,8 @@ fn main() {
                 liveness: Liveness::Passed,
                 live: None,
                 face_sha256: None,
+                card_face_sha256: None,
+                enrolled_sha256: None,
             }),
         ),
     ] {

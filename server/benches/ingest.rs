@@ -61,6 +61,8 @@ fn phones() -> Vec<Phone> {
                         received_in_full: None,
                         kuasa_jpeg: None,
                         card_jpeg: None,
+                        card_face_jpeg: None,
+                        enrolled_template: None,
                     };
                     B64.encode(store.record(&signer, draft).unwrap().bytes)
                 })

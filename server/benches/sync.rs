@@ -52,6 +52,8 @@ async fn run(name: &str, storage: Storage, count: u64) {
             received_in_full: None,
             kuasa_jpeg: None,
             card_jpeg: None,
+            card_face_jpeg: None,
+            enrolled_template: None,
         };
         store.record(&signer, draft).unwrap();
     }

@@ -243,6 +243,16 @@ impl From<ReallocationError> for ApiError {
     }
 }
 
+impl From<crate::domain::held::HeldError> for ApiError {
+    fn from(e: crate::domain::held::HeldError) -> Self {
+        use crate::domain::held::HeldError as E;
+        match e {
+            E::NotHeld(_) | E::Decided { .. } => Self::Conflict(e.to_string()),
+            E::Note => Self::Unprocessable(e.to_string()),
+        }
+    }
+}
+
 impl From<RoleError> for ApiError {
     fn from(e: RoleError) -> Self {
         match e {

@@ -331,8 +331,31 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     let out = salur(&["devices", "approve", "dev-nope"], &db, None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device dev-nope"), "{out:?}");
+
+    // What the revoked phone still hands in is held until an auditor counts or refuses it.
+    let receipt = phone.receipt(|_| {});
+    assert_eq!(common::phone::call(&app, phone.upload(&[&receipt])).await.0, StatusCode::OK);
+    let out = salur(&["devices", "held"], &db, None);
+    let listed = stdout(&out);
+    assert!(listed.contains("dev-enrolled") && listed.contains("1 waiting"), "{listed}");
+    let out = salur(&["devices", "held", "--json"], &db, None);
+    let held: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = held["held"][0]["receipt_id"].as_str().unwrap().to_string();
+    let out = salur(&["devices", "count", &id, "--note", " "], &db, None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("say why"), "{out:?}");
+    let out = salur(
+        &["devices", "count", &id, "--note", "signed before the phone was lost: the worker's logbook"],
+        &db,
+        None,
+    );
+    assert!(out.status.success() && stdout(&out).contains("counted"), "{out:?}");
+    let out = salur(&["devices", "refuse", &id, "--note", "changed my mind"], &db, None);
+    assert_eq!(out.status.code(), Some(2), "decided once: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("decided already"), "{out:?}");
+    assert!(stdout(&salur(&["devices", "held"], &db, None)).contains("count by cli"));
     let log = format!("{:?}", store.audit_entries(0, 100).await.unwrap());
-    for action in ["device_approved", "device_revoked", "device_exported"] {
+    for action in ["device_approved", "device_revoked", "device_exported", "held_receipt_decided"] {
         assert!(log.contains(action), "{action}: {log}");
     }
 }

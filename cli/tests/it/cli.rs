@@ -111,6 +111,8 @@ fn receipts_commands_list_show_and_find_a_tampered_receipt() {
             received_in_full: None,
             kuasa_jpeg: None,
             card_jpeg: None,
+            card_face_jpeg: None,
+            enrolled_template: None,
         };
         store.record(&signer, draft).unwrap();
     }

@@ -185,6 +185,8 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
                     received_in_full: None,
                     kuasa_jpeg: None,
                     card_jpeg: None,
+                    card_face_jpeg: None,
+                    enrolled_template: None,
                 };
                 B64.encode(store.record(&signer, draft).unwrap().bytes)
             })

@@ -142,6 +142,8 @@ impl Phone {
                 received_in_full: None,
                 kuasa_jpeg: None,
                 card_jpeg: None,
+                card_face_jpeg: None,
+                enrolled_template: None,
             };
             self.store.record(&self.signer, draft).unwrap();
         }

@@ -69,6 +69,8 @@ fn override_draft(n: u64, supervisor: &str, code: OverrideCode, approval: Option
             liveness: Liveness::NotRun,
             live: None,
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         }),
         evidence_jpeg: None,
         time: Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n, offset_ms: 0 },
@@ -76,6 +78,8 @@ fn override_draft(n: u64, supervisor: &str, code: OverrideCode, approval: Option
         received_in_full: Some(true),
         kuasa_jpeg: None,
         card_jpeg: None,
+        card_face_jpeg: None,
+        enrolled_template: None,
     }
 }
 

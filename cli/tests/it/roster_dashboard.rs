@@ -176,6 +176,8 @@ async fn roster_flow(backend: &common::Backend) {
                     challenge: None,
                 }),
                 face_sha256: None,
+                card_face_sha256: None,
+                enrolled_sha256: None,
             }),
             evidence_jpeg: None,
             time: Times { wall_ms: 1_795_000_000_000, mono_ms: 1, offset_ms: 0 },
@@ -183,6 +185,8 @@ async fn roster_flow(backend: &common::Backend) {
             received_in_full: None,
             kuasa_jpeg: None,
             card_jpeg: None,
+            card_face_jpeg: None,
+            enrolled_template: None,
         };
         let signed = match store.record(&signer, draft.clone()) {
             Ok(s) => s,

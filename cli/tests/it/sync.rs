@@ -57,6 +57,8 @@ impl Phone {
                 received_in_full: None,
                 kuasa_jpeg: None,
                 card_jpeg: None,
+                card_face_jpeg: None,
+                enrolled_template: None,
             };
             self.store.record(&self.signer, draft).unwrap();
         }
@@ -376,6 +378,8 @@ async fn a_refused_evidence_crop_is_kept_reported_retried_and_stops_nothing() {
             liveness: Liveness::NotRun,
             live: None,
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         };
         let time = Times { wall_ms: salur_core::sync::now_ms(), mono_ms: n, offset_ms: 0 };
         let draft = salur_core::doorstep::draft(&recipient, Outcome::Paid, Some(evidence), Some(jpeg), time);

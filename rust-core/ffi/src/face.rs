@@ -171,10 +171,10 @@ impl FaceEngine {
         &self.liveness
     }
 
-    /// The reference template from a photo of the e-KTP card (the clear face nearest the centre
+    /// The face of a photo of the e-KTP card as a reference (the clear face nearest the centre
     /// of the picture: the worker frames the card's photo; small or soft still counts).
-    pub(crate) fn card_template(&self, image: &[u8]) -> salur_core::Result<Template> {
-        Ok(self.engine.reference_template(&decode_image(image)?)?.0)
+    pub(crate) fn card_face(&self, image: &[u8]) -> salur_core::Result<doorstep::CardFace> {
+        doorstep::CardFace::of(&self.engine, &decode_image(image)?)
     }
 
     fn check(&self, template: &[u8], kind: ReferenceKind, img: &RgbImage) -> Result<Arc<FaceCheck>, SalurError> {
@@ -262,6 +262,6 @@ impl FaceEngine {
 
     /// A reference template from a photo of the e-KTP card (the clear face nearest the centre).
     pub fn template_from_card(&self, image: Vec<u8>) -> Result<Vec<u8>, SalurError> {
-        Ok(self.card_template(&image)?.encode())
+        Ok(self.card_face(&image)?.template.encode())
     }
 }

@@ -610,8 +610,7 @@ impl Phone {
     ) -> Result<Arc<crate::LiveSession>, SalurError> {
         self.bound_visit(engine, &roster_id, &recipient_ref, |r, engine| {
             no_reference_yet(r)?;
-            let template = engine.card_template(&card_image)?;
-            Ok(doorstep::Against::Reference { template, method: salur_core::receipt::Method::EktpPhoto })
+            Ok(doorstep::Against::Card(engine.card_face(&card_image)?))
         })
     }
 

@@ -97,7 +97,7 @@ impl Phone {
         // The reference is made from the very bytes whose hash the receipt signs.
         let card_jpeg = doorstep::card_photo(&card_image)?;
         self.bound_visit(engine, &roster_id, &recipient_ref, |_, engine| {
-            let card = engine.card_template(&card_jpeg)?;
+            let card = engine.card_face(&card_jpeg)?;
             Ok(doorstep::Against::Proxy { card, card_jpeg, member: member.member, kuasa_jpeg })
         })
     }

@@ -11,7 +11,7 @@ mod visit;
 
 pub use letter::{open_letter, LetterOpening};
 pub use proxy::{card_photo, find_member, kuasa_photo, ProxyLookup, CARD_MAX_SIDE, KUASA_MAX_SIDE, KUASA_MIN_SIDE};
-pub use visit::{Against, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
+pub use visit::{Against, CardFace, EnrolledFace, LiveVisit, VisitFailure, VisitState, CARD_AGAIN_SCORE};
 
 use crate::error::Result;
 use crate::face::{models, FaceEngine, FacePick, Outcome as Decision, RgbImage, Template, Verification};
@@ -34,6 +34,11 @@ pub struct FaceCheck {
     pub kuasa_jpeg: Option<Vec<u8>>,
     /// On a proxy collection, the photo of the member's e-KTP the evidence names.
     pub card_jpeg: Option<Vec<u8>>,
+    /// On the e-KTP and proxy paths, the card photo's aligned face crop (JPEG) the live face was
+    /// compared with.
+    pub card_face_jpeg: Option<Vec<u8>>,
+    /// On a payment against the template enrolled here, that template (`SLFT` bytes).
+    pub enrolled_template: Option<Vec<u8>>,
 }
 
 impl FaceCheck {
@@ -71,6 +76,8 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         liveness: Liveness::NotRun,
         live: None,
         face_sha256: None,
+        card_face_sha256: None,
+        enrolled_sha256: None,
     };
     Ok(FaceCheck {
         verification,
@@ -79,6 +86,8 @@ pub fn check_face(engine: &FaceEngine, reference: &Template, method: Method, ima
         made_for: None,
         kuasa_jpeg: None,
         card_jpeg: None,
+        card_face_jpeg: None,
+        enrolled_template: None,
     })
 }
 
@@ -105,6 +114,8 @@ pub fn override_evidence(
         liveness: last_check.map_or(Liveness::NotRun, |c| c.evidence.liveness),
         live: last_check.and_then(|c| c.evidence.live.clone()),
         face_sha256: None,
+        card_face_sha256: None,
+        enrolled_sha256: None,
     }
 }
 
@@ -151,6 +162,8 @@ pub fn paid_draft(recipient: &Recipient, check: FaceCheck, time: Times) -> Draft
     let mut d = draft(recipient, Outcome::Paid, Some(check.evidence), Some(check.crop_jpeg), time);
     d.kuasa_jpeg = check.kuasa_jpeg;
     d.card_jpeg = check.card_jpeg;
+    d.card_face_jpeg = check.card_face_jpeg;
+    d.enrolled_template = check.enrolled_template;
     d.received_in_full = Some(true);
     d
 }
@@ -176,5 +189,7 @@ pub fn draft(
         received_in_full: None,
         kuasa_jpeg: None,
         card_jpeg: None,
+        card_face_jpeg: None,
+        enrolled_template: None,
     }
 }

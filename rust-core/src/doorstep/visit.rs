@@ -61,23 +61,43 @@ pub struct EnrolledFace {
     pub live: LiveCheck,
 }
 
+/// The face of an e-KTP card photo as a reference ([`crate::face::FaceEngine::reference_face`]).
+#[derive(Debug, Clone)]
+pub struct CardFace {
+    /// The template made from `face_jpeg`.
+    pub template: Template,
+    /// The card photo's aligned face crop (JPEG): its hash is signed and it is uploaded, so the
+    /// server can score the live face against the card itself; no NIK, name or address.
+    pub face_jpeg: Vec<u8>,
+}
+
+impl CardFace {
+    /// The face of the card in `card` (the photo of an e-KTP).
+    pub fn of(face: &FaceEngine, card: &RgbImage) -> Result<Self> {
+        let (template, face_jpeg) = face.reference_face(card)?;
+        Ok(Self { template, face_jpeg })
+    }
+}
+
 /// What the visit compares against.
 #[derive(Debug, Clone)]
 pub enum Against {
-    /// A reference template, found by `method` (registry, enrolled, or an e-KTP card photo).
+    /// A reference template the phone holds, found by `method` (registry, or enrolled here).
     Reference {
         /// The template.
         template: Template,
         /// How it was obtained.
         method: Method,
     },
+    /// The photo on the recipient's e-KTP card (no reference held yet).
+    Card(CardFace),
     /// Nothing yet: the visit enrols the person.
     Enrol,
     /// A member of the recipient's KK collecting with a surat kuasa: their own e-KTP photo is the
     /// reference for their live face.
     Proxy {
-        /// The template of the member's e-KTP photo.
-        card: Template,
+        /// The face of the member's e-KTP photo.
+        card: CardFace,
         /// That photo (JPEG, [`super::card_photo`]), kept with the receipt.
         card_jpeg: Vec<u8>,
         /// The member's reference.
@@ -172,10 +192,11 @@ impl LiveVisit {
                 return Ok(VisitState::Enrolled(Box::new(EnrolledFace { template, live: record })));
             }
             Against::Reference { template, method } => (template, method.clone()),
+            Against::Card(card) => (&card.template, Method::EktpPhoto),
             Against::Proxy { card, card_jpeg, member, kuasa_jpeg } => {
                 let kuasa_sha256 = crate::crypto::sha256(kuasa_jpeg).to_vec();
                 let card_sha256 = Some(crate::crypto::sha256(card_jpeg).to_vec());
-                (card, Method::Proxy { member: member.clone(), kuasa_sha256, card_sha256 })
+                (&card.template, Method::Proxy { member: member.clone(), kuasa_sha256, card_sha256 })
             }
         };
         let verification = face.verify(template, &e.capture)?;
@@ -191,6 +212,8 @@ impl LiveVisit {
             liveness: Liveness::Passed,
             live: Some(record),
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         };
         let crop_jpeg = FaceEngine::crop_jpeg(&e.capture.crop)?;
         let made_for = self.made_for.clone();
@@ -198,7 +221,22 @@ impl LiveVisit {
             Against::Proxy { kuasa_jpeg, card_jpeg, .. } => (Some(kuasa_jpeg.clone()), Some(card_jpeg.clone())),
             _ => (None, None),
         };
-        let check = FaceCheck { verification, evidence, crop_jpeg, made_for, kuasa_jpeg, card_jpeg };
+        let card_face_jpeg = match &self.against {
+            Against::Card(card) | Against::Proxy { card, .. } => Some(card.face_jpeg.clone()),
+            _ => None,
+        };
+        // The phone's enrolled template goes up with the payment: the server's reference after it.
+        let enrolled_template = (evidence.method == Method::EnrolledTemplate).then(|| template.encode());
+        let check = FaceCheck {
+            verification,
+            evidence,
+            crop_jpeg,
+            made_for,
+            kuasa_jpeg,
+            card_jpeg,
+            card_face_jpeg,
+            enrolled_template,
+        };
         Ok(VisitState::Checked(Box::new(check)))
     }
 }

@@ -270,6 +270,16 @@ impl FaceEngine {
         Ok((Template::fuse(self.model_sha256, models::SFACE.id, &[cap.embedding])?, cap.quality))
     }
 
+    /// An e-KTP card photo as a reference: the aligned face crop as JPEG (all of the card that
+    /// leaves the phone) and the template made from those very bytes, so that the server scoring
+    /// the same JPEG gets the same reference.
+    pub fn reference_face(&self, img: &RgbImage) -> Result<(Template, Vec<u8>)> {
+        let cap = self.capture_reference(img)?;
+        let jpeg = Self::crop_jpeg(&cap.crop)?;
+        let embedding = self.recognizer.embed(&decode_crop(&jpeg)?)?;
+        Ok((Template::fuse(self.model_sha256, models::SFACE.id, &[embedding])?, jpeg))
+    }
+
     fn capture_with(&self, img: &RgbImage, pick: FacePick, min_face_px: f32, min_sharpness: f32) -> Result<Capture> {
         let faces = self.detect(img)?;
         let c = &self.config;

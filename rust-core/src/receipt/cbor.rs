@@ -64,7 +64,11 @@ pub fn decode_payload(bytes: &[u8]) -> Result<Receipt> {
     if receipt.v < 2 && v2_fields {
         return Err(Error::InvalidReceipt("a format 1 receipt cannot carry format 2 fields".into()));
     }
-    let v3_fields = receipt.evidence.as_ref().and_then(|e| e.live.as_ref()).is_some_and(|l| l.challenge.is_some());
+    let v3_fields = receipt.evidence.as_ref().is_some_and(|e| {
+        e.live.as_ref().is_some_and(|l| l.challenge.is_some())
+            || e.card_face_sha256.is_some()
+            || e.enrolled_sha256.is_some()
+    });
     if receipt.v < 3 && v3_fields {
         return Err(Error::InvalidReceipt(format!("a format {} receipt cannot carry format 3 fields", receipt.v)));
     }

@@ -132,6 +132,16 @@ pub struct Evidence {
     /// SHA-256 of the evidence face crop (JPEG) kept encrypted on the phone.
     #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes_opt")]
     pub face_sha256: Option<Vec<u8>>,
+    /// SHA-256 of the aligned face crop (JPEG) of the e-KTP photo the live face was compared with
+    /// (e-KTP and proxy payments, format 3): only the face leaves the phone, uploaded like the
+    /// evidence crop, so the server can score live face against card itself.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes_opt")]
+    pub card_face_sha256: Option<Vec<u8>>,
+    /// SHA-256 of the enrolled template (`SLFT` bytes) the live face was compared with (payments
+    /// on a first-visit enrolment, format 3): uploaded with the receipt, it becomes the server's
+    /// reference for the recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes_opt")]
+    pub enrolled_sha256: Option<Vec<u8>>,
 }
 
 /// Reference the face was compared with, or the fallback used.

@@ -7,6 +7,7 @@
 
 mod household;
 mod letters;
+mod reference_parts;
 mod schema;
 mod sync_state;
 
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::keys::{KeyProvider, Signer};
 use crate::receipt::{self, ChainReport, Evidence, Location, Outcome, Receipt, SignedReceipt, Times};
 
+pub use reference_parts::ReferenceParts;
 pub use schema::migrations;
 pub use sync_state::{RosterChange, SyncGuard, SyncStatus};
 
@@ -105,6 +107,10 @@ pub struct Draft {
     pub kuasa_jpeg: Option<Vec<u8>>,
     /// The photo of the proxy's e-KTP behind a proxy payment (its hash is in the evidence's method).
     pub card_jpeg: Option<Vec<u8>>,
+    /// The card photo's aligned face crop on the e-KTP and proxy paths (hash signed, uploaded).
+    pub card_face_jpeg: Option<Vec<u8>>,
+    /// The enrolled template a payment on it was compared with (hash signed, uploaded).
+    pub enrolled_template: Option<Vec<u8>>,
 }
 
 /// Upload state of a receipt.
@@ -477,6 +483,8 @@ impl Store {
             e.face_sha256 = Some(crypto::sha256(jpeg).to_vec());
         }
         household::check_proxy_photos(evidence.as_ref(), draft.kuasa_jpeg.as_deref(), draft.card_jpeg.as_deref())?;
+        let parts = ReferenceParts { card_face: draft.card_face_jpeg, enrolled: draft.enrolled_template };
+        reference_parts::sign_into(evidence.as_mut(), &parts)?;
         let r = Receipt {
             v: receipt::FORMAT_VERSION,
             id: uuid::Uuid::now_v7().to_string(),
@@ -527,6 +535,7 @@ impl Store {
             let sealed = self.key.seal(jpeg, format!("evidence/{}", r.id).as_bytes())?;
             tx.execute("INSERT INTO evidence (seq, crop_enc) VALUES (?1, ?2)", params![r.seq as i64, sealed])?;
         }
+        self.keep_reference_parts(&tx, r.seq, &r.id, &parts)?;
         if let (Some(jpeg), Some(card)) = (&draft.kuasa_jpeg, &draft.card_jpeg) {
             let sealed = self.key.seal(jpeg, format!("kuasa/{}", r.id).as_bytes())?;
             let card = self.key.seal(card, format!("card/{}", r.id).as_bytes())?;

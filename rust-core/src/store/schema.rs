@@ -129,6 +129,17 @@ ALTER TABLE kuasa ADD COLUMN card_enc BLOB;
 // accepted it at registration, so that uploads are signed with it only where the server knows it.
 const V9: &str = "ALTER TABLE device ADD COLUMN upload_key BLOB;";
 
+// What a payment's live face was compared with when the server holds no such reference (the
+// e-KTP photo's face crop, the enrolled template): sealed, uploaded with the evidence.
+const V10: &str = r#"
+CREATE TABLE reference_parts (
+    seq           INTEGER PRIMARY KEY REFERENCES receipts (seq),
+    card_face_enc BLOB,
+    enrolled_enc  BLOB,
+    uploaded_ms   INTEGER
+);
+"#;
+
 /// All migrations, oldest first.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -141,6 +152,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(V7),
         M::up(V8),
         M::up(V9),
+        M::up(V10),
     ])
 }
 

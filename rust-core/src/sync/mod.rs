@@ -458,7 +458,7 @@ impl SyncClient {
             }
             for (seq, id, jpeg) in batch {
                 after = seq;
-                match self.upload_crop(auth, &id, &jpeg, &retrying).await {
+                match self.upload_one(store, auth, (seq, &id), &jpeg, &retrying).await {
                     Ok(()) => {
                         store.mark_evidence_uploaded(seq)?;
                         report.evidence_uploaded += 1;
@@ -472,6 +472,27 @@ impl SyncClient {
                 }
             }
         }
+    }
+
+    /// Uploads what receipt `seq` was compared with (the card's face, the enrolled template) when
+    /// the server does not hold it yet, then its crop: the server judges the payment once both
+    /// are in.
+    async fn upload_one(
+        &self,
+        store: &Store,
+        auth: Auth<'_>,
+        (seq, id): (u64, &str),
+        jpeg: &[u8],
+        retrying: &(dyn Fn(&Error) + Sync),
+    ) -> Result<()> {
+        if let Some(parts) = store.reference_parts_to_upload(seq)? {
+            let path = format!("/v1/receipts/{}/references", url_segment(id)?);
+            let b64 = |b: &Option<Vec<u8>>| b.as_deref().map(|b| B64.encode(b));
+            let body = serde_json::json!({ "card_face": b64(&parts.card_face), "enrolled": b64(&parts.enrolled) });
+            self.http.call(Some(auth), Method::PUT, &path, Some(body.to_string().as_bytes()), retrying).await?;
+            store.mark_reference_parts_uploaded(seq)?;
+        }
+        self.upload_crop(auth, id, jpeg, retrying).await
     }
 
     /// Uploads one crop from where the server stopped.

@@ -6,7 +6,7 @@ use crate::common;
 
 use std::sync::OnceLock;
 
-use salur_core::doorstep::{self, Against, LiveVisit, ProxyLookup, VisitState};
+use salur_core::doorstep::{self, Against, CardFace, LiveVisit, ProxyLookup, VisitState};
 use salur_core::face::liveness::{Challenge, LivenessConfig, LivenessEngine, Movement};
 use salur_core::face::{decode_image, read_image, FacePick, RgbImage};
 use salur_core::keys::{FixedKey, Signer, SoftwareSigner};
@@ -89,7 +89,7 @@ fn proxy_visit(p: &Phone, card: &RgbImage, kuasa_jpeg: Vec<u8>) -> VisitState {
     let mut card_jpeg = Vec::new();
     card.write_to(&mut std::io::Cursor::new(&mut card_jpeg), image::ImageFormat::Png).unwrap();
     let card_jpeg = salur_core::doorstep::card_photo(&card_jpeg).unwrap();
-    let card = common::engine().reference_template(&salur_core::face::decode_image(&card_jpeg).unwrap()).unwrap().0;
+    let card = CardFace::of(common::engine(), &salur_core::face::decode_image(&card_jpeg).unwrap()).unwrap();
     let against = Against::Proxy { card, card_jpeg, member, kuasa_jpeg };
     let mut visit = LiveVisit::with_challenge(live(), against, Challenge::new(Movement::TurnLeft))
         .for_recipient(ROSTER, &p.recipient.recipient);

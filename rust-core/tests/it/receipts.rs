@@ -359,6 +359,8 @@ fn arb_receipt() -> impl Strategy<Value = Receipt> {
                 liveness: Liveness::NotRun,
                 live: None,
                 face_sha256: face.map(|f| f.to_vec()),
+                card_face_sha256: None,
+                enrolled_sha256: None,
             },
         ),
     );

@@ -56,9 +56,53 @@ fn a_recipient_is_paid_once_even_by_two_taps_at_the_same_moment() {
     let mut visit = common::draft(1);
     visit.outcome = salur_core::receipt::Outcome::NotHome;
     visit.evidence = None;
+    visit.enrolled_template = None;
     assert_eq!(store.record(&signer, visit).unwrap().receipt.seq, 2);
     assert_eq!(store.record(&signer, common::draft(2)).unwrap().receipt.seq, 3);
     assert!(store.verify_chain().unwrap().is_valid());
+}
+
+#[test]
+fn what_a_payment_was_compared_with_is_signed_sealed_and_handed_over_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, signer, _) = common::store(dir.path());
+    let sha = |b: &[u8]| Some(salur_core::crypto::sha256(b).to_vec());
+    // A payment against the template enrolled here signs that template's hash.
+    let paid = store.record(&signer, common::draft(1)).unwrap().receipt;
+    let e = paid.evidence.as_ref().unwrap();
+    assert_eq!((e.enrolled_sha256.clone(), e.card_face_sha256.clone()), (sha(common::ENROLLED), None));
+    // Without the template, or with a card face it was not compared with: refused, nothing kept.
+    let mut bare = common::draft(2);
+    bare.enrolled_template = None;
+    let refused = store.record(&signer, bare).unwrap_err();
+    assert!(matches!(&refused, Error::InvalidArgument(m) if m.contains("enrolment")), "{refused:?}");
+    let mut extra = common::draft(2);
+    extra.card_face_jpeg = Some(b"card".to_vec());
+    assert!(matches!(store.record(&signer, extra), Err(Error::InvalidArgument(_))));
+    // An e-KTP payment needs the card's face and signs its hash.
+    let card_face = b"\xff\xd8 the e-KTP photo's aligned face crop \xff\xd9".to_vec();
+    let mut ektp = common::draft(2);
+    ektp.enrolled_template = None;
+    ektp.evidence.as_mut().unwrap().method = salur_core::receipt::Method::EktpPhoto;
+    let refused = store.record(&signer, ektp.clone()).unwrap_err();
+    assert!(matches!(&refused, Error::InvalidArgument(m) if m.contains("card")), "{refused:?}");
+    ektp.card_face_jpeg = Some(card_face.clone());
+    let by_card = store.record(&signer, ektp).unwrap().receipt;
+    assert_eq!(by_card.seq, 2, "the refusals took no sequence number");
+    assert_eq!(by_card.evidence.as_ref().unwrap().card_face_sha256, sha(&card_face));
+    // Handed to the uploader until the server holds them; sealed in the file.
+    let parts = store.reference_parts_to_upload(2).unwrap().unwrap();
+    assert_eq!((parts.card_face.as_deref(), parts.enrolled.as_deref()), (Some(&card_face[..]), None));
+    assert_eq!(store.reference_parts_to_upload(1).unwrap().unwrap().enrolled.as_deref(), Some(common::ENROLLED));
+    store.mark_reference_parts_uploaded(2).unwrap();
+    assert_eq!(store.reference_parts_to_upload(2).unwrap(), None);
+    drop(store);
+    for name in ["salur.db", "salur.db-wal"] {
+        let file = std::fs::read(dir.path().join(name)).unwrap_or_default();
+        for secret in [&card_face[..], common::ENROLLED] {
+            assert!(!file.windows(secret.len()).any(|w| w == secret), "stored in the clear in {name}");
+        }
+    }
 }
 
 #[test]

@@ -103,7 +103,8 @@ pub(super) async fn put(
 /// embedding kept for the sweep (its absence marks the crop as not yet processed).
 async fn process(state: &AppState, device: &Device, id: &str, jpeg: Vec<u8>) -> Result<(), ApiError> {
     let embedded = state.faces.embed(jpeg).await?;
-    state.db.judge_evidence(id, &embedded).await?;
+    let receipt = state.db.device_receipt(device, id).await?;
+    super::references::judge(state, &receipt, &embedded).await?;
     if let Ok(v) = &embedded {
         state.db.check_face(device, id, v).await?;
     }

@@ -11,11 +11,13 @@ mod client;
 mod devices;
 mod enrolments;
 mod evidence;
+mod held;
 mod limits;
 mod openapi;
 mod page;
 mod params;
 mod receipts;
+mod references;
 mod session;
 mod throttle;
 mod users;
@@ -197,6 +199,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(limited(routes!(receipts::upload_batch), BATCH))
         .routes(limited(routes!(receipts::upload_one), SMALL))
         .routes(limited(routes!(evidence::status, evidence::put), EVIDENCE))
+        .routes(limited(routes!(references::put), SMALL))
+        .routes(limited(routes!(held::list), NO_BODY))
+        .routes(limited(routes!(held::decide), SMALL))
         .routes(limited(routes!(devices::chain), NO_BODY))
         .routes(limited(routes!(devices::chain_status), NO_BODY))
         .routes(limited(routes!(evidence::face_sweep), NO_BODY))

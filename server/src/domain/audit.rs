@@ -60,6 +60,8 @@ pub enum Action {
     EnrolmentIssued,
     /// A device registered with an enrolment code (its security level and first state in the detail).
     DeviceEnrolled,
+    /// An auditor counted or refused a receipt held from a revoked device.
+    HeldReceiptDecided,
 }
 
 impl Action {
@@ -89,6 +91,7 @@ impl Action {
             Action::DataPurged => "data_purged",
             Action::EnrolmentIssued => "enrolment_issued",
             Action::DeviceEnrolled => "device_enrolled",
+            Action::HeldReceiptDecided => "held_receipt_decided",
         }
     }
 }

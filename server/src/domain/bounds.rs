@@ -188,6 +188,8 @@ mod tests {
             liveness: Liveness::Passed,
             live: None,
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         };
         let mut ok = receipt();
         ok.evidence = Some(face(-1_000_000));
@@ -274,6 +276,8 @@ mod tests {
                 challenge: None,
             }),
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         };
         let facts = RosterFacts { worker_id: "w1".into(), amount: 600_000, household: vec![vec![3; 16]] };
         let mut r = receipt();

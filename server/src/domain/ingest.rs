@@ -334,6 +334,8 @@ mod tests {
             liveness: Liveness::NotRun,
             live: None,
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         }
     }
 

@@ -15,6 +15,7 @@ pub mod devices;
 pub mod duplicates;
 pub mod enrolment;
 pub mod export;
+pub mod held;
 pub mod ingest;
 pub mod overrides;
 pub mod reallocation;

@@ -113,6 +113,8 @@ mod tests {
                 liveness: Liveness::NotRun,
                 live: None,
                 face_sha256: None,
+                card_face_sha256: None,
+                enrolled_sha256: None,
             }),
             time: Times { wall_ms: 0, mono_ms: 0, offset_ms: 0 },
             location: None,

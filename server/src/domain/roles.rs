@@ -44,6 +44,8 @@ pub enum Permission {
     ManageUsers,
     /// Read the complaints recipients filed against their receipts (with worker and device).
     ReadComplaints,
+    /// Count or refuse a receipt a revoked device handed in.
+    DecideHeldReceipts,
 }
 
 impl Role {
@@ -70,6 +72,7 @@ impl Role {
                     | P::ViewEvidence
                     | P::ReadAudit
                     | P::ReadComplaints
+                    | P::DecideHeldReceipts
             ),
         }
     }
@@ -119,7 +122,7 @@ fn role_names() -> String {
 
 impl Permission {
     /// Every permission.
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::ViewDashboard,
         Permission::ManageDevices,
         Permission::ReadChains,
@@ -130,6 +133,7 @@ impl Permission {
         Permission::ReadAudit,
         Permission::ManageUsers,
         Permission::ReadComplaints,
+        Permission::DecideHeldReceipts,
     ];
 
     /// Its name in the API description (`x-salur-permission`).
@@ -145,6 +149,7 @@ impl Permission {
             Permission::ReadAudit => "read_audit",
             Permission::ManageUsers => "manage_users",
             Permission::ReadComplaints => "read_complaints",
+            Permission::DecideHeldReceipts => "decide_held_receipts",
         }
     }
 
@@ -171,6 +176,7 @@ impl Permission {
             Permission::ReadAudit => "read the audit log",
             Permission::ManageUsers => "manage users",
             Permission::ReadComplaints => "read complaints",
+            Permission::DecideHeldReceipts => "count or refuse receipts held from revoked devices",
         }
     }
 }
@@ -193,7 +199,7 @@ mod tests {
     use super::Permission as P;
     use super::*;
 
-    const EVERY: [P; 10] = P::ALL;
+    const EVERY: [P; 11] = P::ALL;
 
     fn allowed(r: Role) -> Vec<P> {
         EVERY.into_iter().filter(|p| r.allows(*p)).collect()
@@ -215,7 +221,8 @@ mod tests {
                 P::FaceSweep,
                 P::ViewEvidence,
                 P::ReadAudit,
-                P::ReadComplaints
+                P::ReadComplaints,
+                P::DecideHeldReceipts
             ]
         );
     }

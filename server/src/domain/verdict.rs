@@ -5,7 +5,7 @@
 //! to the one the phone signed". It does not mean "a live person was there": the crop is a still
 //! image, and the live check is the phone's (signed in the receipt's `live` record).
 
-use salur_core::receipt::{Method, Outcome, Receipt};
+use salur_core::receipt::{Evidence, Method, Outcome, Receipt};
 use serde::Serialize;
 
 /// The match threshold the server applies, in millionths (the calibrated 1:1 threshold, 0.40:
@@ -74,17 +74,53 @@ pub fn sql_effective(cutoff_param: &str) -> String {
 /// What the server holds to compare a payment's face with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reference {
-    /// The recipient's registry template from the roster.
+    /// The recipient's registry template from the roster, or the first enrolment it verified.
     Registry,
     /// Nothing.
     None,
+}
+
+/// What a payment's live face is compared with on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Against {
+    /// The reference the server holds for the recipient.
+    Held,
+    /// The face crop of the e-KTP photo the receipt signs (e-KTP and proxy payments, format 3).
+    CardFace,
+    /// The enrolled template the receipt signs (payments on a first-visit enrolment, format 3).
+    Enrolled,
+    /// Nothing the server can have: a proxy's face before the card's face was signed.
+    Nothing,
+}
+
+impl Against {
+    /// What the live face of a payment by `evidence` is compared with. Receipts signed before
+    /// format 3 name no card face or enrolment: an e-KTP or enrolment payment among them is
+    /// compared with the reference held, a proxy's with nothing.
+    pub fn of(evidence: &Evidence) -> Self {
+        match &evidence.method {
+            Method::EktpPhoto | Method::Proxy { .. } if evidence.card_face_sha256.is_some() => Self::CardFace,
+            Method::EnrolledTemplate if evidence.enrolled_sha256.is_some() => Self::Enrolled,
+            Method::Proxy { .. } | Method::SupervisorOverride { .. } => Self::Nothing,
+            Method::RegistryTemplate | Method::EktpPhoto | Method::EnrolledTemplate => Self::Held,
+        }
+    }
+
+    /// Whether the reference the phone brought (a card, an enrolment) must also match the one the
+    /// server holds for the recipient: the recipient's own card or enrolment must, a proxy's card
+    /// is another person's.
+    pub fn checked_against_held(self, method: &Method) -> bool {
+        matches!(self, Self::CardFace | Self::Enrolled) && !matches!(method, Method::Proxy { .. })
+    }
 }
 
 /// The verdict a receipt gets when it is stored: `None` when it is not a face payment (not paid,
 /// or paid on a supervisor's override, which the override approval judges). A face payment whose
 /// receipt names no crop is `no_evidence` at once: it is kept and flagged rather than refused,
 /// because the receipt records that cash left and refusing it would hide that (receipts signed
-/// before the crop hash existed are judged the same way).
+/// before the crop hash existed are judged the same way). So is a format 3 payment on an e-KTP
+/// photo or an enrolment that names no card face or enrolled template: this build's phones always
+/// sign them, so their absence is a client of someone's own.
 pub fn on_arrival(r: &Receipt, reference: Reference) -> Option<Verdict> {
     if r.outcome != Outcome::Paid {
         return None;
@@ -97,18 +133,39 @@ pub fn on_arrival(r: &Receipt, reference: Reference) -> Option<Verdict> {
     if evidence.face_sha256.is_none() {
         return Some(Verdict::NoEvidence);
     }
-    Some(match reference_for(&evidence.method, reference) {
-        Reference::Registry => Verdict::Pending,
-        Reference::None => Verdict::NoReference,
+    let against = Against::of(evidence);
+    let names_its_reference = matches!(against, Against::CardFace | Against::Enrolled);
+    let needs_its_reference =
+        matches!(evidence.method, Method::EktpPhoto | Method::Proxy { .. } | Method::EnrolledTemplate);
+    if r.v >= 3 && needs_its_reference && !names_its_reference {
+        return Some(Verdict::NoEvidence);
+    }
+    Some(match (against, reference) {
+        (Against::CardFace | Against::Enrolled, _) | (Against::Held, Reference::Registry) => Verdict::Pending,
+        (Against::Held, Reference::None) | (Against::Nothing, _) => Verdict::NoReference,
     })
 }
 
-/// The reference the server compares a method's live face with. A proxy's live face is the KK
-/// member's, not the recipient's: the registry photo is no reference for it.
-pub fn reference_for(method: &Method, held: Reference) -> Reference {
-    match method {
-        Method::RegistryTemplate | Method::EktpPhoto | Method::EnrolledTemplate => held,
-        Method::Proxy { .. } | Method::SupervisorOverride { .. } => Reference::None,
+/// The scores the server computed for one payment, in millionths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scores {
+    /// The live crop against what it is compared with (`None`: the crop or that reference could
+    /// not be read).
+    pub live: Option<i64>,
+    /// The reference the phone brought against the one the server holds for the recipient, when
+    /// it must match one ([`Against::checked_against_held`]) and the server holds one (`None`
+    /// inside: unreadable).
+    pub reference: Option<Option<i64>>,
+}
+
+/// The verdict on a payment's scores: the live face must clear the threshold near the signed
+/// score ([`judge`]), and a card or enrolment the phone brought must be the recipient the server
+/// knows (a card of someone else matched to their own live face is the attack this catches).
+pub fn judge_scores(scores: Scores, signed_score_e6: Option<i64>) -> Verdict {
+    let live = judge(scores.live, signed_score_e6);
+    match scores.reference {
+        Some(held) if live == Verdict::Verified && held.is_none_or(|s| s < THRESHOLD_E6) => Verdict::Mismatch,
+        _ => live,
     }
 }
 
@@ -160,6 +217,8 @@ mod tests {
                 liveness: Liveness::Passed,
                 live: None,
                 face_sha256: crop.then(|| vec![1; 32]),
+                card_face_sha256: None,
+                enrolled_sha256: None,
             }),
             time: Times { wall_ms: 0, mono_ms: 0, offset_ms: 0 },
             location: None,
@@ -173,13 +232,70 @@ mod tests {
         let r = paid(Method::RegistryTemplate, false);
         assert_eq!(on_arrival(&r, Reference::Registry), Some(Verdict::NoEvidence));
         assert_eq!(on_arrival(&paid(Method::RegistryTemplate, true), Reference::Registry), Some(Verdict::Pending));
-        assert_eq!(on_arrival(&paid(Method::EktpPhoto, true), Reference::None), Some(Verdict::NoReference));
+        let mut ektp = paid(Method::EktpPhoto, true);
+        ektp.v = 2;
+        assert_eq!(on_arrival(&ektp, Reference::None), Some(Verdict::NoReference));
+    }
+
+    fn proxy() -> Method {
+        Method::Proxy { member: vec![1; 16], kuasa_sha256: vec![2; 32], card_sha256: Some(vec![3; 32]) }
+    }
+
+    fn naming(mut r: Receipt, card_face: bool, enrolled: bool) -> Receipt {
+        let e = r.evidence.as_mut().unwrap();
+        e.card_face_sha256 = card_face.then(|| vec![4; 32]);
+        e.enrolled_sha256 = enrolled.then(|| vec![5; 32]);
+        r
     }
 
     #[test]
     fn a_proxys_face_is_not_compared_with_the_recipients_registry_photo() {
-        let proxy = Method::Proxy { member: vec![1; 16], kuasa_sha256: vec![2; 32], card_sha256: Some(vec![3; 32]) };
-        assert_eq!(on_arrival(&paid(proxy, true), Reference::Registry), Some(Verdict::NoReference));
+        let mut old = paid(proxy(), true);
+        old.v = 2;
+        assert_eq!(on_arrival(&old, Reference::Registry), Some(Verdict::NoReference));
+        // Format 3: the member's card face goes up with it and is the reference.
+        let card = naming(paid(proxy(), true), true, false);
+        assert_eq!(Against::of(card.evidence.as_ref().unwrap()), Against::CardFace);
+        assert!(!Against::CardFace.checked_against_held(&proxy()), "the member is another person");
+        assert_eq!(on_arrival(&card, Reference::Registry), Some(Verdict::Pending));
+        assert_eq!(on_arrival(&card, Reference::None), Some(Verdict::Pending));
+    }
+
+    #[test]
+    fn a_format_3_card_or_enrolment_payment_must_name_what_it_was_compared_with() {
+        for method in [Method::EktpPhoto, Method::EnrolledTemplate, proxy()] {
+            assert_eq!(
+                on_arrival(&paid(method.clone(), true), Reference::None),
+                Some(Verdict::NoEvidence),
+                "{method:?}"
+            );
+            let mut old = paid(method.clone(), true);
+            old.v = 2;
+            assert_ne!(on_arrival(&old, Reference::Registry), Some(Verdict::NoEvidence), "{method:?} before format 3");
+        }
+        let ektp = naming(paid(Method::EktpPhoto, true), true, false);
+        assert_eq!(on_arrival(&ektp, Reference::None), Some(Verdict::Pending));
+        assert!(Against::CardFace.checked_against_held(&Method::EktpPhoto));
+        let enrolled = naming(paid(Method::EnrolledTemplate, true), false, true);
+        assert_eq!(Against::of(enrolled.evidence.as_ref().unwrap()), Against::Enrolled);
+        assert!(Against::Enrolled.checked_against_held(&Method::EnrolledTemplate));
+        // A registry payment naming a card face still compares with the registry photo.
+        let registry = naming(paid(Method::RegistryTemplate, true), true, false);
+        assert_eq!(Against::of(registry.evidence.as_ref().unwrap()), Against::Held);
+    }
+
+    #[test]
+    fn a_card_or_enrolment_of_someone_else_is_a_mismatch_even_when_the_live_face_matches_it() {
+        let live = Some(700_000);
+        let signed = Some(710_000);
+        assert_eq!(judge_scores(Scores { live, reference: None }, signed), Verdict::Verified);
+        assert_eq!(judge_scores(Scores { live, reference: Some(Some(650_000)) }, signed), Verdict::Verified);
+        assert_eq!(judge_scores(Scores { live, reference: Some(Some(120_000)) }, signed), Verdict::Mismatch);
+        assert_eq!(judge_scores(Scores { live, reference: Some(None) }, signed), Verdict::Mismatch);
+        assert_eq!(
+            judge_scores(Scores { live: Some(100_000), reference: Some(Some(900_000)) }, signed),
+            Verdict::Mismatch
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::clock::now_ms;
 use crate::domain::devices::Device;
 use crate::domain::sweep::PaidFace;
 use crate::error::ApiError;
+use salur_core::receipt::Receipt;
 
 /// Largest evidence file accepted (a 112x112 JPEG crop is a few kilobytes).
 pub const MAX_EVIDENCE: u64 = 256 * 1024;
@@ -48,19 +49,37 @@ fn embedding_from(bytes: &[u8]) -> Vec<f32> {
 }
 
 impl Db {
-    /// The SHA-256 the device's stored receipt signs for its evidence crop.
-    async fn signed_face_hash(&self, device: &Device, receipt_id: &str) -> Result<Vec<u8>, ApiError> {
+    /// The device's stored receipt `receipt_id`, verified again with the device's key.
+    pub async fn device_receipt(&self, device: &Device, receipt_id: &str) -> Result<Receipt, ApiError> {
         let cose = self
             .receipt_cose(&device.device_id, receipt_id)
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no receipt {receipt_id} from this device: upload it first")))?;
         let signed = salur_core::receipt::verify(&cose, &device.public_key)
             .map_err(|e| ApiError::Internal(format!("stored receipt no longer verifies: {e}")))?;
-        signed
-            .receipt
+        Ok(signed.receipt)
+    }
+
+    /// The SHA-256 the device's stored receipt signs for its evidence crop.
+    async fn signed_face_hash(&self, device: &Device, receipt_id: &str) -> Result<Vec<u8>, ApiError> {
+        self.device_receipt(device, receipt_id)
+            .await?
             .evidence
             .and_then(|e| e.face_sha256)
             .ok_or_else(|| ApiError::NotFound("this receipt names no evidence face crop".into()))
+    }
+
+    /// The embedding of a receipt's processed evidence crop, if it has one.
+    pub async fn evidence_embedding(&self, receipt_id: &str) -> Result<Option<Vec<f32>>, ApiError> {
+        let sealed: Option<Option<Vec<u8>>> =
+            sqlx::query_scalar("SELECT embedding FROM evidence WHERE receipt_id = $1 AND complete = 1")
+                .bind(receipt_id)
+                .fetch_optional(&self.read)
+                .await?;
+        sealed
+            .flatten()
+            .map(|s| Ok(embedding_from(&self.seal.open_bytes(&evidence_aad("embedding", receipt_id), &s)?)))
+            .transpose()
     }
 
     /// Upload progress of a receipt's evidence.

@@ -1,7 +1,7 @@
 //! Ingestion: verified receipts stored exactly once, in one transaction per batch, with the
 //! domain's rules (duplicates, chain links, roster flags, standing, reallocation) applied.
 
-use salur_core::receipt::{self, SignedReceipt, Standing};
+use salur_core::receipt::{self, Receipt, SignedReceipt, Standing};
 
 use super::summaries::Deltas;
 use super::Db;
@@ -12,7 +12,7 @@ use crate::domain::chain::ChainStatus;
 use crate::domain::devices::Device;
 use crate::domain::devices::DeviceStatus;
 use crate::domain::ingest::{self, Indexed, Ingest, IngestResult, RosterFacts, Taken};
-use crate::domain::overrides;
+use crate::domain::overrides::{self, Approval};
 use crate::domain::verdict::{self, Verdict};
 use crate::error::ApiError;
 
@@ -25,7 +25,7 @@ struct TakenRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct RosterRow {
+pub(super) struct RosterRow {
     worker_id: String,
     amount: i64,
     province: String,
@@ -178,15 +178,7 @@ async fn store_one(
     }
     let indexed = Indexed::of(r);
     let now = now_ms();
-    let roster: Option<RosterRow> = sqlx::query_as(
-        "SELECT worker_id, amount, province, regency, post_office, standing, overridden,
-                CAST(CASE WHEN template IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_template FROM recipients
-         WHERE roster_id = $1 AND recipient = $2",
-    )
-    .bind(&r.roster_id)
-    .bind(&r.recipient)
-    .fetch_optional(&mut **tx)
-    .await?;
+    let roster = roster_row(tx, r).await?;
     let household = match (&roster, r.evidence.as_ref().map(|e| &e.method)) {
         (Some(_), Some(salur_core::receipt::Method::Proxy { .. })) => {
             sqlx::query_scalar::<_, Vec<u8>>("SELECT member FROM household WHERE roster_id = $1 AND recipient = $2")
@@ -229,11 +221,7 @@ async fn store_one(
         _ => verdict::Reference::None,
     };
     let verdict = verdict::on_arrival(r, reference);
-    let supervisor = match overrides::supervisor_of(r) {
-        Some(id) => super::supervisors::supervisor(tx, id).await?,
-        None => None,
-    };
-    let approval = overrides::check(r, &device.worker_id, supervisor.as_ref());
+    let approval = approval_of(tx, r, &device.worker_id).await?;
     // After the period closed the receipt is still kept (nothing is lost), marked late.
     let late = sqlx::query_scalar::<_, i64>("SELECT closed_ms FROM closed_periods WHERE roster_id = $1")
         .bind(&r.roster_id)
@@ -281,8 +269,6 @@ async fn store_one(
         }
         other => other.into(),
     })?;
-    let outcome = Standing::of(&r.outcome);
-    let paid = outcome == Standing::Paid;
     if held {
         deltas.device_receipt(&device.device_id, &indexed, r.seq, r.time.wall_ms, now);
     } else {
@@ -297,6 +283,49 @@ async fn store_one(
     if held {
         return Ok(IngestResult::of(r, Ingest::Accepted, flag));
     }
+    count(tx, deltas, r, &indexed, approval, flag.is_some(), roster.as_ref(), now).await?;
+    Ok(IngestResult::of(r, Ingest::Accepted, flag))
+}
+
+/// The recipient's row a receipt is checked against and counted in.
+pub(super) async fn roster_row(tx: &mut Tx, r: &Receipt) -> Result<Option<RosterRow>, ApiError> {
+    Ok(sqlx::query_as(
+        "SELECT worker_id, amount, province, regency, post_office, standing, overridden,
+                CAST(CASE WHEN template IS NULL AND enrolled_template IS NULL THEN 0 ELSE 1 END AS BIGINT)
+                    AS has_template FROM recipients
+         WHERE roster_id = $1 AND recipient = $2",
+    )
+    .bind(&r.roster_id)
+    .bind(&r.recipient)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// What the override approval a receipt carries is worth, from the worker `worker_id`.
+pub(super) async fn approval_of(tx: &mut Tx, r: &Receipt, worker_id: &str) -> Result<Option<Approval>, ApiError> {
+    let supervisor = match overrides::supervisor_of(r) {
+        Some(id) => super::supervisors::supervisor(tx, id).await?,
+        None => None,
+    };
+    Ok(overrides::check(r, worker_id, supervisor.as_ref()))
+}
+
+/// What a counted receipt does beyond being stored: the roster's counts, the recipient's
+/// standing and its area's counters, the reallocation case. Ingestion runs it for every receipt
+/// not held; an auditor's decision to count a held one runs it then.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn count(
+    tx: &mut Tx,
+    deltas: &mut Deltas,
+    r: &Receipt,
+    indexed: &Indexed,
+    approval: Option<Approval>,
+    flagged: bool,
+    roster: Option<&RosterRow>,
+    now: i64,
+) -> Result<(), ApiError> {
+    let outcome = Standing::of(&r.outcome);
+    let paid = outcome == Standing::Paid;
     if let Some(a) = approval {
         deltas.count(&r.roster_id, format!("override_approval:{}", a.as_str()));
     }
@@ -306,7 +335,7 @@ async fn store_one(
     if ingest::is_low_score(r) {
         deltas.count(&r.roster_id, "low_score".into());
     }
-    if let Some(row) = &roster {
+    if let Some(row) = roster {
         let old = RecipientStanding { standing: Standing::from_code(row.standing), overridden: row.overridden != 0 };
         if let Some(new) = areas::raise(old, outcome, indexed.is_override()) {
             sqlx::query(
@@ -324,8 +353,8 @@ async fn store_one(
             deltas.moved(key, row.amount, Some(old), new);
         }
     }
-    let before = roster.as_ref().map_or(Standing::NotVisited, |row| Standing::from_code(row.standing));
-    let roster_amount = roster.as_ref().map(|row| row.amount);
-    super::reallocations::on_receipt(tx, deltas, r, flag.is_some(), roster_amount, before, now).await?;
-    Ok(IngestResult::of(r, Ingest::Accepted, flag))
+    let before = roster.map_or(Standing::NotVisited, |row| Standing::from_code(row.standing));
+    let roster_amount = roster.map(|row| row.amount);
+    super::reallocations::on_receipt(tx, deltas, r, flagged, roster_amount, before, now).await?;
+    Ok(())
 }

@@ -48,10 +48,12 @@ impl Db {
         .await?;
         report.evidence_deleted = old.max(0) as u64;
         if !dry_run {
-            // The packed faces of the 1:N check are biometric data too: they go with their crops.
+            // The packed faces of the 1:N check, the card faces and the enrolments handed in are
+            // biometric data too: they go with their crops.
             for sql in [
                 "DELETE FROM evidence WHERE receipt_id IN (SELECT id FROM receipts WHERE received_ms < $1)",
                 "DELETE FROM faces WHERE receipt_id IN (SELECT id FROM receipts WHERE received_ms < $1)",
+                "DELETE FROM receipt_references WHERE receipt_id IN (SELECT id FROM receipts WHERE received_ms < $1)",
             ] {
                 sqlx::query(sql).bind(cutoff).execute(&mut *tx).await?;
             }
@@ -71,7 +73,7 @@ impl Db {
             }
             // The reference, area, amount and standing stay: the receipts still name them.
             sqlx::query(
-                "UPDATE recipients SET nik = '', name = '', address = '', template = NULL
+                "UPDATE recipients SET nik = '', name = '', address = '', template = NULL, enrolled_template = NULL
                  WHERE roster_id = $1 AND nik <> ''",
             )
             .bind(roster)
@@ -89,10 +91,12 @@ impl Db {
             .fetch_one(&mut *tx)
             .await?;
             report.evidence_deleted += gone.max(0) as u64;
-            sqlx::query("DELETE FROM evidence WHERE receipt_id IN (SELECT id FROM receipts WHERE roster_id = $1)")
-                .bind(roster)
-                .execute(&mut *tx)
-                .await?;
+            for sql in [
+                "DELETE FROM evidence WHERE receipt_id IN (SELECT id FROM receipts WHERE roster_id = $1)",
+                "DELETE FROM receipt_references WHERE receipt_id IN (SELECT id FROM receipts WHERE roster_id = $1)",
+            ] {
+                sqlx::query(sql).bind(roster).execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         Ok(report)

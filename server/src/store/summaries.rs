@@ -55,10 +55,15 @@ impl Deltas {
 
     /// A stored receipt, for the per-day and per-device counters.
     pub fn receipt(&mut self, device: &str, roster: &str, r: &Indexed, seq: u64, signed_ms: i64, now: i64) {
+        self.paid_day(roster, r, signed_ms);
+        self.device_receipt(device, r, seq, signed_ms, now);
+    }
+
+    /// A counted payment on its day (WIB) of the roster's progress chart.
+    pub fn paid_day(&mut self, roster: &str, r: &Indexed, signed_ms: i64) {
         if r.outcome == "paid" {
             *self.days.entry((roster.to_string(), wib_day(signed_ms))).or_default() += 1;
         }
-        self.device_receipt(device, r, seq, signed_ms, now);
     }
 
     /// A stored receipt for its device's counters only: a receipt held from a revoked device is
@@ -77,6 +82,11 @@ impl Deltas {
     /// One more receipt under `name` in the roster's counts (see migration 0006).
     pub fn count(&mut self, roster: &str, name: String) {
         *self.counts.entry((roster.to_string(), name)).or_default() += 1;
+    }
+
+    /// One receipt fewer under `name` (its flag changed).
+    pub fn uncount(&mut self, roster: &str, name: String) {
+        *self.counts.entry((roster.to_string(), name)).or_default() -= 1;
     }
 
     /// Writes the deltas (in key order) inside `tx`.

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::seal::recipient_aad;
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::verdict::{self, Verdict};
@@ -28,6 +27,9 @@ pub struct UnverifiedPayment {
     pub signed_score_e6: Option<i64>,
     /// The server's own score of the crop against its reference, in millionths.
     pub server_score_e6: Option<i64>,
+    /// The server's score of the card or enrolment the phone brought against the recipient's
+    /// reference it holds, in millionths (e-KTP and enrolment payments where it holds one).
+    pub reference_score_e6: Option<i64>,
 }
 
 /// Server-verified against phone-only payments, for one worker at one post office.
@@ -46,65 +48,56 @@ pub struct VerifiedShare {
 /// Most rows in each list the dashboard shows.
 pub const VERDICT_LIST_LIMIT: i64 = 200;
 
+/// A payment whose verdict its evidence may still change.
 #[derive(sqlx::FromRow)]
-struct Judged {
-    roster_id: String,
-    recipient: Vec<u8>,
-    score_e6: Option<i64>,
-    verdict: Option<String>,
+pub struct Awaiting {
+    /// Roster.
+    pub roster_id: String,
+    /// Recipient reference.
+    pub recipient: Vec<u8>,
+    /// The score the phone signed, in millionths.
+    pub score_e6: Option<i64>,
+    /// The verdict now.
+    pub verdict: Option<String>,
 }
 
 impl Db {
-    /// Judges a payment whose evidence crop has just arrived (its embedding, or why there is
-    /// none) against the recipient's registry template; only a `pending` verdict changes.
-    pub async fn judge_evidence(
-        &self,
-        receipt_id: &str,
-        embedded: &Result<Vec<f32>, String>,
-    ) -> Result<Option<Verdict>, ApiError> {
-        let row: Option<Judged> =
+    /// The payment `receipt_id` when its verdict may still change: `pending`, or `no_reference`
+    /// when its crop turned out `unreadable` (a crop that is no image of a face is a mismatch even
+    /// where the server holds no reference, else a proxy could hand in anything).
+    pub async fn awaiting_verdict(&self, receipt_id: &str, unreadable: bool) -> Result<Option<Awaiting>, ApiError> {
+        let row: Option<Awaiting> =
             sqlx::query_as("SELECT roster_id, recipient, score_e6, verdict FROM receipts WHERE id = $1")
                 .bind(receipt_id)
                 .fetch_optional(&self.read)
                 .await?;
-        // Only a pending verdict changes; a crop that is no image of a face is a mismatch even
-        // where the server holds no reference (else a proxy could hand in anything).
-        let unreadable = embedded.is_err();
-        let Some(row) = row.filter(|r| {
+        Ok(row.filter(|r| {
             r.verdict.as_deref() == Some(Verdict::Pending.as_str())
                 || (unreadable && r.verdict.as_deref() == Some(Verdict::NoReference.as_str()))
-        }) else {
-            return Ok(None);
-        };
-        let sealed: Option<Option<Vec<u8>>> =
-            sqlx::query_scalar("SELECT template FROM recipients WHERE roster_id = $1 AND recipient = $2")
-                .bind(&row.roster_id)
-                .bind(&row.recipient)
-                .fetch_optional(&self.read)
-                .await?;
-        let reference = match sealed.flatten() {
-            Some(s) => {
-                let bytes = self.seal.open_bytes(&recipient_aad("template", &row.roster_id, &row.recipient), &s)?;
-                salur_core::face::Template::decode(&bytes).ok()
-            }
-            None => None,
-        };
-        let (judged, server) = match (reference, embedded) {
-            (_, Err(_)) => (Verdict::Mismatch, None),
-            (None, Ok(_)) => (Verdict::NoReference, None),
-            (Some(t), Ok(e)) => {
-                let score = verdict::score_e6(&t.vector, e);
-                (verdict::judge(score, row.score_e6), score)
-            }
-        };
-        sqlx::query("UPDATE receipts SET verdict = $1, server_score_e6 = $2 WHERE id = $3 AND verdict = $4")
-            .bind(judged.as_str())
-            .bind(server)
-            .bind(receipt_id)
-            .bind(row.verdict.as_deref())
-            .execute(&self.write)
-            .await?;
-        Ok(Some(judged))
+        }))
+    }
+
+    /// Records the server's verdict and scores, only if the verdict is still `was` (two
+    /// instances judging one payment write once).
+    pub async fn set_verdict(
+        &self,
+        receipt_id: &str,
+        was: Option<&str>,
+        judged: Verdict,
+        scores: verdict::Scores,
+    ) -> Result<(), ApiError> {
+        sqlx::query(
+            "UPDATE receipts SET verdict = $1, server_score_e6 = $2, reference_score_e6 = $3
+             WHERE id = $4 AND verdict = $5",
+        )
+        .bind(judged.as_str())
+        .bind(scores.live)
+        .bind(scores.reference.flatten())
+        .bind(receipt_id)
+        .bind(was)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     /// The roster's face payments by verdict as of now (a crop awaited longer than the evidence
@@ -133,7 +126,8 @@ impl Db {
         let window_ms = self.evidence_window_ms;
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT * FROM (SELECT r.id AS receipt_id, r.device_id, d.worker_id, d.post_office, r.method,
-                    {effective} AS verdict, r.score_e6 AS signed_score_e6, r.server_score_e6, r.received_ms
+                    {effective} AS verdict, r.score_e6 AS signed_score_e6, r.server_score_e6,
+                    r.reference_score_e6, r.received_ms
                  FROM receipts r JOIN devices d ON d.device_id = r.device_id
                  WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0 AND r.late = 0) t
              WHERE t.verdict IN ('{mismatch}', '{none}')

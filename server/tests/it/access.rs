@@ -126,6 +126,7 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             ("GET", "/v1/admin/audit?format=csv".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/audit/verify".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/complaints".into(), None, vec![Auditor]),
+            ("GET", "/v1/admin/held-receipts".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/users".into(), None, vec![]),
             ("POST", "/v1/admin/users".into(), new_user("added-by-admin"), vec![]),
             ("POST", "/v1/admin/users/added-by-admin/tokens".into(), None, vec![]),

@@ -30,6 +30,8 @@ fn paid(r: &mut Receipt, seq: u64, prev: &[u8], recipient: &[u8], n: u8, asked: 
         liveness: Liveness::Passed,
         live: Some(live),
         face_sha256: None,
+        card_face_sha256: None,
+        enrolled_sha256: None,
     });
 }
 

@@ -120,6 +120,8 @@ fn paid(r: &mut Receipt, recipient: &[u8], method: Method, jpeg: &[u8]) {
         liveness: Liveness::Passed,
         live: Some(passed_live_check()),
         face_sha256: Some(salur_core::crypto::sha256(jpeg).to_vec()),
+        card_face_sha256: None,
+        enrolled_sha256: None,
     });
 }
 

@@ -49,6 +49,7 @@ async fn a_signed_request_replayed_on_another_instance_is_refused_on_every_signe
             ("PUT", format!("/v1/receipts/{id}"), one_receipt),
             ("GET", format!("/v1/receipts/{id}/evidence"), json!({})),
             ("PUT", format!("/v1/receipts/{id}/evidence"), chunk),
+            ("PUT", format!("/v1/receipts/{id}/references"), json!({ "card_face": B64.encode([0xff, 0xd8]) })),
             ("GET", "/v1/rosters".to_string(), json!({})),
             ("GET", "/v1/roster/blt-2026-11".to_string(), json!({})),
             ("GET", format!("/v1/devices/{}/chain", phone.id), json!({})),

@@ -18,6 +18,7 @@ mod power_loss;
 mod proxy;
 mod reallocation;
 mod receipt_vectors;
+mod references;
 mod retention;
 mod sealing;
 mod sockets;

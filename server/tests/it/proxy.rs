@@ -37,6 +37,8 @@ fn proxy_payment(r: &mut Receipt, recipient: &[u8], member: &[u8]) {
         liveness: Liveness::Passed,
         live: Some(passed_live_check()),
         face_sha256: None,
+        card_face_sha256: None,
+        enrolled_sha256: None,
     });
 }
 

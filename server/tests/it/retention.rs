@@ -23,18 +23,21 @@ async fn personal_data_goes_after_its_retention_and_what_was_paid_stays() {
         let phone = Phone::new("dev-retention");
         approved(&app, &phone).await;
         let crop = b"a face crop, as the phone signed it".to_vec();
+        let card_face = b"the face of an e-KTP photo, as the phone signed it".to_vec();
         let paid = phone.receipt(|r| {
             r.roster_id = "blt-2026-11".into();
             r.recipient = budi.clone();
             r.outcome = Outcome::Paid;
             r.evidence = Some(Evidence {
-                method: Method::RegistryTemplate,
+                method: Method::EktpPhoto,
                 score_e6: Some(700_000),
                 threshold_e6: Some(400_000),
                 model: "sface".into(),
                 liveness: Liveness::Passed,
                 live: None,
                 face_sha256: Some(salur_core::crypto::sha256(&crop).to_vec()),
+                card_face_sha256: Some(salur_core::crypto::sha256(&card_face).to_vec()),
+                enrolled_sha256: None,
             });
         });
         assert_eq!(call(&app, phone.upload(&[&paid])).await.0, axum::http::StatusCode::OK);
@@ -43,6 +46,10 @@ async fn personal_data_goes_after_its_retention_and_what_was_paid_stays() {
         let (status, body) = call(&app, phone.request("PUT", &format!("/v1/receipts/{id}/evidence"), chunk)).await;
         assert_eq!(status, axum::http::StatusCode::OK, "{name}: {body}");
         assert_eq!(db.evidence_crop(id).await.unwrap().as_deref(), Some(crop.as_slice()));
+        let parts = json!({ "card_face": B64.encode(&card_face) });
+        let (status, body) = call(&app, phone.request("PUT", &format!("/v1/receipts/{id}/references"), parts)).await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{name}: {body}");
+        assert_eq!(db.reference_parts(id).await.unwrap().card_face, Some(card_face.clone()), "{name}");
 
         let now = salur_server::clock::now_ms();
         let dry = db.purge(30, now, true).await.unwrap();
@@ -65,6 +72,7 @@ async fn personal_data_goes_after_its_retention_and_what_was_paid_stays() {
         let done = db.purge(30, later, false).await.unwrap();
         assert_eq!((done.rosters_cleared, done.evidence_deleted), (vec!["blt-2026-11".to_string()], 1), "{name}");
         assert_eq!(db.evidence_crop(id).await.unwrap(), None);
+        assert_eq!(db.reference_parts(id).await.unwrap().card_face, None, "{name}: the card's face goes with it");
         assert_eq!(db.device_receipts("dev-retention").await.unwrap().len(), 1, "{name}: the receipt stays");
     }
 }

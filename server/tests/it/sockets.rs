@@ -310,6 +310,8 @@ async fn the_phones_sync_client_waits_out_the_rate_limit_and_finishes() {
             received_in_full: None,
             kuasa_jpeg: None,
             card_jpeg: None,
+            card_face_jpeg: None,
+            enrolled_template: None,
         };
         store.record(&signer, draft).unwrap();
     }

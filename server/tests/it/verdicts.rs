@@ -62,6 +62,8 @@ fn paid(r: &mut Receipt, recipient: &[u8], score_e6: i32, crop: Option<&[u8]>) {
         // Invented: the attacker's client ran no live check at all.
         live: Some(passed_live_check()),
         face_sha256: crop.map(|c| salur_core::crypto::sha256(c).to_vec()),
+        card_face_sha256: None,
+        enrolled_sha256: None,
     });
 }
 
@@ -233,7 +235,8 @@ async fn the_server_verifies_only_the_honest_payment_and_a_revoked_device_hides_
             .body(Body::empty())
             .unwrap();
         assert_eq!(call(&app, revoke).await.0, StatusCode::OK);
-        let after = next(&|r| paid(r, &refs[4], 710_000, None));
+        let newcomer = recipient_ref(&key, "3171010101900006");
+        let after = next(&|r| paid(r, &newcomer, 710_000, None));
         let (status, answer) = call(&app, phone.upload(&[&after])).await;
         assert_eq!(status, StatusCode::OK, "{name}: {answer}");
         assert_eq!(answer["results"][0]["result"], "accepted", "{name}: {answer}");
@@ -257,6 +260,56 @@ async fn the_server_verifies_only_the_honest_payment_and_a_revoked_device_hides_
         let rebuilt = serde_json::to_value(db.dashboard(Some(ROSTER)).await.unwrap()).unwrap();
         assert_eq!(rebuilt["total"], board["total"], "{name}");
         assert_eq!(rebuilt["flagged"], board["flagged"], "{name}");
+
+        // The auditor decides: the held payment is listed, counted once with reasons, and from then
+        // on counts like any other; a second one is refused and stays out.
+        let refused_later = next(&|r| paid(r, &refs[4], 710_000, None));
+        assert_eq!(call(&app, phone.upload(&[&refused_later])).await.0, StatusCode::OK, "{name}");
+        let (status, held) = call(&app, staff(&format!("/v1/admin/held-receipts?roster={ROSTER}"))).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {held}");
+        let waiting: Vec<&str> = held.as_array().unwrap().iter().map(|h| h["receipt_id"].as_str().unwrap()).collect();
+        assert_eq!(waiting.len(), 2, "{name}: {held}");
+        assert!(waiting.contains(&receipt_id(&after).as_str()), "{name}: {held}");
+        let decide = |id: String, body: Value| {
+            Request::post(format!("/v1/admin/receipts/{id}/held-decision"))
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        let (status, err) = call(&app, decide(receipt_id(&after), json!({ "decision": "count", "note": " " }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name}: no reasons: {err}");
+        let why = "signed on 3 Dec before the phone was reported lost; the recipient confirms she was paid";
+        let (status, counted) =
+            call(&app, decide(receipt_id(&after), json!({ "decision": "count", "note": why }))).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {counted}");
+        assert_eq!((counted["decision"].as_str(), counted["note"].as_str()), (Some("count"), Some(why)), "{name}");
+        let (status, again) =
+            call(&app, decide(receipt_id(&after), json!({ "decision": "refuse", "note": "no" }))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{name}: decided once: {again}");
+        let refuse = json!({ "decision": "refuse", "note": "nobody can say when it was signed" });
+        assert_eq!(call(&app, decide(receipt_id(&refused_later), refuse)).await.0, StatusCode::OK, "{name}");
+        let (status, err) = call(&app, decide(receipt_id(&a), json!({ "decision": "count", "note": "x" }))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{name}: not held: {err}");
+        let decided = serde_json::to_value(db.dashboard(Some(ROSTER)).await.unwrap()).unwrap();
+        assert_eq!(decided["total"]["paid"], 6, "{name}: the counted payment counts, the refused one does not");
+        let flagged: Vec<(String, u64)> = serde_json::from_value(decided["flagged"].clone()).unwrap();
+        let flags = |what: &str| flagged.iter().filter(|(why, _)| why.contains(what)).map(|(_, n)| *n).sum::<u64>();
+        assert_eq!(
+            (flags("held for an auditor"), flags("counted by an auditor"), flags("refused by an auditor")),
+            (0, 1, 1),
+            "{name}: {flagged:?}"
+        );
+        // The counts kept as decisions were taken are the ones a rebuild from the receipts gives.
+        db.rebuild_summaries(true).await.unwrap();
+        let rebuilt = serde_json::to_value(db.dashboard(Some(ROSTER)).await.unwrap()).unwrap();
+        assert_eq!(rebuilt["total"], decided["total"], "{name}");
+        let rebuilt_flags: Vec<(String, u64)> = serde_json::from_value(rebuilt["flagged"].clone()).unwrap();
+        let nonzero = |f: &[(String, u64)]| f.iter().filter(|(_, n)| *n > 0).cloned().collect::<Vec<_>>();
+        assert_eq!(nonzero(&rebuilt_flags), nonzero(&flagged), "{name}");
+        let log = db.audit_entries(0, 1000).await.unwrap();
+        let entry = log.iter().find(|e| e.action == "held_receipt_decided").expect("the decision is logged");
+        assert!(entry.detail.as_deref().unwrap_or_default().starts_with("count: signed on 3 Dec"), "{name}");
     }
 }
 

@@ -22,6 +22,8 @@ pub fn registry_match() -> salur_core::receipt::Evidence {
         liveness: Liveness::NotRun,
         live: None,
         face_sha256: None,
+        card_face_sha256: None,
+        enrolled_sha256: None,
     }
 }
 

@@ -56,6 +56,8 @@ pub fn receipt(signer: &dyn Signer) -> Receipt {
             liveness: Liveness::Passed,
             live: None,
             face_sha256: Some(vec![7; 32]),
+            card_face_sha256: None,
+            enrolled_sha256: None,
         }),
         time: Times { wall_ms: 1_795_000_000_000, mono_ms: 86_400_000, offset_ms: -1_250 },
         location: Some(Location { lat_e7: -62_088_000, lon_e7: 1_068_456_000, accuracy_m: 12 }),
@@ -82,6 +84,9 @@ pub fn live_check(n: u8) -> salur_core::receipt::LiveCheck {
     }
 }
 
+/// The bytes [`draft`] names as the enrolled template it was compared with.
+pub const ENROLLED: &[u8] = b"SLFT enrolled template of the test drafts";
+
 /// A draft for the store.
 pub fn draft(n: u64) -> Draft {
     Draft {
@@ -97,6 +102,8 @@ pub fn draft(n: u64) -> Draft {
             liveness: Liveness::NotRun,
             live: None,
             face_sha256: None,
+            card_face_sha256: None,
+            enrolled_sha256: None,
         }),
         evidence_jpeg: None,
         time: Times { wall_ms: 1_795_000_000_000 + n as i64, mono_ms: n, offset_ms: 0 },
@@ -104,6 +111,9 @@ pub fn draft(n: u64) -> Draft {
         received_in_full: None,
         kuasa_jpeg: None,
         card_jpeg: None,
+        card_face_jpeg: None,
+        // Paid against a template enrolled on the phone: the template goes with it.
+        enrolled_template: Some(ENROLLED.to_vec()),
     }
 }
 

@@ -400,7 +400,28 @@ class AppDayTest {
         val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
         assertTrue(signed, signed.contains("\"kind\":\"enrolled_template\""))
         sync()
-        assertTrue(dashboard().contains("\"paid\":1"))
+        // The enrolled template went up with the payment: the server judged the face itself.
+        val board = dashboard().replace(" ", "")
+        assertTrue(board, board.contains("\"paid\":1") && board.contains("[\"verified\",1]"))
+    }
+
+    @Test
+    fun a_first_visit_on_the_ektp_photo_pays_and_the_server_checks_the_cards_face_itself() {
+        val d = doorstep(roster(), "Dewi Lestari")
+        assertFalse("no reference yet: nothing to compare with", button(d, t.confirmPayment).isEnabled)
+        // Her e-KTP's photo (a still of the clip's person), then her live check against it.
+        World.stills.add(File(World.root, "test-vectors/liveness/motion/lp_d12/0060.jpg"))
+        tap(d, t.captureEktp)
+        val confirm = button(d, t.confirmPayment)
+        waitUntil("live and matched to her card: ${hint(d)}", 120_000) { confirm.isEnabled }
+        tap(confirm)
+        handOver(d)
+        // The receipt signs the hash of the card's face crop, which goes up with the evidence.
+        val signed = server.run("receipts", "show", "1", "--db", World.databasePath, "--json").replace(" ", "")
+        assertTrue(signed, signed.contains("\"kind\":\"ektp_photo\"") && signed.contains("\"card_face_sha256\""))
+        sync()
+        val board = dashboard().replace(" ", "")
+        assertTrue(board, board.contains("\"paid\":1") && board.contains("[\"verified\",1]"))
     }
 
     @Test
@@ -442,6 +463,8 @@ class AppDayTest {
         sync()
         val board = dashboard().replace(" ", "")
         assertTrue(board, board.contains("\"paid\":1") && board.contains("\"proxy_paid\":1"))
+        // Her card's face went up with the payment (only the face): the server judged it itself.
+        assertTrue(board, board.contains("[\"verified\",1]"))
     }
 
     @Test
