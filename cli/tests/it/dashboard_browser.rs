@@ -78,7 +78,7 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             .status()
             .unwrap();
         assert!(status.success());
-        for (name, role) in [("web", "viewer"), ("appr", "approver")] {
+        for (name, role) in [("web", "viewer"), ("appr", "approver"), ("aud", "auditor")] {
             let mut add = Command::new(env!("CARGO_BIN_EXE_salur"))
                 .args(["users", "add", name, "--role", role, "--password-stdin"])
                 .args(backend.cli_args())
@@ -167,29 +167,29 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         let phone = tempfile::tempdir().unwrap();
         let store = Store::open(&phone.path().join("p.db"), &FixedKey(DataKey::generate().unwrap())).unwrap();
         store.set_device("dev-b", "pos-b", &signer).unwrap();
+        let draft_for = |nik: &str| {
+            let nov_10_noon_wib =
+                salur_server::domain::targets::days_from_civil(2026, 11, 10) * 86_400_000 + 5 * 3_600_000;
+            Draft {
+                roster_id: "blt-2026-11".into(),
+                recipient: reference(nik),
+                amount: 600_000,
+                outcome: Outcome::Paid,
+                evidence: None,
+                evidence_jpeg: None,
+                // Paid on 10 November (WIB noon), inside the roster's period.
+                time: Times { wall_ms: nov_10_noon_wib, mono_ms: 1, offset_ms: 0 },
+                location: None,
+                received_in_full: None,
+                kuasa_jpeg: None,
+                card_jpeg: None,
+                card_face_jpeg: None,
+                enrolled_template: None,
+            }
+        };
         let receipts: Vec<String> = ["3171010101900001", "3171010101900003"]
             .iter()
-            .map(|nik| {
-                let nov_10_noon_wib =
-                    salur_server::domain::targets::days_from_civil(2026, 11, 10) * 86_400_000 + 5 * 3_600_000;
-                let draft = Draft {
-                    roster_id: "blt-2026-11".into(),
-                    recipient: reference(nik),
-                    amount: 600_000,
-                    outcome: Outcome::Paid,
-                    evidence: None,
-                    evidence_jpeg: None,
-                    // Paid on 10 November (WIB noon), inside the roster's period.
-                    time: Times { wall_ms: nov_10_noon_wib, mono_ms: 1, offset_ms: 0 },
-                    location: None,
-                    received_in_full: None,
-                    kuasa_jpeg: None,
-                    card_jpeg: None,
-                    card_face_jpeg: None,
-                    enrolled_template: None,
-                };
-                B64.encode(store.record(&signer, draft).unwrap().bytes)
-            })
+            .map(|nik| B64.encode(store.record(&signer, draft_for(nik)).unwrap().bytes))
             .collect();
         let body = serde_json::to_vec(&json!({ "receipts": receipts })).unwrap();
         assert_eq!(
@@ -286,6 +286,37 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             tokio::time::sleep(Duration::from_millis(100)).await;
             log = format!("{:?}", db.audit_entries(0, 200).await.unwrap());
         }
+
+        // What the revoked phone still hands in is held: an auditor counts it from the page, with
+        // the reasons the page asks for, and it counts from then on.
+        let held = B64.encode(store.record(&signer, draft_for("3171010101900002")).unwrap().bytes);
+        let body = serde_json::to_vec(&json!({ "receipts": [held] })).unwrap();
+        assert_eq!(
+            app.clone().oneshot(signed(&signer, "POST", "/v1/receipts", body)).await.unwrap().status(),
+            StatusCode::OK
+        );
+        browser.eval("document.getElementById('logout').click(); true").await;
+        browser.wait_for("document.getElementById('login')", "logged out").await;
+        browser.eval(&log_in_as("aud", PASSWORD)).await;
+        let count = "document.querySelector('button.held-action[data-decision=\"count\"]')";
+        browser.wait_for(&format!("{count} !== null"), "the auditor's count button").await;
+        let shown = browser.eval("document.getElementById('held-count').textContent").await;
+        assert!(shown.as_str().unwrap_or_default().contains("1 menunggu"), "{}: {shown}", backend.name);
+        browser
+            .eval(&format!(
+                "window.prompt = () => 'the worker logbook shows it before the loss'; {count}.click(); true"
+            ))
+            .await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let listed = db.held_receipts(Some("blt-2026-11")).await.unwrap();
+            if listed.iter().any(|h| h.decision.as_deref() == Some("count") && h.decided_by.as_deref() == Some("aud")) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}: not counted from the page: {listed:?}", backend.name);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        browser.wait_for("document.body.innerText.includes('3 / 3')", "3 of 3 paid once counted").await;
     }
 }
 

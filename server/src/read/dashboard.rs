@@ -348,7 +348,12 @@ impl Db {
                 .await?,
         );
         let named = |prefix: &str| -> Vec<(String, u64)> {
-            counts.iter().filter_map(|(k, n)| k.strip_prefix(prefix).map(|k| (k.to_string(), *n))).collect()
+            // A count a decision brought back to 0 (a held receipt counted or refused) is not listed.
+            counts
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .filter_map(|(k, n)| k.strip_prefix(prefix).map(|k| (k.to_string(), *n)))
+                .collect()
         };
         let complaints: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM complaints c JOIN receipts r ON r.id = c.receipt_id WHERE r.roster_id = $1",
