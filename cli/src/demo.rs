@@ -260,7 +260,22 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     // The post office prints the period's invitation letters (as `salur letters` does).
     let printed = db.letters(ROSTER).await.map_err(storage)?;
     let pdf = dir.join("letters.pdf");
-    std::fs::write(&pdf, super::letters::render(&printed, super::letters::DEFAULT_SCHEDULE)?)
+    // The demo's own check page and a made-up complaint number; the demo post office's name and
+    // address as an operator's names file would give them.
+    let mut names = salur_server::read::names::AreaNames::bundled();
+    names
+        .add_csv(&format!(
+            "post_office,{POST_OFFICE},KPC Jakarta Pusat 10110\n\
+             post_office_address,{POST_OFFICE},Jl. Lapangan Banteng Utara No. 1, Jakarta Pusat"
+        ))
+        .map_err(Error::InvalidArgument)?;
+    let settings = super::letters::LetterSettings {
+        schedule: super::letters::DEFAULT_SCHEDULE,
+        check_url: &format!("http://{addr}/cek"),
+        complaint_phone: "0800-1-500-500 (demo)",
+        names: &names,
+    };
+    std::fs::write(&pdf, super::letters::render(&printed, &settings)?)
         .map_err(io(format!("writing {}", pdf.display())))?;
     say(&format!("      {} invitation letters printed to {}", printed.len(), pdf.display()));
     summary.dashboard_paid_before = db.dashboard(Some(ROSTER)).await.map_err(storage)?.total.paid;

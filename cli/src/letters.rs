@@ -12,10 +12,12 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use qrcode::{EcLevel, QrCode};
 use salur_core::letter;
 use salur_core::Error;
+use salur_server::read::names::AreaNames;
 use salur_server::store::PrintedLetter;
 use serde_json::json;
 
 use super::serve::{runtime, server_error, DbArgs};
+use super::typeset::{FontRefs, Fonts, Style};
 
 /// `salur letters`.
 #[derive(Args, Debug)]
@@ -29,6 +31,18 @@ pub struct LettersArgs {
     /// When recipients may collect, as printed on the letter.
     #[arg(long, default_value = DEFAULT_SCHEDULE)]
     schedule: String,
+    /// Where a recipient checks their receipt code and reports a short payment: the server's
+    /// public check page, e.g. https://salur.example.go.id/cek (printed on every letter).
+    #[arg(long, value_name = "URL")]
+    check_url: String,
+    /// The programme's complaint number, printed beside the check page (e.g. "0800-1-500-500").
+    #[arg(long, value_name = "NUMBER")]
+    complaint_phone: String,
+    /// Post office names and street addresses (`post_office,CODE,NAME` and
+    /// `post_office_address,CODE,ADDRESS` lines; the file `salur serve --area-names` reads).
+    /// Without one, the letter names the post office by its code.
+    #[arg(long, value_name = "FILE.csv")]
+    area_names: Option<PathBuf>,
     #[command(flatten)]
     db: DbArgs,
     /// Print JSON instead of text.
@@ -84,7 +98,18 @@ pub fn print(args: &LettersArgs) -> Result<ExitCode, Error> {
         let db = args.db.open().await?;
         db.letters(&args.roster).await.map_err(server_error)
     })?;
-    let pdf = render(&letters, &args.schedule)?;
+    let names = match &args.area_names {
+        Some(path) => AreaNames::bundled_and(path).map_err(server_error)?,
+        None => AreaNames::bundled(),
+    };
+    let settings = LetterSettings {
+        schedule: &args.schedule,
+        check_url: &args.check_url,
+        complaint_phone: &args.complaint_phone,
+        names: &names,
+    };
+    settings.check()?;
+    let pdf = render(&letters, &settings)?;
     std::fs::write(&args.out, pdf)
         .map_err(|source| Error::Io { context: format!("writing {}", args.out.display()), source })?;
     if args.json {
@@ -174,7 +199,8 @@ pub(crate) fn read_public_key(path: &Path) -> Result<Vec<u8>, Error> {
     Ok(spki)
 }
 
-/// Text for Helvetica's WinAnsiEncoding (Latin-1 for what Indonesian names use; '?' otherwise).
+/// Text for Courier's WinAnsiEncoding (Latin-1; '?' otherwise), for the closing report until it is
+/// typeset with the embedded font too.
 pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
     text.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c as u8 } else { b'?' }).collect()
 }
@@ -198,27 +224,110 @@ pub(crate) fn qr_pixels(token: &str) -> Result<(u32, Vec<u8>), Error> {
     Ok((side as u32, pixels))
 }
 
-/// The letters as one PDF, a page each.
-pub(crate) fn render(letters: &[PrintedLetter], schedule: &str) -> Result<Vec<u8>, Error> {
+/// What every letter of a print run says besides the recipient's own lines.
+pub(crate) struct LetterSettings<'a> {
+    /// When recipients may collect.
+    pub schedule: &'a str,
+    /// The public check page.
+    pub check_url: &'a str,
+    /// The complaint number.
+    pub complaint_phone: &'a str,
+    /// Post office names and addresses.
+    pub names: &'a AreaNames,
+}
+
+impl LetterSettings<'_> {
+    /// Refuses settings a recipient could not use.
+    fn check(&self) -> Result<(), Error> {
+        let url = self.check_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.chars().any(char::is_whitespace) {
+            return Err(Error::InvalidArgument(format!(
+                "--check-url {url:?} is not a web address: give the public check page, e.g. https://salur.example.go.id/cek"
+            )));
+        }
+        if !self.complaint_phone.chars().any(|c| c.is_ascii_digit()) {
+            return Err(Error::InvalidArgument(
+                "--complaint-phone holds no number: give the programme's complaint line, e.g. 0800-1-500-500".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Left margin and text width of a letter, in points.
+const MARGIN: f32 = 60.0;
+const TEXT_WIDTH: f32 = 595.0 - 2.0 * MARGIN;
+
+/// One letter's lines: (style, size, text), each already no wider than the page's text width.
+fn letter_lines(l: &PrintedLetter, settings: &LetterSettings<'_>, fonts: &Fonts) -> Vec<(Style, f32, String)> {
+    let amount = super::demo::rupiah(l.letter.amount);
+    let office = settings.names.post_office(&l.post_office).unwrap_or(&l.post_office);
+    let place = match settings.names.post_office_address(&l.post_office) {
+        Some(address) => format!("Tempat: {office}, {address}; atau diantar ke rumah oleh petugas pos."),
+        None => format!("Tempat: Kantor Pos {office}; atau diantar ke rumah oleh petugas pos."),
+    };
+    let paragraphs: Vec<(Style, f32, String)> = vec![
+        (Style::Bold, 16.0, "SURAT UNDANGAN PENYALURAN BANTUAN SOSIAL".into()),
+        (Style::Regular, 11.0, format!("Nomor surat: {}    Periode: {}", l.letter.letter_id, l.letter.period)),
+        (Style::Regular, 11.0, String::new()),
+        (Style::Regular, 12.0, "Kepada Yth.".into()),
+        (Style::Bold, 13.0, l.name.clone()),
+        (Style::Regular, 12.0, l.address.clone()),
+        (Style::Regular, 11.0, String::new()),
+        (Style::Regular, 12.0, "Anda terdaftar sebagai Keluarga Penerima Manfaat (KPM) dengan besaran bantuan:".into()),
+        (Style::Bold, 18.0, amount.clone()),
+        (Style::Regular, 12.0, place),
+        (Style::Regular, 12.0, format!("Waktu: {}.", settings.schedule.trim_end_matches('.'))),
+        (Style::Regular, 11.0, String::new()),
+        (
+            Style::Regular,
+            11.0,
+            "Bawa surat ini, e-KTP dan Kartu Keluarga (KK) asli. Wajah Anda akan dicocokkan. Jika sakit, lanjut \
+             usia atau disabilitas, anggota keluarga dalam KK yang sama boleh mengambil dengan surat kuasa \
+             bertanda tangan dan e-KTP-nya sendiri."
+                .into(),
+        ),
+        (Style::Regular, 11.0, format!("Hitung uang yang Anda terima: harus {amount} penuh, tanpa potongan apa pun.")),
+        (
+            Style::Regular,
+            11.0,
+            format!(
+                "Simpan kode tanda terima yang diberikan petugas. Periksa kode itu di {} dan laporkan di sana \
+                 jika uang kurang atau tidak diterima, atau telepon {}.",
+                settings.check_url.trim(),
+                settings.complaint_phone.trim()
+            ),
+        ),
+    ];
+    paragraphs
+        .into_iter()
+        .flat_map(|(style, size, text)| {
+            fonts.wrap(style, &text, size, TEXT_WIDTH).into_iter().map(move |line| (style, size, line))
+        })
+        .collect()
+}
+
+/// The letters as one PDF, a page each, in the embedded font (any name prints as written; long
+/// lines wrap within the page).
+pub(crate) fn render(letters: &[PrintedLetter], settings: &LetterSettings<'_>) -> Result<Vec<u8>, Error> {
     let mut pdf = Pdf::new();
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
-    let (regular, bold) = (Ref::new(3), Ref::new(4));
-    let mut next = 5;
+    let mut next = 3;
     let mut alloc = || {
         next += 1;
         Ref::new(next - 1)
     };
+    let (regular, bold) = (FontRefs::take(&mut alloc), FontRefs::take(&mut alloc));
     let pages: Vec<(Ref, Ref, Ref)> = letters.iter().map(|_| (alloc(), alloc(), alloc())).collect();
     pdf.catalog(catalog).pages(tree);
     pdf.pages(tree).kids(pages.iter().map(|p| p.0)).count(pages.len() as i32);
-    pdf.type1_font(regular).base_font(Name(b"Helvetica")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    pdf.type1_font(bold).base_font(Name(b"Helvetica-Bold")).encoding_predefined(Name(b"WinAnsiEncoding"));
+    let mut fonts = Fonts::new()?;
     for (l, &(page_id, content_id, image_id)) in letters.iter().zip(&pages) {
         let mut page = pdf.page(page_id);
         page.media_box(A4).parent(tree).contents(content_id);
         let mut resources = page.resources();
-        resources.fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold);
+        resources.fonts().pair(Style::Regular.resource(), regular.type0).pair(Style::Bold.resource(), bold.type0);
         resources.x_objects().pair(Name(b"Qr"), image_id);
         resources.finish();
         page.finish();
@@ -229,52 +338,32 @@ pub(crate) fn render(letters: &[PrintedLetter], schedule: &str) -> Result<Vec<u8
         image.color_space().device_gray();
         image.finish();
 
-        let amount = super::demo::rupiah(l.letter.amount);
-        let lines: Vec<(bool, f32, String)> = vec![
-            (true, 16.0, "SURAT UNDANGAN PENYALURAN BANTUAN SOSIAL".into()),
-            (false, 11.0, format!("Nomor surat: {}    Periode: {}", l.letter.letter_id, l.letter.period)),
-            (false, 11.0, String::new()),
-            (false, 12.0, "Kepada Yth.".into()),
-            (true, 13.0, l.name.clone()),
-            (false, 12.0, l.address.clone()),
-            (false, 11.0, String::new()),
-            (false, 12.0, "Anda terdaftar sebagai Keluarga Penerima Manfaat (KPM) dengan besaran bantuan:".into()),
-            (true, 18.0, amount.clone()),
-            (
-                false,
-                12.0,
-                format!("Tempat: Kantor Pos {}, atau diantar ke rumah oleh petugas {}.", l.post_office, l.worker_id),
-            ),
-            (false, 12.0, format!("Waktu: {schedule}.")),
-            (false, 11.0, String::new()),
-            (false, 11.0, "Bawa surat ini, e-KTP dan Kartu Keluarga (KK) asli. Wajah Anda akan dicocokkan.".into()),
-            (false, 11.0, "Jika sakit, lanjut usia atau disabilitas, anggota keluarga dalam KK yang sama boleh".into()),
-            (false, 11.0, "mengambil dengan surat kuasa bertanda tangan dan e-KTP-nya sendiri.".into()),
-            (false, 11.0, format!("Hitung uang yang Anda terima: harus {amount} penuh, tanpa potongan apa pun.")),
-            (false, 11.0, "Simpan kode tanda terima yang diberikan petugas; laporkan jika uang kurang.".into()),
-        ];
         let mut content = Content::new();
         let mut y = 780.0;
-        for (is_bold, size, text) in &lines {
+        for (style, size, text) in letter_lines(l, settings, &fonts) {
             content.begin_text();
-            content.set_font(Name(if *is_bold { b"F2" } else { b"F1" }), *size);
-            content.next_line(60.0, y);
-            content.show(Str(&win_ansi(text)));
+            content.set_font(style.resource(), size);
+            content.next_line(MARGIN, y);
+            content.show(Str(&fonts.encode(style, &text)));
             content.end_text();
-            y -= size * 1.6;
+            y -= size * 1.45;
         }
+        // The QR code below the text, smaller when a long address took the room (it stays
+        // readable down to about 1 mm a module).
+        let qr = QR_SIDE.min(y - 40.0).max(150.0);
         content.save_state();
-        content.transform([QR_SIDE, 0.0, 0.0, QR_SIDE, (A4.x2 - QR_SIDE) / 2.0, y - QR_SIDE - 10.0]);
+        content.transform([qr, 0.0, 0.0, qr, (A4.x2 - qr) / 2.0, y - qr - 8.0]);
         content.x_object(Name(b"Qr"));
         content.restore_state();
         content.begin_text();
-        content.set_font(Name(b"F1"), 9.0);
-        content.next_line(60.0, y - QR_SIDE - 30.0);
-        content
-            .show(Str(b"Kode QR ini ditandatangani secara digital oleh penyelenggara program; petugas memindainya."));
+        content.set_font(Style::Regular.resource(), 9.0);
+        content.next_line(MARGIN, (y - qr - 24.0).max(20.0));
+        let note = "Kode QR ini ditandatangani secara digital oleh penyelenggara program; petugas memindainya.";
+        content.show(Str(&fonts.encode(Style::Regular, note)));
         content.end_text();
         pdf.stream(content_id, &content.finish());
     }
+    fonts.write(&mut pdf, regular, bold)?;
     Ok(pdf.finish())
 }
 

@@ -16,6 +16,7 @@ mod receipt_check;
 mod receipts;
 mod serve;
 mod supervisor;
+mod typeset;
 mod users;
 
 use std::path::PathBuf;

@@ -247,7 +247,7 @@ impl From<crate::domain::held::HeldError> for ApiError {
     fn from(e: crate::domain::held::HeldError) -> Self {
         use crate::domain::held::HeldError as E;
         match e {
-            E::NotHeld(_) | E::Decided { .. } => Self::Conflict(e.to_string()),
+            E::NotHeld(_) | E::Decided { .. } | E::FlaggedBeyond { .. } => Self::Conflict(e.to_string()),
             E::Note => Self::Unprocessable(e.to_string()),
         }
     }

@@ -344,16 +344,16 @@ async fn salur_devices_enrol_prints_a_one_time_code_with_its_qr_that_registers_o
     let out = salur(&["devices", "count", &id, "--note", " "], &db, None);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("say why"), "{out:?}");
-    let out = salur(
-        &["devices", "count", &id, "--note", "signed before the phone was lost: the worker's logbook"],
-        &db,
-        None,
-    );
-    assert!(out.status.success() && stdout(&out).contains("counted"), "{out:?}");
-    let out = salur(&["devices", "refuse", &id, "--note", "changed my mind"], &db, None);
+    // Its recipient is on no roster here: counting it would hide that, so it is refused.
+    let out = salur(&["devices", "count", &id, "--note", "the worker's logbook shows it"], &db, None);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not on the roster"), "{out:?}");
+    let out = salur(&["devices", "refuse", &id, "--note", "no such recipient on any roster"], &db, None);
+    assert!(out.status.success() && stdout(&out).contains("refused"), "{out:?}");
+    let out = salur(&["devices", "count", &id, "--note", "changed my mind"], &db, None);
     assert_eq!(out.status.code(), Some(2), "decided once: {out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("decided already"), "{out:?}");
-    assert!(stdout(&salur(&["devices", "held"], &db, None)).contains("count by cli"));
+    assert!(stdout(&salur(&["devices", "held"], &db, None)).contains("refuse by cli"));
     let log = format!("{:?}", store.audit_entries(0, 100).await.unwrap());
     for action in ["device_approved", "device_revoked", "device_exported", "held_receipt_decided"] {
         assert!(log.contains(action), "{action}: {log}");

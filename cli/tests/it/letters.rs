@@ -74,9 +74,14 @@ async fn printed_letters_scan_from_a_photo_and_verify_and_forgeries_are_refused(
 
 async fn letters_flow(backend: &common::Backend) {
     let dir = tempfile::tempdir().unwrap();
+    // Names and an address beyond Latin-1 and longer than a line (what the standard PDF fonts
+    // printed as "?" and ran off the page).
+    let long_address = "\"Jl. Raya Pasar Minggu Gang Haji Ridi RT 003/RW 008 No. 17, Kelurahan Pejaten Timur, \
+                        Kecamatan Pasar Minggu, Kota Jakarta Selatan, DKI Jakarta 12510\"";
     let rows = [
-        "3171010101900001,Siti Aminah,Jl. Merdeka 1,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-7,",
-        "3171010101900002,Budi Santoso,Jl. Merdeka 2,31,3171,317101,3171011001,jakarta-10110,900000,blt-2026-11,pos-7,",
+        format!("3171010101900001,Siti Aminah,{long_address},31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-7,"),
+        "3171010101900002,Budi Santoso,Jl. Merdeka 2,31,3171,317101,3171011001,jakarta-10110,900000,blt-2026-11,pos-7,".into(),
+        "3171010101900003,Ma’ruf Nguyễn Śląski,Jl. Merdeka 3,31,3171,317101,3171011001,jakarta-10110,600000,blt-2026-11,pos-7,".into(),
     ];
     let csv = dir.path().join("roster.csv");
     std::fs::write(&csv, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
@@ -86,16 +91,76 @@ async fn letters_flow(backend: &common::Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let pdf = dir.path().join("letters.pdf");
-    let out = salur(&["letters", "--roster", "blt-2026-11", "--out", pdf.to_str().unwrap(), "--json"], backend);
+    let names = dir.path().join("names.csv");
+    std::fs::write(
+        &names,
+        "post_office,jakarta-10110,KPC Jakarta Pusat 10110\n\
+         post_office_address,jakarta-10110,Jl. Lapangan Banteng Utara No. 1, Jakarta Pusat\n",
+    )
+    .unwrap();
+    let print = |extra: &[&str]| {
+        let mut args = vec!["letters", "--roster", "blt-2026-11", "--out", pdf.to_str().unwrap(), "--json"];
+        args.extend_from_slice(extra);
+        salur(&args, backend)
+    };
+    // Where a recipient checks and complains must be given, and be usable.
+    let refused = print(&["--check-url", "salur cek", "--complaint-phone", "0800-1-500-500"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", String::from_utf8_lossy(&refused.stderr));
+    let said = format!("{}{}", String::from_utf8_lossy(&refused.stdout), String::from_utf8_lossy(&refused.stderr));
+    assert!(said.contains("--check-url") && said.contains("not a web address"), "{said}");
+    let out = print(&[
+        "--check-url",
+        "https://salur.example.go.id/cek",
+        "--complaint-phone",
+        "0800-1-500-500",
+        "--schedule",
+        "Senin–Rabu, 8–10 Desember 2026",
+        "--area-names",
+        names.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["letters"], 2);
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["letters"], 3);
 
     let text = tool("pdftotext").arg(&pdf).arg("-").output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
-    for expected in ["SURAT UNDANGAN", "Siti Aminah", "Jl. Merdeka 2", "Rp600.000", "Rp900.000", "Kartu Keluarga"] {
+    // Read as one run of words: a long line is wrapped on the page.
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in [
+        "SURAT UNDANGAN",
+        "Siti Aminah",
+        "Jl. Merdeka 2",
+        "Rp600.000",
+        "Rp900.000",
+        "Kartu Keluarga",
+        "Ma’ruf Nguyễn Śląski",
+        "Senin–Rabu, 8–10 Desember 2026",
+        "No. 17, Kelurahan Pejaten Timur, Kecamatan Pasar Minggu, Kota Jakarta Selatan, DKI Jakarta 12510",
+        "KPC Jakarta Pusat 10110, Jl. Lapangan Banteng Utara No. 1, Jakarta Pusat",
+        "https://salur.example.go.id/cek",
+        "0800-1-500-500",
+    ] {
         assert!(text.contains(expected), "{expected:?} not in the PDF's text:\n{text}");
     }
+    assert!(!text.contains('?'), "no character printed as a question mark:\n{text}");
     assert!(!text.contains("3171010101900001"), "no NIK is printed");
+    assert!(!text.contains("pos-7"), "no worker id is printed:\n{text}");
+    // Every word inside the page, with its margins (A4: 595 x 842 points).
+    let boxes = tool("pdftotext").arg("-bbox").arg(&pdf).arg("-").output().unwrap();
+    let boxes = String::from_utf8(boxes.stdout).unwrap();
+    let mut words = 0;
+    for line in boxes.lines().filter(|l| l.trim_start().starts_with("<word ")) {
+        let attr = |name: &str| -> f64 {
+            let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+            line[at..].split('"').next().unwrap().parse().unwrap()
+        };
+        assert!(attr("xMin") >= 36.0 && attr("xMax") <= 595.0 - 36.0, "a word outside the margins: {line}");
+        assert!(attr("yMin") >= 0.0 && attr("yMax") <= 842.0, "a word off the page: {line}");
+        words += 1;
+    }
+    assert!(words > 300, "{words} words read back");
+    // The fonts are embedded subsets: the file stays small.
+    let size = std::fs::metadata(&pdf).unwrap().len();
+    assert!(size < 200_000, "three letters take {size} bytes");
 
     // Page 1 rendered at 150 dpi, then photographed badly; the core's scanner reads it.
     let prefix = dir.path().join("page");

@@ -101,7 +101,7 @@ pub(super) async fn put(
 /// What the server does with a completed crop, each step safe to run again: its own verdict (its
 /// score of the crop against the reference it holds), the national 1:N face check, and last the
 /// embedding kept for the sweep (its absence marks the crop as not yet processed).
-async fn process(state: &AppState, device: &Device, id: &str, jpeg: Vec<u8>) -> Result<(), ApiError> {
+pub(super) async fn process(state: &AppState, device: &Device, id: &str, jpeg: Vec<u8>) -> Result<(), ApiError> {
     let embedded = state.faces.embed(jpeg).await?;
     let receipt = state.db.device_receipt(device, id).await?;
     super::references::judge(state, &receipt, &embedded).await?;

@@ -64,9 +64,12 @@ pub(super) async fn put(
     };
     let receipt = state.db.device_receipt(&device, &id).await?;
     state.db.put_reference_parts(&receipt, &sent).await?;
-    // The crop may have come first: the payment is judged now that its reference is here.
+    // The crop may have come first: the payment is judged now that its reference is here (and a
+    // crop stored but not yet embedded is processed here, rather than wait for a status call).
     if let Some(live) = state.db.evidence_embedding(&id).await? {
         judge(&state, &receipt, &Ok(live)).await?;
+    } else if let Some(jpeg) = state.db.evidence_unprocessed(&id).await? {
+        super::evidence::process(&state, &device, &id, jpeg).await?;
     }
     let held = state.db.reference_parts(&id).await?;
     Ok(Json(PartsHeld { card_face: held.card_face.is_some(), enrolled: held.enrolled.is_some() }))
@@ -82,15 +85,13 @@ pub(super) async fn judge(
     let Some(awaiting) = state.db.awaiting_verdict(&receipt.id, live.is_err()).await? else { return Ok(()) };
     let was = awaiting.verdict.as_deref();
     let Some(evidence) = receipt.evidence.as_ref() else { return Ok(()) };
-    let none = Scores { live: None, reference: None };
     let Ok(live) = live else {
         state.dashboards.changed();
-        return state.db.set_verdict(&receipt.id, was, Verdict::Mismatch, none).await;
+        return state.db.set_verdict(&receipt.id, was, Verdict::Mismatch, Scores::default()).await;
     };
     let against = Against::of(evidence);
-    let held = state.db.held_reference(&awaiting.roster_id, &awaiting.recipient).await?;
     let parts = state.db.reference_parts(&receipt.id).await?;
-    // What the live face is compared with: `None` nothing, `Some(None)` unreadable.
+    // What the phone brought to compare with: `None` nothing, `Some(None)` unreadable.
     let brought = match against {
         Against::Held | Against::Nothing => None,
         // Judged when the card's face or the enrolment arrives.
@@ -99,31 +100,54 @@ pub(super) async fn judge(
         Against::CardFace => Some(state.faces.embed(parts.card_face.clone().unwrap_or_default()).await?.ok()),
         Against::Enrolled => Some(parts.enrolled.as_deref().and_then(|b| Template::decode(b).ok()).map(|t| t.vector)),
     };
-    let reference = match against {
-        Against::Held => held.as_ref().map(|t| Some(t.vector.clone())),
-        _ => brought.clone(),
-    };
-    let (judged, scores) = match reference {
-        None => (Verdict::NoReference, none),
-        Some(None) => (Verdict::Mismatch, none),
-        Some(Some(r)) => {
-            let vs_held = match (&brought, &held) {
-                (Some(b), Some(h)) if against.checked_against_held(&evidence.method) => {
-                    Some(b.as_ref().and_then(|b| verdict::score_e6(&h.vector, b)))
-                }
-                _ => None,
-            };
-            let scores = Scores { live: verdict::score_e6(&r, live), reference: vs_held };
-            (verdict::judge_scores(scores, awaiting.score_e6), scores)
-        }
-    };
-    state.db.set_verdict(&receipt.id, was, judged, scores).await?;
-    state.dashboards.changed();
-    // A verified enrolment of a recipient the server held nothing for becomes their reference.
-    if judged == Verdict::Verified && held.is_none() && evidence.method == Method::EnrolledTemplate {
+    let (roster, recipient) = (&awaiting.roster_id, &awaiting.recipient);
+    let mut held = state.db.held_reference(roster, recipient).await?;
+    let mut outcome = scored(against, &evidence.method, brought.as_ref(), held.as_ref(), live, awaiting.score_e6);
+    // A verified first enrolment of a recipient the server held nothing for becomes their
+    // reference, but only from a receipt that counts (not held from a revoked device, not flagged,
+    // not late). When another instance kept one meanwhile, this payment is judged against it.
+    if outcome.0 == Verdict::Verified && held.is_none() && against == Against::Enrolled && awaiting.counts() {
         if let Some(template) = &parts.enrolled {
-            state.db.keep_enrolled_reference(&awaiting.roster_id, &awaiting.recipient, template).await?;
+            if !state.db.keep_enrolled_reference(roster, recipient, template).await? {
+                held = state.db.held_reference(roster, recipient).await?;
+                outcome = scored(against, &evidence.method, brought.as_ref(), held.as_ref(), live, awaiting.score_e6);
+            }
         }
     }
+    state.db.set_verdict(&receipt.id, was, outcome.0, outcome.1).await?;
+    state.dashboards.changed();
     Ok(())
+}
+
+/// The verdict and scores of a live face (`live`) compared with what `against` names: the
+/// reference `held` for the recipient, or what the phone `brought` (`Some(None)`: unreadable),
+/// itself checked against `held` when the server holds one.
+fn scored(
+    against: Against,
+    method: &Method,
+    brought: Option<&Option<Vec<f32>>>,
+    held: Option<&Template>,
+    live: &[f32],
+    signed_score_e6: Option<i64>,
+) -> (Verdict, Scores) {
+    let reference = match against {
+        Against::Held => held.map(|t| Some(t.vector.clone())),
+        _ => brought.cloned(),
+    };
+    match reference {
+        None => (Verdict::NoReference, Scores::default()),
+        Some(None) => (Verdict::Mismatch, Scores::default()),
+        Some(Some(r)) => {
+            let checked = against.checked_against_held(method);
+            let (vs_held, live_vs_held) = match (brought, held) {
+                (Some(b), Some(h)) if checked => (
+                    Some(b.as_ref().and_then(|b| verdict::score_e6(&h.vector, b))),
+                    Some(verdict::score_e6(&h.vector, live)),
+                ),
+                _ => (None, None),
+            };
+            let scores = Scores { live: verdict::score_e6(&r, live), reference: vs_held, live_vs_held };
+            (verdict::judge_scores(scores, signed_score_e6), scores)
+        }
+    }
 }

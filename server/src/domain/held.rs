@@ -55,6 +55,15 @@ pub enum HeldError {
         /// Who took it.
         by: String,
     },
+    /// The receipt would be flagged for more than its revoked device (not on the roster, another
+    /// worker's recipient, another amount): counting it would hide that.
+    #[error("receipt {id} is also flagged ({flag}): it cannot be counted; refuse it, or correct the roster first")]
+    FlaggedBeyond {
+        /// The receipt.
+        id: String,
+        /// The other flag.
+        flag: String,
+    },
     /// No reason given, or too long a one.
     #[error("say why in the note (1 to {MAX_NOTE} characters): what you checked and with whom")]
     Note,

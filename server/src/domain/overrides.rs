@@ -34,6 +34,13 @@ impl Approval {
             Self::SelfApproved => "self_approved",
         }
     }
+
+    /// The stored name back.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Verified, Self::Missing, Self::Invalid, Self::UnknownSupervisor, Self::SelfApproved]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
 }
 
 /// A supervisor as the server holds them.

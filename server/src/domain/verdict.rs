@@ -71,6 +71,16 @@ pub fn sql_effective(cutoff_param: &str) -> String {
     )
 }
 
+/// SQL (over `receipts r`) for a payment the server verified against a reference of its own: the
+/// registry photo or a first enrolment it kept, directly or through the card or enrolment the
+/// phone brought (then `reference_score_e6` is set). A payment `verified` only against a card
+/// face or enrolment the phone alone supplied (a proxy's card, an e-KTP or first enrolment of a
+/// recipient the server held nothing for) rests on the phone's word for who is on the card: the
+/// dashboard counts it as phone-only.
+pub const SQL_SERVER_VERIFIED: &str =
+    "r.verdict = 'verified' AND (r.method NOT IN ('ektp_photo', 'enrolled_template', 'proxy') \
+     OR r.reference_score_e6 IS NOT NULL)";
+
 /// What the server holds to compare a payment's face with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reference {
@@ -147,7 +157,7 @@ pub fn on_arrival(r: &Receipt, reference: Reference) -> Option<Verdict> {
 }
 
 /// The scores the server computed for one payment, in millionths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Scores {
     /// The live crop against what it is compared with (`None`: the crop or that reference could
     /// not be read).
@@ -156,16 +166,23 @@ pub struct Scores {
     /// it must match one ([`Against::checked_against_held`]) and the server holds one (`None`
     /// inside: unreadable).
     pub reference: Option<Option<i64>>,
+    /// The live crop against the reference the server holds, in the same case: a card or template
+    /// made to sit between two faces (a morph of the registry photo and the impostor's own face)
+    /// matches both, and only this comparison catches it.
+    pub live_vs_held: Option<Option<i64>>,
 }
 
 /// The verdict on a payment's scores: the live face must clear the threshold near the signed
-/// score ([`judge`]), and a card or enrolment the phone brought must be the recipient the server
-/// knows (a card of someone else matched to their own live face is the attack this catches).
+/// score ([`judge`]); where the server holds the recipient's own reference and the phone brought
+/// a card or enrolment, that card or enrolment and the live face itself must both match it (a card
+/// of someone else matched to their own live face, or a morph, is the attack this catches).
 pub fn judge_scores(scores: Scores, signed_score_e6: Option<i64>) -> Verdict {
     let live = judge(scores.live, signed_score_e6);
-    match scores.reference {
-        Some(held) if live == Verdict::Verified && held.is_none_or(|s| s < THRESHOLD_E6) => Verdict::Mismatch,
-        _ => live,
+    let below = |s: Option<Option<i64>>| s.is_some_and(|s| s.is_none_or(|s| s < THRESHOLD_E6));
+    if live == Verdict::Verified && (below(scores.reference) || below(scores.live_vs_held)) {
+        Verdict::Mismatch
+    } else {
+        live
     }
 }
 
@@ -288,14 +305,16 @@ mod tests {
     fn a_card_or_enrolment_of_someone_else_is_a_mismatch_even_when_the_live_face_matches_it() {
         let live = Some(700_000);
         let signed = Some(710_000);
-        assert_eq!(judge_scores(Scores { live, reference: None }, signed), Verdict::Verified);
-        assert_eq!(judge_scores(Scores { live, reference: Some(Some(650_000)) }, signed), Verdict::Verified);
-        assert_eq!(judge_scores(Scores { live, reference: Some(Some(120_000)) }, signed), Verdict::Mismatch);
-        assert_eq!(judge_scores(Scores { live, reference: Some(None) }, signed), Verdict::Mismatch);
-        assert_eq!(
-            judge_scores(Scores { live: Some(100_000), reference: Some(Some(900_000)) }, signed),
-            Verdict::Mismatch
-        );
+        let with = |reference, live_vs_held| Scores { live, reference, live_vs_held };
+        assert_eq!(judge_scores(with(None, None), signed), Verdict::Verified);
+        assert_eq!(judge_scores(with(Some(Some(650_000)), Some(Some(600_000))), signed), Verdict::Verified);
+        assert_eq!(judge_scores(with(Some(Some(120_000)), Some(Some(600_000))), signed), Verdict::Mismatch);
+        assert_eq!(judge_scores(with(Some(None), None), signed), Verdict::Mismatch);
+        // A morph between the registry photo and the impostor: it matches both, the impostor's
+        // live face does not match the registry photo.
+        assert_eq!(judge_scores(with(Some(Some(710_000)), Some(Some(20_000))), signed), Verdict::Mismatch);
+        let low = Scores { live: Some(100_000), reference: Some(Some(900_000)), live_vs_held: Some(Some(900_000)) };
+        assert_eq!(judge_scores(low, signed), Verdict::Mismatch);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Names for the codes the dashboard shows: provinces and regencies from the bundled Kemendagri
 //! list (`server/data/area-names.csv`, sources in `server/data/SOURCES.md`), and post offices
-//! (and corrections) from an operator's file in the same `kind,code,name` form.
+//! (and corrections) from an operator's file in the same `kind,code,name` form; the operator's file
+//! may also give a post office's street address (`post_office_address,code,address`), which the
+//! invitation letters print.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,6 +18,7 @@ pub struct AreaNames {
     provinces: HashMap<String, String>,
     regencies: HashMap<String, String>,
     post_offices: HashMap<String, String>,
+    post_office_addresses: HashMap<String, String>,
 }
 
 impl AreaNames {
@@ -53,7 +56,13 @@ impl AreaNames {
                 "province" => &mut self.provinces,
                 "regency" => &mut self.regencies,
                 "post_office" => &mut self.post_offices,
-                other => return Err(format!("line {}: kind {other}: use province, regency or post_office", i + 1)),
+                "post_office_address" => &mut self.post_office_addresses,
+                other => {
+                    return Err(format!(
+                        "line {}: kind {other}: use province, regency, post_office or post_office_address",
+                        i + 1
+                    ))
+                }
             };
             let (code, name) = (code.trim(), name.trim().trim_matches('"'));
             if code.is_empty() || name.is_empty() || name.len() > 120 {
@@ -75,6 +84,11 @@ impl AreaNames {
     /// A post office's name, where the operator's file gives one.
     pub fn post_office(&self, code: &str) -> Option<&str> {
         self.post_offices.get(code).map(String::as_str)
+    }
+
+    /// A post office's street address, where the operator's file gives one.
+    pub fn post_office_address(&self, code: &str) -> Option<&str> {
+        self.post_office_addresses.get(code).map(String::as_str)
     }
 
     /// Names `area`'s codes where known.
@@ -116,5 +130,9 @@ mod tests {
         assert_eq!(names.regencies["3171"], "Kota Jakarta Selatan");
         assert_eq!(names.add_csv("province,31").unwrap_err(), "line 1: expected kind,code,name");
         assert!(names.add_csv("\nvillage,1,x").unwrap_err().starts_with("line 2: kind village"));
+        // An address may hold commas: the rest of the line is the address.
+        names.add_csv("post_office_address,jakarta-10110,\"Jl. Lapangan Banteng Utara 1, Jakarta 10710\"").unwrap();
+        assert_eq!(names.post_office_address("jakarta-10110"), Some("Jl. Lapangan Banteng Utara 1, Jakarta 10710"));
+        assert_eq!(names.post_office_address("bandung-40111"), None);
     }
 }

@@ -3,13 +3,14 @@
 
 use serde::Serialize;
 
-use super::receipts::{approval_of, count, roster_row};
+use super::receipts::{count, roster_row};
 use super::summaries::Deltas;
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::audit::{Action, Actor, NewEntry};
 use crate::domain::held::{self, HeldDecision};
-use crate::domain::ingest::{Indexed, DEVICE_REVOKED_FLAG};
+use crate::domain::ingest::{self, Indexed, RosterFacts, DEVICE_REVOKED_FLAG};
+use crate::domain::overrides::Approval;
 use crate::error::ApiError;
 
 /// A receipt held from a revoked device, as the auditor sees it (no name or NIK).
@@ -41,7 +42,6 @@ pub struct HeldReceipt {
 
 #[derive(sqlx::FromRow)]
 struct HeldRow {
-    device_id: String,
     worker_id: String,
     public_key: Vec<u8>,
     cose: Vec<u8>,
@@ -49,7 +49,12 @@ struct HeldRow {
     held_decision: Option<String>,
     held_decided_by: Option<String>,
     flag: Option<String>,
+    override_approval: Option<String>,
 }
+
+/// The columns of the list.
+const LISTED: &str = "r.id AS receipt_id, r.device_id, d.worker_id, r.roster_id, r.outcome, r.amount, r.signed_ms,
+     r.received_ms, r.held_decision AS decision, r.held_decided_by AS decided_by, r.held_note AS note";
 
 /// Most held receipts listed at once.
 pub const HELD_LIST_LIMIT: i64 = 500;
@@ -58,8 +63,7 @@ impl Db {
     /// The receipts revoked devices handed in, those awaiting a decision first, then the newest.
     pub async fn held_receipts(&self, roster_id: Option<&str>) -> Result<Vec<HeldReceipt>, ApiError> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT r.id AS receipt_id, r.device_id, d.worker_id, r.roster_id, r.outcome, r.amount, r.signed_ms,
-                    r.received_ms, r.held_decision AS decision, r.held_decided_by AS decided_by, r.held_note AS note
+            "SELECT {LISTED}
              FROM receipts r JOIN devices d ON d.device_id = r.device_id
              WHERE (r.held = 1 OR r.held_decision IS NOT NULL) AND ($1 = '' OR r.roster_id = $1)
              ORDER BY CASE WHEN r.held_decision IS NULL THEN 0 ELSE 1 END, r.received_ms DESC, r.id
@@ -82,7 +86,8 @@ impl Db {
     ) -> Result<HeldReceipt, ApiError> {
         let mut tx = self.write.begin().await?;
         let row: Option<HeldRow> = sqlx::query_as(
-            "SELECT r.device_id, d.worker_id, d.public_key, r.cose, r.held, r.held_decision, r.held_decided_by, r.flag
+            "SELECT d.worker_id, d.public_key, r.cose, r.held, r.held_decision, r.held_decided_by, r.flag,
+                    r.override_approval
              FROM receipts r JOIN devices d ON d.device_id = r.device_id WHERE r.id = $1",
         )
         .bind(receipt_id)
@@ -95,6 +100,31 @@ impl Db {
             .map_err(|e| ApiError::Internal(format!("stored receipt no longer verifies: {e}")))?;
         let r = &signed.receipt;
         let now = now_ms();
+        let roster = roster_row(&mut tx, r).await?;
+        if decision == HeldDecision::Count {
+            // What ingestion would have flagged had the device not been revoked: counting it would
+            // hide that, so it is refused (the auditor refuses it, or the roster is corrected first).
+            let household = match r.evidence.as_ref().map(|e| &e.method) {
+                Some(salur_core::receipt::Method::Proxy { .. }) => {
+                    sqlx::query_scalar::<_, Vec<u8>>(
+                        "SELECT member FROM household WHERE roster_id = $1 AND recipient = $2",
+                    )
+                    .bind(&r.roster_id)
+                    .bind(&r.recipient)
+                    .fetch_all(&mut *tx)
+                    .await?
+                }
+                _ => Vec::new(),
+            };
+            let facts = roster.as_ref().map(|row| RosterFacts {
+                worker_id: row.worker_id.clone(),
+                amount: row.amount,
+                household,
+            });
+            if let Some(flag) = ingest::flag(r, &row.worker_id, facts.as_ref()) {
+                return Err(held::HeldError::FlaggedBeyond { id: receipt_id.into(), flag: flag.to_string() }.into());
+            }
+        }
         let changed = sqlx::query(
             "UPDATE receipts SET held = $1, flag = $2, held_decision = $3, held_decided_by = $4, held_decided_ms = $5,
                     held_note = $6
@@ -117,10 +147,11 @@ impl Db {
         deltas.count(&r.roster_id, format!("flag:{}", decision.flag()));
         if decision == HeldDecision::Count {
             let indexed = Indexed::of(r);
-            let roster = roster_row(&mut tx, r).await?;
-            let approval = approval_of(&mut tx, r, &row.worker_id).await?;
+            // The approval as judged on arrival (what a rebuild of the counts reads).
+            let approval = row.override_approval.as_deref().and_then(Approval::parse);
             deltas.paid_day(&r.roster_id, &indexed, r.time.wall_ms);
-            count(&mut tx, &mut deltas, r, &indexed, approval, true, roster.as_ref(), now).await?;
+            // Counted, it is a receipt like any other: its reallocation case opens as it would have.
+            count(&mut tx, &mut deltas, r, &indexed, approval, false, roster.as_ref(), now).await?;
         }
         deltas.apply(&mut tx).await?;
         tx.commit().await?;
@@ -132,11 +163,11 @@ impl Db {
             detail,
         })
         .await?;
-        let listed = self.held_receipts(Some(&r.roster_id)).await?;
-        listed
-            .into_iter()
-            .find(|h| h.receipt_id == receipt_id)
-            .ok_or_else(|| ApiError::Internal(format!("receipt {receipt_id} decided but not listed")))
-            .map(|h| HeldReceipt { device_id: row.device_id.clone(), ..h })
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {LISTED} FROM receipts r JOIN devices d ON d.device_id = r.device_id WHERE r.id = $1"
+        )))
+        .bind(receipt_id)
+        .fetch_one(&self.write)
+        .await?)
     }
 }

@@ -26,8 +26,8 @@ struct TakenRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct RosterRow {
-    worker_id: String,
-    amount: i64,
+    pub(super) worker_id: String,
+    pub(super) amount: i64,
     province: String,
     regency: String,
     post_office: String,
@@ -302,7 +302,7 @@ pub(super) async fn roster_row(tx: &mut Tx, r: &Receipt) -> Result<Option<Roster
 }
 
 /// What the override approval a receipt carries is worth, from the worker `worker_id`.
-pub(super) async fn approval_of(tx: &mut Tx, r: &Receipt, worker_id: &str) -> Result<Option<Approval>, ApiError> {
+async fn approval_of(tx: &mut Tx, r: &Receipt, worker_id: &str) -> Result<Option<Approval>, ApiError> {
     let supervisor = match overrides::supervisor_of(r) {
         Some(id) => super::supervisors::supervisor(tx, id).await?,
         None => None,

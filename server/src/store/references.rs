@@ -112,15 +112,16 @@ impl Db {
     }
 
     /// Keeps a verified enrolment as the recipient's reference when they have none yet (the
-    /// first one stays: a later enrolment is checked against it, never replaces it).
+    /// first one stays: a later enrolment is checked against it, never replaces it); whether this
+    /// one was kept.
     pub async fn keep_enrolled_reference(
         &self,
         roster_id: &str,
         recipient: &[u8],
         template: &[u8],
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         let sealed = self.seal.seal_bytes(&recipient_aad("enrolled_template", roster_id, recipient), template)?;
-        sqlx::query(
+        let kept = sqlx::query(
             "UPDATE recipients SET enrolled_template = $1
              WHERE roster_id = $2 AND recipient = $3 AND template IS NULL AND enrolled_template IS NULL",
         )
@@ -129,6 +130,6 @@ impl Db {
         .bind(recipient)
         .execute(&self.write)
         .await?;
-        Ok(())
+        Ok(kept.rows_affected() == 1)
     }
 }

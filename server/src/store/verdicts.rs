@@ -59,6 +59,19 @@ pub struct Awaiting {
     pub score_e6: Option<i64>,
     /// The verdict now.
     pub verdict: Option<String>,
+    /// Held from a revoked device (1).
+    pub held: i64,
+    /// Flagged for an auditor.
+    pub flag: Option<String>,
+    /// Arrived after the period closed (1).
+    pub late: i64,
+}
+
+impl Awaiting {
+    /// Whether the receipt counts like any payment: not held, not flagged, not late.
+    pub fn counts(&self) -> bool {
+        self.held == 0 && self.flag.is_none() && self.late == 0
+    }
 }
 
 impl Db {
@@ -66,11 +79,12 @@ impl Db {
     /// when its crop turned out `unreadable` (a crop that is no image of a face is a mismatch even
     /// where the server holds no reference, else a proxy could hand in anything).
     pub async fn awaiting_verdict(&self, receipt_id: &str, unreadable: bool) -> Result<Option<Awaiting>, ApiError> {
-        let row: Option<Awaiting> =
-            sqlx::query_as("SELECT roster_id, recipient, score_e6, verdict FROM receipts WHERE id = $1")
-                .bind(receipt_id)
-                .fetch_optional(&self.read)
-                .await?;
+        let row: Option<Awaiting> = sqlx::query_as(
+            "SELECT roster_id, recipient, score_e6, verdict, held, flag, late FROM receipts WHERE id = $1",
+        )
+        .bind(receipt_id)
+        .fetch_optional(&self.read)
+        .await?;
         Ok(row.filter(|r| {
             r.verdict.as_deref() == Some(Verdict::Pending.as_str())
                 || (unreadable && r.verdict.as_deref() == Some(Verdict::NoReference.as_str()))
@@ -147,13 +161,13 @@ impl Db {
     pub async fn verified_shares(&self, roster_id: &str) -> Result<Vec<VerifiedShare>, ApiError> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT d.post_office, d.worker_id,
-                    CAST(SUM(CASE WHEN r.verdict = '{verified}' THEN 1 ELSE 0 END) AS BIGINT) AS verified,
-                    CAST(SUM(CASE WHEN r.verdict = '{verified}' THEN 0 ELSE 1 END) AS BIGINT) AS phone_only
+                    CAST(SUM(CASE WHEN {server} THEN 1 ELSE 0 END) AS BIGINT) AS verified,
+                    CAST(SUM(CASE WHEN {server} THEN 0 ELSE 1 END) AS BIGINT) AS phone_only
              FROM receipts r JOIN devices d ON d.device_id = r.device_id
              WHERE r.roster_id = $1 AND r.verdict IS NOT NULL AND r.held = 0 AND r.late = 0
              GROUP BY d.post_office, d.worker_id
              ORDER BY phone_only DESC, d.post_office, d.worker_id LIMIT {VERDICT_LIST_LIMIT}",
-            verified = Verdict::Verified.as_str(),
+            server = verdict::SQL_SERVER_VERIFIED,
         )))
         .bind(roster_id)
         .fetch_all(&self.read)

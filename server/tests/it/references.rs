@@ -179,6 +179,20 @@ async fn the_card_and_the_enrolment_a_phone_brings_are_judged_by_the_server() {
         ok(call(&app, put_parts(&impostor, None, Some(&obama_bytes))).await);
         ok(call(&app, put_crop(&impostor, &obama.jpeg)).await);
 
+        // A morph: a template halfway between recipient 2's registry photo (which phones hold) and
+        // the impostor's own face matches both; the impostor's live face is still not the recipient.
+        let mut halfway: Vec<f32> = obama_registry.vector.iter().zip(&lennon.embedding).map(|(a, b)| a + b).collect();
+        let norm = halfway.iter().map(|x| x * x).sum::<f32>().sqrt();
+        halfway.iter_mut().for_each(|x| *x /= norm);
+        let morph = Template { vector: halfway, ..obama_registry.clone() };
+        assert!(cosine(&morph.vector, &obama_registry.vector) > 0.6 && cosine(&morph.vector, &lennon.embedding) > 0.6);
+        let morph_bytes = morph.encode();
+        let morphed =
+            next(&|r| payment(r, &refs[1], Method::EnrolledTemplate, &morph, &lennon, (None, Some(&morph_bytes))));
+        ok(call(&app, phone.upload(&[&morphed])).await);
+        ok(call(&app, put_parts(&morphed, None, Some(&morph_bytes))).await);
+        ok(call(&app, put_crop(&morphed, &lennon.jpeg)).await);
+
         let board = serde_json::to_value(db.dashboard(Some(ROSTER)).await.unwrap()).unwrap();
         let listed: Vec<Value> = board["unverified_payments"].as_array().unwrap().clone();
         let find = |bytes: &[u8]| listed.iter().find(|p| p["receipt_id"] == id_of(bytes)).cloned();
@@ -187,7 +201,13 @@ async fn the_card_and_the_enrolment_a_phone_brings_are_judged_by_the_server() {
         }
         let checks: Vec<(String, u64)> = serde_json::from_value(board["server_checks"].clone()).unwrap();
         let count = |v: &str| checks.iter().find(|(k, _)| k == v).map_or(0, |(_, n)| *n);
-        assert_eq!((count("verified"), count("mismatch"), count("no_evidence")), (3, 2, 1), "{name}: {checks:?}");
+        assert_eq!((count("verified"), count("mismatch"), count("no_evidence")), (3, 3, 1), "{name}: {checks:?}");
+        let morph_listed = find(&morphed).expect("the morph is listed");
+        assert_eq!(morph_listed["verdict"], "mismatch", "{name}: {morph_listed}");
+        assert!(morph_listed["reference_score_e6"].as_i64().unwrap() >= 400_000, "{name}: the morph matches the photo");
+        // Verified only against a card or first enrolment the phone alone supplied: phone-only.
+        let share = &board["verified_shares"][0];
+        assert_eq!((share["verified"].as_i64(), share["phone_only"].as_i64()), (Some(0), Some(7)), "{name}: {share}");
         let wrong_card = find(&other_card).expect("the card of someone else is listed");
         assert_eq!(wrong_card["verdict"], "mismatch", "{name}");
         assert!(wrong_card["server_score_e6"].as_i64().unwrap() >= 400_000, "{name}: the live face matches the card");

@@ -291,13 +291,22 @@ async fn the_server_verifies_only_the_honest_payment_and_a_revoked_device_hides_
         assert_eq!(call(&app, decide(receipt_id(&refused_later), refuse)).await.0, StatusCode::OK, "{name}");
         let (status, err) = call(&app, decide(receipt_id(&a), json!({ "decision": "count", "note": "x" }))).await;
         assert_eq!(status, StatusCode::CONFLICT, "{name}: not held: {err}");
+        // A held payment of someone not on the roster cannot be counted: that would hide its flag.
+        let stranger = next(&|r| paid(r, &[9u8; 16], 710_000, None));
+        assert_eq!(call(&app, phone.upload(&[&stranger])).await.0, StatusCode::OK, "{name}");
+        let (status, err) =
+            call(&app, decide(receipt_id(&stranger), json!({ "decision": "count", "note": "checked" }))).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{name}: {err}");
+        assert!(err["message"].as_str().unwrap().contains("not on the roster"), "{name}: {err}");
+        let refuse = json!({ "decision": "refuse", "note": "not on the roster" });
+        assert_eq!(call(&app, decide(receipt_id(&stranger), refuse)).await.0, StatusCode::OK, "{name}");
         let decided = serde_json::to_value(db.dashboard(Some(ROSTER)).await.unwrap()).unwrap();
         assert_eq!(decided["total"]["paid"], 6, "{name}: the counted payment counts, the refused one does not");
         let flagged: Vec<(String, u64)> = serde_json::from_value(decided["flagged"].clone()).unwrap();
         let flags = |what: &str| flagged.iter().filter(|(why, _)| why.contains(what)).map(|(_, n)| *n).sum::<u64>();
         assert_eq!(
             (flags("held for an auditor"), flags("counted by an auditor"), flags("refused by an auditor")),
-            (0, 1, 1),
+            (0, 1, 2),
             "{name}: {flagged:?}"
         );
         // The counts kept as decisions were taken are the ones a rebuild from the receipts gives.

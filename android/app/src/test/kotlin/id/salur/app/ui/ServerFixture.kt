@@ -78,7 +78,10 @@ class ServerFixture {
             if (!it.exists()) run("import-roster", csv.path, "--photos", faces.path, "--data-dir", it.path)
         } else data
         val pdf = File(dir, "letters.pdf")
-        run("letters", "--roster", ROSTER, "--data-dir", dataDir.path, "--out", pdf.path)
+        run(
+            "letters", "--roster", ROSTER, "--data-dir", dataDir.path, "--out", pdf.path,
+            "--check-url", "https://salur.example.go.id/cek", "--complaint-phone", "0800-1-500-500",
+        )
         tool("pdftoppm", "-r", "100", "-png", pdf.path, File(dir, "page").path)
         return dir.listFiles { f -> f.name.endsWith(".png") }!!.sorted().withIndex().associate { (i, page) ->
             val text = tool("pdftotext", "-f", "${i + 1}", "-l", "${i + 1}", pdf.path, "-")
