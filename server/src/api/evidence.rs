@@ -31,22 +31,38 @@ struct EvidenceChunk {
     chunk: String,
 }
 
-/// A payment's evidence face crop (JPEG) for an auditor: each view is logged first, and the
-/// answer is never cached by the browser or a proxy.
-#[utoipa::path(get, path = "/v1/admin/receipts/{id}/evidence", params(("id" = String, Path, description = "Receipt")),
+/// Which image of a payment's evidence.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct EvidencePart {
+    /// `face` (default): the live face crop; `card_face`: the face of the e-KTP photo it was
+    /// compared with (e-KTP and proxy payments), to look at beside it.
+    part: Option<String>,
+}
+
+/// A payment's evidence face crop (JPEG) for an auditor, or the e-KTP photo's face it was compared
+/// with: each view is logged first, and the answer is never cached by the browser or a proxy.
+#[utoipa::path(get, path = "/v1/admin/receipts/{id}/evidence", params(("id" = String, Path, description = "Receipt"), EvidencePart),
     responses((status = 200, description = "The signed face crop", content_type = "image/jpeg", body = Vec<u8>),
-        (status = 404, description = "No evidence for this receipt", body = ErrorBody)),
+        (status = 400, description = "An unknown part", body = ErrorBody),
+        (status = 404, description = "No such image for this receipt", body = ErrorBody)),
     extensions(("x-salur-permission" = json!("view_evidence"))))]
 pub(super) async fn view(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<EvidencePart>,
     staff: Staff,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     staff.require(Permission::ViewEvidence)?;
     crate::domain::devices::check_identifier("receipt id", &id)?;
-    let jpeg = state.db.evidence_crop(&id).await?.ok_or_else(|| ApiError::NotFound(format!("no evidence for {id}")))?;
-    state.db.audit(staff.did(Action::EvidenceViewed, Some(&id), None)).await?;
+    let (jpeg, detail) = match q.part.as_deref().unwrap_or("face") {
+        "face" => (state.db.evidence_crop(&id).await?, None),
+        "card_face" => (state.db.reference_parts(&id).await?.card_face, Some("card face".to_string())),
+        other => return Err(ApiError::BadRequest(format!("part {other:?}: use face or card_face"))),
+    };
+    let jpeg = jpeg.ok_or_else(|| ApiError::NotFound(format!("no such image for {id}")))?;
+    state.db.audit(staff.did(Action::EvidenceViewed, Some(&id), detail)).await?;
     Ok(([("content-type", "image/jpeg"), ("cache-control", "no-store"), ("x-content-type-options", "nosniff")], jpeg)
         .into_response())
 }

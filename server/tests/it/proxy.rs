@@ -65,19 +65,8 @@ async fn only_a_member_of_the_kk_collects_and_proxy_payments_are_counted() {
         let app = router(AppState::new(db.clone(), ADMIN).allow_unattested_devices(true));
         let phone = Phone::new("dev-proxy");
         approved(&app, &phone).await;
-        let mut prev = salur_core::receipt::GENESIS.to_vec();
-        let mut seq = 0;
-        let mut next = |edit: &dyn Fn(&mut Receipt)| {
-            seq += 1;
-            let (s, p) = (seq, prev.clone());
-            let bytes = phone.receipt(|r| {
-                r.seq = s;
-                r.prev = p;
-                edit(r);
-            });
-            prev = salur_core::crypto::sha256(&bytes).to_vec();
-            bytes
-        };
+        let mut chain = crate::common::phone::Chain::new(&phone);
+        let mut next = |edit: &dyn Fn(&mut Receipt)| chain.next(edit);
         // Budi's daughter collects for him: accepted.
         let by_daughter = next(&|r| proxy_payment(r, &budi_ref, &daughter));
         // She then "collects" for Siti, whose KK she is not in; and Siti named as her own proxy.

@@ -109,19 +109,8 @@ async fn the_card_and_the_enrolment_a_phone_brings_are_judged_by_the_server() {
         approved(&app, &phone).await;
         let spki = salur_core::keys::Signer::public_key_spki(&phone.signer).unwrap();
         let id_of = |bytes: &[u8]| salur_core::receipt::verify(bytes, &spki).unwrap().receipt.id;
-        let mut prev = salur_core::receipt::GENESIS.to_vec();
-        let mut seq = 0;
-        let mut next = |edit: &dyn Fn(&mut Receipt)| {
-            seq += 1;
-            let (s, p) = (seq, prev.clone());
-            let bytes = phone.receipt(|r| {
-                r.seq = s;
-                r.prev = p;
-                edit(r);
-            });
-            prev = salur_core::crypto::sha256(&bytes).to_vec();
-            bytes
-        };
+        let mut chain = crate::common::phone::Chain::new(&phone);
+        let mut next = |edit: &dyn Fn(&mut Receipt)| chain.next(edit);
         let proxy =
             Method::Proxy { member: member.clone(), kuasa_sha256: vec![0x5a; 32], card_sha256: Some(vec![7; 32]) };
         let honest_ektp =
@@ -216,6 +205,23 @@ async fn the_card_and_the_enrolment_a_phone_brings_are_judged_by_the_server() {
         let second = find(&impostor).expect("another person's enrolment is listed");
         assert_eq!(second["verdict"], "mismatch", "{name}: {second}");
         assert!(second["reference_score_e6"].as_i64().unwrap() < 400_000, "{name}: {second}");
+        // The auditor looks at the live face beside the card's face it was compared with (logged).
+        let view = |part: &str| {
+            axum::http::Request::get(format!("/v1/admin/receipts/{}/evidence?part={part}", id_of(&other_card)))
+                .header("authorization", format!("Bearer {ADMIN}"))
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        for (part, bytes) in [("face", &lennon.jpeg), ("card_face", &lennon_card_face)] {
+            let res = tower::ServiceExt::oneshot(app.clone(), view(part)).await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{name}: {part}");
+            let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+            assert_eq!(&body[..], &bytes[..], "{name}: {part}");
+        }
+        let res = tower::ServiceExt::oneshot(app.clone(), view("nik")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{name}");
+        let log = format!("{:?}", db.audit_entries(0, 200).await.unwrap());
+        assert!(log.contains("card face"), "{name}: the card view is logged");
         // The first verified enrolment is the recipient's reference on the server now.
         let held = db.held_reference(ROSTER, &refs[3]).await.unwrap().expect("the enrolment is kept");
         assert!(cosine(&held.vector, &clapton_enrolled.vector) > 0.999, "{name}");

@@ -136,19 +136,8 @@ async fn the_server_verifies_only_the_honest_payment_and_a_revoked_device_hides_
         approved(&app, &phone).await;
         let spki = salur_core::keys::Signer::public_key_spki(&phone.signer).unwrap();
         let receipt_id = |bytes: &[u8]| salur_core::receipt::verify(bytes, &spki).unwrap().receipt.id;
-        let mut prev = salur_core::receipt::GENESIS.to_vec();
-        let mut seq = 0;
-        let mut next = |edit: &dyn Fn(&mut Receipt)| {
-            seq += 1;
-            let (s, p) = (seq, prev.clone());
-            let bytes = phone.receipt(|r| {
-                r.seq = s;
-                r.prev = p;
-                edit(r);
-            });
-            prev = salur_core::crypto::sha256(&bytes).to_vec();
-            bytes
-        };
+        let mut chain = crate::common::phone::Chain::new(&phone);
+        let mut next = |edit: &dyn Fn(&mut Receipt)| chain.next(edit);
         // (a) no crop at all; (b) another person's crop for Biden; (c) Lennon's real crop with an
         // inflated score; (d) Clapton, honestly; (e) an honest crop that never arrives.
         let a = next(&|r| paid(r, &refs[0], 710_000, None));

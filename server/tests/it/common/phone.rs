@@ -23,6 +23,34 @@ pub struct Phone {
     pub id: String,
 }
 
+/// Receipts of one phone in chain order, as its store signs them: each next one takes the
+/// following sequence number and links to the one before.
+pub struct Chain<'a> {
+    phone: &'a Phone,
+    seq: u64,
+    prev: Vec<u8>,
+}
+
+impl<'a> Chain<'a> {
+    /// The chain of `phone` from its first receipt.
+    pub fn new(phone: &'a Phone) -> Self {
+        Self { phone, seq: 0, prev: GENESIS.to_vec() }
+    }
+
+    /// The next receipt, as `edit` makes it.
+    pub fn next(&mut self, edit: &dyn Fn(&mut Receipt)) -> Vec<u8> {
+        self.seq += 1;
+        let (seq, prev) = (self.seq, self.prev.clone());
+        let bytes = self.phone.receipt(|r| {
+            r.seq = seq;
+            r.prev = prev;
+            edit(r);
+        });
+        self.prev = crypto::sha256(&bytes).to_vec();
+        bytes
+    }
+}
+
 impl Phone {
     /// A phone with a new key.
     pub fn new(id: &str) -> Self {
