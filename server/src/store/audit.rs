@@ -39,31 +39,7 @@ impl Db {
     /// Appends an entry after the current head.
     pub async fn audit(&self, new: NewEntry) -> Result<Entry, ApiError> {
         let mut tx = self.write.begin().await?;
-        // Taking the head row first: in PostgreSQL its row lock makes concurrent appenders wait
-        // for each other, so each sees the hash the previous one wrote.
-        let (seq, prev): (i64, Vec<u8>) =
-            sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-        let prev: [u8; 32] =
-            prev.try_into().map_err(|_| ApiError::Internal("the audit head's hash is not 32 bytes".into()))?;
-        let entry = audit::next(new, seq, now_ms(), prev);
-        let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(entry.seq)
-            .bind(entry.at_ms)
-            .bind(&entry.actor)
-            .bind(&entry.peer)
-            .bind(&entry.action)
-            .bind(&entry.target)
-            .bind(&entry.detail)
-            .bind(&entry.prev)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-            .bind(entry.hash().to_vec())
-            .execute(&mut *tx)
-            .await?;
+        let entry = append(&mut tx, new).await?;
         tx.commit().await?;
         Ok(entry)
     }
@@ -109,4 +85,32 @@ pub fn audit_csv(entries: &[Entry]) -> Result<String, ApiError> {
     let text = String::from_utf8(w.into_inner().map_err(|e| ApiError::Internal(e.to_string()))?)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     crate::domain::export::spreadsheet_safe(&text).map_err(internal)
+}
+
+/// Appends an entry after the current head inside `tx`: a change and the entry that records it
+/// commit together, so no crash between them leaves a change unlogged.
+pub(super) async fn append(tx: &mut sqlx::Transaction<'static, sqlx::Any>, new: NewEntry) -> Result<Entry, ApiError> {
+    // Taking the head row first: in PostgreSQL its row lock makes concurrent appenders wait
+    // for each other, so each sees the hash the previous one wrote.
+    let (seq, prev): (i64, Vec<u8>) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut **tx)
+            .await?;
+    let prev: [u8; 32] =
+        prev.try_into().map_err(|_| ApiError::Internal("the audit head's hash is not 32 bytes".into()))?;
+    let entry = audit::next(new, seq, now_ms(), prev);
+    let sql = format!("INSERT INTO audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(entry.seq)
+        .bind(entry.at_ms)
+        .bind(&entry.actor)
+        .bind(&entry.peer)
+        .bind(&entry.action)
+        .bind(&entry.target)
+        .bind(&entry.detail)
+        .bind(&entry.prev)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(entry.hash().to_vec()).execute(&mut **tx).await?;
+    Ok(entry)
 }

@@ -184,10 +184,25 @@ impl Db {
             DeviceStatus::Revoked => Action::DeviceRevoked,
             DeviceStatus::Pending => return Err(ApiError::BadRequest("a device is approved or revoked".into())),
         };
-        let device = self.set_device_status(device_id, status).await?;
-        let detail = Some(format!("worker {}", device.worker_id));
-        self.audit(NewEntry { actor: by.clone(), action, target: Some(device_id.to_string()), detail }).await?;
-        Ok(device)
+        // The change and its audit entry commit together: no crash between them leaves an
+        // approval or a revocation unlogged.
+        let mut tx = self.write.begin().await?;
+        let worker: Option<String> = sqlx::query_scalar("SELECT worker_id FROM devices WHERE device_id = $1")
+            .bind(device_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let worker = worker.ok_or_else(|| ApiError::NotFound(format!("no device {device_id}")))?;
+        sqlx::query("UPDATE devices SET status = $1, status_ms = $2 WHERE device_id = $3")
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        let detail = Some(format!("worker {worker}"));
+        let entry = NewEntry { actor: by.clone(), action, target: Some(device_id.to_string()), detail };
+        super::audit::append(&mut tx, entry).await?;
+        tx.commit().await?;
+        self.device(device_id).await?.ok_or_else(|| ApiError::Internal("device vanished".into()))
     }
 
     /// Everything needed to check a device's chain offline, logged as an export by `by`.

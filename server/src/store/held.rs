@@ -154,15 +154,15 @@ impl Db {
             count(&mut tx, &mut deltas, r, &indexed, approval, false, roster.as_ref(), now).await?;
         }
         deltas.apply(&mut tx).await?;
-        tx.commit().await?;
         let detail = Some(format!("{}: {}", decision.as_str(), note.trim()));
-        self.audit(NewEntry {
+        let entry = NewEntry {
             actor: by.clone(),
             action: Action::HeldReceiptDecided,
             target: Some(receipt_id.to_string()),
             detail,
-        })
-        .await?;
+        };
+        super::audit::append(&mut tx, entry).await?;
+        tx.commit().await?;
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {LISTED} FROM receipts r JOIN devices d ON d.device_id = r.device_id WHERE r.id = $1"
         )))
