@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use salur_core::slip::rupiah;
 use salur_core::Error;
 use salur_server::domain::audit::{Action, NewEntry};
-use salur_server::domain::closing::{self, AfterClose, Counted, ReportRow, ReturRow};
+use salur_server::domain::closing::{self, ineligible_label, retur_label, AfterClose, Counted, ReportRow};
+use salur_server::read::names::AreaNames;
 use serde_json::json;
 
+use super::closing_pdf::{post_office_label, regency_label, ReportFacts};
 use super::serve::{cli_actor, runtime, server_error, DbArgs};
 
 #[derive(Args, Debug)]
@@ -23,6 +24,11 @@ pub struct ClosePeriodArgs {
     /// Folder for the report files.
     #[arg(long, value_name = "DIR", default_value = ".")]
     out: PathBuf,
+    /// Post office names (`post_office,CODE,NAME` lines; the file `salur serve --area-names`
+    /// reads). Regencies are named from the bundled Kemendagri list; without this file the
+    /// report names post offices by their code.
+    #[arg(long, value_name = "FILE.csv")]
+    area_names: Option<PathBuf>,
     #[command(flatten)]
     db: DbArgs,
     /// Print a JSON summary instead of text.
@@ -58,6 +64,7 @@ pub(crate) async fn close_and_write(
     db: &salur_server::Db,
     roster: &str,
     out: &Path,
+    names: &AreaNames,
     actor: salur_server::domain::audit::Actor,
 ) -> Result<Closing, Error> {
     // The roster id becomes part of three file names: nothing that leaves `out` (checked before
@@ -89,16 +96,31 @@ pub(crate) async fn close_and_write(
     let retur = closing::retur(&facts);
     let after = db.after_close(roster).await.map_err(server_error)?;
     let closed_at = salur_core::dates::wib_minute(closed.closed_ms);
-    let written = write(out, roster, &closed_at, &rows, &total, &retur, &after)?;
+    let report = ReportFacts {
+        roster,
+        closed_ms: closed.closed_ms,
+        closed_by: &closed.closed_by,
+        rows: &rows,
+        total: &total,
+        retur: &retur,
+        after: &after,
+        names,
+    };
+    let written = write(out, &report)?;
     Ok(Closing { closed, closed_at, total, retur: retur.len(), after, written })
 }
 
 /// Runs `salur close-period`.
 pub fn run(args: &ClosePeriodArgs) -> Result<ExitCode, Error> {
     let roster = &args.roster;
+    // The names file is read before anything is closed: a bad one changes nothing.
+    let names = match &args.area_names {
+        Some(path) => AreaNames::bundled_and(path).map_err(server_error)?,
+        None => AreaNames::bundled(),
+    };
     let c = runtime()?.block_on(async {
         let db = args.db.open().await?;
-        close_and_write(&db, roster, &args.out, cli_actor()).await
+        close_and_write(&db, roster, &args.out, &names, cli_actor()).await
     })?;
     let (closed, total, written, after) = (&c.closed, &c.total, &c.written, &c.after);
     if args.json {
@@ -183,19 +205,15 @@ fn private_file(path: &Path) -> Result<std::fs::File, Error> {
     options.open(path).map_err(io(format!("writing {}", path.display())))
 }
 
+/// `meninggal dunia=1; pindah domisili=2`.
 fn ineligible_text(r: &ReportRow) -> String {
-    r.ineligible.iter().map(|(why, n)| format!("{why}={n}")).collect::<Vec<_>>().join(";")
+    r.ineligible.iter().map(|(why, n)| format!("{}={n}", ineligible_label(why))).collect::<Vec<_>>().join("; ")
 }
 
-fn write(
-    out: &Path,
-    roster: &str,
-    closed_at: &str,
-    rows: &[ReportRow],
-    total: &ReportRow,
-    retur: &[ReturRow],
-    after: &AfterClose,
-) -> Result<Written, Error> {
+/// The two CSVs (Indonesian headers and labels, as in the PDF; codes beside the names so a
+/// spreadsheet can still match them) and the PDF.
+fn write(out: &Path, f: &ReportFacts<'_>) -> Result<Written, Error> {
+    let roster = f.roster;
     std::fs::create_dir_all(out).map_err(io(format!("creating {}", out.display())))?;
     let written = Written {
         report_csv: out.join(format!("realisasi-{roster}.csv")),
@@ -204,35 +222,50 @@ fn write(
     };
     let mut w = csv::Writer::from_writer(private_file(&written.report_csv)?);
     w.write_record([
-        "regency",
-        "post_office",
-        "recipients",
-        "paid",
-        "paid_amount",
-        "ineligible",
-        "ineligible_by_reason",
-        "not_home",
-        "refused",
-        "not_visited",
-        "proxy",
-        "overrides",
-        "complaints",
-        "retur_amount",
-        "reallocated",
-        "reallocated_amount",
-        "double_paid",
-        "server_verified",
-        "server_mismatch",
-        "server_no_evidence",
-        "server_no_reference",
-        "server_pending",
+        "kode_kabupaten_kota",
+        "kabupaten_kota",
+        "kode_kantor_pos",
+        "kantor_pos",
+        "kpm",
+        "dibayar",
+        "nilai_dibayar",
+        "tidak_layak",
+        "tidak_layak_menurut_alasan",
+        "tidak_di_rumah",
+        "menolak",
+        "belum_dikunjungi",
+        "kuasa",
+        "override",
+        "pengaduan",
+        "nilai_retur",
+        "dialokasikan_ulang",
+        "nilai_dialokasikan_ulang",
+        "dibayar_lebih_dari_sekali",
+        "server_terverifikasi",
+        "server_tidak_cocok",
+        "server_tanpa_bukti",
+        "server_tanpa_referensi",
+        "server_menunggu_bukti",
     ])
     .map_err(csv_error)?;
-    for r in rows.iter().chain(std::iter::once(total)) {
+    let total_names = ("JUMLAH".to_string(), format!("{} kantor pos", f.rows.len()));
+    let named = f
+        .rows
+        .iter()
+        .map(|r| (r, (regency_label(f.names, &r.regency), post_office_label(f.names, &r.post_office))))
+        .chain(std::iter::once((f.total, total_names)));
+    for (r, (regency, office)) in named {
         let n = |v: u64| v.to_string();
+        let (regency_code, office_code) = if std::ptr::eq(r, f.total) {
+            (String::new(), String::new())
+        } else {
+            (cell(&r.regency), cell(&r.post_office))
+        };
         w.write_record([
-            cell(&r.regency),
-            cell(&r.post_office),
+            regency_code,
+            cell(&regency),
+            office_code,
+            cell(&office),
             n(r.recipients),
             n(r.paid),
             n(r.paid_amount),
@@ -258,130 +291,34 @@ fn write(
     }
     w.flush().map_err(io(format!("writing {}", written.report_csv.display())))?;
     let mut w = csv::Writer::from_writer(private_file(&written.retur_csv)?);
-    w.write_record(["regency", "post_office", "nik", "name", "amount", "reason"]).map_err(csv_error)?;
-    for r in retur {
-        let amount = r.amount.to_string();
-        w.write_record([cell(&r.regency), cell(&r.post_office), cell(&r.nik), cell(&r.name), amount, r.reason.clone()])
-            .map_err(csv_error)?;
+    w.write_record([
+        "kode_kabupaten_kota",
+        "kabupaten_kota",
+        "kode_kantor_pos",
+        "kantor_pos",
+        "nik",
+        "nama",
+        "nilai",
+        "kode_alasan",
+        "alasan",
+    ])
+    .map_err(csv_error)?;
+    for r in f.retur {
+        w.write_record([
+            cell(&r.regency),
+            cell(&regency_label(f.names, &r.regency)),
+            cell(&r.post_office),
+            cell(&post_office_label(f.names, &r.post_office)),
+            cell(&r.nik),
+            cell(&r.name),
+            r.amount.to_string(),
+            r.reason.clone(),
+            retur_label(&r.reason),
+        ])
+        .map_err(csv_error)?;
     }
     w.flush().map_err(io(format!("writing {}", written.retur_csv.display())))?;
-    std::io::Write::write_all(&mut private_file(&written.pdf)?, &pdf(roster, closed_at, rows, total, retur, after))
+    std::io::Write::write_all(&mut private_file(&written.pdf)?, &super::closing_pdf::render(f)?)
         .map_err(io(format!("writing {}", written.pdf.display())))?;
     Ok(written)
-}
-
-/// The report and the retur list as A4 pages of monospaced lines (columns line up).
-fn pdf(
-    roster: &str,
-    closed_at: &str,
-    rows: &[ReportRow],
-    total: &ReportRow,
-    retur: &[ReturRow],
-    after: &AfterClose,
-) -> Vec<u8> {
-    let s = &total.server;
-    let mut lines = vec![
-        format!("LAPORAN REALISASI PENYALURAN {roster}"),
-        format!("Ditutup {closed_at}. Angka di bawah adalah angka saat penutupan."),
-        "Diperiksa server saat penutupan (wajah bukti vs referensi; override dinilai dari kode persetujuannya):".into(),
-        format!(
-            "  {} terverifikasi, {} tidak cocok, {} tanpa bukti, {} tanpa referensi, {} menunggu bukti.",
-            s.verified, s.mismatch, s.no_evidence, s.no_reference, s.pending
-        ),
-        format!(
-            "Setelah penutupan (tidak termasuk): {} tanda terima terlambat ({} pembayaran), {} pengaduan, \
-             {} KPM ditambahkan oleh realokasi.",
-            after.late_receipts, after.late_payments, after.complaints, after.recipients_added
-        ),
-        String::new(),
-        format!(
-            "{:<8} {:<16} {:>7} {:>7} {:>15} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5}",
-            "Kab/Kota",
-            "Kantor pos",
-            "KPM",
-            "Dibayar",
-            "Rupiah",
-            "TdkLyk",
-            "TdkDiR",
-            "Tolak",
-            "Belum",
-            "Kuasa",
-            "Ovrd",
-            "Adu"
-        ),
-    ];
-    // The verdicts as they stand now, only where a crop that arrived after the close changed them.
-    if after.server_now != total.server {
-        let now = &after.server_now;
-        lines.insert(
-            5,
-            format!(
-                "Pemeriksaan server sekarang (bukti yang tiba setelah penutupan): {} terverifikasi, {} tidak cocok, \
-                 {} tanpa bukti, {} tanpa referensi, {} menunggu bukti.",
-                now.verified, now.mismatch, now.no_evidence, now.no_reference, now.pending
-            ),
-        );
-    }
-    for r in rows.iter().chain(std::iter::once(total)) {
-        lines.push(format!(
-            "{:<8} {:<16} {:>7} {:>7} {:>15} {:>6} {:>6} {:>6} {:>6} {:>5} {:>5} {:>5}",
-            r.regency,
-            r.post_office.chars().take(16).collect::<String>(),
-            r.recipients,
-            r.paid,
-            rupiah(r.paid_amount),
-            r.ineligible_total(),
-            r.not_home,
-            r.refused,
-            r.not_visited,
-            r.proxy,
-            r.overrides,
-            r.complaints
-        ));
-    }
-    lines.push(String::new());
-    lines.push(format!(
-        "Dialokasikan ulang ke KPM lain: {} KPM, {} (tidak diretur). Dibayar lebih dari sekali: {} KPM.",
-        total.reallocated,
-        rupiah(total.reallocated_amount),
-        total.double_paid
-    ));
-    lines.push(format!("DAFTAR RETUR: {} KPM, {}", retur.len(), rupiah(total.retur_amount)));
-    for r in retur {
-        lines.push(format!(
-            "{:<16} {:<16} {:<24} {:>12} {}",
-            r.post_office.chars().take(16).collect::<String>(),
-            r.nik,
-            r.name.chars().take(24).collect::<String>(),
-            rupiah(r.amount),
-            r.reason
-        ));
-    }
-    const PER_PAGE: usize = 60;
-    let mut pdf = Pdf::new();
-    let (catalog, tree, font) = (Ref::new(1), Ref::new(2), Ref::new(3));
-    let pages: Vec<&[String]> = lines.chunks(PER_PAGE).collect();
-    let ids: Vec<(Ref, Ref)> =
-        (0..pages.len()).map(|i| (Ref::new(4 + 2 * i as i32), Ref::new(5 + 2 * i as i32))).collect();
-    pdf.catalog(catalog).pages(tree);
-    pdf.pages(tree).kids(ids.iter().map(|p| p.0)).count(ids.len() as i32);
-    pdf.type1_font(font).base_font(Name(b"Courier")).encoding_predefined(Name(b"WinAnsiEncoding"));
-    for (chunk, &(page_id, content_id)) in pages.iter().zip(&ids) {
-        let mut page = pdf.page(page_id);
-        page.media_box(Rect::new(0.0, 0.0, 842.0, 595.0)).parent(tree).contents(content_id);
-        page.resources().fonts().pair(Name(b"F1"), font);
-        page.finish();
-        let mut content = Content::new();
-        let mut y = 560.0;
-        for line in chunk.iter() {
-            content.begin_text();
-            content.set_font(Name(b"F1"), 8.0);
-            content.next_line(30.0, y);
-            content.show(Str(&super::letters::win_ansi(line)));
-            content.end_text();
-            y -= 9.0;
-        }
-        pdf.stream(content_id, &content.finish());
-    }
-    pdf.finish()
 }

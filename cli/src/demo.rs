@@ -265,8 +265,8 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
     let mut names = salur_server::read::names::AreaNames::bundled();
     names
         .add_csv(&format!(
-            "post_office,{POST_OFFICE},KPC Jakarta Pusat 10110\n\
-             post_office_address,{POST_OFFICE},Jl. Lapangan Banteng Utara No. 1, Jakarta Pusat"
+            "post_office,{POST_OFFICE},KC Jakarta Selatan\n\
+             post_office_address,{POST_OFFICE},Jl. Ampera Raya No. 1, Jakarta Selatan"
         ))
         .map_err(Error::InvalidArgument)?;
     let settings = super::letters::LetterSettings {
@@ -515,7 +515,7 @@ async fn day(args: &DemoArgs) -> Result<Summary, Error> {
         if not_verified.is_empty() { String::new() } else { format!(", {}", not_verified.join(", ")) }
     ));
     // The period ends: the post office closes it and writes its report and retur list.
-    let closing = super::close_period::close_and_write(&db, ROSTER, &dir, admin.clone()).await?;
+    let closing = super::close_period::close_and_write(&db, ROSTER, &dir, &names, admin.clone()).await?;
     summary.period_closed = closing.closed.now;
     summary.retur = closing.retur as u64;
     say(&format!(

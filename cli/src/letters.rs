@@ -199,12 +199,6 @@ pub(crate) fn read_public_key(path: &Path) -> Result<Vec<u8>, Error> {
     Ok(spki)
 }
 
-/// Text for Courier's WinAnsiEncoding (Latin-1; '?' otherwise), for the closing report until it is
-/// typeset with the embedded font too.
-pub(crate) fn win_ansi(text: &str) -> Vec<u8> {
-    text.chars().map(|c| if (c as u32) < 256 && !c.is_control() { c as u8 } else { b'?' }).collect()
-}
-
 /// One letter's QR code as grey pixels, one per module, with the 4-module quiet zone.
 pub(crate) fn qr_pixels(token: &str) -> Result<(u32, Vec<u8>), Error> {
     // Level M: a creased or smudged letter still reads (15 % of the code may be lost).
@@ -365,13 +359,4 @@ pub(crate) fn render(letters: &[PrintedLetter], settings: &LetterSettings<'_>) -
     }
     fonts.write(&mut pdf, regular, bold)?;
     Ok(pdf.finish())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn win_ansi_keeps_latin1_and_marks_the_rest() {
-        assert_eq!(super::win_ansi("Siti Ñ"), b"Siti \xd1");
-        assert_eq!(super::win_ansi("李"), b"?");
-    }
 }

@@ -3,12 +3,14 @@
 
 mod audit;
 mod close_period;
+mod closing_pdf;
 mod demo;
 mod demo_letters;
 mod demo_sample;
 mod devices;
 mod face;
 mod import;
+mod layout;
 mod letters;
 mod liveness;
 mod purge;

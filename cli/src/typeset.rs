@@ -175,6 +175,11 @@ impl Fonts {
         }
     }
 
+    /// Width of `text` in `style` at `size` points.
+    pub fn width(&self, style: Style, text: &str, size: f32) -> f32 {
+        self.of(style).width(text, size)
+    }
+
     /// `text` for a content stream's `Tj` in `style` (select the font with [`Style::resource`]).
     pub fn encode(&mut self, style: Style, text: &str) -> Vec<u8> {
         match style {

@@ -18,9 +18,14 @@ use serde_json::{json, Value};
 const ROSTER: &str = "blt-2026-11";
 
 fn close(backend: &common::Backend, out: &std::path::Path) -> Value {
+    // The operator's names file: a post office whose name is outside Latin-1.
+    let names = out.join("names.csv");
+    std::fs::write(&names, "post_office,jakarta-10110,KC Jakarta Selatan “Pasar Minggu”\n").unwrap();
     let run = Command::new(env!("CARGO_BIN_EXE_salur"))
         .args(["close-period", "--roster", ROSTER, "--json", "--out"])
         .arg(out)
+        .arg("--area-names")
+        .arg(&names)
         .args(backend.cli_args())
         .output()
         .unwrap();
@@ -118,22 +123,62 @@ async fn the_report_adds_up_to_the_receipts_and_late_receipts_are_kept_and_marke
         );
         assert_eq!(total["ineligible"]["deceased"], 1);
 
-        let report = rows(&out.path().join(format!("realisasi-{ROSTER}.csv")));
+        // The CSVs: Indonesian headers and labels, codes beside the names.
+        let report_csv = out.path().join(format!("realisasi-{ROSTER}.csv"));
+        let header = csv::Reader::from_path(&report_csv).unwrap().headers().unwrap().clone();
+        assert_eq!((&header[0], &header[5], &header[15]), ("kode_kabupaten_kota", "dibayar", "nilai_retur"));
+        let report = rows(&report_csv);
         assert_eq!(report.len(), 3, "two post offices and the total");
         let sum = |col: usize| report[..2].iter().map(|r| r[col].parse::<u64>().unwrap()).sum::<u64>();
-        assert_eq!((sum(3), sum(4)), (2, 1_200_000), "post offices add up to the paid total");
-        assert_eq!((&report[2][0], &report[2][3]), ("all", "2"));
+        assert_eq!((sum(5), sum(6)), (2, 1_200_000), "post offices add up to the paid total");
+        assert_eq!(
+            (&report[0][1], &report[0][3]),
+            ("Kota Jakarta Selatan (3171)", "KC Jakarta Selatan “Pasar Minggu”")
+        );
+        assert_eq!((&report[1][3], &report[2][1], &report[2][5]), ("jakarta-10220", "JUMLAH", "2"));
+        assert_eq!(&report[0][8], "", "no one ineligible at 10110");
+        assert_eq!(&report[1][8], "meninggal dunia=1");
         let retur = rows(&out.path().join(format!("retur-{ROSTER}.csv")));
-        let reasons: Vec<(&str, &str)> = retur.iter().map(|r| (&r[3], &r[5])).collect();
-        assert_eq!(reasons, [("Agus", "not_home"), ("Dewi", "ineligible:deceased"), ("Rina", "not_visited")]);
-        let pdf = Command::new("pdftotext")
-            .arg(out.path().join(format!("laporan-{ROSTER}.pdf")))
-            .arg("-")
-            .output()
-            .expect("pdftotext (poppler-utils; scripts/test.sh installs it)");
-        let text = String::from_utf8_lossy(&pdf.stdout);
-        assert!(text.contains(&format!("LAPORAN REALISASI PENYALURAN {ROSTER}")), "{text}");
-        assert!(text.contains("DAFTAR RETUR: 3 KPM, Rp1.800.000") && text.contains("ineligible:deceased"), "{text}");
+        let reasons: Vec<(&str, &str, &str)> = retur.iter().map(|r| (&r[5], &r[7], &r[8])).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("Agus", "not_home", "Tidak di rumah"),
+                ("Dewi", "ineligible:deceased", "Tidak layak: meninggal dunia"),
+                ("Rina", "not_visited", "Belum dikunjungi")
+            ]
+        );
+        // The PDF, read back: a Berita Acara in Indonesian with names, totals, the server's
+        // verdicts, the retur list, page numbers and the signature block; nothing off the page.
+        let pdf = out.path().join(format!("laporan-{ROSTER}.pdf"));
+        let text = common::pdf::text(&pdf);
+        for expected in [
+            "BERITA ACARA REALISASI PENYALURAN BANTUAN SOSIAL",
+            &format!("Program dan periode: {ROSTER}"),
+            "Kantor pos (2): KC Jakarta Selatan “Pasar Minggu”; jakarta-10220",
+            "Kota Jakarta Selatan (3171)",
+            "Daftar retur: 3 KPM, Rp1.800.000",
+            "Tidak layak: meninggal dunia",
+            "Meninggal dunia",
+            "Terverifikasi",
+            "Jumlah",
+            "Kepala Kantor Pos penanggung jawab penyaluran",
+            "Perwakilan Penyelenggara Program",
+            "Nama jelas dan NIP:",
+            "Halaman 1 dari ",
+        ] {
+            assert!(text.contains(expected), "{}: {expected:?} missing from the report:\n{text}", backend.name);
+        }
+        for code in ["ineligible:", "not_home", "not_visited", "all "] {
+            assert!(!text.contains(code), "{}: an English code {code:?} in the report:\n{text}", backend.name);
+        }
+        let pages = text.matches("Halaman ").count();
+        assert!(text.contains(&format!("Halaman {pages} dari {pages}")), "{text}");
+        assert!(common::pdf::words_within(&pdf, 842.0, 595.0, 36.0) > 250);
+        // Deterministic: the same close gives the same bytes.
+        let first = std::fs::read(&pdf).unwrap();
+        close(&backend, out.path());
+        assert!(std::fs::read(&pdf).unwrap() == first, "{}: a second run wrote other bytes", backend.name);
 
         // Rina is found after the close: her receipt is kept, acknowledged and marked late; the
         // closed report stands, and closing again says when it was closed.

@@ -20,14 +20,6 @@ fn salur(args: &[&str], backend: &common::Backend) -> Output {
     Command::new(env!("CARGO_BIN_EXE_salur")).args(args).args(backend.cli_args()).output().unwrap()
 }
 
-fn tool(name: &str) -> Command {
-    assert!(
-        Command::new("which").arg(name).output().unwrap().status.success(),
-        "{name} is missing: apt-get install poppler-utils (scripts/test.sh does)"
-    );
-    Command::new(name)
-}
-
 /// A page as a phone camera might see it: cropped, blurred, lit from one side and noisy. Not
 /// turned or resampled: rqrr misses too many of those to test them without flakiness (measured
 /// 2026-12-02, two letters a run: turned 5 degrees at 0.89x with noise of ±20, 5 of 6 runs read
@@ -121,7 +113,7 @@ async fn letters_flow(backend: &common::Backend) {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["letters"], 3);
 
-    let text = tool("pdftotext").arg(&pdf).arg("-").output().unwrap();
+    let text = common::pdf::tool("pdftotext").arg(&pdf).arg("-").output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     // Read as one run of words: a long line is wrapped on the page.
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -145,18 +137,7 @@ async fn letters_flow(backend: &common::Backend) {
     assert!(!text.contains("3171010101900001"), "no NIK is printed");
     assert!(!text.contains("pos-7"), "no worker id is printed:\n{text}");
     // Every word inside the page, with its margins (A4: 595 x 842 points).
-    let boxes = tool("pdftotext").arg("-bbox").arg(&pdf).arg("-").output().unwrap();
-    let boxes = String::from_utf8(boxes.stdout).unwrap();
-    let mut words = 0;
-    for line in boxes.lines().filter(|l| l.trim_start().starts_with("<word ")) {
-        let attr = |name: &str| -> f64 {
-            let at = line.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
-            line[at..].split('"').next().unwrap().parse().unwrap()
-        };
-        assert!(attr("xMin") >= 36.0 && attr("xMax") <= 595.0 - 36.0, "a word outside the margins: {line}");
-        assert!(attr("yMin") >= 0.0 && attr("yMax") <= 842.0, "a word off the page: {line}");
-        words += 1;
-    }
+    let words = common::pdf::words_within(&pdf, 595.0, 842.0, 36.0);
     assert!(words > 300, "{words} words read back");
     // The fonts are embedded subsets: the file stays small.
     let size = std::fs::metadata(&pdf).unwrap().len();
@@ -164,7 +145,7 @@ async fn letters_flow(backend: &common::Backend) {
 
     // Page 1 rendered at 150 dpi, then photographed badly; the core's scanner reads it.
     let prefix = dir.path().join("page");
-    let status = tool("pdftoppm")
+    let status = common::pdf::tool("pdftoppm")
         .args(["-r", "150", "-gray", "-png", "-f", "1", "-l", "1", "-singlefile"])
         .arg(&pdf)
         .arg(&prefix)

@@ -230,6 +230,32 @@ pub fn retur(facts: &[RecipientFacts]) -> Vec<ReturRow> {
     out
 }
 
+/// The Indonesian words for an ineligible reason's code (the report's and the CSVs' label).
+pub fn ineligible_label(code: &str) -> &str {
+    match code {
+        "deceased" => "meninggal dunia",
+        "moved" => "pindah domisili",
+        "not_found" => "tidak ditemukan",
+        "not_meeting_criteria" => "tidak memenuhi kriteria",
+        "other" => "alasan lain",
+        other => other,
+    }
+}
+
+/// The Indonesian words for a retur reason ([`ReturRow::reason`]).
+pub fn retur_label(reason: &str) -> String {
+    match reason.strip_prefix("ineligible:") {
+        Some(why) => format!("Tidak layak: {}", ineligible_label(why)),
+        None => match reason {
+            "not_home" => "Tidak di rumah",
+            "refused" => "Menolak bantuan",
+            "not_visited" => "Belum dikunjungi",
+            other => other,
+        }
+        .to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,11 @@ impl AreaNames {
         }
     }
 
+    /// A regency's name by its four-digit code.
+    pub fn regency(&self, code: &str) -> Option<&str> {
+        self.regencies.get(code).map(String::as_str)
+    }
+
     /// A post office's name, where the operator's file gives one.
     pub fn post_office(&self, code: &str) -> Option<&str> {
         self.post_offices.get(code).map(String::as_str)

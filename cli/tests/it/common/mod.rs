@@ -7,6 +7,7 @@ mod server_common;
 
 pub mod browser;
 pub mod net;
+pub mod pdf;
 
 pub use server_common::*;
 
