@@ -197,7 +197,7 @@ fn cell(v: &str) -> String {
 }
 
 /// A new file only its owner may read: the retur list names recipients.
-fn private_file(path: &Path) -> Result<std::fs::File, Error> {
+pub(crate) fn private_file(path: &Path) -> Result<std::fs::File, Error> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -16,7 +16,11 @@ use super::EngineArgs;
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["photo", "frames"])))]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct LivenessArgs {
+    /// Field recordings: record one, calibrate thresholds on many, purge the expired.
+    #[command(subcommand)]
+    data: Option<super::liveness_data::DataCommand>,
     /// One JPEG or PNG photo: the passive check of its one face.
     photo: Option<PathBuf>,
     /// A folder of frames (JPEG/PNG, in file-name order) treated as one camera sequence.
@@ -33,7 +37,14 @@ pub struct LivenessArgs {
     pub engine: EngineArgs,
 }
 
-fn liveness_engine(models: Option<&Path>) -> Result<LivenessEngine, Error> {
+impl LivenessArgs {
+    /// Whether to print JSON.
+    pub fn json(&self) -> bool {
+        self.data.as_ref().map_or(self.engine.json, super::liveness_data::DataCommand::json)
+    }
+}
+
+pub(crate) fn liveness_engine(models: Option<&Path>) -> Result<LivenessEngine, Error> {
     match models {
         Some(dir) => LivenessEngine::from_dir(dir, LivenessConfig::default()),
         None => LivenessEngine::bundled(),
@@ -45,6 +56,9 @@ fn exit(live: bool) -> ExitCode {
 }
 
 pub fn run(args: &LivenessArgs) -> Result<ExitCode, Error> {
+    if let Some(data) = &args.data {
+        return super::liveness_data::run(data);
+    }
     let face = args.engine.engine()?;
     let live = liveness_engine(args.engine.models.as_deref())?;
     match (&args.photo, &args.frames) {
@@ -77,25 +91,8 @@ fn passive(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, photo:
 }
 
 fn sequence(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, dir: &Path) -> Result<ExitCode, Error> {
-    let io = |e: std::io::Error| Error::Io { context: format!("reading {}", dir.display()), source: e };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
-                let x = x.to_ascii_lowercase();
-                x == "jpg" || x == "jpeg" || x == "png"
-            })
-        })
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        return Err(Error::InvalidArgument(format!("no JPEG or PNG frames in {}", dir.display())));
-    }
-    let fps = match args.fps {
-        Some(f) => f,
-        None => std::fs::read_to_string(dir.join("fps.txt")).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(10.0),
-    };
+    let paths = frame_paths(dir)?;
+    let fps = fps_of(dir, args.fps);
     let frames = paths.iter().map(|p| read_image(p)).collect::<Result<Vec<_>, _>>()?;
     let report = match &args.challenge {
         Some(moves) => live.analyze_against(face, &frames, fps, parse_challenge(moves)?)?,
@@ -126,6 +123,33 @@ fn sequence(args: &LivenessArgs, face: &FaceEngine, live: &LivenessEngine, dir: 
         }
     }
     Ok(exit(report.live))
+}
+
+/// The JPEG and PNG files of a folder of frames, in name order.
+pub(crate) fn frame_paths(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |e: std::io::Error| Error::Io { context: format!("reading {}", dir.display()), source: e };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                let x = x.to_ascii_lowercase();
+                x == "jpg" || x == "jpeg" || x == "png"
+            })
+        })
+        .collect();
+    paths.sort();
+    if paths.is_empty() {
+        return Err(Error::InvalidArgument(format!("no JPEG or PNG frames in {}", dir.display())));
+    }
+    Ok(paths)
+}
+
+/// The frame rate given, else the folder's `fps.txt`, else 10.
+pub(crate) fn fps_of(dir: &Path, given: Option<f32>) -> f32 {
+    given.unwrap_or_else(|| {
+        std::fs::read_to_string(dir.join("fps.txt")).ok().and_then(|t| t.trim().parse().ok()).unwrap_or(10.0)
+    })
 }
 
 /// `left,right,left` as the movements of an untimed challenge.

@@ -13,6 +13,7 @@ mod import;
 mod layout;
 mod letters;
 mod liveness;
+mod liveness_data;
 mod purge;
 mod receipt_check;
 mod receipts;
@@ -124,7 +125,7 @@ fn run(cli: Cli) -> ExitCode {
         Command::Detect(a) => (a.engine.json, face::detect(&a)),
         Command::Verify(a) => (a.engine.json, face::verify(&a)),
         Command::Eval(a) => (a.engine.json, face::eval(&a)),
-        Command::Liveness(a) => (a.engine.json, liveness::run(&a)),
+        Command::Liveness(a) => (a.json(), liveness::run(&a)),
         Command::Receipts(a) => (a.json, receipts::run(&a)),
         Command::Receipt(a) => (a.json, receipt_check::run(&a)),
         Command::Serve(a) => (false, serve::run(&a)),

@@ -12,6 +12,7 @@ mod dashboard_browser;
 mod demo;
 mod front_door;
 mod letters;
+mod liveness_data;
 mod overrides;
 mod receipt_verify;
 mod roster_dashboard;

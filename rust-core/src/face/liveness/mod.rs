@@ -14,9 +14,11 @@
 //! Verdicts (not live, challenge failed) are typed results, not errors; errors are for broken input
 //! or models.
 
+pub mod calibration;
 mod challenge;
 mod geometry;
 mod passive;
+pub mod recording;
 mod sequence;
 
 use std::path::Path;
@@ -163,6 +165,11 @@ impl LivenessEngine {
     pub fn bundled() -> Result<Self> {
         let (v2, v1se) = models::bundled_liveness();
         Self::from_bytes(v2, v1se)
+    }
+
+    /// The same models with other settings (calibration sets the passive threshold aside).
+    pub fn configured(self, config: LivenessConfig) -> Self {
+        Self { config, ..self }
     }
 
     /// The settings in force.
