@@ -59,8 +59,33 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         eprintln!("{CHROMIUM} missing: browser test skipped (scripts/test.sh installs it)");
         return;
     }
+    // A second roster named for this month (its period runs now), imported first so that the
+    // November roster is the newest and shown by default.
+    let this_month = salur_core::dates::civil_date(salur_core::dates::wib_day(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
+    ));
+    let (this_month, today) = (format!("blt-{}", &this_month[..7]), this_month[8..10].parse::<usize>().unwrap());
     for backend in common::backends().await {
         let dir = tempfile::tempdir().unwrap();
+        let current = dir.path().join("current.csv");
+        std::fs::write(
+            &current,
+            format!(
+                "nik,name,address,province,regency,district,village,post_office,amount,period,worker_id\n\
+                 3171010101900011,Wati,Jl. C 1,31,3171,317101,3171011001,jakarta-10110,600000,{this_month},pos-b\n\
+                 3171010101900012,Joko,Jl. C 2,31,3171,317101,3171011001,jakarta-10110,600000,{this_month},pos-b\n"
+            ),
+        )
+        .unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_salur"))
+            .arg("import-roster")
+            .arg(&current)
+            .args(backend.cli_args())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(Duration::from_millis(5));
         let csv = dir.path().join("roster.csv");
         std::fs::write(
             &csv,
@@ -212,11 +237,27 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
         let page = browser
             .wait_for("document.getElementById('progress-today')?.textContent.includes('66.7%')", "the chart's legend")
             .await;
-        let today = browser.eval("document.getElementById('progress-today').textContent").await;
-        assert_eq!(today, json!("2026-11-30: 66.7% dibayar / paid, target 100.0%"), "{}: {page}", backend.name);
+        let legend = browser.eval("document.getElementById('progress-today').textContent").await;
+        assert_eq!(
+            legend,
+            json!("2026-11-30: 66.7% penerima layak dibayar / of eligible recipients paid; target hari ini / today's target 100.0% (tertinggal / behind)"),
+            "{}: {page}",
+            backend.name
+        );
         let points =
             browser.eval("document.getElementById('paid-line').getAttribute('points').split(' ').length").await;
         assert_eq!(points, json!(30), "one point a day of November");
+        // One denominator, named: 2 paid of 3 eligible on the card, in the table and in the chart.
+        let card = browser.eval("document.getElementById('paid-card').textContent").await;
+        assert!(
+            card.as_str().unwrap().contains("2 / 3") && card.as_str().unwrap().contains("3 terdaftar, 0 tidak layak"),
+            "{card}"
+        );
+        // Each bar against the day's target the chart draws (100 % on November's last day): 10110
+        // paid one of its two, behind (orange); 10220 its one, on track.
+        let bars =
+            browser.eval("[...document.querySelectorAll('#rows .bar')].map(b => b.classList.contains('behind'))").await;
+        assert_eq!(bars, json!([true, false]), "{}: bar and chart agree", backend.name);
         let period = browser.eval("document.getElementById('period').textContent").await;
         assert_eq!(period, json!("(2026-11-01 – 2026-11-30)"));
         // Logging out (a POST with the CSRF token) ends the session: back to the form, also after a reload.
@@ -318,6 +359,40 @@ async fn the_dashboard_shows_the_database_and_follows_uploads() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         browser.wait_for("document.body.innerText.includes('3 / 3')", "3 of 3 paid once counted").await;
+
+        // The roster picker: this month's roster, before any payment. The chart reads on its
+        // first days: the target line across the whole month and a point for each day so far.
+        browser
+            .wait_for(&format!("document.querySelector('#roster option[value=\"{this_month}\"]')"), "the picker")
+            .await;
+        browser
+            .eval(&format!(
+                "const p = document.getElementById('roster'); p.value = '{this_month}'; \
+                 p.dispatchEvent(new Event('change')); true"
+            ))
+            .await;
+        let shown = browser
+            .wait_for("document.getElementById('paid-card')?.textContent.includes('0 / 2')", "this month's roster")
+            .await;
+        assert!(shown.contains(&this_month), "{}", backend.name);
+        let target =
+            browser.eval("document.getElementById('target-line').getAttribute('points').split(' ').length").await;
+        let days = browser.eval("document.getElementById('period').textContent").await;
+        let last_day: u64 = days.as_str().unwrap().trim_end_matches(')').rsplit('-').next().unwrap().parse().unwrap();
+        assert_eq!(target, json!(last_day), "{}: the target line spans the month ({days})", backend.name);
+        let paid_points = browser.eval("document.querySelectorAll('#chart circle.paid-point').length").await;
+        assert_eq!(paid_points, json!(today), "{}: a point for each day so far", backend.name);
+        assert!(browser.eval("location.search").await.as_str().unwrap().contains(&this_month), "kept in the address");
+        // On a 390 px phone the page never scrolls sideways (wide tables scroll in their box).
+        browser.viewport(390, 844).await;
+        browser.eval("location.reload(); true").await;
+        browser
+            .wait_for("document.getElementById('paid-card')?.textContent.includes('0 / 2')", "the reloaded page")
+            .await;
+        let wide = browser.eval("[document.documentElement.scrollWidth, window.innerWidth]").await;
+        assert!(wide[0].as_u64() <= wide[1].as_u64(), "{}: the page is {wide} wide at 390 px", backend.name);
+        let chart = browser.eval("document.getElementById('chart').getBoundingClientRect().width").await;
+        assert!(chart.as_f64().unwrap() <= 390.0, "{}: the chart fits: {chart}", backend.name);
     }
 }
 

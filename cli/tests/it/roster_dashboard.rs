@@ -72,12 +72,32 @@ async fn roster_flow(backend: &common::Backend) {
         .unwrap();
     assert_eq!(out.status.code(), Some(1), "refused rows make the exit code 1");
     let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(summary["imported"], 4);
-    assert_eq!(summary["with_template"], 2);
-    assert_eq!(summary["without_template"][0][0], 4, "line 4: the coffee photo has no face");
-    assert!(summary["without_template"][0][1].as_str().unwrap().contains("no face"));
+    // All or nothing: three rows are wrong (a photo with no face, a short NIK, no amount), so
+    // nothing is imported.
+    assert_eq!(summary["imported"], 0);
     let refused: Vec<u64> = summary["refused"].as_array().unwrap().iter().map(|r| r[0].as_u64().unwrap()).collect();
-    assert_eq!(refused, [6, 7]);
+    assert_eq!(refused, [4, 6, 7]);
+    assert!(summary["refused"][0][1].as_str().unwrap().contains("column photo"), "{summary}");
+    let db = backend.storage.open().await.unwrap();
+    assert_eq!(db.letters("blt-2026-11").await.map(|l| l.len()).unwrap_or(0), 0, "nothing written");
+    // Corrected (the coffee photo's cell emptied, the two bad rows removed), it imports whole.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let fixed: Vec<&str> = text.lines().take(5).collect();
+    std::fs::write(&csv, fixed.join("\n").replace(",noface/skimage_coffee.jpg", ",")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_salur"))
+        .arg("import-roster")
+        .arg(&csv)
+        .arg("--photos")
+        .arg(faces())
+        .args(backend.cli_args())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((summary["imported"].as_u64(), summary["added"].as_u64()), (Some(4), Some(4)));
+    assert_eq!(summary["with_template"], 2);
+    assert_eq!(summary["without_template"][0][0], 4, "line 4: no photo, enrols at the first visit");
 
     let app = router(AppState::new(backend.storage.open().await.unwrap(), "admin").allow_unattested_devices(true));
     // The worker's phone registers and is approved.
@@ -362,7 +382,8 @@ fn a_messy_spreadsheet_is_checked_row_by_row_and_a_dry_run_writes_nothing() {
     assert_eq!(dry.status.code(), Some(1), "{text}");
     assert!(!data.exists(), "a dry run makes no database: {text}");
     for expected in [
-        "would import 2 recipients",
+        "DRY RUN, nothing written",
+        "6 of the file's rows have problems",
         "line 3: refused: column nik: the same NIK as line 2",
         "line 4: refused: column amount: Rp18.446.744.073.709.551.615 is outside",
         "line 5: refused: column amount: Rp1 is outside Rp50.000 to Rp10.000.000",
@@ -373,10 +394,42 @@ fn a_messy_spreadsheet_is_checked_row_by_row_and_a_dry_run_writes_nothing() {
     ] {
         assert!(text.contains(expected), "missing {expected:?} in: {text}");
     }
-    // The same file for real: the two good rows (dotted amounts, a semicolon file) are imported.
+    // The same file for real: nothing is imported while any row is wrong.
     let real = run(&["import-roster", csv.to_str().unwrap(), "--json"]);
+    assert_eq!(real.status.code(), Some(1));
     let summary: serde_json::Value = serde_json::from_slice(&real.stdout).unwrap();
-    assert_eq!((summary["imported"].as_u64(), summary["refused"].as_array().map(Vec::len)), (Some(2), Some(6)));
+    assert_eq!((summary["imported"].as_u64(), summary["refused"].as_array().map(Vec::len)), (Some(0), Some(6)));
+    // Only the good rows (a semicolon file, dotted amounts): imported; then the same recipients
+    // again with Siti's amount and name changed: the dry run lists the change, values only for
+    // the amount.
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let good = dir.path().join("good.csv");
+    std::fs::write(&good, [lines[0], lines[1], lines[8]].join("\n")).unwrap();
+    let first = run(&["import-roster", good.to_str().unwrap(), "--json"]);
+    let summary: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    // Both new: the refused import above wrote nothing.
+    assert_eq!((summary["imported"].as_u64(), summary["added"].as_u64()), (Some(2), Some(2)), "{summary}");
+    std::fs::write(
+        &good,
+        [lines[0], &lines[1].replace("Siti;", "Siti Aminah;").replace("600.000", "900000"), lines[8]].join("\n"),
+    )
+    .unwrap();
+    let change = run(&["import-roster", good.to_str().unwrap(), "--dry-run"]);
+    let text = said(&change);
+    assert!(change.status.success(), "{text}");
+    assert!(text.contains("would import 2 recipients (0 new, 1 changed"), "{text}");
+    assert!(text.contains("line 2: changes a recipient already imported: amount Rp600.000 -> Rp900.000"), "{text}");
+    assert!(text.contains("line 2: changes a recipient already imported: name changes"), "{text}");
+    assert!(!text.contains("Aminah"), "no names in the change list: {text}");
+    // An Excel workbook: its first sheet, numbers as numbers, lines as the sheet's rows; a NIK
+    // typed into a number cell has lost its last digit in Excel and is refused with what to do.
+    let xlsx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors/roster/roster.xlsx");
+    let book = run(&["import-roster", xlsx.to_str().unwrap(), "--dry-run"]);
+    let text = said(&book);
+    assert_eq!(book.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 of the file's rows have problems") && text.contains("2 rows are ready"), "{text}");
+    assert!(text.contains("line 4: refused: column nik: the NIK is stored as a number"), "{text}");
     // A photo folder that is not there stops the import before anything is read or written.
     let missing = run(&["import-roster", csv.to_str().unwrap(), "--photos", "/nope"]);
     assert!(!missing.status.success() && said(&missing).contains("the photo folder /nope does not exist"));
@@ -395,7 +448,7 @@ fn a_messy_spreadsheet_is_checked_row_by_row_and_a_dry_run_writes_nothing() {
     .unwrap();
     let checked = run(&["import-roster", csv.to_str().unwrap(), "--photos", photos.to_str().unwrap(), "--dry-run"]);
     let text = said(&checked);
-    assert!(checked.status.success(), "{text}");
-    assert!(text.contains("line 2: no template (photo shows") && text.contains("faces: crop it"), "{text}");
+    assert_eq!(checked.status.code(), Some(1), "{text}");
+    assert!(text.contains("line 2: refused: column photo:") && text.contains("faces: crop it"), "{text}");
     assert!(text.contains("line 3: no template (no photo 3171010101900012.jpg or 3171010101900012.png"), "{text}");
 }

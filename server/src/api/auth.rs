@@ -271,6 +271,16 @@ pub(super) async fn staff(state: &AppState, parts: &Parts) -> Result<Staff, ApiE
             .trim();
         if let Some(boot) = &state.bootstrap_sha256 {
             if same_secret(&salur_core::crypto::sha256(token.as_bytes()), &boot[..]) {
+                // The bootstrap token sets the first accounts up; once a named administrator
+                // exists every change is someone's, so it stops working (read from the write
+                // pool: an account added a moment ago counts).
+                if state.db.has_administrator().await? {
+                    return Err(ApiError::Unauthorized(
+                        "the bootstrap token stopped working when the first administrator account was added: \
+                         log in with a named account (salur users token NAME for a token)"
+                            .into(),
+                    ));
+                }
                 return Ok(Staff { name: BOOTSTRAP.into(), role: Role::Administrator, peer, session: None });
             }
         }

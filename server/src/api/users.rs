@@ -93,9 +93,11 @@ pub(super) async fn disable(
     Ok(Json(OneUser { user }))
 }
 
-/// A new bearer token for an account, shown only in this answer.
+/// A new bearer token for the caller's own account, shown only in this answer (each person makes
+/// their own: a token for another account is refused).
 #[utoipa::path(post, path = "/v1/admin/users/{name}/tokens", params(("name" = String, Path, description = "Account")),
     responses((status = 201, description = "The token", body = NewToken),
+        (status = 403, description = "Another person's account", body = ErrorBody),
         (status = 404, description = "No such account", body = ErrorBody),
         (status = 409, description = "The account is disabled", body = ErrorBody)),
     extensions(("x-salur-permission" = json!("manage_users"))))]
@@ -105,6 +107,14 @@ pub(super) async fn token(
     staff: Staff,
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
     staff.require(Permission::ManageUsers)?;
+    // Each person mints their own: a token made for someone else would let one person act as
+    // both sides of the four-eyes rule (propose as one account, approve as the other).
+    if staff.name != name {
+        return Err(ApiError::Forbidden(format!(
+            "{} may not make a token for {name}: each person makes their own, logged in as themselves",
+            staff.name
+        )));
+    }
     let token = credentials::new_secret(TOKEN_PREFIX)?;
     state.db.add_token(&name, &digest(&token)).await?;
     state.db.audit(staff.did(Action::TokenCreated, Some(&name), None)).await?;

@@ -327,6 +327,38 @@ impl RosterRow {
     }
 }
 
+/// A recipient as the database holds them, for an import's list of changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Current {
+    /// Name.
+    pub name: String,
+    /// Address.
+    pub address: String,
+    /// Amount, rupiah.
+    pub amount: u64,
+}
+
+/// What importing `row` would change of the recipient held as `current`: the amount with both
+/// values, the name and address only named (the list is printed and pasted into tickets, so it
+/// carries no one's name or address).
+pub fn changes(row: &RosterRow, current: &Current) -> Vec<String> {
+    let mut out = Vec::new();
+    if row.amount != current.amount {
+        out.push(format!(
+            "amount {} -> {}",
+            salur_core::slip::rupiah(current.amount),
+            salur_core::slip::rupiah(row.amount)
+        ));
+    }
+    if row.name != current.name {
+        out.push("name changes".into());
+    }
+    if row.address != current.address {
+        out.push("address changes".into());
+    }
+    out
+}
+
 /// What the import did.
 #[derive(Debug, Default, Serialize)]
 pub struct ImportSummary {
@@ -343,6 +375,10 @@ pub struct ImportSummary {
     pub refused: Vec<(usize, String)>,
     /// Rows without a photo whose recipient kept the reference template imported earlier.
     pub kept_template: Vec<usize>,
+    /// Recipients already held whose amount, name or address the import changes (line, what).
+    pub changes: Vec<(usize, String)>,
+    /// Rows that add a recipient not held before.
+    pub added: usize,
     /// Imported, with a note worth a look (a NIK issued in another regency).
     pub notes: Vec<(usize, String)>,
     /// Checked only (`--dry-run`): nothing was written.

@@ -94,6 +94,11 @@ pub fn progress(period: &Period, paid_by_day: &[(i64, i64)], eligible: i64, toda
         .collect()
 }
 
+/// The target share at the end of every day of `period`, `(YYYY-MM-DD, share)`.
+pub fn target_line(period: &Period) -> Vec<(String, f64)> {
+    (1..=period.days).map(|day| (civil_date(period.first_day + day - 1), target_share(period, day))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +115,16 @@ mod tests {
         assert_eq!(period("blt-26-11", Some(5)).unwrap().first_day, 5, "a two-digit year names no month");
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2026, 11, 17), 20_774);
+    }
+
+    #[test]
+    fn the_target_line_covers_the_whole_period_from_day_one() {
+        let nov = period("blt-2026-11", None).unwrap();
+        let line = target_line(&nov);
+        assert_eq!(line.len(), 30);
+        assert_eq!((line[0].0.as_str(), line[29].0.as_str()), ("2026-11-01", "2026-11-30"));
+        assert!((line[13].1 - 0.9).abs() < 1e-9 && (line[29].1 - 1.0).abs() < 1e-9);
+        assert!(line.windows(2).all(|w| w[1].1 > w[0].1), "rises every day");
     }
 
     #[test]

@@ -130,11 +130,16 @@ pub struct DoublePayment {
     pub devices: u64,
 }
 
+/// Most rosters the page's picker lists (a programme runs a few a year).
+pub const ROSTER_LIST_LIMIT: usize = 100;
+
 /// The whole dashboard for one roster.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Dashboard {
     /// Roster shown.
     pub roster_id: String,
+    /// Every roster, newest first (the page's picker), at most [`ROSTER_LIST_LIMIT`].
+    pub rosters: Vec<String>,
     /// Totals over all areas.
     pub total: Area,
     /// By province, regency and post office.
@@ -156,6 +161,9 @@ pub struct Dashboard {
     /// Each day of the period so far: paid in all against the target line (90 % by day 14,
     /// 100 % by the last day), for the chart.
     pub progress: Vec<ProgressDay>,
+    /// The target line over the whole period, `(date, share)` per day: drawn from day one to the
+    /// last day, whatever has been paid so far.
+    pub target_line: Vec<(String, f64)>,
     /// Payments whose face score was less than 0.05 above its threshold.
     pub low_score_matches: u64,
     /// Recipients paid twice or more: the server's flag for the auditor.
@@ -429,6 +437,12 @@ impl Db {
         let progress = period.map_or_else(Vec::new, |p| {
             targets::progress(&p, &paid_by_day, total.recipients - total.ineligible, wib_day(now))
         });
+        let target_line = period.map_or_else(Vec::new, |p| targets::target_line(&p));
+        let rosters: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT roster_id FROM rosters ORDER BY created_ms DESC, roster_id LIMIT {ROSTER_LIST_LIMIT}"
+        )))
+        .fetch_all(&self.read)
+        .await?;
         // Devices from before attestation was verified (NULL) count as unattested.
         let flagged_where = "status <> 'revoked' AND COALESCE(security_level, 'none') NOT IN ('tee', 'strongbox')";
         let devices_flagged_count: i64 =
@@ -444,6 +458,8 @@ impl Db {
         Ok(Dashboard {
             period: period.map(|p| (civil_date(p.first_day), civil_date(p.first_day + p.days - 1))),
             progress,
+            target_line,
+            rosters,
             reallocations,
             paid_after_reallocation: named("paid_after_reallocation").first().map_or(0, |(_, n)| *n),
             devices_flagged_count: n(devices_flagged_count),

@@ -1,6 +1,8 @@
 //! Rosters: recipients written by import (moving their counts between areas) and read by the
 //! assigned worker's phone.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use salur_core::receipt::{recipient_ref, Standing};
 
@@ -8,7 +10,7 @@ use super::seal::{member_aad, recipient_aad, roster_key_aad, Sealer};
 use super::Db;
 use crate::clock::now_ms;
 use crate::domain::areas::RecipientStanding;
-use crate::domain::roster::{KkMemberEntry, RosterEntry, RosterRow};
+use crate::domain::roster::{Current, KkMemberEntry, RosterEntry, RosterRow};
 use crate::error::ApiError;
 
 #[derive(sqlx::FromRow)]
@@ -121,27 +123,47 @@ impl Db {
     /// Adds or replaces one recipient, moving its counts between areas on the dashboard. A
     /// closed period's roster is refused: its report must stay what the close counted.
     pub async fn put_recipient(&self, row: &RosterRow, template: Option<&[u8]>) -> Result<Put, ApiError> {
-        let key = self.roster_key(&row.period).await?;
-        let recipient = recipient_ref(&key, &row.nik);
-        let household = row.household().map_err(ApiError::BadRequest)?;
-        let mut tx = self.write.begin().await?;
-        let closed: Option<i64> = sqlx::query_scalar("SELECT closed_ms FROM closed_periods WHERE roster_id = $1")
-            .bind(&row.period)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(ms) = closed {
-            return Err(closed_roster(&row.period, ms));
+        let put = self.put_recipients(&[(row, template)]).await?;
+        Ok(put.into_iter().next().unwrap_or(Put { kept_template: false }))
+    }
+
+    /// Adds or replaces `rows` in one transaction (all or none of them), as
+    /// [`Self::put_recipient`] does each.
+    pub async fn put_recipients(&self, rows: &[(&RosterRow, Option<&[u8]>)]) -> Result<Vec<Put>, ApiError> {
+        // Keys first: making a roster's key writes outside the transaction.
+        let mut keys: HashMap<&str, Vec<u8>> = HashMap::new();
+        for (row, _) in rows {
+            if !keys.contains_key(row.period.as_str()) {
+                keys.insert(&row.period, self.roster_key(&row.period).await?);
+            }
         }
-        let kept_template = insert_recipient(&mut tx, &self.seal, row, &recipient, template).await?;
-        sqlx::query("DELETE FROM household WHERE roster_id = $1 AND recipient = $2")
-            .bind(&row.period)
-            .bind(&recipient)
-            .execute(&mut *tx)
-            .await?;
-        for (nik, name) in household {
-            let member = recipient_ref(&key, &nik);
-            let aad = |column: &str| member_aad(column, &row.period, &recipient, &member);
-            sqlx::query("INSERT INTO household (roster_id, recipient, member, nik, name) VALUES ($1, $2, $3, $4, $5)")
+        let mut tx = self.write.begin().await?;
+        for period in keys.keys() {
+            let closed: Option<i64> = sqlx::query_scalar("SELECT closed_ms FROM closed_periods WHERE roster_id = $1")
+                .bind(period)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(ms) = closed {
+                return Err(closed_roster(period, ms));
+            }
+        }
+        let mut puts = Vec::with_capacity(rows.len());
+        for (row, template) in rows {
+            let key = &keys[row.period.as_str()];
+            let recipient = recipient_ref(key, &row.nik);
+            let household = row.household().map_err(ApiError::BadRequest)?;
+            let kept_template = insert_recipient(&mut tx, &self.seal, row, &recipient, *template).await?;
+            sqlx::query("DELETE FROM household WHERE roster_id = $1 AND recipient = $2")
+                .bind(&row.period)
+                .bind(&recipient)
+                .execute(&mut *tx)
+                .await?;
+            for (nik, name) in household {
+                let member = recipient_ref(key, &nik);
+                let aad = |column: &str| member_aad(column, &row.period, &recipient, &member);
+                sqlx::query(
+                    "INSERT INTO household (roster_id, recipient, member, nik, name) VALUES ($1, $2, $3, $4, $5)",
+                )
                 .bind(&row.period)
                 .bind(&recipient)
                 .bind(&member)
@@ -149,9 +171,59 @@ impl Db {
                 .bind(self.seal.seal_text(&aad("name"), &name)?)
                 .execute(&mut *tx)
                 .await?;
+            }
+            puts.push(Put { kept_template });
         }
         tx.commit().await?;
-        Ok(Put { kept_template })
+        Ok(puts)
+    }
+
+    /// What the database holds now for each of `rows`' recipients (name, address, amount), where
+    /// it holds them: what an import would change. One read per roster, not per row.
+    pub async fn current(&self, rows: &[&RosterRow]) -> Result<Vec<Option<Current>>, ApiError> {
+        // Per roster: recipient reference -> sealed name, sealed address, amount.
+        type Stored = HashMap<Vec<u8>, (String, String, i64)>;
+        let mut by_roster: HashMap<&str, Stored> = HashMap::new();
+        let mut keys: HashMap<&str, Vec<u8>> = HashMap::new();
+        for row in rows {
+            let period = row.period.as_str();
+            if by_roster.contains_key(period) {
+                continue;
+            }
+            let known: Option<String> = sqlx::query_scalar("SELECT roster_id FROM rosters WHERE roster_id = $1")
+                .bind(period)
+                .fetch_optional(&self.read)
+                .await?;
+            let stored: Vec<(Vec<u8>, String, String, i64)> = if known.is_some() {
+                keys.insert(period, self.roster_key(period).await?);
+                sqlx::query_as("SELECT recipient, name, address, amount FROM recipients WHERE roster_id = $1")
+                    .bind(period)
+                    .fetch_all(&self.read)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            by_roster.insert(period, stored.into_iter().map(|(r, n, a, m)| (r, (n, a, m))).collect());
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let found = keys.get(row.period.as_str()).and_then(|key| {
+                let recipient = recipient_ref(key, &row.nik);
+                by_roster[row.period.as_str()].get(&recipient).map(|found| (recipient, found))
+            });
+            out.push(match found {
+                Some((recipient, (name, address, amount))) => {
+                    let aad = |column: &str| recipient_aad(column, &row.period, &recipient);
+                    Some(Current {
+                        name: self.seal.open_text(&aad("name"), name)?,
+                        address: self.seal.open_text(&aad("address"), address)?,
+                        amount: u64::try_from(*amount).unwrap_or(0),
+                    })
+                }
+                None => None,
+            });
+        }
+        Ok(out)
     }
 
     /// The recipients of `roster_id` assigned to `worker_id`. The roster's pseudonymisation key

@@ -115,6 +115,16 @@ impl Db {
         row.map(User::try_from).transpose()
     }
 
+    /// Whether an enabled administrator account exists (the bootstrap token then stops working).
+    pub async fn has_administrator(&self) -> Result<bool, ApiError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM users WHERE role = $1 AND disabled_ms IS NULL")
+                .bind(Role::Administrator.as_str())
+                .fetch_one(&self.write)
+                .await?;
+        Ok(n > 0)
+    }
+
     /// Every account, by name.
     pub async fn users(&self) -> Result<Vec<User>, ApiError> {
         let rows: Vec<UserRow> =

@@ -72,9 +72,9 @@ fn login(name: &str, password: &str, peer: &str) -> Request<Body> {
     r
 }
 
-async fn register(app: &axum::Router, device_id: &str) {
+async fn register(app: &axum::Router, staff: &Staff, device_id: &str) {
     let signer = SoftwareSigner::generate().unwrap().0;
-    let code = common::enrolment_code(app, BOOTSTRAP, "pos-a", "jakarta-10110").await;
+    let code = common::enrolment_code(app, staff.token(Role::Approver), "pos-a", "jakarta-10110").await;
     let reg = json!({ "device_id": device_id, "worker_id": "pos-a", "post_office": "jakarta-10110",
                       "public_key": B64.encode(signer.public_key_spki().unwrap()), "enrolment_code": code });
     let req = common::signed_request(&signer, device_id, "POST", "/v1/devices", serde_json::to_vec(&reg).unwrap());
@@ -98,7 +98,7 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
     use Role::*;
     for (backend, app, _db, staff) in setups().await {
         let name = backend.name;
-        register(&app, "dev-acl").await;
+        register(&app, &staff, "dev-acl").await;
         let new_user = |n: &str| Some(json!({ "name": n, "role": "viewer", "password": PASSWORD }));
         // (method, path, body, the roles that may, besides the administrator)
         let routes: Vec<(&str, String, Option<Value>, Vec<Role>)> = vec![
@@ -129,7 +129,8 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
             ("GET", "/v1/admin/held-receipts".into(), None, vec![Auditor]),
             ("GET", "/v1/admin/users".into(), None, vec![]),
             ("POST", "/v1/admin/users".into(), new_user("added-by-admin"), vec![]),
-            ("POST", "/v1/admin/users/added-by-admin/tokens".into(), None, vec![]),
+            // Each person makes their own token: the administrator's own account.
+            ("POST", "/v1/admin/users/administrator/tokens".into(), None, vec![]),
             ("POST", "/v1/admin/users/added-by-admin/disable".into(), None, vec![]),
         ];
         // The API description names the same owners for every route as the server enforces.
@@ -161,17 +162,13 @@ async fn every_staff_route_refuses_no_credentials_and_too_low_a_role_and_serves_
                     assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {method} {path} as {role}: {answer}");
                 }
             }
-            // The administrator (a user, and the bootstrap token) may use every route.
-            let (by_admin, by_bootstrap) = match body {
-                Some(b) if path.contains("/users") => (Some(b.clone()), new_user("by-bootstrap")),
-                Some(b) => (Some(b.clone()), Some(b.clone())),
-                None => (None, None),
-            };
+            // The administrator may use every route; the bootstrap token none, once an
+            // administrator account exists.
             let (status, _, answer) =
-                call(&app, request(method, path, Some(staff.token(Administrator)), by_admin)).await;
+                call(&app, request(method, path, Some(staff.token(Administrator)), body.clone())).await;
             assert!(status.is_success(), "{name}: {method} {path} as administrator: {status} {answer}");
-            let (status, _, answer) = call(&app, request(method, path, Some(BOOTSTRAP), by_bootstrap)).await;
-            assert!(status.is_success(), "{name}: {method} {path} with the bootstrap token: {status} {answer}");
+            let (status, _, answer) = call(&app, request(method, path, Some(BOOTSTRAP), body.clone())).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {method} {path} with the bootstrap token: {answer}");
         }
         // The phone's routes stay device-signed: a staff token is no device signature.
         for path in ["/v1/rosters", "/v1/roster/blt-2026-11"] {
@@ -219,9 +216,9 @@ fn with_cookie(mut r: Request<Body>, cookie: &str, csrf: Option<&str>) -> Reques
 
 #[tokio::test]
 async fn a_browser_session_is_a_strict_httponly_cookie_and_state_changes_need_its_csrf_token() {
-    for (backend, app, _db, _staff) in setups().await {
+    for (backend, app, _db, staff) in setups().await {
         let name = backend.name;
-        register(&app, "dev-csrf").await;
+        register(&app, &staff, "dev-csrf").await;
         let (status, headers, body) = call(&app, login("approver", PASSWORD, "10.0.0.7:40000")).await;
         assert_eq!(status, StatusCode::OK, "{name}: {body}");
         let set = headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
@@ -273,6 +270,47 @@ async fn a_browser_session_is_a_strict_httponly_cookie_and_state_changes_need_it
             .body(Body::from(format!("name=approver&password={PASSWORD}")))
             .unwrap();
         assert_eq!(call(&app, form).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
+}
+
+/// The bootstrap token sets a server up and stops working once a named administrator exists (and
+/// works again only if every administrator is disabled, so a locked-out server can be recovered
+/// by whoever holds the server's own token file).
+#[tokio::test]
+async fn the_bootstrap_token_stops_when_the_first_administrator_account_exists() {
+    for b in common::backends().await {
+        let name = b.name;
+        let db = b.storage.open().await.unwrap();
+        let app = router(AppState::new(db.clone(), BOOTSTRAP));
+        let (status, _, _) = call(&app, request("GET", "/v1/admin/users", Some(BOOTSTRAP), None)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: the bootstrap token sets the server up");
+        let viewer = json!({ "name": "first-viewer", "role": "viewer", "password": PASSWORD });
+        let (status, _, _) = call(&app, request("POST", "/v1/admin/users", Some(BOOTSTRAP), Some(viewer))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _, _) = call(&app, request("GET", "/v1/admin/users", Some(BOOTSTRAP), None)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: a viewer account changes nothing");
+        let admin = json!({ "name": "siti-admin", "role": "administrator", "password": PASSWORD });
+        let (status, _, _) = call(&app, request("POST", "/v1/admin/users", Some(BOOTSTRAP), Some(admin))).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (status, _, answer) = call(&app, request("GET", "/v1/admin/users", Some(BOOTSTRAP), None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {answer}");
+        assert!(answer["message"].as_str().unwrap().contains("first administrator account"), "{answer}");
+        // The administrator logs in and makes their own token; not one for the viewer.
+        let (status, headers, body) = call(&app, login("siti-admin", PASSWORD, "10.0.0.9:1000")).await;
+        assert_eq!(status, StatusCode::OK);
+        let (cookie, csrf) = (cookie_of(&headers), body["csrf"].as_str().unwrap().to_string());
+        let own = with_cookie(request("POST", "/v1/admin/users/siti-admin/tokens", None, None), &cookie, Some(&csrf));
+        let (status, _, made) = call(&app, own).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {made}");
+        let token = made["token"].as_str().unwrap().to_string();
+        let other = request("POST", "/v1/admin/users/first-viewer/tokens", Some(&token), None);
+        assert_eq!(call(&app, other).await.0, StatusCode::FORBIDDEN);
+        let (status, _, _) = call(&app, request("GET", "/v1/admin/users", Some(&token), None)).await;
+        assert_eq!(status, StatusCode::OK);
+        // Every administrator disabled: the token file recovers the server.
+        db.disable_user("siti-admin").await.unwrap();
+        let (status, _, _) = call(&app, request("GET", "/v1/admin/users", Some(BOOTSTRAP), None)).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
     }
 }
 
@@ -352,7 +390,7 @@ async fn wrong_passwords_unknown_and_disabled_users_are_refused_and_logins_are_t
 async fn the_audit_log_says_who_did_what_from_where_and_holds_no_secrets() {
     for (backend, app, db, staff) in setups().await {
         let name = backend.name;
-        register(&app, "dev-aud").await;
+        register(&app, &staff, "dev-aud").await;
         let (_, headers, body) = call(&app, login("approver", PASSWORD, "192.0.2.10:5555")).await;
         let (cookie, csrf) = (cookie_of(&headers), body["csrf"].as_str().unwrap().to_string());
         let mut approve =
@@ -362,12 +400,17 @@ async fn the_audit_log_says_who_did_what_from_where_and_holds_no_secrets() {
         let admin = staff.token(Role::Administrator);
         let add = json!({ "name": "new-viewer", "role": "viewer", "password": "another long passphrase" });
         assert_eq!(call(&app, request("POST", "/v1/admin/users", Some(admin), Some(add))).await.0, StatusCode::CREATED);
-        let (_, _, made) = call(&app, request("POST", "/v1/admin/users/new-viewer/tokens", Some(admin), None)).await;
+        // No token for another person, not even from an administrator: each makes their own.
+        let (status, _, refused) =
+            call(&app, request("POST", "/v1/admin/users/new-viewer/tokens", Some(admin), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {refused}");
+        assert!(refused["message"].as_str().unwrap_or_default().contains("each person makes their own"), "{refused}");
+        let (_, _, made) = call(&app, request("POST", "/v1/admin/users/administrator/tokens", Some(admin), None)).await;
         let new_token = made["token"].as_str().unwrap().to_string();
         call(&app, request("GET", "/v1/admin/face-sweep?roster=blt-2026-11", Some(staff.token(Role::Auditor)), None))
             .await;
         call(&app, request("GET", "/v1/admin/reallocations?format=csv", Some(staff.token(Role::Finance)), None)).await;
-        call(&app, request("POST", "/v1/admin/devices/dev-aud/revoke", Some(BOOTSTRAP), None)).await;
+        call(&app, request("POST", "/v1/admin/devices/dev-aud/revoke", Some(&new_token), None)).await;
 
         let (status, _, log) =
             call(&app, request("GET", "/v1/admin/audit", Some(staff.token(Role::Auditor)), None)).await;
@@ -388,10 +431,10 @@ async fn the_audit_log_says_who_did_what_from_where_and_holds_no_secrets() {
             (find("user_added")["actor"].as_str(), find("user_added")["target"].as_str()),
             (Some("administrator"), Some("new-viewer"))
         );
-        assert_eq!(find("token_created")["target"], "new-viewer");
+        assert_eq!(find("token_created")["target"], "administrator");
         assert_eq!(find("face_sweep")["actor"], "auditor");
         assert_eq!(find("reallocations_read")["actor"], "finance");
-        assert_eq!(find("device_revoked")["actor"], "bootstrap");
+        assert_eq!(find("device_revoked")["actor"], "administrator");
         assert_eq!(find("audit_read")["actor"], "auditor", "reading the log is logged too");
         // Gapless, chained, and free of the secrets that passed through.
         for (i, e) in entries.iter().enumerate() {

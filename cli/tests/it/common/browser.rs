@@ -99,6 +99,13 @@ impl Browser {
         self.command(Some(&session), "Page.navigate", json!({ "url": url })).await;
     }
 
+    /// Makes the page `width` x `height` CSS pixels, as a phone's screen (reload to lay it out anew).
+    pub async fn viewport(&mut self, width: u32, height: u32) {
+        let session = self.session.clone();
+        let params = json!({ "width": width, "height": height, "deviceScaleFactor": 1, "mobile": true });
+        self.command(Some(&session), "Emulation.setDeviceMetricsOverride", params).await;
+    }
+
     /// Evaluates `expression` in the page (awaiting a promise) and returns its value.
     pub async fn eval(&mut self, expression: &str) -> Value {
         let session = self.session.clone();
